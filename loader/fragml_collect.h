@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * libfragml, collection stage: the tracepoint collector behind `fragml-collect`
+ * (bpf/fragml_collect.bpf.c), the labelled CSV datasets it writes
+ * (docs/dataset.md) and the memory-state snapshots it takes.
+ *
+ * Errors follow fragml_error.h: negative errno + one line in struct fragml_err;
+ * nothing here prints or exits.  Progress goes through a caller callback.
+ */
+#ifndef FRAGML_COLLECT_H
+#define FRAGML_COLLECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fragml_model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- allocation classes (enum fragml_alloc_class) ---- */
+const char *fragml_alloc_class_name(unsigned int cls);	/* NULL if unknown */
+int fragml_alloc_class_from_name(const char *name);	/* -EINVAL if unknown */
+
+/* ---- CSV datasets (docs/dataset.md) ---- */
+
+/*
+ * The header line, generated from the feature registry:
+ *   ts_ns,workload,hook,class,source,<every registered feature name, registry
+ *   order>,label
+ * Written into buf with no newline.  Returns its length or -ENOSPC.
+ */
+int fragml_csv_header(char *buf, size_t cap);
+
+/* Number of columns of a dataset row (5 + registered features + 1). */
+unsigned int fragml_csv_ncolumns(void);
+
+struct fragml_csv {
+	FILE *f;
+	char path[256];
+	char workload[64];
+	unsigned int n_extra;		/* auxiliary columns after label */
+	uint64_t rows;
+};
+
+/* Create `path` (truncate) and write the header.  `workload` is sanitised
+ * (',' '"' and control characters become '_').  `extra_cols` (NULL or
+ * "a,b") names auxiliary columns written after `label` (the trainer ignores
+ * columns after label; docs/dataset.md lists them per hook). */
+int fragml_csv_open(struct fragml_csv *w, const char *path, const char *workload,
+		    const char *extra_cols, struct fragml_err *err);
+
+/*
+ * One row.  feat[] is indexed by feature id (FRAGML_MAX_FEATURES entries, the
+ * struct fragml_vec layout); FRAGML_MISSING is written as an empty cell.  A
+ * present value outside [FRAGML_FEAT_MIN, FRAGML_FEAT_MAX] is clamped (the
+ * kernel side caps the same way).  `cls` and `source` are sanitised like the
+ * workload.
+ */
+int fragml_csv_row(struct fragml_csv *w, uint64_t ts_ns, unsigned int hook, const char *cls,
+		   const char *source, const int32_t *feat, unsigned int label,
+		   const char *extra, struct fragml_err *err);
+
+/* Flush and close; reports a write error that happened on any earlier row. */
+int fragml_csv_close(struct fragml_csv *w, struct fragml_err *err);
+
+/* ---- snapshots of memory state ---- */
+
+#define FRAGML_MAX_ORDER_SNAP	11	/* orders 0..10 (NR_PAGE_ORDERS on x86-64) */
+#define FRAGML_MAX_ZONES_SNAP	16
+
+struct fragml_zone_snap {
+	int node;
+	char zone[16];
+	uint64_t nr_free[FRAGML_MAX_ORDER_SNAP];	/* /proc/buddyinfo */
+	uint64_t free_pages;				/* sum nr_free[o] << o */
+	uint64_t free_huge_blocks;			/* order >= 9, counted in 2 MB blocks */
+	int32_t unusable_ppk;				/* unusable index at order 9, per 1024 */
+};
+
+struct fragml_snapshot {
+	uint64_t ts_ns;			/* CLOCK_MONOTONIC, same clock as bpf_ktime_get_ns */
+	unsigned int n_zones;
+	struct fragml_zone_snap zones[FRAGML_MAX_ZONES_SNAP];
+	/* /proc/vmstat */
+	uint64_t thp_fault_alloc, thp_fault_fallback, thp_split_page;
+	uint64_t compact_stall, compact_fail, compact_success;
+	uint64_t compact_migrate_scanned, compact_free_scanned;
+	/* /proc/pagetypeinfo block counts per migratetype (summed over zones),
+	 * -1 when not read (rate limit) or unreadable. */
+	int64_t blocks_by_mt[6];	/* unmovable movable reclaimable highatomic cma isolate */
+	/* mTHP: /sys/kernel/mm/transparent_hugepage/hugepages-<size>kB/stats/anon_fault_{alloc,fallback} */
+	unsigned int n_mthp;
+	struct { uint32_t kb; uint64_t fault_alloc, fault_fallback; } mthp[12];
+};
+
+/*
+ * Read buddyinfo, vmstat, mTHP stats; pagetypeinfo only when
+ * `with_pagetypeinfo` (it takes each zone lock: callers rate-limit it).
+ */
+int fragml_snapshot_take(struct fragml_snapshot *s, bool with_pagetypeinfo,
+			 struct fragml_err *err);
+
+/* Unusable free space index at `order` for one zone, per 1024 (kernel's
+ * unusable_free_index() * 1024 / 1000 scale). */
+int32_t fragml_unusable_ppk(const uint64_t *nr_free, unsigned int order);
+
+/* Whole-system figures: zone with most free pages gives the "main" zone. */
+const struct fragml_zone_snap *fragml_snapshot_main_zone(const struct fragml_snapshot *s);
+
+/* One JSON object (no newline) describing the snapshot. */
+int fragml_snapshot_json(const struct fragml_snapshot *s, FILE *out);
+
+/* Mount debugfs/tracefs/bpffs where missing.  *mounted receives a bitmask of
+ * what this call mounted (1 debugfs, 2 tracefs, 4 bpffs) so callers can say so. */
+#define FRAGML_MNT_DEBUGFS	1
+#define FRAGML_MNT_TRACEFS	2
+#define FRAGML_MNT_BPFFS	4
+int fragml_mount_fs(unsigned int want, unsigned int *mounted, struct fragml_err *err);
+
+/* ---- the collector ---- */
+
+struct fragml_collect_opts {
+	const char *outdir;		/* lifetime.csv, thp_fault.csv, compaction.csv, events.json */
+	const char *workload;		/* workload id column */
+	double duration_s;		/* 0: until fragml_collect_stop() */
+	unsigned int sample;		/* track 1 in `sample` unmovable/reclaimable allocs (1 = all) */
+	double lifetime_T_s;		/* lifetime label threshold T */
+	double thp_min_life_s;		/* THP label: region lived at least this long */
+	unsigned int thp_dense_ppk;	/* THP label: touched share >= this (per 1024) */
+	uint32_t target_tgid;		/* 0: all processes; else only this tgid (+ its children by comm) */
+	unsigned int ringbuf_kb;	/* ring buffer size (power of two, KiB) */
+	bool stacks;			/* record kernel stack ids, symbolise into events.json */
+	bool quiet;
+	void (*progress)(const char *line, void *ctx);	/* ~1/s; may be NULL */
+	void *progress_ctx;
+};
+
+void fragml_collect_opts_default(struct fragml_collect_opts *o);
+
+struct fragml_collect_stats {
+	uint64_t events;		/* ring-buffer records consumed */
+	uint64_t lost;			/* records the BPF side could not reserve */
+	uint64_t allocs, frees_matched, extfrag, faults, regions, compactions;
+	uint64_t rows[FRAGML_NR_HOOKS];	/* CSV rows written per hook */
+	uint64_t censored;		/* tracked allocs younger than T at the end (no label) */
+	uint64_t slab_named;		/* slab pages whose cache name was resolved */
+	double elapsed_s;
+};
+
+struct fragml_collector;
+
+/* Open, load and attach the collection programs.  Mounts tracefs/debugfs if
+ * missing (reported through o->progress). */
+int fragml_collect_open(struct fragml_collector **c, const struct fragml_collect_opts *o,
+			struct fragml_err *err);
+/* Run until the duration elapsed or fragml_collect_stop(); writes the CSVs. */
+int fragml_collect_run(struct fragml_collector *c, struct fragml_collect_stats *st,
+		       struct fragml_err *err);
+/* Async-signal-safe. */
+void fragml_collect_stop(struct fragml_collector *c);
+void fragml_collect_close(struct fragml_collector *c);
+
+/* Per-(tgid, cache) slab object counts seen so far (test and `top` helper):
+ * objects allocated by `tgid` from caches whose name starts with `prefix`. */
+uint64_t fragml_collect_slab_objs(struct fragml_collector *c, uint32_t tgid, const char *prefix);
+/* Extfrag events attributed to `tgid` so far. */
+uint64_t fragml_collect_extfrag_of(struct fragml_collector *c, uint32_t tgid);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FRAGML_COLLECT_H */
