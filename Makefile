@@ -1,0 +1,145 @@
+# fragml — top-level build.  `make help` lists the targets.
+#
+# Component fragments (*/build.mk) add to the lists below; this file owns the
+# toolchain, the dependency step and the aggregate targets.
+
+SHELL		:= /bin/bash
+.DEFAULT_GOAL	:= all
+TOP		:= $(abspath .)
+BUILD		:= $(TOP)/build
+BIN		:= $(BUILD)/bin
+OBJ		:= $(BUILD)/obj
+LIBDIR		:= $(BUILD)/lib
+GEN		:= $(BUILD)/include
+PREFIX		?= /usr/local
+FRAGML_VERSION	:= 0.1.0
+
+# Cache for the kernel tarball tree, libbpf 1.5, bpftool 7.5 and built kernels.
+FRAGML_CACHE	?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/fragml
+KTARBALL	:= /usr/src/linux-source-6.12.tar.xz
+KSRC		:= $(FRAGML_CACHE)/src/linux-source-6.12
+TOOLS		:= $(FRAGML_CACHE)/tools
+LIBBPF_A	:= $(TOOLS)/libbpf/libbpf.a
+LIBBPF_INC	:= $(TOOLS)/libbpf/root/include
+BPFTOOL		:= $(TOOLS)/bpftool/bpftool
+HARNESS_INC	:= $(KSRC)/tools/testing/selftests
+
+# Debian packages the build, tests and demo need (installed by `make deps`).
+DEB_PKGS := build-essential clang llvm libelf-dev zlib1g-dev libjson-c-dev \
+	libxgboost-dev linux-source-6.12 pkg-config pahole bc bison flex \
+	libssl-dev cpio kmod qemu-system-x86 busybox-static stress-ng \
+	redis-server redis-tools gnuplot-nox
+
+CC		?= cc
+CLANG		?= clang
+CFLAGS_COMMON	:= -DFRAGML_VERSION_STR='"$(FRAGML_VERSION)"' -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-format-truncation -fPIC \
+		   -I$(TOP)/model -I$(TOP)/loader -I$(TOP)/trainer -I$(GEN) \
+		   -isystem $(LIBBPF_INC) -isystem $(HARNESS_INC)
+CFLAGS		+= $(CFLAGS_COMMON)
+LDLIBS_BPF	:= $(LIBBPF_A) -lelf -lz
+ARCH		:= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+BPF_CFLAGS	:= -target bpf -g -O2 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		   -I$(GEN) -I$(TOP)/model -I$(TOP)/bpf -isystem $(LIBBPF_INC)
+VMLINUX_H	:= $(GEN)/vmlinux.h
+
+# Lists the fragments extend.
+LIBFRAGML_SRCS	 :=	# -> libfragml.{a,so}
+LIBFRAGML_TRAIN_SRCS :=	# -> libfragml-train.{a,so} (links XGBoost)
+BPF_PROGS	 :=	# names: bpf/<name>.bpf.c -> build/bpf/<name>.bpf.o + <name>.skel.h
+BINS		 :=	# build/bin/* programs
+HOST_TESTS	 :=	# selftest binaries run on the host by `make check`
+CHECK_DEPS	 :=	# extra things `make check` must build first
+CHECK_SCRIPTS	 :=	# extra KTAP-producing commands run by `make check`
+BENCH_TARGETS	 :=
+HELP_LINES	 :=
+
+LIBFRAGML_A	:= $(LIBDIR)/libfragml.a
+LIBFRAGML_SO	:= $(LIBDIR)/libfragml.so
+LIBTRAIN_A	:= $(LIBDIR)/libfragml-train.a
+LIBTRAIN_SO	:= $(LIBDIR)/libfragml-train.so
+
+include $(sort $(wildcard */build.mk))
+
+SKELS		:= $(patsubst %,$(GEN)/%.skel.h,$(BPF_PROGS))
+LIB_OBJS	:= $(patsubst %.c,$(OBJ)/%.o,$(LIBFRAGML_SRCS))
+LIBTRAIN_OBJS	:= $(patsubst %.c,$(OBJ)/%.o,$(LIBFRAGML_TRAIN_SRCS))
+
+.PHONY: all deps tools check bench demo clean help install
+all: $(BINS)
+
+## deps: install the Debian packages, build libbpf 1.5 + bpftool 7.5 from the kernel tarball
+deps:
+	@if ! dpkg -s $(DEB_PKGS) >/dev/null 2>&1; then \
+		echo "deps: installing Debian packages"; \
+		[ "$$(id -u)" = 0 ] || { echo "deps: missing packages and not root: run 'sudo make deps'" >&2; exit 1; }; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS); \
+	fi
+	@$(MAKE) --no-print-directory tools
+
+tools: $(LIBBPF_A) $(BPFTOOL)
+
+$(KSRC)/Makefile: $(KTARBALL)
+	@echo "  TAR     $(KTARBALL) -> $(FRAGML_CACHE)/src"
+	@mkdir -p $(FRAGML_CACHE)/src && tar -C $(FRAGML_CACHE)/src -xf $< && touch $@
+
+$(KTARBALL):
+	@echo "missing $@: run 'make deps' (Debian package linux-source-6.12)" >&2; exit 1
+
+$(LIBBPF_A): | $(KSRC)/Makefile
+	@echo "  LIBBPF  1.5 from the kernel tarball"
+	@mkdir -p $(TOOLS)/libbpf
+	@$(MAKE) -s -C $(KSRC)/tools/lib/bpf OUTPUT=$(TOOLS)/libbpf/ DESTDIR=$(TOOLS)/libbpf/root \
+		prefix= install_headers $(TOOLS)/libbpf/libbpf.a >/dev/null
+
+$(BPFTOOL): | $(KSRC)/Makefile
+	@echo "  BPFTOOL 7.5 from the kernel tarball"
+	@mkdir -p $(TOOLS)/bpftool
+	@$(MAKE) -s -C $(KSRC)/tools/bpf/bpftool OUTPUT=$(TOOLS)/bpftool/ >/dev/null 2>&1 || \
+		$(MAKE) -C $(KSRC)/tools/bpf/bpftool OUTPUT=$(TOOLS)/bpftool/
+
+# ---- generic rules ----
+$(VMLINUX_H): | $(BPFTOOL)
+	@mkdir -p $(GEN)
+	@[ -r /sys/kernel/btf/vmlinux ] || { echo "no /sys/kernel/btf/vmlinux: this kernel lacks BTF (CONFIG_DEBUG_INFO_BTF)" >&2; exit 1; }
+	@echo "  GEN     vmlinux.h (host kernel BTF)"
+	@$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard model/*.h) $(VMLINUX_H) | $(LIBBPF_A)
+	@mkdir -p $(@D)
+	@echo "  BPF     $<"
+	@$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(GEN)/%.skel.h: $(BUILD)/bpf/%.bpf.o | $(BPFTOOL)
+	@echo "  SKEL    $(@F)"
+	@$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
+
+$(OBJ)/%.o: %.c $(wildcard model/*.h loader/*.h trainer/*.h) | $(LIBBPF_A) $(SKELS)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBFRAGML_A): $(LIB_OBJS)
+	@mkdir -p $(@D); rm -f $@; ar rcs $@ $^
+$(LIBFRAGML_SO): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libfragml.so.0 -o $@ $^ $(LDLIBS_BPF) -ljson-c
+$(LIBTRAIN_A): $(LIBTRAIN_OBJS)
+	@mkdir -p $(@D); rm -f $@; ar rcs $@ $^
+$(LIBTRAIN_SO): $(LIBTRAIN_OBJS) $(LIBFRAGML_SO)
+	$(CC) -shared -Wl,-soname,libfragml-train.so.0 -o $@ $(LIBTRAIN_OBJS) -L$(LIBDIR) -lfragml -lxgboost -ljson-c
+
+## check: build everything and run every selftest (host, then VM); ends with "N passed, N failed"
+check: all $(HOST_TESTS) $(CHECK_DEPS)
+	@$(TOP)/selftests/run.sh $(HOST_TESTS) $(foreach s,$(CHECK_SCRIPTS),--cmd '$(s)')
+
+## bench: in-kernel inference and overhead benchmarks (tables in docs/performance.md)
+bench: all $(BENCH_TARGETS)
+
+## clean: remove build/ (the kernel and tools cache stay in $(FRAGML_CACHE))
+clean:
+	rm -rf $(BUILD)
+
+## help: list the targets
+help:
+	@echo "fragml $(FRAGML_VERSION) — make targets:"
+	@grep -h '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'

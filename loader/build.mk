@@ -1,0 +1,15 @@
+# loader/: fragml-load and the operator CLI; the loading stage of libfragml.
+LIBFRAGML_SRCS += loader/load.c
+BINS += $(BIN)/fragml-load $(BIN)/fragml
+
+-include loader/collect.mk
+
+LIBFRAGML_LDLIBS = $(LDLIBS_BPF) -ljson-c -lm
+
+$(BIN)/fragml-load: $(OBJ)/loader/load_main.o $(OBJ)/loader/cli.o $(LIBFRAGML_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LIBFRAGML_LDLIBS)
+
+$(BIN)/fragml: $(OBJ)/loader/fragml.o $(OBJ)/loader/cli.o $(FRAGML_CMD_OBJS) $(LIBFRAGML_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LIBFRAGML_LDLIBS)

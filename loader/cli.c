@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Helpers shared by the fragml commands: option defaults, errors, status output. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "fragml_cli.h"
+
+void fragml_cli_open_opts(struct fragml_open_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->bpffs = getenv("FRAGML_BPFFS");
+	o->btf_path = getenv("FRAGML_BTF");
+}
+
+int fragml_cli_fail(const char *prog, const struct fragml_err *err)
+{
+	fprintf(stderr, "%s: %s\n", prog, fragml_err_msg(err));
+	return 1;
+}
+
+void fragml_cli_open_notes(const char *prog, const struct fragml_open_info *info)
+{
+	if (info->mounted_bpffs)
+		fprintf(stderr, "%s: bpffs was not mounted: mounted it\n", prog);
+	if (info->installed)
+		fprintf(stderr, "%s: attached %d observe program(s)%s\n", prog, info->attached_progs,
+			info->enforce ? " and the enforcing struct_ops policy" : "");
+}
+
+static const char *mode_name(uint32_t mode)
+{
+	return mode == FRAGML_MODE_ENFORCE ? "enforce" : "observe";
+}
+
+int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct fragml_err *err)
+{
+	struct json_object *root = NULL, *hooks = NULL, *progs = NULL;
+	char names[32][64];
+	uint32_t mode, schema;
+	int n, ret;
+
+	ret = fragml_running_mode(h, &mode, &schema, err);
+	if (ret)
+		return ret;
+	n = fragml_attached_programs(h, names, 32, err);
+	if (n < 0)
+		return n;
+	if (json) {
+		root = json_object_new_object();
+		hooks = json_object_new_object();
+		progs = json_object_new_array();
+		json_object_object_add(root, "mode", json_object_new_string(mode_name(mode)));
+		json_object_object_add(root, "schema", json_object_new_int((int)schema));
+		json_object_object_add(root, "pin_dir", json_object_new_string(fragml_pin_dir(h)));
+		for (int i = 0; i < n; i++)
+			json_object_array_add(progs, json_object_new_string(names[i]));
+		json_object_object_add(root, "programs", progs);
+		json_object_object_add(root, "hooks", hooks);
+	} else {
+		fprintf(out, "mode: %s (feature schema %u), pins in %s, %d program(s) attached\n",
+			mode_name(mode), schema, fragml_pin_dir(h), n);
+		fprintf(out, "%-11s %7s %10s %5s %5s %5s %9s  %s\n", "hook", "version", "crc32", "trees",
+			"nodes", "depth", "map_bytes", "decisions per action");
+	}
+	for (unsigned int hook = 0; hook < FRAGML_NR_HOOKS; hook++) {
+		struct fragml_hook_status st;
+
+		ret = fragml_status(h, hook, &st, err);
+		if (ret)
+			goto out;
+		if (json) {
+			struct json_object *o = json_object_new_object(), *d = json_object_new_object();
+
+			json_object_object_add(o, "loaded", json_object_new_boolean(st.loaded));
+			json_object_object_add(o, "version", json_object_new_int64(st.version));
+			json_object_object_add(o, "previous_version", json_object_new_int64(st.prev_version));
+			if (st.loaded) {
+				char crc[16];
+
+				snprintf(crc, sizeof(crc), "%08x", st.crc32);
+				json_object_object_add(o, "crc32", json_object_new_string(crc));
+				json_object_object_add(o, "trees", json_object_new_int(st.n_trees));
+				json_object_object_add(o, "nodes", json_object_new_int(st.n_nodes));
+				json_object_object_add(o, "max_depth", json_object_new_int(st.max_depth));
+				json_object_object_add(o, "map_bytes", json_object_new_int64((int64_t)st.map_bytes));
+				for (unsigned int a = 0; a < st.n_actions; a++)
+					json_object_object_add(d, fragml_action_name(hook, a),
+							       json_object_new_int64((int64_t)st.decisions[a]));
+			}
+			json_object_object_add(o, "decisions", d);
+			json_object_object_add(hooks, fragml_hook_name(hook), o);
+			continue;
+		}
+		if (!st.loaded) {
+			fprintf(out, "%-11s %7s %10s %5s %5s %5s %9s  (kernel default%s)\n",
+				fragml_hook_name(hook), "-", "-", "-", "-", "-", "-",
+				st.prev_version ? ", rollback available" : "");
+			continue;
+		}
+		fprintf(out, "%-11s %7u   %08x %5u %5u %5u %9llu ", fragml_hook_name(hook), st.version,
+			st.crc32, st.n_trees, st.n_nodes, st.max_depth, (unsigned long long)st.map_bytes);
+		for (unsigned int a = 0; a < st.n_actions; a++)
+			fprintf(out, " %s=%llu", fragml_action_name(hook, a),
+				(unsigned long long)st.decisions[a]);
+		fprintf(out, "\n");
+	}
+	if (json)
+		fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
+out:
+	json_object_put(root);
+	return ret;
+}

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* fragml: operator CLI (status, rollback, detach, ...).  Each subcommand is one function. */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fragml_cli.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} cmds[] = {
+	{ "status", fragml_cmd_status, "show per hook: model version, hash, size, decisions, mode" },
+	{ "rollback", fragml_cmd_rollback, "put back the previous model of a hook" },
+	{ "detach", fragml_cmd_detach, "detach every program and model: kernel default again" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: fragml COMMAND [OPTIONS]   (fragml COMMAND --help for details)\n\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(f, "\nLoad a model with fragml-load MODEL.bin.\n");
+}
+
+static int open_existing(const char *prog, struct fragml_handle **h)
+{
+	struct fragml_err err = { 0 };
+	struct fragml_open_opts oo;
+	struct fragml_open_info oi;
+
+	fragml_cli_open_opts(&oo);
+	if (fragml_open(h, &oo, &oi, &err))
+		return fragml_cli_fail(prog, &err);
+	fragml_cli_open_notes(prog, &oi);
+	return 0;
+}
+
+int fragml_cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, { 0 }
+	};
+	struct fragml_err err = { 0 };
+	struct fragml_handle *h;
+	bool json = false;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		if (c == 'j') {
+			json = true;
+		} else {
+			fprintf(c == 'h' ? stdout : stderr,
+				"Usage: fragml status [--json]\nPer hook: model version, crc32, trees, nodes, depth, map bytes,\ndecisions per action; the mode (observe or enforce).\n");
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (open_existing("fragml status", &h))
+		return 1;
+	ret = fragml_cli_status(stdout, h, json, &err);
+	fragml_close(h);
+	return ret ? fragml_cli_fail("fragml status", &err) : 0;
+}
+
+int fragml_cmd_rollback(int argc, char **argv)
+{
+	struct fragml_err err = { 0 };
+	struct fragml_handle *h;
+	uint32_t version = 0;
+	int hook;
+
+	if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fprintf(argc == 2 ? stdout : stderr,
+			"Usage: fragml rollback HOOK   (lifetime, thp_fault, compaction)\n");
+		return argc == 2 ? 0 : 2;
+	}
+	hook = fragml_hook_from_name(argv[1]);
+	if (hook < 0) {
+		fprintf(stderr, "fragml rollback: unknown hook '%s' (lifetime, thp_fault, compaction)\n",
+			argv[1]);
+		return 2;
+	}
+	if (open_existing("fragml rollback", &h))
+		return 1;
+	if (fragml_rollback(h, (unsigned int)hook, &version, &err)) {
+		fragml_close(h);
+		return fragml_cli_fail("fragml rollback", &err);
+	}
+	printf("fragml rollback: %s now runs model v%u\n", argv[1], version);
+	fragml_close(h);
+	return 0;
+}
+
+int fragml_cmd_detach(int argc, char **argv)
+{
+	struct fragml_err err = { 0 };
+	struct fragml_open_opts oo;
+
+	if (argc > 1) {
+		bool help = !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h");
+
+		fprintf(help ? stdout : stderr,
+			"Usage: fragml detach\nUnpin every fragml program, policy and model: the kernel decides alone again.\n");
+		return help ? 0 : 2;
+	}
+	fragml_cli_open_opts(&oo);
+	if (fragml_detach(&oo, &err))
+		return fragml_cli_fail("fragml detach", &err);
+	printf("fragml detach: all programs and models removed\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("fragml %s (feature schema %d, model format %d)\n", FRAGML_VERSION_STR,
+		       FRAGML_SCHEMA_VERSION, FRAGML_FORMAT_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (!strcmp(argv[1], cmds[i].name)) {
+			optind = 1;
+			return cmds[i].fn(argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "fragml: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Shared by the fragml commands (not part of the library API). */
+#ifndef FRAGML_CLI_H
+#define FRAGML_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "fragml_load.h"
+
+/* Options every command honours: FRAGML_BPFFS and FRAGML_BTF override the defaults. */
+void fragml_cli_open_opts(struct fragml_open_opts *o);
+
+/* Print `prog: msg` to stderr; returns 1 (the exit status). */
+int fragml_cli_fail(const char *prog, const struct fragml_err *err);
+
+/* Report what fragml_open() did (mounted bpffs, installed programs). */
+void fragml_cli_open_notes(const char *prog, const struct fragml_open_info *info);
+
+/* `fragml status` body: table or JSON. */
+int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct fragml_err *err);
+
+/* Subcommands of `fragml`, one function each (argv[0] is the subcommand). */
+int fragml_cmd_status(int argc, char **argv);
+int fragml_cmd_rollback(int argc, char **argv);
+int fragml_cmd_detach(int argc, char **argv);
+
+#endif /* FRAGML_CLI_H */

@@ -1,0 +1,725 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Loading stage of libfragml: install the BPF programs, publish models into
+ * fresh inner maps, roll back, report, and evaluate in the kernel.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "fragml_load.h"
+#include "fragml_core.skel.h"
+#include "fragml_observe.skel.h"
+
+#define BPF_FS_MAGIC 0xcafe4a11
+
+/* Provided by loader/policy.c when built with the kernel-patch support. */
+int fragml_policy_supported(struct fragml_err *err) __attribute__((weak));
+int fragml_policy_attach(struct fragml_err *err) __attribute__((weak));
+int fragml_policy_detach(struct fragml_err *err) __attribute__((weak));
+
+struct fragml_handle {
+	char bpffs[PATH_MAX];
+	char dir[PATH_MAX];
+	struct fragml_core *core;
+	int lock_fd;
+	int models_fd, counters_fd, info_fd;
+};
+
+const char *fragml_pin_dir(const struct fragml_handle *h)
+{
+	return h->dir;
+}
+
+uint64_t fragml_model_map_bytes(void)
+{
+	/* array map: one element rounded to 8 bytes (the bpf_array header is small) */
+	return (sizeof(struct fragml_blob) + 7) & ~7ull;
+}
+
+static int path_join(char *out, const char *a, const char *b)
+{
+	return snprintf(out, PATH_MAX, "%s/%s", a, b) >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
+static int silent_print(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	(void)lvl; (void)fmt; (void)ap;
+	return 0;
+}
+
+static int ensure_bpffs(const char *bpffs, bool *mounted, struct fragml_err *err)
+{
+	struct statfs st;
+
+	if (statfs(bpffs, &st) == 0 && (unsigned long)st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mkdir(bpffs, 0700) && errno != EEXIST)
+		return fragml_err_set(err, -errno, "%s: cannot create bpffs mount point: %s", bpffs,
+				      strerror(errno));
+	if (mount("bpf", bpffs, "bpf", 0, "mode=0700"))
+		return fragml_err_set(err, -errno,
+				      "%s: bpffs not mounted and mount failed (%s): mount it with 'mount -t bpf bpf %s'",
+				      bpffs, strerror(errno), bpffs);
+	*mounted = true;
+	return 0;
+}
+
+static int preflight(const struct fragml_open_opts *o, struct fragml_err *err)
+{
+	const char *btf = o->btf_path ? o->btf_path : FRAGML_DEFAULT_BTF;
+
+	if (geteuid() != 0)
+		return fragml_err_set(err, -EPERM,
+				      "needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN) to load BPF programs: run as root");
+	if (access(btf, R_OK))
+		return fragml_err_set(err, -ENOENT,
+				      "%s: kernel BTF missing: fragml needs a kernel built with CONFIG_DEBUG_INFO_BTF=y",
+				      btf);
+	return 0;
+}
+
+static int read_info(struct fragml_handle *h, struct fragml_info *info, struct fragml_err *err)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(h->info_fd, &zero, info))
+		return fragml_err_set(err, -errno, "%s/fragml_info: lookup failed: %s", h->dir,
+				      strerror(errno));
+	return 0;
+}
+
+static int write_info(struct fragml_handle *h, const struct fragml_info *info, struct fragml_err *err)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(h->info_fd, &zero, info, BPF_ANY))
+		return fragml_err_set(err, -errno, "%s/fragml_info: update failed: %s", h->dir,
+				      strerror(errno));
+	return 0;
+}
+
+static int pin_count(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static int unpin_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[PATH_MAX];
+	int ret = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (path_join(p, dir, e->d_name))
+			continue;
+		if (e->d_type == DT_DIR)
+			ret = ret ?: unpin_tree(p);
+		else if (unlink(p))
+			ret = ret ?: -errno;
+	}
+	closedir(d);
+	if (rmdir(dir) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+/* Load and attach every observe program, pinning each link under links/. */
+static int attach_observe(struct fragml_handle *h, int *nattached, struct fragml_err *err)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = h->dir);
+	struct fragml_observe *obs;
+	struct bpf_program *prog;
+	char links[PATH_MAX], p[PATH_MAX];
+	int ret = 0, n = 0;
+
+	if (path_join(links, h->dir, "links"))
+		return fragml_err_set(err, -ENAMETOOLONG, "%s: path too long", h->dir);
+	if (pin_count(links) > 0) {
+		*nattached = pin_count(links);
+		return 0;
+	}
+	obs = fragml_observe__open_opts(&oo);
+	if (!obs)
+		return fragml_err_set(err, -errno, "observe programs: open failed: %s", strerror(errno));
+	ret = fragml_observe__load(obs);
+	if (ret) {
+		fragml_err_set(err, ret,
+			       "observe programs: the kernel refused to load them (%s): the kernel needs BTF and tp_btf support (Linux >= 5.5)",
+			       strerror(-ret));
+		goto out;
+	}
+	mkdir(links, 0700);
+	bpf_object__for_each_program(prog, obs->obj) {
+		struct bpf_link *link = bpf_program__attach(prog);
+
+		if (!link) {
+			ret = -errno;
+			fragml_err_set(err, ret, "observe program %s: attach failed: %s",
+				       bpf_program__name(prog), strerror(-ret));
+			break;
+		}
+		if (path_join(p, links, bpf_program__name(prog)) == 0)
+			ret = bpf_link__pin(link, p);
+		bpf_link__destroy(link);	/* the pin keeps it attached */
+		if (ret) {
+			fragml_err_set(err, ret, "%s: pinning link failed: %s", p, strerror(-ret));
+			break;
+		}
+		n++;
+	}
+	if (ret)
+		unpin_tree(links);	/* all or nothing */
+	else
+		*nattached = n;
+out:
+	fragml_observe__destroy(obs);
+	return ret;
+}
+
+int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
+		struct fragml_open_info *info, struct fragml_err *err)
+{
+	static const struct fragml_open_opts defaults;
+	struct fragml_open_info dummy;
+	struct fragml_handle *h;
+	struct fragml_info fi;
+	int ret;
+
+	opts = opts ? opts : &defaults;
+	info = info ? info : &dummy;
+	memset(info, 0, sizeof(*info));
+	*hp = NULL;
+	ret = preflight(opts, err);
+	if (ret)
+		return ret;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return fragml_err_set(err, -ENOMEM, "out of memory");
+	h->lock_fd = h->models_fd = h->counters_fd = h->info_fd = -1;
+	snprintf(h->bpffs, sizeof(h->bpffs), "%s", opts->bpffs ? opts->bpffs : FRAGML_DEFAULT_BPFFS);
+	if (path_join(h->dir, h->bpffs, "fragml")) {
+		ret = fragml_err_set(err, -ENAMETOOLONG, "%s: path too long", h->bpffs);
+		goto fail;
+	}
+	ret = ensure_bpffs(h->bpffs, &info->mounted_bpffs, err);
+	if (ret)
+		goto fail;
+	if (access(h->dir, F_OK) && !opts->install) {
+		ret = fragml_err_set(err, -ENOENT, "%s: fragml is not loaded: run 'fragml-load MODEL' first",
+				     h->dir);
+		goto fail;
+	}
+	if (mkdir(h->dir, 0700) && errno != EEXIST) {
+		ret = fragml_err_set(err, -errno, "%s: cannot create: %s", h->dir, strerror(errno));
+		goto fail;
+	}
+	h->lock_fd = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (h->lock_fd < 0 || flock(h->lock_fd, LOCK_EX)) {
+		ret = fragml_err_set(err, -errno, "%s: cannot lock: %s", h->dir, strerror(errno));
+		goto fail;
+	}
+
+	libbpf_set_print(silent_print);
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = h->dir);
+	h->core = fragml_core__open_opts(&oo);
+	if (!h->core) {
+		ret = fragml_err_set(err, -errno, "core programs: open failed: %s", strerror(errno));
+		goto fail;
+	}
+	ret = fragml_core__load(h->core);
+	if (ret) {
+		ret = fragml_err_set(err, ret,
+				     "%s: the pinned maps do not match this build of fragml (or the kernel refused the core program: %s): run 'fragml detach' and load again",
+				     h->dir, strerror(-ret));
+		goto fail;
+	}
+	h->models_fd = bpf_map__fd(h->core->maps.fragml_models);
+	h->counters_fd = bpf_map__fd(h->core->maps.fragml_counters);
+	h->info_fd = bpf_map__fd(h->core->maps.fragml_info);
+
+	ret = read_info(h, &fi, err);
+	if (ret)
+		goto fail;
+	if (fi.schema == 0) {
+		fi.schema = FRAGML_SCHEMA_VERSION;
+		fi.abi = FRAGML_FORMAT_VERSION;
+		fi.next_version = 1;
+		fi.mode = FRAGML_MODE_OBSERVE;
+		ret = write_info(h, &fi, err);
+		if (ret)
+			goto fail;
+	} else if (fi.schema != FRAGML_SCHEMA_VERSION || fi.abi != FRAGML_FORMAT_VERSION) {
+		ret = fragml_err_set(err, -EPROTO,
+				     "%s: running programs implement feature schema %u / format %u, this build %d / %d: run 'fragml detach' first",
+				     h->dir, fi.schema, fi.abi, FRAGML_SCHEMA_VERSION, FRAGML_FORMAT_VERSION);
+		goto fail;
+	}
+	if (opts->install) {
+		char links[PATH_MAX];
+
+		path_join(links, h->dir, "links");
+		info->installed = pin_count(links) == 0;
+		ret = attach_observe(h, &info->attached_progs, err);
+		if (ret)
+			goto fail;
+		if (!opts->no_policy && !opts->bpffs && fragml_policy_supported &&
+		    fragml_policy_supported(NULL) == 1) {
+			ret = fragml_policy_attach(err);
+			if (ret)
+				goto fail;
+			fi.mode = FRAGML_MODE_ENFORCE;
+			ret = write_info(h, &fi, err);
+			if (ret)
+				goto fail;
+		}
+	}
+	info->enforce = fi.mode == FRAGML_MODE_ENFORCE;
+	flock(h->lock_fd, LOCK_UN);
+	*hp = h;
+	return 0;
+fail:
+	fragml_close(h);
+	return ret;
+}
+
+void fragml_close(struct fragml_handle *h)
+{
+	if (!h)
+		return;
+	fragml_core__destroy(h->core);
+	if (h->lock_fd >= 0)
+		close(h->lock_fd);
+	free(h);
+}
+
+static void fill_blob(struct fragml_blob *b, const struct fragml_model *m, uint32_t version)
+{
+	memset(b, 0, sizeof(*b));
+	b->version = version;
+	b->crc32 = m->crc32;
+	b->hook = m->hook;
+	b->output = m->output;
+	b->n_actions = m->n_actions;
+	b->max_depth = m->max_depth;
+	b->n_trees = m->n_trees;
+	b->n_nodes = m->n_nodes;
+	b->schema = m->schema;
+	b->counter_row = version % FRAGML_COUNTER_ROWS;
+	memcpy(b->base, m->base, sizeof(b->base));
+	memcpy(b->thresholds, m->thresholds, sizeof(b->thresholds));
+	memcpy(b->trees, m->trees, sizeof(m->trees[0]) * m->n_trees);
+	memcpy(b->nodes, m->nodes, sizeof(m->nodes[0]) * m->n_nodes);
+}
+
+static int zero_counters(struct fragml_handle *h, unsigned int hook, unsigned int row,
+			 struct fragml_err *err)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *zeros;
+	int ret = 0;
+
+	if (ncpu <= 0)
+		return fragml_err_set(err, ncpu ? ncpu : -EINVAL, "cannot count possible CPUs");
+	zeros = calloc((size_t)ncpu, sizeof(*zeros));
+	if (!zeros)
+		return fragml_err_set(err, -ENOMEM, "out of memory");
+	for (unsigned int a = 0; a < FRAGML_MAX_ACTIONS && !ret; a++) {
+		__u32 key = FRAGML_COUNTER_INDEX(hook, row, a);
+
+		if (bpf_map_update_elem(h->counters_fd, &key, zeros, BPF_ANY))
+			ret = fragml_err_set(err, -errno, "%s/fragml_counters: reset failed: %s", h->dir,
+					     strerror(errno));
+	}
+	free(zeros);
+	return ret;
+}
+
+static int hook_pin(char *out, const struct fragml_handle *h, unsigned int hook, const char *suffix)
+{
+	return snprintf(out, PATH_MAX, "%s/%s.%s", h->dir, fragml_hook_name(hook), suffix) >= PATH_MAX
+		? -ENAMETOOLONG : 0;
+}
+
+static int lock(struct fragml_handle *h, struct fragml_err *err)
+{
+	if (flock(h->lock_fd, LOCK_EX))
+		return fragml_err_set(err, -errno, "%s: cannot lock: %s", h->dir, strerror(errno));
+	return 0;
+}
+
+/* Version currently in a hook's slot (0 = empty). */
+static uint32_t slot_version(struct fragml_handle *h, unsigned int hook)
+{
+	__u32 key = hook, id = 0, zero = 0, v = 0;
+	struct fragml_blob *b;
+	int fd;
+
+	if (bpf_map_lookup_elem(h->models_fd, &key, &id) || !id)
+		return 0;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return 0;
+	b = malloc(sizeof(*b));
+	if (b && !bpf_map_lookup_elem(fd, &zero, b))
+		v = b->version;
+	free(b);
+	close(fd);
+	return v;
+}
+
+int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32_t *version,
+		   struct fragml_err *err)
+{
+	char cur[PATH_MAX], prev[PATH_MAX], new[PATH_MAX];
+	struct fragml_blob *blob = NULL;
+	struct fragml_info fi;
+	__u32 key = m->hook, zero = 0;
+	char name[16];
+	uint32_t old;
+	int fd = -1, ret;
+
+	if (m->hook >= FRAGML_NR_HOOKS)
+		return fragml_err_set(err, -EINVAL, "model: hook kind %u unknown", m->hook);
+	ret = lock(h, err);
+	if (ret)
+		return ret;
+	ret = read_info(h, &fi, err);
+	if (ret)
+		goto out;
+	if (m->schema != fi.schema) {
+		ret = fragml_err_set(err, -EPROTO,
+				     "model: feature schema %u, running programs implement schema %u: retrain the model for schema %u or upgrade fragml",
+				     m->schema, fi.schema, fi.schema);
+		goto out;
+	}
+	if (hook_pin(cur, h, m->hook, "cur") || hook_pin(prev, h, m->hook, "prev") ||
+	    hook_pin(new, h, m->hook, "new")) {
+		ret = fragml_err_set(err, -ENAMETOOLONG, "%s: path too long", h->dir);
+		goto out;
+	}
+	/* Reserve the version first: a version number is never handed out twice. */
+	old = slot_version(h, m->hook);
+	*version = fi.next_version ? fi.next_version : 1;
+	fi.next_version = *version + 1;
+	ret = write_info(h, &fi, err);
+	if (ret)
+		goto out;
+
+	blob = malloc(sizeof(*blob));
+	if (!blob) {
+		ret = fragml_err_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	fill_blob(blob, m, *version);
+	snprintf(name, sizeof(name), "frgm_%.3s_v%u", fragml_hook_name(m->hook), *version % 100000);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, sizeof(__u32), sizeof(*blob), 1, NULL);
+	if (fd < 0) {
+		ret = fragml_err_set(err, -errno,
+				     "model map: creation failed (%s): check the memlock limit / kernel memory",
+				     strerror(errno));
+		goto out;
+	}
+	if (bpf_map_update_elem(fd, &zero, blob, BPF_ANY) || bpf_map_freeze(fd)) {
+		ret = fragml_err_set(err, -errno, "model map: fill/freeze failed: %s", strerror(errno));
+		goto out;
+	}
+	ret = zero_counters(h, m->hook, *version % FRAGML_COUNTER_ROWS, err);
+	if (ret)
+		goto out;
+	unlink(new);
+	if (bpf_obj_pin(fd, new)) {
+		ret = fragml_err_set(err, -errno, "%s: pin failed: %s", new, strerror(errno));
+		goto out;
+	}
+	/* The switch: one update of the slot; programs pick it up at their next decision. */
+	if (bpf_map_update_elem(h->models_fd, &key, &fd, BPF_ANY)) {
+		ret = fragml_err_set(err, -errno, "%s/fragml_models: slot %s update failed: %s", h->dir,
+				     fragml_hook_name(m->hook), strerror(errno));
+		unlink(new);
+		goto out;
+	}
+	unlink(prev);
+	if (rename(cur, prev) && errno != ENOENT)
+		unlink(cur);
+	rename(new, cur);
+	if (!read_info(h, &fi, NULL)) {
+		fi.prev_version[m->hook] = old;
+		write_info(h, &fi, NULL);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(blob);
+	flock(h->lock_fd, LOCK_UN);
+	return ret;
+}
+
+int fragml_rollback(struct fragml_handle *h, unsigned int hook, uint32_t *version,
+		    struct fragml_err *err)
+{
+	char cur[PATH_MAX], prev[PATH_MAX], tmp[PATH_MAX];
+	struct fragml_info fi;
+	__u32 key = hook;
+	uint32_t old;
+	int fd, ret;
+
+	if (hook >= FRAGML_NR_HOOKS)
+		return fragml_err_set(err, -EINVAL, "hook %u unknown", hook);
+	if (hook_pin(cur, h, hook, "cur") || hook_pin(prev, h, hook, "prev") ||
+	    hook_pin(tmp, h, hook, "swap"))
+		return fragml_err_set(err, -ENAMETOOLONG, "%s: path too long", h->dir);
+	ret = lock(h, err);
+	if (ret)
+		return ret;
+	fd = bpf_obj_get(prev);
+	if (fd < 0) {
+		ret = fragml_err_set(err, -ENOENT, "%s: no previous %s model to roll back to", prev,
+				     fragml_hook_name(hook));
+		goto out;
+	}
+	old = slot_version(h, hook);
+	if (bpf_map_update_elem(h->models_fd, &key, &fd, BPF_ANY)) {
+		ret = fragml_err_set(err, -errno, "%s/fragml_models: slot %s update failed: %s", h->dir,
+				     fragml_hook_name(hook), strerror(errno));
+		goto out;
+	}
+	/* Swap the pins, so a second rollback rolls forward again. */
+	unlink(tmp);
+	if (rename(cur, tmp) == 0) {
+		rename(prev, cur);
+		rename(tmp, prev);
+	} else {
+		rename(prev, cur);
+	}
+	*version = slot_version(h, hook);
+	if (!read_info(h, &fi, NULL)) {
+		fi.prev_version[hook] = old;
+		write_info(h, &fi, NULL);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	flock(h->lock_fd, LOCK_UN);
+	return ret;
+}
+
+int fragml_unpublish(struct fragml_handle *h, unsigned int hook, struct fragml_err *err)
+{
+	char cur[PATH_MAX], prev[PATH_MAX];
+	__u32 key = hook;
+	int ret;
+
+	if (hook >= FRAGML_NR_HOOKS)
+		return fragml_err_set(err, -EINVAL, "hook %u unknown", hook);
+	hook_pin(cur, h, hook, "cur");
+	hook_pin(prev, h, hook, "prev");
+	ret = lock(h, err);
+	if (ret)
+		return ret;
+	if (bpf_map_delete_elem(h->models_fd, &key) && errno != ENOENT)
+		ret = fragml_err_set(err, -errno, "slot %s: clear failed: %s", fragml_hook_name(hook),
+				     strerror(errno));
+	else if (access(cur, F_OK) == 0) {
+		unlink(prev);
+		rename(cur, prev);
+	}
+	flock(h->lock_fd, LOCK_UN);
+	return ret;
+}
+
+int fragml_status(struct fragml_handle *h, unsigned int hook, struct fragml_hook_status *st,
+		  struct fragml_err *err)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 key = hook, id = 0, zero = 0;
+	struct fragml_blob *b = NULL;
+	struct fragml_info fi;
+	__u64 *vals = NULL;
+	int fd = -1, ret = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (hook >= FRAGML_NR_HOOKS)
+		return fragml_err_set(err, -EINVAL, "hook %u unknown", hook);
+	if (!read_info(h, &fi, NULL))
+		st->prev_version = fi.prev_version[hook];
+	if (bpf_map_lookup_elem(h->models_fd, &key, &id) || !id)
+		return 0;
+	fd = bpf_map_get_fd_by_id(id);
+	b = malloc(sizeof(*b));
+	vals = calloc(ncpu > 0 ? (size_t)ncpu : 1, sizeof(*vals));
+	if (fd < 0 || !b || !vals || bpf_map_lookup_elem(fd, &zero, b)) {
+		ret = fragml_err_set(err, -errno ?: -ENOMEM, "slot %s: cannot read model map %u: %s",
+				     fragml_hook_name(hook), id, strerror(errno ?: ENOMEM));
+		goto out;
+	}
+	st->loaded = true;
+	st->version = b->version;
+	st->crc32 = b->crc32;
+	st->n_trees = b->n_trees;
+	st->n_nodes = b->n_nodes;
+	st->schema = b->schema;
+	st->output = b->output;
+	st->n_actions = b->n_actions;
+	st->max_depth = b->max_depth;
+	st->map_bytes = fragml_model_map_bytes();
+	for (unsigned int a = 0; a < b->n_actions && a < FRAGML_MAX_ACTIONS; a++) {
+		__u32 k = FRAGML_COUNTER_INDEX(hook, b->counter_row % FRAGML_COUNTER_ROWS, a);
+
+		if (bpf_map_lookup_elem(h->counters_fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			st->decisions[a] += vals[c];
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(b);
+	free(vals);
+	return ret;
+}
+
+int fragml_running_mode(struct fragml_handle *h, uint32_t *mode, uint32_t *schema,
+			struct fragml_err *err)
+{
+	struct fragml_info fi;
+	int ret = read_info(h, &fi, err);
+
+	if (ret)
+		return ret;
+	*mode = fi.mode;
+	*schema = fi.schema;
+	return 0;
+}
+
+int fragml_attached_programs(struct fragml_handle *h, char names[][64], int max,
+			     struct fragml_err *err)
+{
+	char links[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	path_join(links, h->dir, "links");
+	d = opendir(links);
+	if (!d)
+		return errno == ENOENT ? 0 : fragml_err_set(err, -errno, "%s: %s", links, strerror(errno));
+	while ((e = readdir(d)) && n < max)
+		if (e->d_name[0] != '.')
+			snprintf(names[n++], 64, "%s", e->d_name);
+	closedir(d);
+	return n;
+}
+
+static int run_batch(struct fragml_handle *h, struct fragml_test_ctx *ctx, struct fragml_err *err)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = ctx, .ctx_size_in = sizeof(*ctx));
+	int ret = bpf_prog_test_run_opts(bpf_program__fd(h->core->progs.fragml_eval_batch), &topts);
+
+	if (ret)
+		return fragml_err_set(err, ret, "fragml_eval_batch: test run failed: %s", strerror(-ret));
+	if (topts.retval)
+		return fragml_err_set(err, (int)topts.retval, "fragml_eval_batch: program refused the batch: %s",
+				      strerror(-(int)topts.retval));
+	return 0;
+}
+
+static int put_vectors(struct fragml_handle *h, const struct fragml_vec *vecs, unsigned int n,
+		       struct fragml_err *err)
+{
+	int fd = bpf_map__fd(h->core->maps.fragml_test_vecs);
+
+	if (n == 0 || n > FRAGML_TEST_VECS)
+		return fragml_err_set(err, -E2BIG, "kernel eval: %u vectors (1..%d per call)", n,
+				      FRAGML_TEST_VECS);
+	for (__u32 i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, &i, &vecs[i], BPF_ANY))
+			return fragml_err_set(err, -errno, "fragml_test_vecs: update failed: %s",
+					      strerror(errno));
+	return 0;
+}
+
+int fragml_kernel_eval(struct fragml_handle *h, unsigned int hook, const struct fragml_vec *vecs,
+		       unsigned int n, struct fragml_result *out, bool count, struct fragml_err *err)
+{
+	struct fragml_test_ctx ctx = { .hook = hook, .count = n, .repeat = 1,
+				       .flags = count ? FRAGML_TEST_F_COUNT : 0 };
+	int fd = bpf_map__fd(h->core->maps.fragml_test_out);
+	int ret = put_vectors(h, vecs, n, err);
+
+	if (ret)
+		return ret;
+	ret = run_batch(h, &ctx, err);
+	if (ret)
+		return ret;
+	for (__u32 i = 0; i < n; i++)
+		if (bpf_map_lookup_elem(fd, &i, &out[i]))
+			return fragml_err_set(err, -errno, "fragml_test_out: lookup failed: %s",
+					      strerror(errno));
+	return (int)ctx.evaluated;
+}
+
+int fragml_kernel_bench(struct fragml_handle *h, unsigned int hook, const struct fragml_vec *vecs,
+			unsigned int n, unsigned int repeat, uint64_t *ns, struct fragml_err *err)
+{
+	struct fragml_test_ctx ctx = { .hook = hook, .count = n, .repeat = repeat,
+				       .flags = FRAGML_TEST_F_NORESULT };
+	int ret = put_vectors(h, vecs, n, err);
+
+	if (ret)
+		return ret;
+	ret = run_batch(h, &ctx, err);
+	if (ret)
+		return ret;
+	*ns = ctx.elapsed_ns;
+	return (int)ctx.evaluated;
+}
+
+int fragml_detach(const struct fragml_open_opts *opts, struct fragml_err *err)
+{
+	char dir[PATH_MAX];
+	int ret;
+
+	if (geteuid() != 0)
+		return fragml_err_set(err, -EPERM, "needs root to detach BPF programs: run as root");
+	if (path_join(dir, opts && opts->bpffs ? opts->bpffs : FRAGML_DEFAULT_BPFFS, "fragml"))
+		return fragml_err_set(err, -ENAMETOOLONG, "path too long");
+	if (access(dir, F_OK))
+		return 0;
+	if ((!opts || !opts->bpffs) && fragml_policy_detach) {
+		ret = fragml_policy_detach(err);
+		if (ret)
+			return ret;
+	}
+	ret = unpin_tree(dir);
+	if (ret)
+		return fragml_err_set(err, ret, "%s: cannot remove pins: %s", dir, strerror(-ret));
+	return 0;
+}

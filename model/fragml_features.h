@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * fragml feature registry: the single list of model inputs, shared by the BPF
+ * programs (which compute them) and userspace (collector, trainer, loader,
+ * reference evaluator).  Fixed-width types only; no libc.
+ *
+ * Every feature is a signed 32-bit integer in [FRAGML_FEAT_MIN, FRAGML_FEAT_MAX]
+ * so that XGBoost's float32 represents it exactly (|x| < 2^24).  A feature that
+ * a hook cannot compute is FRAGML_MISSING and follows the node's default
+ * direction.  docs/features.md mirrors this table; a selftest checks they agree.
+ *
+ * Bump FRAGML_SCHEMA_VERSION whenever an ID changes meaning or a hook starts or
+ * stops computing a feature: models carry the schema they were trained on and
+ * the loader refuses a model whose schema the running programs do not implement.
+ */
+#ifndef FRAGML_FEATURES_H
+#define FRAGML_FEATURES_H
+
+#define FRAGML_SCHEMA_VERSION	1
+#define FRAGML_MAX_FEATURES	64		/* size of a feature vector */
+#define FRAGML_MISSING		(-2147483647 - 1)	/* INT32_MIN */
+#define FRAGML_FEAT_MAX		16777215	/* 2^24 - 1 */
+#define FRAGML_FEAT_MIN		(-16777215)
+
+/* Decision points.  Values are stable: they are stored in model files. */
+enum fragml_hook {
+	FRAGML_HOOK_LIFETIME	= 0,	/* is this allocation long-lived (fragmenting)? */
+	FRAGML_HOOK_THP_FAULT	= 1,	/* huge page at this fault, and stall for it? */
+	FRAGML_HOOK_COMPACTION	= 2,	/* run this compaction attempt? */
+	FRAGML_NR_HOOKS		= 3,
+};
+
+/* Actions per hook (a model's output index). */
+enum fragml_lifetime_action {
+	FRAGML_LIFETIME_SHORT	= 0,
+	FRAGML_LIFETIME_LONG	= 1,	/* predicted to pin its pageblock */
+};
+enum fragml_thp_action {
+	FRAGML_THP_DECLINE	= 0,	/* 4 KB pages */
+	FRAGML_THP_NO_COMPACT	= 1,	/* huge page only if one is free */
+	FRAGML_THP_COMPACT	= 2,	/* huge page, direct compaction allowed */
+	FRAGML_THP_DEFAULT	= 3,	/* whatever the kernel would do */
+};
+enum fragml_compaction_action {
+	FRAGML_COMPACT_SKIP	= 0,
+	FRAGML_COMPACT_RUN	= 1,
+};
+
+/* Allocation classes (value of FRAGML_F_ALLOC_CLASS). */
+enum fragml_alloc_class {
+	FRAGML_CLASS_ANON	= 0,
+	FRAGML_CLASS_PAGECACHE	= 1,
+	FRAGML_CLASS_SLAB	= 2,
+	FRAGML_CLASS_PAGETABLE	= 3,
+	FRAGML_CLASS_KSTACK	= 4,
+	FRAGML_CLASS_NET	= 5,
+	FRAGML_CLASS_PIPE	= 6,
+	FRAGML_CLASS_KERNEL	= 7,	/* other kernel allocations */
+	FRAGML_NR_CLASSES	= 8,
+};
+
+#define FRAGML_HOOKBIT(h)	(1u << (h))
+#define FRAGML_H_LT		FRAGML_HOOKBIT(FRAGML_HOOK_LIFETIME)
+#define FRAGML_H_THP		FRAGML_HOOKBIT(FRAGML_HOOK_THP_FAULT)
+#define FRAGML_H_CMP		FRAGML_HOOKBIT(FRAGML_HOOK_COMPACTION)
+
+/*
+ * X(ID, ENUM, "name", "unit", scale, hooks, "description")
+ *   scale: the integer is the physical quantity multiplied by `scale`
+ *          (1 for counts and enums; 1024 for ratios in parts per 1024).
+ *   hooks: which decision points compute it (others pass FRAGML_MISSING).
+ */
+#define FRAGML_FEATURES(X) \
+	X(0,  ORDER,		"order",		"log2 pages",	1,    FRAGML_H_LT | FRAGML_H_THP | FRAGML_H_CMP, "allocation or compaction order") \
+	X(1,  MIGRATETYPE,	"migratetype",		"enum",		1,    FRAGML_H_LT, "requested migratetype: 0 unmovable, 1 movable, 2 reclaimable") \
+	X(2,  FALLBACK_MT,	"fallback_mt",		"enum",		1,    FRAGML_H_LT, "migratetype of the pageblock the page came from on a fallback, else missing") \
+	X(3,  ALLOC_CLASS,	"alloc_class",		"enum",		1,    FRAGML_H_LT, "allocation class (enum fragml_alloc_class)") \
+	X(4,  GFP_BITS,		"gfp_bits",		"bitmask",	1,    FRAGML_H_LT | FRAGML_H_THP, "gfp flags, low 24 bits") \
+	X(5,  IS_KTHREAD,	"is_kthread",		"bool",		1,    FRAGML_H_LT | FRAGML_H_CMP, "allocating task is a kernel thread") \
+	X(6,  TASK_ALLOC_RATE,	"task_alloc_rate",	"pages/s",	1,    FRAGML_H_LT | FRAGML_H_THP, "pages the allocating process took in the last second (capped)") \
+	X(7,  EXTFRAG_RATE,	"extfrag_rate",		"events/s",	1,    FRAGML_H_LT | FRAGML_H_THP | FRAGML_H_CMP, "system-wide migratetype fallbacks in the last second (capped)") \
+	X(8,  CHANGE_OWNER,	"change_owner",		"bool",		1,    FRAGML_H_LT, "fallback claimed the whole pageblock, else missing") \
+	X(9,  SLAB_OBJ_LOG2,	"slab_obj_log2",	"log2 bytes",	1,    FRAGML_H_LT, "object size of the slab cache, for slab pages, else missing") \
+	X(10, TASK_LONG_PPK,	"task_long_ppk",	"per 1024",	1024, FRAGML_H_LT, "share of this process's recent unmovable pages still allocated after T") \
+	X(16, VMA_PAGES_LOG2,	"vma_pages_log2",	"log2 pages",	1,    FRAGML_H_THP, "size of the faulting VMA") \
+	X(17, VMA_HUGE_ADVISED,	"vma_huge_advised",	"bool",		1,    FRAGML_H_THP, "VMA has MADV_HUGEPAGE") \
+	X(18, REGION_IN_VMA,	"region_in_vma",	"bool",		1,    FRAGML_H_THP, "the aligned 2 MB region lies wholly inside the VMA") \
+	X(19, MM_RSS_LOG2,	"mm_rss_log2",		"log2 pages",	1,    FRAGML_H_THP, "resident anonymous pages of the process") \
+	X(20, TASK_THP_RATE,	"task_thp_rate",	"faults/s",	1,    FRAGML_H_THP, "huge-page faults of the process in the last second (capped)") \
+	X(21, TASK_DENSITY_PPK,	"task_density_ppk",	"per 1024",	1024, FRAGML_H_THP, "mean touched share of 2 MB regions this process faulted before") \
+	X(22, FREE_HUGE_BLOCKS,	"free_huge_blocks",	"blocks",	1,    FRAGML_H_THP | FRAGML_H_CMP, "free blocks of order >= 9 in the zone") \
+	X(23, UNUSABLE_PPK,	"unusable_ppk",		"per 1024",	1024, FRAGML_H_THP | FRAGML_H_CMP, "unusable free space index at order 9") \
+	X(24, COMPACT_FAIL_PPK,	"compact_fail_ppk",	"per 1024",	1024, FRAGML_H_THP | FRAGML_H_CMP, "share of recent compactions that failed") \
+	X(32, COMPACT_PRIO,	"compact_prio",		"enum",		1,    FRAGML_H_CMP, "compaction priority (0 sync-full .. 2 async)") \
+	X(33, ZONE_FREE_LOG2,	"zone_free_log2",	"log2 pages",	1,    FRAGML_H_CMP, "free pages in the zone") \
+	X(34, FRAG_INDEX,	"frag_index",		"per 1000",	1000, FRAGML_H_CMP, "extfrag index at the requested order (-1000 when enough free)") \
+	X(35, IS_KCOMPACTD,	"is_kcompactd",		"bool",		1,    FRAGML_H_CMP, "proactive/background compaction rather than direct") \
+	X(36, COMPACT_DEFER,	"compact_defer",	"count",	1,    FRAGML_H_CMP, "zone compact_defer_shift")
+
+enum fragml_feature_id {
+#define FRAGML_X_ENUM(id, e, n, u, s, h, d) FRAGML_F_##e = id,
+	FRAGML_FEATURES(FRAGML_X_ENUM)
+#undef FRAGML_X_ENUM
+};
+
+#endif /* FRAGML_FEATURES_H */

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * libfragml, model stage: the single owner of the model.bin format
+ * (docs/model-format.md).  Parse and validate, build and write, and the
+ * reference evaluator that the in-kernel evaluator must match bit for bit.
+ *
+ * Memory: a struct fragml_model is a plain value (no pointers, ~66 KiB); the
+ * caller owns it (stack, static or malloc).  Functions are reentrant; a model
+ * may be evaluated from many threads at once.  Errors: see fragml_error.h.
+ */
+#ifndef FRAGML_MODEL_H
+#define FRAGML_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "fragml_abi.h"
+#include "fragml_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct fragml_model {
+	uint8_t  hook;			/* enum fragml_hook */
+	uint8_t  output;		/* enum fragml_output_kind */
+	uint8_t  n_actions;		/* 2 .. FRAGML_MAX_ACTIONS */
+	uint8_t  max_depth;		/* deepest root-to-leaf path, computed */
+	uint16_t schema;		/* feature-schema version */
+	uint16_t n_trees;
+	uint16_t n_nodes;
+	uint32_t crc32;			/* of the serialized file (set by parse/serialize) */
+	int32_t  base[FRAGML_MAX_ACTIONS];		/* Q15.16 */
+	int32_t  thresholds[FRAGML_MAX_ACTIONS - 1];	/* Q15.16, ascending (ORDINAL) */
+	struct fragml_tree trees[FRAGML_MAX_TREES];
+	struct fragml_node nodes[FRAGML_MAX_NODES];
+};
+
+/* Size in bytes of the serialized model. */
+size_t fragml_model_file_size(const struct fragml_model *m);
+
+/*
+ * Parse and fully validate a serialized model.  `what` names the source in
+ * messages (a file name).  On failure *m is unspecified and err says which
+ * field broke which rule, e.g. "model.bin: node 17: left child 9000 out of
+ * range (n_nodes 40)".
+ */
+int fragml_model_parse(struct fragml_model *m, const void *buf, size_t len,
+		       const char *what, struct fragml_err *err);
+
+/* Read + parse a file. */
+int fragml_model_read_file(struct fragml_model *m, const char *path,
+			   struct fragml_err *err);
+
+/*
+ * Validate an in-memory model (the same rules as parse; also computes
+ * max_depth).  Call before serializing a model you built.
+ */
+int fragml_model_validate(struct fragml_model *m, const char *what,
+			  struct fragml_err *err);
+
+/* Serialize (validates first). Returns bytes written or negative errno. */
+int fragml_model_serialize(struct fragml_model *m, void *buf, size_t cap,
+			   struct fragml_err *err);
+
+/* Serialize and write atomically (temp file + rename). */
+int fragml_model_write_file(struct fragml_model *m, const char *path,
+			    struct fragml_err *err);
+
+/* Reference evaluator: the in-kernel result, computed in userspace. */
+struct fragml_eval_out {
+	uint32_t action;
+	int64_t  score;				/* see struct fragml_result */
+	int64_t  scores[FRAGML_MAX_ACTIONS];	/* per class (ARGMAX) or [0] (ORDINAL) */
+};
+uint32_t fragml_model_eval(const struct fragml_model *m, const int32_t *feat,
+			   struct fragml_eval_out *out);
+
+/* Fixed-point helpers (round to nearest, saturating at FRAGML_LEAF_MAX). */
+int32_t fragml_fixed_from_double(double v);
+double fragml_fixed_to_double(int64_t v);
+
+/* Names. Return NULL for unknown values. */
+const char *fragml_hook_name(unsigned int hook);
+int fragml_hook_from_name(const char *name);		/* -EINVAL if unknown */
+const char *fragml_action_name(unsigned int hook, unsigned int action);
+unsigned int fragml_hook_n_actions(unsigned int hook);
+
+/* Feature registry access (from fragml_features.h). */
+struct fragml_feature_desc {
+	int id;
+	const char *name;
+	const char *unit;
+	int scale;
+	unsigned int hooks;		/* FRAGML_HOOKBIT mask */
+	const char *desc;
+};
+const struct fragml_feature_desc *fragml_feature_by_id(int id);
+const struct fragml_feature_desc *fragml_feature_by_name(const char *name);
+/* Iterate: returns the i-th registered feature, NULL past the end. */
+const struct fragml_feature_desc *fragml_feature_at(unsigned int i);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FRAGML_MODEL_H */
