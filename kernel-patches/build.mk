@@ -26,3 +26,25 @@ $(VMLINUX_PATCHED_H): $(KBUILD_DIR)/.fragml-built | $(BPFTOOL)
 ## kernel-path: print the bzImage path of the cached patched kernel
 kernel-path:
 	@echo $(KBZIMAGE)
+
+# ---- the enforcing struct_ops policy (bpf/fragml_policy.bpf.c) ----
+# Its own object, outside BPF_PROGS: observe mode never loads it.  Built
+# against the CO-RE mirror of the kernel types (bpf/fragml_policy_kern.h) so
+# libfragml builds without a kernel build; the VM tests also build it against
+# vmlinux-patched.h to prove the mirror matches the kernel.
+POLICY_BPF_DIR	:= $(BUILD)/bpf-enforce
+POLICY_DEPS	:= bpf/fragml_policy.bpf.c $(wildcard bpf/*.h) $(wildcard model/*.h)
+
+$(POLICY_BPF_DIR)/fragml_policy.bpf.o: $(POLICY_DEPS) $(VMLINUX_H) | $(LIBBPF_A)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(POLICY_BPF_DIR)/fragml_policy-patched.bpf.o: $(POLICY_DEPS) $(VMLINUX_PATCHED_H) | $(LIBBPF_A)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -DFRAGML_VMLINUX_PATCHED -c $< -o $@
+
+$(GEN)/fragml_policy.skel.h: $(POLICY_BPF_DIR)/fragml_policy.bpf.o | $(BPFTOOL)
+	$(BPFTOOL) gen skeleton $< name fragml_policy > $@.tmp && mv $@.tmp $@
+
+LIBFRAGML_SRCS += loader/policy.c
+$(OBJ)/loader/policy.o: $(GEN)/fragml_policy.skel.h

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Enforce mode: the struct_ops policy for a kernel with kernel-patches/
+ * (struct mm_policy_ops).  Its callbacks compute the THP-fault and compaction
+ * features of model/fragml_features.h from the kernel's context and let the
+ * loaded model decide, with the same evaluator, maps and counters as observe
+ * mode.  No model loaded for a hook = the kernel default.
+ *
+ * Its own BPF object: a stock kernel has no mm_policy_ops, and observe mode
+ * must never try to load it (loader/policy.c probes BTF first).
+ *
+ * Variants (one struct_ops map each; loader/policy.c picks one by name):
+ *   fragml          the models decide (what fragml-load attaches)
+ *   kdefault        always "kernel default" (tests, A/B baselines)
+ *   always_compact  always "huge page with direct compaction" (tests)
+ */
+#ifdef FRAGML_VMLINUX_PATCHED
+#include "vmlinux-patched.h"
+#else
+#include "vmlinux.h"
+#endif
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "fragml_eval.bpf.h"
+#include "fragml_policy_kern.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define PAGES_PER_HUGE	512	/* PMD order 9 on x86-64 */
+
+static __always_inline __s32 clamp_feat(__u64 x)
+{
+	return x > FRAGML_FEAT_MAX ? FRAGML_FEAT_MAX : (__s32)x;
+}
+
+/* floor(log2(x)), 0 for x <= 1. */
+static __always_inline __s32 log2_u64(__u64 x)
+{
+	__s32 r = 0;
+
+	if (x >> 32) { x >>= 32; r += 32; }
+	if (x >> 16) { x >>= 16; r += 16; }
+	if (x >> 8) { x >>= 8; r += 8; }
+	if (x >> 4) { x >>= 4; r += 4; }
+	if (x >> 2) { x >>= 2; r += 2; }
+	if (x >> 1) r += 1;
+	return r;
+}
+
+/* Unusable free space index at order 9, parts per 1024. */
+static __always_inline __s32 unusable_ppk(__u64 free, __u64 free_huge)
+{
+	__u64 usable = free_huge * PAGES_PER_HUGE;
+
+	if (!free)
+		return 1024;
+	if (usable > free)
+		usable = free;
+	return (__s32)(((free - usable) * 1024) / free);
+}
+
+static __always_inline int thp_fault_decide(struct mm_policy_thp_ctx *ctx)
+{
+	struct fragml_vec *v = fragml_scratch_vec();
+	struct fragml_result res;
+	int action;
+
+	if (!v)
+		return MM_POLICY_THP_DEFAULT;
+	v->f[FRAGML_F_ORDER] = ctx->order;
+	v->f[FRAGML_F_GFP_BITS] = ctx->gfp & 0xffffff;
+	v->f[FRAGML_F_VMA_PAGES_LOG2] = log2_u64((ctx->vma_end - ctx->vma_start) >> 12);
+	v->f[FRAGML_F_VMA_HUGE_ADVISED] = ctx->huge_advised;
+	v->f[FRAGML_F_REGION_IN_VMA] = ctx->region_in_vma;
+	v->f[FRAGML_F_MM_RSS_LOG2] = log2_u64(ctx->mm_anon_pages);
+	v->f[FRAGML_F_FREE_HUGE_BLOCKS] = clamp_feat(ctx->node_free_huge);
+	v->f[FRAGML_F_UNUSABLE_PPK] = unusable_ppk(ctx->node_free_pages, ctx->node_free_huge);
+	action = fragml_decide(FRAGML_HOOK_THP_FAULT, v, &res);
+	if (action < 0 || action > MM_POLICY_THP_DEFAULT)
+		return MM_POLICY_THP_DEFAULT;
+	return action;
+}
+
+static __always_inline int compact_decide(struct mm_policy_compact_ctx *ctx)
+{
+	struct fragml_vec *v = fragml_scratch_vec();
+	struct fragml_result res;
+	int action;
+
+	if (!v)
+		return MM_POLICY_COMPACT_RUN;
+	v->f[FRAGML_F_ORDER] = ctx->order;
+	v->f[FRAGML_F_IS_KTHREAD] = ctx->kthread;
+	v->f[FRAGML_F_FREE_HUGE_BLOCKS] = clamp_feat(ctx->free_huge);
+	v->f[FRAGML_F_UNUSABLE_PPK] = unusable_ppk(ctx->free_pages, ctx->free_huge);
+	v->f[FRAGML_F_COMPACT_PRIO] = ctx->prio;
+	v->f[FRAGML_F_ZONE_FREE_LOG2] = log2_u64(ctx->free_pages);
+	if (!ctx->proactive)
+		v->f[FRAGML_F_FRAG_INDEX] = ctx->frag_index;
+	v->f[FRAGML_F_IS_KCOMPACTD] = ctx->proactive;
+	v->f[FRAGML_F_COMPACT_DEFER] = ctx->defer_shift;
+	action = fragml_decide(FRAGML_HOOK_COMPACTION, v, &res);
+	if (action != MM_POLICY_COMPACT_SKIP)
+		return MM_POLICY_COMPACT_RUN;
+	return action;
+}
+
+SEC("struct_ops/thp_fault")
+int BPF_PROG(fragml_thp_fault, struct mm_policy_thp_ctx *c)
+{
+	return thp_fault_decide(c);
+}
+
+SEC("struct_ops/compact")
+int BPF_PROG(fragml_compact, struct mm_policy_compact_ctx *c)
+{
+	return compact_decide(c);
+}
+
+SEC(".struct_ops.link")
+struct mm_policy_ops fragml = {
+	.thp_fault	= (void *)fragml_thp_fault,
+	.compact	= (void *)fragml_compact,
+	.name		= "fragml",
+};
+
+/* ---- fixed-answer variants ---- */
+
+SEC("struct_ops/thp_fault")
+int BPF_PROG(kdefault_thp_fault, struct mm_policy_thp_ctx *c)
+{
+	return MM_POLICY_THP_DEFAULT;
+}
+
+SEC("struct_ops/compact")
+int BPF_PROG(kdefault_compact, struct mm_policy_compact_ctx *c)
+{
+	return MM_POLICY_COMPACT_RUN;
+}
+
+SEC(".struct_ops.link")
+struct mm_policy_ops kdefault = {
+	.thp_fault	= (void *)kdefault_thp_fault,
+	.compact	= (void *)kdefault_compact,
+	.name		= "fragml_kdefault",
+};
+
+SEC("struct_ops/thp_fault")
+int BPF_PROG(always_compact_thp_fault, struct mm_policy_thp_ctx *c)
+{
+	return MM_POLICY_THP_COMPACT;
+}
+
+SEC("struct_ops/compact")
+int BPF_PROG(always_compact_compact, struct mm_policy_compact_ctx *c)
+{
+	return MM_POLICY_COMPACT_RUN;
+}
+
+SEC(".struct_ops.link")
+struct mm_policy_ops always_compact = {
+	.thp_fault	= (void *)always_compact_thp_fault,
+	.compact	= (void *)always_compact_compact,
+	.name		= "fragml_compact",
+};

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * libfragml, enforce stage: attach / swap / detach the struct_ops policy.
+ * See fragml_policy.h.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "fragml_policy.h"
+#include "fragml_policy.skel.h"
+
+#define PIN_DIR "/sys/fs/bpf/fragml"
+
+/* libbpf's last warning, quoted in error messages instead of printed. */
+static __thread char last_warn[256];
+
+static int capture_print(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	char line[sizeof(last_warn)];
+	size_t n;
+
+	if (lvl != LIBBPF_WARN)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == ' '))
+		line[--n] = '\0';
+	if (n)
+		memcpy(last_warn, line, n + 1);
+	return 0;
+}
+
+int fragml_policy_supported(struct fragml_err *err)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	int id;
+
+	if (!btf)
+		return fragml_err_set(err, -errno,
+				      "kernel BTF not readable (%s): enforce mode needs a kernel with CONFIG_DEBUG_INFO_BTF",
+				      strerror(errno));
+	id = btf__find_by_name_kind(btf, FRAGML_POLICY_KTYPE, BTF_KIND_STRUCT);
+	btf__free(btf);
+	return id > 0 ? 1 : 0;
+}
+
+static struct bpf_map *variant_map(struct fragml_policy *skel, const char *variant)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(skel->obj, variant);
+
+	if (!map || bpf_map__type(map) != BPF_MAP_TYPE_STRUCT_OPS)
+		return NULL;
+	return map;
+}
+
+/* Open the policy object with only `variant` created; the shared maps by pin. */
+static int open_variant(const char *variant, struct fragml_policy **skelp,
+			struct bpf_map **mapp, struct fragml_err *err)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = PIN_DIR);
+	struct fragml_policy *skel;
+	struct bpf_map *map;
+	int ret;
+
+	if (!variant || !*variant)
+		variant = FRAGML_POLICY_MODELS;
+	if (fragml_policy_supported(err) != 1)
+		return err && err->code ? err->code :
+			fragml_err_set(err, -EOPNOTSUPP,
+				       "this kernel has no %s (it lacks kernel-patches/, CONFIG_MM_POLICY_BPF): use observe mode or boot the patched kernel ('make kernel')",
+				       FRAGML_POLICY_KTYPE);
+	if (mkdir(PIN_DIR, 0700) && errno != EEXIST)
+		return fragml_err_set(err, -errno, "%s: cannot create: %s (is bpffs mounted on /sys/fs/bpf?)",
+				      PIN_DIR, strerror(errno));
+	skel = fragml_policy__open_opts(&oo);
+	if (!skel)
+		return fragml_err_set(err, -errno, "policy object: open failed: %s", strerror(errno));
+	if (!variant_map(skel, variant)) {
+		fragml_policy__destroy(skel);
+		return fragml_err_set(err, -EINVAL,
+				      "policy variant '%s' unknown: use %s, %s or %s", variant,
+				      FRAGML_POLICY_MODELS, FRAGML_POLICY_KDEFAULT, FRAGML_POLICY_COMPACT);
+	}
+	bpf_object__for_each_map(map, skel->obj)
+		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
+			bpf_map__set_autocreate(map, !strcmp(bpf_map__name(map), variant));
+	last_warn[0] = '\0';
+	ret = fragml_policy__load(skel);
+	if (ret) {
+		fragml_policy__destroy(skel);
+		return fragml_err_set(err, ret,
+				      "policy '%s': the kernel refused to load it (%s%s%s): the pinned maps in %s may be from another build ('fragml detach')",
+				      variant, strerror(-ret), last_warn[0] ? ": " : "", last_warn, PIN_DIR);
+	}
+	*skelp = skel;
+	*mapp = variant_map(skel, variant);
+	return 0;
+}
+
+int fragml_policy_attach_variant(const char *variant, struct fragml_err *err)
+{
+	libbpf_print_fn_t old = libbpf_set_print(capture_print);
+	struct fragml_policy *skel = NULL;
+	struct bpf_link *link;
+	struct bpf_map *map;
+	int ret;
+
+	if (access(FRAGML_POLICY_PIN, F_OK) == 0) {
+		ret = 0;	/* attached already: attach is idempotent */
+		goto out;
+	}
+	ret = open_variant(variant, &skel, &map, err);
+	if (ret)
+		goto out;
+	link = bpf_map__attach_struct_ops(map);
+	if (!link) {
+		ret = -errno;
+		fragml_err_set(err, ret, "policy '%s': attach failed: %s%s",
+			       bpf_map__name(map), strerror(-ret),
+			       ret == -EEXIST ? " (another mm_policy_ops policy is attached; detach it first)" : "");
+		goto out;
+	}
+	ret = bpf_link__pin(link, FRAGML_POLICY_PIN);
+	if (ret)
+		fragml_err_set(err, ret, "%s: pinning the policy link failed: %s",
+			       FRAGML_POLICY_PIN, strerror(-ret));
+	/* Attached only while pinned: on a failed pin this detaches it again. */
+	bpf_link__destroy(link);
+out:
+	fragml_policy__destroy(skel);
+	libbpf_set_print(old);
+	return ret;
+}
+
+int fragml_policy_attach(struct fragml_err *err)
+{
+	return fragml_policy_attach_variant(FRAGML_POLICY_MODELS, err);
+}
+
+int fragml_policy_detach(struct fragml_err *err)
+{
+	int fd, ret = 0;
+
+	fd = bpf_obj_get(FRAGML_POLICY_PIN);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return fragml_err_set(err, -errno, "%s: cannot open: %s", FRAGML_POLICY_PIN,
+				      strerror(errno));
+	}
+	/* Detach now rather than when bpffs frees the inode (after RCU). */
+	if (bpf_link_detach(fd) && errno != EOPNOTSUPP && errno != EINVAL)
+		ret = fragml_err_set(err, -errno, "%s: detach failed: %s", FRAGML_POLICY_PIN,
+				     strerror(errno));
+	close(fd);
+	if (!ret && unlink(FRAGML_POLICY_PIN) && errno != ENOENT)
+		ret = fragml_err_set(err, -errno, "%s: cannot remove: %s", FRAGML_POLICY_PIN,
+				     strerror(errno));
+	return ret;
+}
+
+int fragml_policy_update(const char *variant, struct fragml_err *err)
+{
+	libbpf_print_fn_t old = libbpf_set_print(capture_print);
+	struct fragml_policy *skel = NULL;
+	struct bpf_link *link;
+	struct bpf_map *map;
+	int ret;
+
+	link = bpf_link__open(FRAGML_POLICY_PIN);
+	if (!link) {
+		ret = fragml_err_set(err, -errno, "%s: no policy attached (%s): attach one first",
+				     FRAGML_POLICY_PIN, strerror(errno));
+		goto out;
+	}
+	ret = open_variant(variant, &skel, &map, err);
+	if (ret)
+		goto out;
+	ret = bpf_link__update_map(link, map);
+	if (ret)
+		fragml_err_set(err, ret, "policy link update to '%s' failed: %s: the attached policy is unchanged",
+			       bpf_map__name(map), strerror(-ret));
+out:
+	/* The kernel link holds the new map now; our handles can go. */
+	if (link) {
+		bpf_link__disconnect(link);
+		bpf_link__destroy(link);
+	}
+	fragml_policy__destroy(skel);
+	libbpf_set_print(old);
+	return ret;
+}
+
+int fragml_policy_current(char *buf, size_t len, struct fragml_err *err)
+{
+	struct bpf_link_info li = {};
+	struct bpf_map_info mi = {};
+	__u32 ll = sizeof(li), ml = sizeof(mi), map_id;
+	int fd, mfd, ret = 0;
+
+	fd = bpf_obj_get(FRAGML_POLICY_PIN);
+	if (fd < 0)
+		return fragml_err_set(err, errno == ENOENT ? -ENOENT : -errno,
+				      "%s: no policy attached", FRAGML_POLICY_PIN);
+	if (bpf_link_get_info_by_fd(fd, &li, &ll)) {
+		ret = fragml_err_set(err, -errno, "%s: link info: %s", FRAGML_POLICY_PIN, strerror(errno));
+		goto out;
+	}
+	/*
+	 * struct_ops.map_id is the first word of the info union; Debian's uapi
+	 * headers predate it (Linux 6.4), so read it by its offset.
+	 */
+	_Static_assert(offsetof(struct bpf_link_info, raw_tracepoint) == 16,
+		       "bpf_link_info layout");
+	memcpy(&map_id, (const char *)&li + 16, sizeof(map_id));
+	mfd = bpf_map_get_fd_by_id(map_id);
+	if (mfd < 0) {
+		ret = fragml_err_set(err, -ENOENT, "%s: the link has no policy (detached)",
+				     FRAGML_POLICY_PIN);
+		goto out;
+	}
+	if (bpf_map_get_info_by_fd(mfd, &mi, &ml))
+		ret = fragml_err_set(err, -errno, "policy map info: %s", strerror(errno));
+	else
+		snprintf(buf, len, "%s", mi.name);
+	close(mfd);
+out:
+	close(fd);
+	return ret;
+}
