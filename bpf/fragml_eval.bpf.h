@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * In-kernel tree-ensemble evaluator.  Integer only; the walk is one bounded
- * loop over (tree, depth) steps so the verifier sees a single loop of
- * FRAGML_EVAL_STEPS iterations.  Must stay bit-for-bit equal to
+ * In-kernel tree-ensemble evaluator.  Integer only; every walk is bounded by
+ * FRAGML_MAX_TREES x (FRAGML_MAX_DEPTH + 1) steps.  Must stay bit-for-bit equal to
  * fragml_model_eval() in model/model.c (the parity selftest checks).
  *
  * The model slot is looked up once per decision, so a decision is always made
@@ -12,8 +11,6 @@
 #define FRAGML_EVAL_BPF_H
 
 #include "fragml_maps.bpf.h"
-
-#define FRAGML_EVAL_STEPS (FRAGML_MAX_TREES * (FRAGML_MAX_DEPTH + 1))
 
 /* The current model blob for `hook`, or NULL when none is loaded. */
 static __always_inline const struct fragml_blob *fragml_model_get(__u32 hook)
@@ -36,39 +33,48 @@ static __always_inline void fragml_count(__u32 hook, const struct fragml_blob *m
 		*c += 1;
 }
 
-/* Evaluate `m` on `v`; fills res (version, action, score); returns the action. */
+/*
+ * Evaluate `m` on `v`; fills res (version, action, score); returns the action.
+ * The tree loop is an open-coded iterator (bpf_for), so the verifier checks
+ * its body once rather than once per tree; the depth loop is a plain bounded
+ * loop whose states converge because node indices are unknown scalars.
+ */
 static __always_inline __u32 fragml_eval_blob(const struct fragml_blob *m,
 					      const struct fragml_vec *v,
 					      struct fragml_result *res)
 {
 	__s64 scores[FRAGML_MAX_ACTIONS];
-	__u32 n_trees = m->n_trees, t = 0, idx, action = 0;
+	__u32 n_trees = m->n_trees, action = 0;
 	__s64 best;
-	int i;
+	int t, d, i;
+
 
 	for (i = 0; i < FRAGML_MAX_ACTIONS; i++)
 		scores[i] = m->base[i];
 	if (n_trees > FRAGML_MAX_TREES)
 		n_trees = FRAGML_MAX_TREES;
-	idx = m->trees[0].root;
-	for (i = 0; i < FRAGML_EVAL_STEPS && t < n_trees; i++) {
-		const struct fragml_node *n = &m->nodes[idx & (FRAGML_MAX_NODES - 1)];
-		__u16 info = n->info;
-		__s32 x;
-		int left;
+	bpf_for(t, 0, n_trees) {
+		const struct fragml_tree *tr = &m->trees[t & (FRAGML_MAX_TREES - 1)];
+		__u32 idx = tr->root;
 
-		if (info & FRAGML_NODE_LEAF) {
-			scores[m->trees[t & (FRAGML_MAX_TREES - 1)].cls & (FRAGML_MAX_ACTIONS - 1)] += n->value;
-			t++;
-			idx = m->trees[t & (FRAGML_MAX_TREES - 1)].root;
-			continue;
+#pragma clang loop unroll(disable)
+		for (d = 0; d <= FRAGML_MAX_DEPTH; d++) {
+			const struct fragml_node *n = &m->nodes[idx & (FRAGML_MAX_NODES - 1)];
+			__u16 info = n->info;
+			__s32 x;
+			int left;
+
+			if (info & FRAGML_NODE_LEAF) {
+				scores[tr->cls & (FRAGML_MAX_ACTIONS - 1)] += n->value;
+				break;
+			}
+			x = v->f[info & (FRAGML_MAX_FEATURES - 1)];
+			if (x == FRAGML_MISSING)
+				left = !!(info & FRAGML_NODE_DEFAULT_LEFT);
+			else
+				left = x < n->value;
+			idx = n->left + (left ? 0 : 1);
 		}
-		x = v->f[info & (FRAGML_MAX_FEATURES - 1)];
-		if (x == FRAGML_MISSING)
-			left = !!(info & FRAGML_NODE_DEFAULT_LEFT);
-		else
-			left = x < n->value;
-		idx = n->left + (left ? 0 : 1);
 	}
 	best = scores[0];
 	if (m->output == FRAGML_OUT_ORDINAL) {

@@ -6,7 +6,7 @@
  *
  * State lives in bpffs under <bpffs>/fragml (default /sys/fs/bpf/fragml):
  *   fragml_models, fragml_counters, fragml_info  shared maps (pinned by name)
- *   <hook>.cur, <hook>.prev                      model versions (inner maps)
+ *   <hook>_cur, <hook>_prev                      model versions (inner maps)
  *   links/<prog>                                 attached observe programs
  *   policy_link                                  struct_ops policy (enforce mode)
  * Nothing stays in userspace: after fragml_close() what was published stays in

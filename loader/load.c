@@ -364,7 +364,7 @@ static int zero_counters(struct fragml_handle *h, unsigned int hook, unsigned in
 
 static int hook_pin(char *out, const struct fragml_handle *h, unsigned int hook, const char *suffix)
 {
-	return snprintf(out, PATH_MAX, "%s/%s.%s", h->dir, fragml_hook_name(hook), suffix) >= PATH_MAX
+	return snprintf(out, PATH_MAX, "%s/%s_%s", h->dir, fragml_hook_name(hook), suffix) >= PATH_MAX
 		? -ENAMETOOLONG : 0;
 }
 
