@@ -1,32 +1,80 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Observe (shadow) mode: evaluate the loaded models at tracepoints of a stock
- * kernel.  Decisions are counted per model version and action; nothing is
- * enforced.  Runs on any kernel with BTF (tp_btf only).
+ * kernel and attribute fragmentation to its sources.  Decisions are counted per
+ * model version and action (fragml_eval.bpf.h); nothing is enforced.
+ *
+ *   lifetime   every mm_page_alloc_extfrag fallback and every unmovable or
+ *              reclaimable page allocation
+ *   thp_fault  every order-9 movable allocation inside a user fault
+ *   compaction every mm_compaction_begin
+ *
+ * The identification maps (fragml_src, fragml_src_slab, fragml_blocks,
+ * fragml_stats, fragml_sites) are pinned by name next to the model maps, so
+ * `fragml top` / `fragml report` read them while the programs stay attached.
+ * tp_btf only: loads on the stock 6.18 host and on 6.12 (CO-RE).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 
 #include "fragml_eval.bpf.h"
 
+#define FRAGML_OBSERVE 1
+#define FRAGML_PIN_SITES 1
+#define FRAGML_IDENT_PIN __uint(pinning, LIBBPF_PIN_BY_NAME);
+#include "fragml_track.bpf.h"
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* A page allocation fell back to a pageblock of another migratetype. */
-SEC("tp_btf/mm_page_alloc_extfrag")
-int BPF_PROG(fragml_shadow_extfrag, struct page *page, int alloc_order, int fallback_order,
-	     int alloc_migratetype, int fallback_migratetype)
+SEC("tp_btf/mm_page_alloc")
+int BPF_PROG(fragml_observe_alloc, struct page *page, unsigned int order, gfp_t gfp, int mt)
 {
-	struct fragml_vec *v = fragml_scratch_vec();
-	struct fragml_result res;
-
-	if (!v)
+	if (!page)
 		return 0;
-	v->f[FRAGML_F_ORDER] = alloc_order;
-	v->f[FRAGML_F_MIGRATETYPE] = alloc_migratetype;
-	v->f[FRAGML_F_FALLBACK_MT] = fallback_migratetype;
-	v->f[FRAGML_F_CHANGE_OWNER] = fallback_order >= 9;
-	v->f[FRAGML_F_IS_KTHREAD] = !!(bpf_get_current_task_btf()->flags & 0x00200000 /* PF_KTHREAD */);
-	fragml_decide(FRAGML_HOOK_LIFETIME, v, &res);
+	return fragml_on_alloc(ctx, page, order, gfp, mt, 0, 0, 0);
+}
+
+SEC("tp_btf/mm_page_alloc_extfrag")
+int BPF_PROG(fragml_observe_extfrag, struct page *page, int alloc_order, int fallback_order,
+	     int alloc_mt, int fallback_mt)
+{
+	fragml_stat(FRAGML_STAT_EXTFRAG);
+	fragml_note_extfrag(bpf_ktime_get_ns());
+	return fragml_on_alloc(ctx, page, alloc_order, 0, alloc_mt, 1, fallback_mt,
+			       fallback_order >= FRAGML_HPAGE_ORDER);
+}
+
+SEC("tp_btf/mm_page_free")
+int BPF_PROG(fragml_observe_free, struct page *page, unsigned int order)
+{
+	return fragml_on_free(page);
+}
+
+SEC("tp_btf/kmem_cache_alloc")
+int BPF_PROG(fragml_observe_slab, unsigned long call_site, const void *ptr, struct kmem_cache *s)
+{
+	return fragml_on_slab_obj(s, 0);
+}
+
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(fragml_observe_fault, unsigned long address, struct pt_regs *regs,
+	     unsigned long error_code)
+{
+	fragml_fault_note(address, bpf_ktime_get_ns());
 	return 0;
+}
+
+SEC("tp_btf/mm_compaction_begin")
+int BPF_PROG(fragml_observe_compact_begin, struct compact_control *cc)
+{
+	return fragml_on_compaction_begin(cc);
+}
+
+SEC("tp_btf/mm_compaction_end")
+int BPF_PROG(fragml_observe_compact_end, struct compact_control *cc, unsigned long zone_start,
+	     unsigned long zone_end, bool sync, int status)
+{
+	return fragml_on_compaction_end(cc, status);
 }

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * fragml-collect: tracepoint programs that turn page-allocator, fault, slab and
+ * compaction events into ring-buffer records for the labelled datasets
+ * (docs/dataset.md).  tp_btf only, so it loads on a stock kernel (6.12, 6.18).
+ * Feature vectors come from fragml_features.bpf.h: the same code the observe
+ * programs and the policy use.  The model maps of fragml_maps.bpf.h are
+ * included for the scratch vector only; the collector unpins them.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "fragml_maps.bpf.h"
+
+#define FRAGML_COLLECT 1
+#define FRAGML_IDENT_PIN
+#include "fragml_track.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+SEC("tp_btf/mm_page_alloc")
+int BPF_PROG(fragml_collect_alloc, struct page *page, unsigned int order, gfp_t gfp, int mt)
+{
+	if (!page)
+		return 0;
+	return fragml_on_alloc(ctx, page, order, gfp, mt, 0, 0, 0);
+}
+
+SEC("tp_btf/mm_page_alloc_extfrag")
+int BPF_PROG(fragml_collect_extfrag, struct page *page, int alloc_order, int fallback_order,
+	     int alloc_mt, int fallback_mt)
+{
+	fragml_stat(FRAGML_STAT_EXTFRAG);
+	fragml_note_extfrag(bpf_ktime_get_ns());
+	/* whole block taken: the partial claims of try_to_claim_block are not visible here */
+	return fragml_on_alloc(ctx, page, alloc_order, 0, alloc_mt, 1, fallback_mt,
+			       fallback_order >= FRAGML_HPAGE_ORDER);
+}
+
+SEC("tp_btf/mm_page_free")
+int BPF_PROG(fragml_collect_free, struct page *page, unsigned int order)
+{
+	return fragml_on_free(page);
+}
+
+SEC("tp_btf/kmem_cache_alloc")
+int BPF_PROG(fragml_collect_slab, unsigned long call_site, const void *ptr, struct kmem_cache *s)
+{
+	return fragml_on_slab_obj(s, 0);
+}
+
+SEC("tp_btf/kmalloc")
+int BPF_PROG(fragml_collect_kmalloc, unsigned long call_site, const void *ptr, size_t req,
+	     size_t alloc)
+{
+	return fragml_on_slab_obj(NULL, alloc);
+}
+
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(fragml_collect_fault, unsigned long address, struct pt_regs *regs,
+	     unsigned long error_code)
+{
+	__u64 now = bpf_ktime_get_ns(), id = bpf_get_current_pid_tgid();
+	struct fragml_region_key rk = { .tgid = id >> 32, .region = address & ~(FRAGML_HPAGE_SIZE - 1) };
+	struct fragml_task_state *t;
+	struct fragml_ev_fault *e;
+	__u8 one = 1;
+
+	fragml_fault_note(address, now);
+	fragml_stat(FRAGML_STAT_FAULTS);
+	t = fragml_task_get(rk.tgid, now);
+	if (t)
+		t->touched++;
+	e = fragml_reserve(sizeof(*e));
+	if (e) {
+		e->h.type = FRAGML_EV_FAULT;
+		e->h.tgid = rk.tgid;
+		e->h.ts = now;
+		e->addr = address;
+		bpf_ringbuf_submit(e, 0);
+	}
+	if (bpf_map_lookup_elem(&fragml_regions, &rk))
+		return 0;
+	bpf_map_update_elem(&fragml_regions, &rk, &one, BPF_ANY);
+	{
+		struct fragml_vec *v = fragml_scratch_vec();
+		struct fragml_ev_region *r;
+
+		if (!v)
+			return 0;
+		fragml_thp_features(v, now, bpf_get_current_task_btf(), t, address, 0);
+		if (t)
+			t->regions++;	/* after the features: density of *earlier* regions */
+		r = fragml_reserve(sizeof(*r));
+		if (!r)
+			return 0;
+		r->h.type = FRAGML_EV_REGION;
+		r->h.tgid = rk.tgid;
+		r->h.ts = now;
+		r->region = rk.region;
+		bpf_get_current_comm(r->comm, sizeof(r->comm));
+		__builtin_memcpy(&r->v, v, sizeof(r->v));
+		bpf_ringbuf_submit(r, 0);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(fragml_collect_exit, struct task_struct *task)
+{
+	struct fragml_ev_hdr *e;
+
+	if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
+		return 0;
+	e = fragml_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	e->type = FRAGML_EV_EXIT;
+	e->tgid = BPF_CORE_READ(task, tgid);
+	e->ts = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/mm_compaction_begin")
+int BPF_PROG(fragml_collect_compact_begin, struct compact_control *cc)
+{
+	return fragml_on_compaction_begin(cc);
+}
+
+SEC("tp_btf/mm_compaction_end")
+int BPF_PROG(fragml_collect_compact_end, struct compact_control *cc, unsigned long zone_start,
+	     unsigned long zone_end, bool sync, int status)
+{
+	return fragml_on_compaction_end(cc, status);
+}

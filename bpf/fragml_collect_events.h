@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Ring-buffer records of the collector (bpf/fragml_collect.bpf.c -> loader/collect.c)
+ * and the identification map layouts (pinned by the observe programs, read by
+ * `fragml top`).  Fixed-width types only; userspace includes <linux/types.h> first.
+ */
+#ifndef FRAGML_COLLECT_EVENTS_H
+#define FRAGML_COLLECT_EVENTS_H
+
+#include "fragml_abi.h"
+
+enum fragml_ev_type {
+	FRAGML_EV_ALLOC = 1,	/* tracked allocation (lifetime row) */
+	FRAGML_EV_FREE,		/* a tracked page was freed */
+	FRAGML_EV_SLAB,		/* the cache of a tracked slab page */
+	FRAGML_EV_FAULT,	/* a user page fault (4 KB granularity) */
+	FRAGML_EV_REGION,	/* first fault in a 2 MB region (thp_fault row) */
+	FRAGML_EV_THP,		/* order-9 allocation in a user fault */
+	FRAGML_EV_EXIT,		/* a process exited */
+	FRAGML_EV_COMPACT,	/* one compaction run ended (compaction row) */
+};
+
+#define FRAGML_EVF_EXTFRAG	0x1
+#define FRAGML_EVF_KTHREAD	0x2
+#define FRAGML_EVF_KMALLOC	0x4
+
+struct fragml_ev_hdr {
+	__u32 type;
+	__u32 tgid;
+	__u64 ts;
+};
+
+struct fragml_ev_alloc {
+	struct fragml_ev_hdr h;
+	__u64 page;		/* struct page *: unique per pfn (vmemmap) */
+	__u64 cgroup;
+	__u32 order;
+	__u32 gfp;
+	__s32 mt;
+	__s32 block_mt;		/* pageblock migratetype the page came from */
+	__u32 cls;
+	__u32 flags;		/* FRAGML_EVF_* */
+	__s32 stack_id;		/* -1 without --stacks */
+	__u32 pad;
+	char comm[16];
+	struct fragml_vec v;
+};
+
+struct fragml_ev_free {
+	struct fragml_ev_hdr h;
+	__u64 page;
+};
+
+struct fragml_ev_slab {
+	struct fragml_ev_hdr h;
+	__u64 page;
+	__u32 obj_size;
+	__u32 flags;		/* FRAGML_EVF_KMALLOC: name is empty, obj_size is the kmalloc size */
+	char name[32];
+};
+
+struct fragml_ev_fault {
+	struct fragml_ev_hdr h;
+	__u64 addr;
+};
+
+struct fragml_ev_region {
+	struct fragml_ev_hdr h;
+	__u64 region;
+	char comm[16];
+	struct fragml_vec v;
+};
+
+struct fragml_ev_thp {
+	struct fragml_ev_hdr h;
+	__u64 addr;
+};
+
+struct fragml_ev_compact {
+	struct fragml_ev_hdr h;
+	__u64 t0;		/* begin */
+	__s32 status;		/* enum compact_result, as the running kernel numbers it */
+	__s32 success;		/* status == COMPACT_SUCCESS */
+	__s32 free_huge_after;
+	__u32 kthread;
+	char zone[16];
+	char comm[16];
+	struct fragml_vec v;
+};
+
+/* ---- identification maps (pinned under /sys/fs/bpf/fragml by the observe programs) ---- */
+
+struct fragml_src_key {
+	__u32 tgid;		/* 0 for kernel threads with no process */
+	__u32 cls;		/* enum fragml_alloc_class */
+};
+
+struct fragml_src_val {
+	char comm[16];
+	__u64 cgroup;
+	__u64 pages;		/* unmovable/reclaimable pages allocated (plus THP faults for anon) */
+	__u64 extfrag;		/* allocations that fell back to another migratetype's pageblock */
+	__u64 extfrag_claim;	/* ... and claimed the whole block */
+	__u64 decided;		/* lifetime-model decisions made for this source */
+	__u64 predicted_long;	/* ... that predicted long-lived (fragmenting) */
+	__s64 blocks_polluted;	/* pageblocks now mixed by this source's live fallbacks */
+	__s64 huge_blocked;	/* ... of them pinned by unmovable/reclaimable pages */
+	__u64 thp_faults;	/* order-9 allocations in user faults */
+	__u64 last_ts;
+};
+
+struct fragml_slab_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 cache;		/* struct kmem_cache * */
+};
+
+struct fragml_slab_val {
+	char name[32];
+	__u32 obj_size;
+	__u32 sample;		/* objs/bytes are scaled by this already */
+	__u64 objs;
+	__u64 bytes;
+	__u64 pages;		/* slab pages grown for this cache by this task */
+	char comm[16];
+};
+
+/* Per pageblock made mixed by a fallback (key: struct page * of any page >> 15). */
+struct fragml_block_val {
+	struct fragml_src_key src;
+	__s32 alloc_mt;
+	__s32 fallback_mt;
+	__u32 live;		/* tracked pages of the source still allocated in the block */
+	__u32 claimed;
+	__u64 ts;
+};
+
+/* fragml_stats: per-CPU array indices */
+enum fragml_stat {
+	FRAGML_STAT_LOST = 0,	/* ring-buffer records dropped (ring full) */
+	FRAGML_STAT_TRACK_FULL,	/* tracked allocations not stored (table full) */
+	FRAGML_STAT_ALLOCS,	/* page allocations seen */
+	FRAGML_STAT_TRACKED,	/* ... tracked */
+	FRAGML_STAT_EXTFRAG,
+	FRAGML_STAT_FAULTS,
+	FRAGML_STAT_COMPACT,
+	FRAGML_NR_STATS = 8,
+};
+
+#endif /* FRAGML_COLLECT_EVENTS_H */

@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Feature computation shared by the observe programs, the collector and the
+ * struct_ops policy: every registered feature (model/fragml_features.h) is
+ * computed here, once, so a model sees the same numbers in shadow mode, in the
+ * training CSV and when it is enforced.
+ *
+ * Only CO-RE reads of types present in 6.12 and 6.18; fields that differ are
+ * guarded with bpf_core_field_exists().  No ksyms of data symbols: the host
+ * kernels have no CONFIG_KALLSYMS_ALL.
+ *
+ * A includer defines, before including, nothing; the state maps below are
+ * private to each BPF object (rates are recomputed per object).
+ */
+#ifndef FRAGML_FEATURES_BPF_H
+#define FRAGML_FEATURES_BPF_H
+
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "fragml_abi.h"
+
+#define FRAGML_NSEC_PER_SEC	1000000000ULL
+#define FRAGML_PF_KTHREAD	0x00200000	/* include/linux/sched.h, stable since 2.6 */
+#define FRAGML_HPAGE_ORDER	9		/* PMD order on x86-64 and arm64 4K */
+#define FRAGML_NR_ORDERS	11
+#define FRAGML_MAX_SITES	64	/* power of two: indices are masked */
+#define FRAGML_STACK_DEPTH	24
+#define FRAGML_FAULT_CTX_NS	(2 * 1000 * 1000)	/* alloc within 2 ms of a user fault of the same thread */
+
+/* Call-site table filled by userspace from /proc/kallsyms (fragml_sites_fill()):
+ * one value holding `n` ranges sorted by start, so a lookup is one map access
+ * plus a bounded binary search per stack frame. */
+struct fragml_site {
+	__u64 start;
+	__u64 end;
+	__u32 cls;		/* enum fragml_alloc_class */
+	__u32 pad;
+};
+struct fragml_site_table {
+	__u32 n;
+	__u32 pad;
+	struct fragml_site s[FRAGML_MAX_SITES];
+};
+
+/* Per-process rate state (1 s windows: `prev` is the last full second). */
+struct fragml_task_state {
+	__u64 win_start;
+	__u32 pages_cur, pages_prev;
+	__u32 thp_cur, thp_prev;
+	__u32 regions;		/* 2 MB regions first-faulted (THP density) */
+	__u32 touched;		/* 4 KB user faults in them */
+	__u32 long_cnt;		/* tracked allocations that outlived T */
+	__u32 short_cnt;	/* tracked allocations freed before T */
+};
+
+/* System-wide windows. */
+struct fragml_glob {
+	__u64 win_start;
+	__u32 extfrag_cur, extfrag_prev;
+	__u32 compact_ok, compact_fail;	/* decayed: halved every window */
+	__u64 zone;		/* last `struct zone *` of the main zone seen (for THP features) */
+};
+
+/* Per-thread context of the most recent user page fault. */
+struct fragml_fault_ctx {
+	__u64 ts;
+	__u64 addr;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fragml_site_table);
+#ifdef FRAGML_PIN_SITES
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+#endif
+} fragml_sites SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);			/* tgid */
+	__type(value, struct fragml_task_state);
+} fragml_task_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fragml_glob);
+} fragml_glob SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct fragml_fault_ctx);
+} fragml_fault_ctx SEC(".maps");
+
+struct fragml_stack_buf {
+	__u64 ip[FRAGML_STACK_DEPTH];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fragml_stack_buf);
+} fragml_stack_scratch SEC(".maps");
+
+static __always_inline __s32 fragml_cap(__u64 v)
+{
+	return v > FRAGML_FEAT_MAX ? FRAGML_FEAT_MAX : (__s32)v;
+}
+
+static __always_inline __s32 fragml_log2(__u64 v)
+{
+	__s32 r = 0;
+
+	if (!v)
+		return 0;
+#pragma unroll
+	for (int s = 32; s > 0; s >>= 1)
+		if (v >> s) {
+			v >>= s;
+			r += s;
+		}
+	return r;
+}
+
+static __always_inline struct fragml_glob *fragml_glob_get(__u64 now)
+{
+	__u32 zero = 0;
+	struct fragml_glob *g = bpf_map_lookup_elem(&fragml_glob, &zero);
+
+	if (g && now - g->win_start >= FRAGML_NSEC_PER_SEC) {
+		/* one lost window is fine: rates are features, not accounting */
+		g->extfrag_prev = now - g->win_start >= 2 * FRAGML_NSEC_PER_SEC ? 0 : g->extfrag_cur;
+		g->extfrag_cur = 0;
+		g->compact_ok >>= 1;
+		g->compact_fail >>= 1;
+		g->win_start = now;
+	}
+	return g;
+}
+
+static __always_inline struct fragml_task_state *fragml_task_get(__u32 tgid, __u64 now)
+{
+	struct fragml_task_state *t = bpf_map_lookup_elem(&fragml_task_state, &tgid);
+
+	if (!t) {
+		struct fragml_task_state init = { .win_start = now };
+
+		bpf_map_update_elem(&fragml_task_state, &tgid, &init, BPF_NOEXIST);
+		t = bpf_map_lookup_elem(&fragml_task_state, &tgid);
+		if (!t)
+			return NULL;
+	}
+	if (now - t->win_start >= FRAGML_NSEC_PER_SEC) {
+		int stale = now - t->win_start >= 2 * FRAGML_NSEC_PER_SEC;
+
+		t->pages_prev = stale ? 0 : t->pages_cur;
+		t->thp_prev = stale ? 0 : t->thp_cur;
+		t->pages_cur = 0;
+		t->thp_cur = 0;
+		t->win_start = now;
+	}
+	return t;
+}
+
+/* Rate over the last second: completed window plus the running one, scaled. */
+static __always_inline __s32 fragml_rate(__u32 prev, __u32 cur, __u64 win_start, __u64 now)
+{
+	__u64 el = now - win_start;		/* < 1 s */
+	__u64 r = cur + (__u64)prev * (FRAGML_NSEC_PER_SEC - el) / FRAGML_NSEC_PER_SEC;
+
+	return fragml_cap(r);
+}
+
+/* Account `pages` allocated by `tgid` (every page allocation hook calls this). */
+static __always_inline void fragml_note_alloc(struct fragml_task_state *t, __u32 pages, int thp)
+{
+	if (!t)
+		return;
+	t->pages_cur += pages;
+	if (thp)
+		t->thp_cur++;
+}
+
+static __always_inline void fragml_note_extfrag(__u64 now)
+{
+	struct fragml_glob *g = fragml_glob_get(now);
+
+	if (g)
+		__sync_fetch_and_add(&g->extfrag_cur, 1);
+}
+
+static __always_inline __s32 fragml_extfrag_rate(__u64 now)
+{
+	struct fragml_glob *g = fragml_glob_get(now);
+
+	return g ? fragml_rate(g->extfrag_prev, g->extfrag_cur, g->win_start, now) : FRAGML_MISSING;
+}
+
+static __always_inline void fragml_note_compaction(__u64 now, int success)
+{
+	struct fragml_glob *g = fragml_glob_get(now);
+
+	if (!g)
+		return;
+	if (success)
+		g->compact_ok++;
+	else
+		g->compact_fail++;
+}
+
+static __always_inline __s32 fragml_compact_fail_ppk(__u64 now)
+{
+	struct fragml_glob *g = fragml_glob_get(now);
+	__u32 n;
+
+	if (!g)
+		return FRAGML_MISSING;
+	n = g->compact_ok + g->compact_fail;
+	return n ? (__s32)((__u64)g->compact_fail * 1024 / n) : FRAGML_MISSING;
+}
+
+static __always_inline int fragml_is_kthread(struct task_struct *task)
+{
+	return !!(BPF_CORE_READ(task, flags) & FRAGML_PF_KTHREAD);
+}
+
+/* ---- fault context: user faults recorded per thread ---- */
+static __always_inline void fragml_fault_note(__u64 addr, __u64 now)
+{
+	struct fragml_fault_ctx *c;
+
+	c = bpf_task_storage_get(&fragml_fault_ctx, bpf_get_current_task_btf(), NULL,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (c) {
+		c->ts = now;
+		c->addr = addr;
+	}
+}
+
+/* Address of the user fault this thread is handling, or 0. */
+static __always_inline __u64 fragml_fault_addr(__u64 now)
+{
+	struct fragml_fault_ctx *c = bpf_task_storage_get(&fragml_fault_ctx,
+							  bpf_get_current_task_btf(), NULL, 0);
+
+	if (!c || now - c->ts > FRAGML_FAULT_CTX_NS)
+		return 0;
+	return c->addr;
+}
+
+/* ---- allocation class (docs/identification.md) ---- */
+/* Class of the innermost stack frame inside a registered site, or -1. */
+static __always_inline int fragml_site_lookup(const struct fragml_site_table *tb, __u64 ip)
+{
+	__u32 lo = 0, hi = tb->n;
+
+	if (hi > FRAGML_MAX_SITES)
+		hi = FRAGML_MAX_SITES;
+	for (int i = 0; i < 7 && lo < hi; i++) {	/* 2^7 > FRAGML_MAX_SITES */
+		__u32 mid = (lo + hi) / 2;
+		const struct fragml_site *s = &tb->s[mid & (FRAGML_MAX_SITES - 1)];
+
+		if (ip < s->start)
+			hi = mid;
+		else if (ip >= s->end)
+			lo = mid + 1;
+		else
+			return s->cls;
+	}
+	return -1;
+}
+
+/*
+ * Class of a page allocation.  Movable: anonymous when the thread is inside a
+ * user fault, else page cache.  Unmovable/reclaimable: the innermost kernel
+ * stack frame inside a registered call site (allocate_slab -> slab,
+ * __pte_alloc -> pagetable, ...); without a match: kernel.
+ */
+static __always_inline __u32 fragml_alloc_class(void *ctx, int migratetype, __u64 fault_addr)
+{
+	const struct fragml_site_table *tb;
+	struct fragml_stack_buf *st;
+	__u32 zero = 0;
+	long n;
+
+	if (migratetype == 1 /* MIGRATE_MOVABLE */)
+		return fault_addr ? FRAGML_CLASS_ANON : FRAGML_CLASS_PAGECACHE;
+	tb = bpf_map_lookup_elem(&fragml_sites, &zero);
+	st = bpf_map_lookup_elem(&fragml_stack_scratch, &zero);
+	if (!tb || !tb->n || !st)
+		return FRAGML_CLASS_KERNEL;
+	n = bpf_get_stack(ctx, st->ip, sizeof(st->ip), 0);
+	if (n <= 0)
+		return FRAGML_CLASS_KERNEL;
+	n /= 8;
+	for (int i = 0; i < FRAGML_STACK_DEPTH; i++) {
+		int cls;
+
+		if (i >= n)
+			break;
+		cls = fragml_site_lookup(tb, st->ip[i]);
+		if (cls >= 0)
+			return cls;
+	}
+	return FRAGML_CLASS_KERNEL;
+}
+
+/* ---- zone state ---- */
+
+/* The NORMAL zone of node 0, reached without data ksyms:
+ * task -> memory cgroup -> per-node lruvec -> pglist_data -> node_zones[]. */
+static __always_inline struct zone *fragml_main_zone(__u64 now)
+{
+	struct fragml_glob *g = fragml_glob_get(now);
+	struct task_struct *task;
+	struct mem_cgroup *memcg;
+	struct mem_cgroup_per_node *pn;
+	struct pglist_data *pgdat;
+	int id;
+
+	if (g && g->zone)
+		return (struct zone *)g->zone;
+	if (!bpf_core_field_exists(struct lruvec, pgdat) ||
+	    !bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return NULL;
+	id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	task = bpf_get_current_task_btf();
+	memcg = (struct mem_cgroup *)BPF_CORE_READ(task, cgroups, subsys[id & 15]);
+	if (!memcg)
+		return NULL;
+	pn = BPF_CORE_READ(memcg, nodeinfo[0]);
+	if (!pn)
+		return NULL;
+	pgdat = BPF_CORE_READ(pn, lruvec.pgdat);
+	if (!pgdat)
+		return NULL;
+	if (!bpf_core_enum_value_exists(enum zone_type, ZONE_NORMAL))
+		return NULL;
+	id = bpf_core_enum_value(enum zone_type, ZONE_NORMAL);
+	{
+		struct zone *z = &pgdat->node_zones[id & 7];
+
+		if (g)
+			g->zone = (__u64)z;
+		return z;
+	}
+}
+
+struct fragml_zone_info {
+	__u64 nr_free[FRAGML_NR_ORDERS];
+	__u64 free_pages;	/* from the buddy counts */
+	__u64 blocks_total;
+};
+
+static __always_inline int fragml_zone_read(struct zone *z, struct fragml_zone_info *zi)
+{
+	zi->free_pages = 0;
+	zi->blocks_total = 0;
+	if (!z)
+		return -1;
+#pragma unroll
+	for (int o = 0; o < FRAGML_NR_ORDERS; o++) {
+		zi->nr_free[o] = BPF_CORE_READ(z, free_area[o].nr_free);
+		zi->free_pages += zi->nr_free[o] << o;
+		zi->blocks_total += zi->nr_free[o];
+	}
+	return 0;
+}
+
+/* free order >= 9 blocks, counted in 2 MB units */
+static __always_inline __s32 fragml_free_huge_blocks(const struct fragml_zone_info *zi)
+{
+	__u64 n = 0;
+
+#pragma unroll
+	for (int o = FRAGML_HPAGE_ORDER; o < FRAGML_NR_ORDERS; o++)
+		n += zi->nr_free[o] << (o - FRAGML_HPAGE_ORDER);
+	return fragml_cap(n);
+}
+
+/* Kernel's unusable_free_index(), per 1024: share of free memory in blocks < order. */
+static __always_inline __s32 fragml_unusable_ppk(const struct fragml_zone_info *zi, int order)
+{
+	__u64 suitable = 0;
+
+	if (!zi->free_pages)
+		return 0;
+#pragma unroll
+	for (int o = 0; o < FRAGML_NR_ORDERS; o++)
+		if (o >= order)
+			suitable += zi->nr_free[o] << o;
+	return (__s32)((zi->free_pages - suitable) * 1024 / zi->free_pages);
+}
+
+/* Kernel's __fragmentation_index() (per 1000; -1000 when a block is free). */
+static __always_inline __s32 fragml_frag_index(const struct fragml_zone_info *zi, int order)
+{
+	__u64 suitable = 0, requested;
+
+	if (order < 0 || order >= FRAGML_NR_ORDERS || !zi->blocks_total)
+		return order < 0 ? FRAGML_MISSING : 0;
+#pragma unroll
+	for (int o = 0; o < FRAGML_NR_ORDERS; o++)
+		if (o >= order)
+			suitable += zi->nr_free[o] << (o - order);
+	if (suitable)
+		return -1000;
+	requested = 1ULL << order;
+	return 1000 - (__s32)((1000 + zi->free_pages * 1000 / requested) / zi->blocks_total);
+}
+
+/* ---- per-hook feature vectors ---- */
+
+/* Lifetime hook: every page allocation that may pin a pageblock. */
+static __always_inline void fragml_lifetime_features(struct fragml_vec *v, __u64 now,
+						     struct fragml_task_state *t, int order,
+						     __u32 gfp, int mt, int fallback_mt,
+						     int change_owner, __u32 cls, int is_kthread)
+{
+	v->f[FRAGML_F_ORDER] = order;
+	v->f[FRAGML_F_MIGRATETYPE] = mt;
+	v->f[FRAGML_F_FALLBACK_MT] = fallback_mt;	/* MISSING unless a fallback */
+	v->f[FRAGML_F_ALLOC_CLASS] = cls;
+	v->f[FRAGML_F_GFP_BITS] = gfp & 0xffffff;
+	v->f[FRAGML_F_IS_KTHREAD] = is_kthread;
+	v->f[FRAGML_F_EXTFRAG_RATE] = fragml_extfrag_rate(now);
+	v->f[FRAGML_F_CHANGE_OWNER] = change_owner;	/* MISSING unless a fallback */
+	if (t) {
+		__u32 n = t->long_cnt + t->short_cnt;
+
+		v->f[FRAGML_F_TASK_ALLOC_RATE] = fragml_rate(t->pages_prev, t->pages_cur,
+							     t->win_start, now);
+		v->f[FRAGML_F_TASK_LONG_PPK] = n ? (__s32)((__u64)t->long_cnt * 1024 / n)
+						 : FRAGML_MISSING;
+	}
+}
+
+struct fragml_vma_info {
+	__u64 start, end, flags;
+	int found;
+};
+
+static long fragml_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct fragml_vma_info *vi = data;
+
+	vi->start = BPF_CORE_READ(vma, vm_start);
+	vi->end = BPF_CORE_READ(vma, vm_end);
+	vi->flags = BPF_CORE_READ(vma, vm_flags);
+	vi->found = 1;
+	return 0;
+}
+
+#define FRAGML_VM_HUGEPAGE	0x20000000ULL	/* VM_HUGEPAGE, stable */
+#define FRAGML_HPAGE_SIZE	(1ULL << (12 + FRAGML_HPAGE_ORDER))
+
+/* THP-fault hook: at a user fault on `addr` (first fault of its 2 MB region). */
+static __always_inline void fragml_thp_features(struct fragml_vec *v, __u64 now,
+						struct task_struct *task,
+						struct fragml_task_state *t, __u64 addr,
+						__u32 gfp)
+{
+	struct fragml_vma_info vi = {};
+	struct fragml_zone_info zi;
+	__u64 region = addr & ~(FRAGML_HPAGE_SIZE - 1);
+	struct mm_struct *mm;
+
+	v->f[FRAGML_F_ORDER] = FRAGML_HPAGE_ORDER;
+	if (gfp)
+		v->f[FRAGML_F_GFP_BITS] = gfp & 0xffffff;
+	v->f[FRAGML_F_EXTFRAG_RATE] = fragml_extfrag_rate(now);
+	v->f[FRAGML_F_COMPACT_FAIL_PPK] = fragml_compact_fail_ppk(now);
+	bpf_find_vma(task, addr, fragml_vma_cb, &vi, 0);
+	if (vi.found) {
+		v->f[FRAGML_F_VMA_PAGES_LOG2] = fragml_log2((vi.end - vi.start) >> 12);
+		v->f[FRAGML_F_VMA_HUGE_ADVISED] = !!(vi.flags & FRAGML_VM_HUGEPAGE);
+		v->f[FRAGML_F_REGION_IN_VMA] = region >= vi.start && region + FRAGML_HPAGE_SIZE <= vi.end;
+	}
+	mm = BPF_CORE_READ(task, mm);
+	if (mm) {
+		/* MM_ANONPAGES = 1; a percpu_counter since 6.2: the global part is enough */
+		__s64 rss = BPF_CORE_READ(mm, rss_stat[1].count);
+
+		v->f[FRAGML_F_MM_RSS_LOG2] = fragml_log2(rss > 0 ? rss : 0);
+	}
+	if (t) {
+		v->f[FRAGML_F_TASK_ALLOC_RATE] = fragml_rate(t->pages_prev, t->pages_cur,
+							     t->win_start, now);
+		v->f[FRAGML_F_TASK_THP_RATE] = fragml_rate(t->thp_prev, t->thp_cur, t->win_start, now);
+		v->f[FRAGML_F_TASK_DENSITY_PPK] = t->regions ?
+			(__s32)((__u64)(t->touched > t->regions * 512 ? t->regions * 512 : t->touched)
+				* 1024 / ((__u64)t->regions * 512)) : FRAGML_MISSING;
+	}
+	if (!fragml_zone_read(fragml_main_zone(now), &zi)) {
+		v->f[FRAGML_F_FREE_HUGE_BLOCKS] = fragml_free_huge_blocks(&zi);
+		v->f[FRAGML_F_UNUSABLE_PPK] = fragml_unusable_ppk(&zi, FRAGML_HPAGE_ORDER);
+	}
+}
+
+/* Compaction hook: at mm_compaction_begin of one zone. */
+static __always_inline void fragml_compaction_features(struct fragml_vec *v, __u64 now,
+						       struct compact_control *cc, int is_kthread)
+{
+	struct zone *z = BPF_CORE_READ(cc, zone);
+	struct fragml_zone_info zi;
+	int order = BPF_CORE_READ(cc, order);
+	int mode = BPF_CORE_READ(cc, mode);	/* MIGRATE_ASYNC 0, SYNC_LIGHT 1, SYNC 2 */
+
+	v->f[FRAGML_F_ORDER] = order;
+	v->f[FRAGML_F_IS_KTHREAD] = is_kthread;
+	v->f[FRAGML_F_EXTFRAG_RATE] = fragml_extfrag_rate(now);
+	v->f[FRAGML_F_COMPACT_FAIL_PPK] = fragml_compact_fail_ppk(now);
+	v->f[FRAGML_F_COMPACT_PRIO] = mode >= 0 && mode <= 2 ? 2 - mode : FRAGML_MISSING;
+	v->f[FRAGML_F_IS_KCOMPACTD] = !BPF_CORE_READ(cc, direct_compaction);
+	if (bpf_core_field_exists(z->compact_defer_shift))
+		v->f[FRAGML_F_COMPACT_DEFER] = BPF_CORE_READ(z, compact_defer_shift);
+	if (!fragml_zone_read(z, &zi)) {
+		v->f[FRAGML_F_FREE_HUGE_BLOCKS] = fragml_free_huge_blocks(&zi);
+		v->f[FRAGML_F_UNUSABLE_PPK] = fragml_unusable_ppk(&zi, FRAGML_HPAGE_ORDER);
+		v->f[FRAGML_F_ZONE_FREE_LOG2] = fragml_log2(zi.free_pages);
+		v->f[FRAGML_F_FRAG_INDEX] = fragml_frag_index(&zi, order);
+	}
+}
+
+#endif /* FRAGML_FEATURES_BPF_H */
