@@ -1,10 +1,38 @@
 # trainer/: dataset stage (libfragml, no XGBoost), training stage (libfragml-train,
-# XGBoost C API), fragml-train, fragml-mkmodel and the shipped default models.
+# XGBoost C API), the commands fragml-train / fragml-mkmodel / fragml-synth, and
+# `make models`, which regenerates the shipped defaults in model/defaults/.
 
-BINS += $(BIN)/fragml-mkmodel
+LIBFRAGML_SRCS += trainer/dataset.c
+LIBFRAGML_TRAIN_SRCS += trainer/train.c
+BINS += $(BIN)/fragml-train $(BIN)/fragml-mkmodel $(BIN)/fragml-synth
+HOST_TESTS += $(BIN)/test_trainer
+
+$(BIN)/fragml-train: $(OBJ)/trainer/train_main.o $(LIBTRAIN_A) $(LIBFRAGML_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ -lxgboost -ljson-c -lz -lm
 
 $(BIN)/fragml-mkmodel: $(OBJ)/trainer/mkmodel_main.o $(LIBFRAGML_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ -lz -lm
 
-## fragml-mkmodel: hand-written models, e.g. `fragml-mkmodel --hook thp_fault --const decline -o m.bin`
+$(BIN)/fragml-synth: $(OBJ)/trainer/synth_main.o $(LIBFRAGML_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ -lz -lm
+
+$(BIN)/test_trainer: $(OBJ)/selftests/host/test_trainer.o $(LIBTRAIN_A) $(LIBFRAGML_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ -lxgboost -ljson-c -lz -lm $(LDLIBS_BPF)
+
+# ---- shipped default models ----
+MODELS_DIR	:= $(TOP)/model/defaults
+MODELS_DATA	?= $(BUILD)/models-data
+TRAIN_SEED	?= 1
+
+## models: retrain model/defaults/{lifetime,thp_fault,compaction}.bin + provenance (.md, .json)
+models: $(BIN)/fragml-train $(BIN)/fragml-synth
+	@mkdir -p $(MODELS_DIR) $(MODELS_DATA)
+	FRAGML_BIN=$(BIN) MODELS_DIR=$(MODELS_DIR) MODELS_DATA=$(MODELS_DATA) \
+		TRAIN_SEED=$(TRAIN_SEED) $(TOP)/trainer/make-models.sh
+
+## fragml-train: train a model from collector CSV (docs/trainer.md); fragml-mkmodel: hand-written models
+.PHONY: models

@@ -1,0 +1,553 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Trainer selftests: a known rule is recovered exactly (and evaluates the same
+ * in the kernel), bad CSV is refused with a message naming the problem, the
+ * same seed gives a byte-identical model.bin, float32 exactness is enforced,
+ * the integer model agrees with XGBoost's float decisions, and the split never
+ * mixes time or held-out workloads.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+
+#include "fragml_dataset.h"
+#include "fragml_load.h"
+#include "fragml_train.h"
+
+static uint64_t seed_state;
+static uint32_t rnd(void)
+{
+	seed_state = seed_state * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)(seed_state >> 33);
+}
+
+/* label = order < 17 && gfp_bits >= 2, plus an uninformative feature */
+static unsigned int rule(const int32_t *x)
+{
+	return x[FRAGML_F_ORDER] < 17 && x[FRAGML_F_GFP_BITS] >= 2;
+}
+
+static void make_rule_dataset(struct fragml_dataset *ds, unsigned int rows)
+{
+	static const char *const wl[] = { "wa", "wb", "wc", "wd" };
+	struct fragml_err err = { 0 };
+
+	seed_state = 42;
+	fragml_dataset_init(ds);
+	for (unsigned int i = 0; i < rows; i++) {
+		int32_t x[FRAGML_MAX_FEATURES];
+
+		for (int k = 0; k < FRAGML_MAX_FEATURES; k++)
+			x[k] = FRAGML_MISSING;
+		x[FRAGML_F_ORDER] = (int32_t)(rnd() % 32);
+		x[FRAGML_F_GFP_BITS] = (int32_t)(rnd() % 6);
+		x[FRAGML_F_TASK_ALLOC_RATE] = (int32_t)(rnd() % 100000);
+		x[FRAGML_F_ALLOC_CLASS] = (int32_t)(rnd() % FRAGML_NR_CLASSES);
+		fragml_dataset_add_row(ds, 1000ull * (i / 4), wl[i % 4], FRAGML_HOOK_LIFETIME,
+				       (unsigned int)x[FRAGML_F_ALLOC_CLASS], "src", x, rule(x), &err);
+	}
+}
+
+/* A noisy problem: label depends on three features through a soft rule. */
+static void make_noisy_dataset(struct fragml_dataset *ds, unsigned int rows)
+{
+	static const char *const wl[] = { "n1", "n2", "n3", "n4", "n5" };
+	struct fragml_err err = { 0 };
+
+	seed_state = 7;
+	fragml_dataset_init(ds);
+	for (unsigned int i = 0; i < rows; i++) {
+		int32_t x[FRAGML_MAX_FEATURES];
+		double z;
+
+		for (int k = 0; k < FRAGML_MAX_FEATURES; k++)
+			x[k] = FRAGML_MISSING;
+		x[FRAGML_F_UNUSABLE_PPK] = (int32_t)(rnd() % 1025);
+		x[FRAGML_F_COMPACT_FAIL_PPK] = (int32_t)(rnd() % 1025);
+		x[FRAGML_F_ZONE_FREE_LOG2] = (int32_t)(8 + rnd() % 12);
+		if (rnd() % 10 == 0)
+			x[FRAGML_F_ZONE_FREE_LOG2] = FRAGML_MISSING;
+		x[FRAGML_F_COMPACT_PRIO] = (int32_t)(rnd() % 3);
+		z = -4.0 * (x[FRAGML_F_COMPACT_FAIL_PPK] / 1024.0 - 0.5) -
+		    2.0 * (x[FRAGML_F_UNUSABLE_PPK] / 1024.0 - 0.5) +
+		    (x[FRAGML_F_ZONE_FREE_LOG2] == FRAGML_MISSING ? 0 : 0.2 * (x[FRAGML_F_ZONE_FREE_LOG2] - 14));
+		fragml_dataset_add_row(ds, 1000ull * i, wl[i % 5], FRAGML_HOOK_COMPACTION,
+				       FRAGML_CLASS_UNKNOWN, "zone", x,
+				       (rnd() % 10000) / 10000.0 < 1 / (1 + exp(-3 * z)), &err);
+	}
+}
+
+static void opts_for(struct fragml_train_opts *o, unsigned int hook)
+{
+	fragml_train_opts_init(o, hook);
+	o->kind = FRAGML_TRAIN_BINARY;
+	o->n_trees = 16;
+	o->max_depth = 4;
+}
+
+static char tmpdir[PATH_MAX];
+
+static const char *tmp_path(const char *name)
+{
+	static char p[PATH_MAX + 64];
+
+	if (!tmpdir[0]) {
+		strcpy(tmpdir, "/tmp/fragml-test-trainer.XXXXXX");
+		if (!mkdtemp(tmpdir))
+			abort();
+	}
+	snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
+	return p;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* A valid header + one row, built from the registry. */
+static void csv_header(char *buf, size_t cap, const char *skip, const char *extra)
+{
+	const struct fragml_feature_desc *d;
+	size_t n = (size_t)snprintf(buf, cap, "ts_ns,workload,hook,class,source");
+
+	for (unsigned int i = 0; (d = fragml_feature_at(i)); i++)
+		if (!skip || strcmp(skip, d->name))
+			n += (size_t)snprintf(buf + n, cap - n, ",%s", d->name);
+	if (extra)
+		n += (size_t)snprintf(buf + n, cap - n, ",%s", extra);
+	snprintf(buf + n, cap - n, ",label\n");
+}
+
+static void csv_row(char *buf, size_t cap, int nfeat, const char *order_cell)
+{
+	size_t n = strlen(buf);
+
+	n += (size_t)snprintf(buf + n, cap - n, "1000,w,lifetime,slab,s");
+	for (int i = 0; i < nfeat; i++)
+		n += (size_t)snprintf(buf + n, cap - n, ",%s", i == 0 ? order_cell : "");
+	snprintf(buf + n, cap - n, ",1\n");
+}
+
+static int count_features(void)
+{
+	int n = 0;
+
+	while (fragml_feature_at((unsigned int)n))
+		n++;
+	return n;
+}
+
+static int read_csv_text(const char *name, const char *text, struct fragml_err *err)
+{
+	struct fragml_dataset ds;
+	int ret;
+
+	write_file(tmp_path(name), text);
+	fragml_dataset_init(&ds);
+	ret = fragml_dataset_read_csv(&ds, tmp_path(name), NULL, err);
+	fragml_dataset_free(&ds);
+	return ret;
+}
+
+TEST(rule_recovered_exactly)
+{
+	struct fragml_dataset ds, back;
+	struct fragml_train_opts o;
+	struct fragml_train_result *res = malloc(sizeof(*res));
+	struct fragml_split_opts so = { .test_workloads = "wd", .val_frac = 0.15, .test_frac = 0.2 };
+	struct fragml_err err = { 0 };
+	uint8_t *part;
+	int seen_order = 0, seen_gfp = 0;
+	size_t wrong = 0;
+
+	ASSERT_NE(NULL, res);
+	make_rule_dataset(&ds, 8000);
+	/* through the CSV, like fragml-train */
+	ASSERT_EQ(0, fragml_dataset_write_csv(&ds, tmp_path("rule.csv"), &err));
+	fragml_dataset_init(&back);
+	ASSERT_EQ(0, fragml_dataset_read_csv(&back, tmp_path("rule.csv"), NULL, &err))
+		TH_LOG("%s", fragml_err_msg(&err));
+	ASSERT_EQ(ds.n_rows, back.n_rows);
+	ASSERT_EQ(0, memcmp(ds.x, back.x, ds.n_rows * FRAGML_MAX_FEATURES * sizeof(int32_t)));
+	part = malloc(back.n_rows);
+	ASSERT_EQ(0, fragml_dataset_split(&back, &so, part, &err));
+	opts_for(&o, FRAGML_HOOK_LIFETIME);
+	ASSERT_EQ(0, fragml_train(&back, part, &o, res, &err)) TH_LOG("%s", fragml_err_msg(&err));
+
+	/* every vector, seen or not, classified right by the integer model */
+	for (size_t r = 0; r < back.n_rows; r++)
+		wrong += fragml_model_eval(&res->model, back.x + r * FRAGML_MAX_FEATURES, NULL) !=
+			 back.label[r];
+	EXPECT_EQ(0, wrong);
+	/* and on the whole grid, including values never drawn together */
+	for (int order = -2; order < 40; order++)
+		for (int gfp = -1; gfp < 9; gfp++) {
+			int32_t x[FRAGML_MAX_FEATURES];
+
+			for (int k = 0; k < FRAGML_MAX_FEATURES; k++)
+				x[k] = FRAGML_MISSING;
+			x[FRAGML_F_ORDER] = order < 0 ? 0 : order;
+			x[FRAGML_F_GFP_BITS] = gfp < 0 ? 0 : gfp;
+			x[FRAGML_F_TASK_ALLOC_RATE] = 5000;
+			x[FRAGML_F_ALLOC_CLASS] = 2;
+			if (order > 31 || gfp > 5)
+				continue;	/* outside the training range: no claim */
+			EXPECT_EQ(rule(x), fragml_model_eval(&res->model, x, NULL))
+				TH_LOG("order %d gfp_bits %d", x[FRAGML_F_ORDER], x[FRAGML_F_GFP_BITS]);
+		}
+	/* the cut points are the rule's, as integers */
+	for (unsigned int i = 0; i < res->model.n_nodes; i++) {
+		const struct fragml_node *n = &res->model.nodes[i];
+
+		if (n->info & FRAGML_NODE_LEAF)
+			continue;
+		if ((n->info & FRAGML_NODE_FEAT_MASK) == FRAGML_F_ORDER && n->value == 17)
+			seen_order = 1;
+		if ((n->info & FRAGML_NODE_FEAT_MASK) == FRAGML_F_GFP_BITS && n->value == 2)
+			seen_gfp = 1;
+	}
+	EXPECT_TRUE(seen_order);
+	EXPECT_TRUE(seen_gfp);
+	EXPECT_EQ(1.0, res->m[FRAGML_PART_CROSS].f1);
+	EXPECT_EQ(res->parity_n, res->parity_agree);
+	ASSERT_EQ(0, fragml_model_write_file(&res->model, tmp_path("rule.bin"), &err));
+	free(part);
+	free(res);
+	fragml_dataset_free(&ds);
+	fragml_dataset_free(&back);
+}
+
+TEST(rule_evaluates_identically_in_kernel)
+{
+	struct fragml_dataset ds;
+	struct fragml_train_opts o;
+	struct fragml_train_result *res = malloc(sizeof(*res));
+	struct fragml_open_opts oo = { .install = true, .no_policy = true };
+	struct fragml_handle *h = NULL;
+	struct fragml_open_info info = { 0 };
+	struct fragml_err err = { 0 };
+	uint32_t rolled;
+	struct fragml_vec *vecs;
+	struct fragml_result *out;
+	uint8_t *part;
+	uint32_t version;
+	unsigned int n;
+	int ret;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root for BPF");
+	ASSERT_NE(NULL, res);
+	make_rule_dataset(&ds, 4000);
+	part = calloc(ds.n_rows, 1);	/* all train: the model is the point here */
+	opts_for(&o, FRAGML_HOOK_LIFETIME);
+	ASSERT_EQ(0, fragml_train(&ds, part, &o, res, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	ret = fragml_open(&h, &oo, &info, &err);
+	if (ret)
+		SKIP(goto out, "cannot load the fragml BPF programs: %s", fragml_err_msg(&err));
+	ASSERT_EQ(0, fragml_publish(h, &res->model, &version, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	n = ds.n_rows < FRAGML_TEST_VECS ? (unsigned int)ds.n_rows : FRAGML_TEST_VECS;
+	vecs = calloc(n, sizeof(*vecs));
+	out = calloc(n, sizeof(*out));
+	for (unsigned int i = 0; i < n; i++)
+		memcpy(vecs[i].f, ds.x + (size_t)i * FRAGML_MAX_FEATURES, sizeof(vecs[i].f));
+	ret = fragml_kernel_eval(h, FRAGML_HOOK_LIFETIME, vecs, n, out, false, &err);
+	/* put the previous model back before asserting */
+	if (fragml_rollback(h, FRAGML_HOOK_LIFETIME, &rolled, NULL))
+		fragml_unpublish(h, FRAGML_HOOK_LIFETIME, NULL);
+	ASSERT_EQ((int)n, ret) TH_LOG("%s", fragml_err_msg(&err));
+	for (unsigned int i = 0; i < n; i++) {
+		struct fragml_eval_out ref;
+
+		fragml_model_eval(&res->model, vecs[i].f, &ref);
+		ASSERT_EQ(version, out[i].version);
+		ASSERT_EQ(ref.action, out[i].action) TH_LOG("vector %u", i);
+		ASSERT_EQ(ref.score, out[i].score) TH_LOG("vector %u", i);
+		ASSERT_EQ(ds.label[i], out[i].action) TH_LOG("vector %u", i);
+	}
+	free(vecs);
+	free(out);
+out:
+	if (h)
+		fragml_close(h);
+	free(part);
+	free(res);
+	fragml_dataset_free(&ds);
+}
+
+TEST(same_seed_byte_identical)
+{
+	struct fragml_dataset ds;
+	struct fragml_train_opts o;
+	struct fragml_train_result *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	struct fragml_err err = { 0 };
+	static uint8_t ba[80000], bb[80000];
+	uint8_t *part;
+	int la, lb;
+
+	ASSERT_TRUE(a && b);
+	make_noisy_dataset(&ds, 6000);
+	part = malloc(ds.n_rows);
+	ASSERT_EQ(0, fragml_dataset_split(&ds, NULL, part, &err));
+	opts_for(&o, FRAGML_HOOK_COMPACTION);
+	o.seed = 7;
+	ASSERT_EQ(0, fragml_train(&ds, part, &o, a, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	ASSERT_EQ(0, fragml_train(&ds, part, &o, b, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	la = fragml_model_serialize(&a->model, ba, sizeof(ba), &err);
+	lb = fragml_model_serialize(&b->model, bb, sizeof(bb), &err);
+	ASSERT_GT(la, 0);
+	ASSERT_EQ(la, lb);
+	ASSERT_EQ(0, memcmp(ba, bb, (size_t)la));
+	free(part);
+	free(a);
+	free(b);
+	fragml_dataset_free(&ds);
+}
+
+TEST(quantisation_parity)
+{
+	struct fragml_dataset ds;
+	struct fragml_train_opts o;
+	struct fragml_train_result *res = malloc(sizeof(*res));
+	struct fragml_err err = { 0 };
+	uint8_t *part;
+
+	ASSERT_NE(NULL, res);
+	make_noisy_dataset(&ds, 20000);
+	part = malloc(ds.n_rows);
+	ASSERT_EQ(0, fragml_dataset_split(&ds, NULL, part, &err));
+	opts_for(&o, FRAGML_HOOK_COMPACTION);
+	o.n_trees = 32;
+	o.max_depth = 6;
+	ASSERT_EQ(0, fragml_train(&ds, part, &o, res, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	ASSERT_GT(res->parity_n, 4000);
+	EXPECT_GE(res->parity, 0.999) TH_LOG("%zu of %zu differ", res->n_disagree_total, res->parity_n);
+	/* our reading of XGBoost's JSON reproduces its margins */
+	EXPECT_LT(res->max_margin_err, 1e-4);
+	/* Q15.16 leaves: error bounded by half an ulp per tree and the base */
+	EXPECT_LE(res->max_quant_err, (res->model.n_trees + 1) * 0.5 / 65536 + 1e-5);
+	EXPECT_GT(res->m[FRAGML_PART_CROSS].auc, 0.8);
+
+	/* the 3-action ordinal model: ascending thresholds, all actions reachable */
+	o.hook = FRAGML_HOOK_THP_FAULT;
+	for (size_t r = 0; r < ds.n_rows; r++) {
+		int32_t *x = ds.x + r * FRAGML_MAX_FEATURES;
+
+		ds.hook[r] = FRAGML_HOOK_THP_FAULT;
+		x[FRAGML_F_FREE_HUGE_BLOCKS] = x[FRAGML_F_ZONE_FREE_LOG2];
+		x[FRAGML_F_ZONE_FREE_LOG2] = FRAGML_MISSING;
+		x[FRAGML_F_COMPACT_PRIO] = FRAGML_MISSING;
+	}
+	o.kind = FRAGML_TRAIN_ORDINAL3;
+	o.compact_precision = 0.9;
+	ASSERT_EQ(0, fragml_train(&ds, part, &o, res, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	ASSERT_EQ(3, res->model.n_actions);
+	ASSERT_LE(res->model.thresholds[0], res->model.thresholds[1]);
+	EXPECT_GT(res->m[FRAGML_PART_TEST].confusion[1][2], 0);
+	EXPECT_GE(res->parity, 0.999);
+	free(part);
+	free(res);
+	fragml_dataset_free(&ds);
+}
+
+TEST(bad_csv_refused)
+{
+	struct fragml_err err = { 0 };
+	char buf[8192];
+	int nf = count_features();
+
+	/* empty file */
+	ASSERT_EQ(-ENODATA, read_csv_text("empty.csv", "", &err));
+	EXPECT_NE(NULL, strstr(err.msg, "empty.csv"));
+	EXPECT_NE(NULL, strstr(err.msg, "empty file"));
+
+	/* header only */
+	csv_header(buf, sizeof(buf), NULL, NULL);
+	ASSERT_EQ(-ENODATA, read_csv_text("hdr.csv", buf, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "no data rows"));
+
+	/* missing fixed column */
+	ASSERT_EQ(-EINVAL, read_csv_text("nolabel.csv", "ts_ns,workload,hook,class,source,order\n1,w,lifetime,slab,s,3\n", &err));
+	EXPECT_NE(NULL, strstr(err.msg, "missing column 'label'")) TH_LOG("%s", err.msg);
+
+	/* missing feature column */
+	csv_header(buf, sizeof(buf), "gfp_bits", NULL);
+	csv_row(buf, sizeof(buf), nf - 1, "3");
+	ASSERT_EQ(-EINVAL, read_csv_text("nofeat.csv", buf, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "missing column 'gfp_bits'")) TH_LOG("%s", err.msg);
+
+	/* unknown feature between source and label */
+	csv_header(buf, sizeof(buf), NULL, "bogus_feature");
+	csv_row(buf, sizeof(buf), nf + 1, "3");
+	ASSERT_EQ(-EINVAL, read_csv_text("unknown.csv", buf, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "unknown feature 'bogus_feature'")) TH_LOG("%s", err.msg);
+
+	/* non-numeric cell: names line and column */
+	csv_header(buf, sizeof(buf), NULL, NULL);
+	csv_row(buf, sizeof(buf), nf, "3");
+	csv_row(buf, sizeof(buf), nf, "three");
+	ASSERT_EQ(-EINVAL, read_csv_text("nonnum.csv", buf, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "nonnum.csv:3")) TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, "'order'")) TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, "'three'")) TH_LOG("%s", err.msg);
+
+	/* wrong number of cells */
+	csv_header(buf, sizeof(buf), NULL, NULL);
+	strcat(buf, "1,w,lifetime\n");
+	ASSERT_EQ(-EINVAL, read_csv_text("short.csv", buf, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "short.csv:2")) TH_LOG("%s", err.msg);
+
+	/* auxiliary columns after label are ignored; a good file reads */
+	csv_header(buf, sizeof(buf), NULL, NULL);
+	buf[strlen(buf) - 1] = '\0';
+	strcat(buf, ",block_mt,life_ms,pfn\n");
+	{
+		size_t n = strlen(buf);
+
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "1000,w,lifetime,slab,s");
+		for (int i = 0; i < nf; i++)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, ",%s", i == 0 ? "3" : "");
+		snprintf(buf + n, sizeof(buf) - n, ",1,0,,12345\n");
+	}
+	ASSERT_EQ(0, read_csv_text("aux.csv", buf, &err)) TH_LOG("%s", err.msg);
+}
+
+TEST(float32_exactness_enforced)
+{
+	struct fragml_err err = { 0 };
+	struct fragml_dataset ds;
+	char buf[8192];
+	int nf = count_features();
+
+	/* 2^24 cannot be told apart from 2^24 + 1 in float32: refused at read */
+	csv_header(buf, sizeof(buf), NULL, NULL);
+	csv_row(buf, sizeof(buf), nf, "16777216");
+	ASSERT_EQ(-ERANGE, read_csv_text("big.csv", buf, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "float32")) TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, "'order'")) TH_LOG("%s", err.msg);
+	/* the largest legal value reads */
+	csv_header(buf, sizeof(buf), NULL, NULL);
+	csv_row(buf, sizeof(buf), nf, "16777215");
+	ASSERT_EQ(0, read_csv_text("max.csv", buf, &err)) TH_LOG("%s", err.msg);
+
+	/* and a dataset built in memory is checked before training */
+	make_rule_dataset(&ds, 100);
+	ASSERT_EQ(0, fragml_dataset_check_float32(&ds, &err));
+	ds.x[5 * FRAGML_MAX_FEATURES + FRAGML_F_TASK_ALLOC_RATE] = 16777217;
+	ASSERT_EQ(-ERANGE, fragml_dataset_check_float32(&ds, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "task_alloc_rate")) TH_LOG("%s", err.msg);
+	{
+		struct fragml_train_opts o;
+		struct fragml_train_result *res = malloc(sizeof(*res));
+		uint8_t *part = calloc(ds.n_rows, 1);
+
+		opts_for(&o, FRAGML_HOOK_LIFETIME);
+		EXPECT_EQ(-ERANGE, fragml_train(&ds, part, &o, res, &err));
+		free(res);
+		free(part);
+	}
+	/* every registered scale keeps the bound in the registry itself */
+	ASSERT_EQ(16777215, FRAGML_FEAT_MAX);
+	ASSERT_EQ((int32_t)(float)FRAGML_FEAT_MAX, FRAGML_FEAT_MAX);
+	fragml_dataset_free(&ds);
+}
+
+TEST(split_by_workload_and_time)
+{
+	struct fragml_dataset ds;
+	struct fragml_split_opts so = { .test_workloads = "wb", .val_frac = 0.15, .test_frac = 0.2 };
+	struct fragml_err err = { 0 };
+	uint8_t *part;
+
+	make_rule_dataset(&ds, 2000);
+	part = malloc(ds.n_rows);
+	ASSERT_EQ(0, fragml_dataset_split(&ds, &so, part, &err));
+	for (unsigned int w = 0; w < ds.n_workloads; w++) {
+		uint64_t max_ts[FRAGML_NR_PARTS] = { 0 }, min_ts[FRAGML_NR_PARTS];
+		int held = !strcmp(ds.workloads[w], "wb");
+
+		for (int p = 0; p < FRAGML_NR_PARTS; p++)
+			min_ts[p] = UINT64_MAX;
+		for (size_t r = 0; r < ds.n_rows; r++) {
+			if (ds.workload[r] != w)
+				continue;
+			ASSERT_EQ(held, part[r] == FRAGML_PART_CROSS);
+			if (ds.ts_ns[r] > max_ts[part[r]])
+				max_ts[part[r]] = ds.ts_ns[r];
+			if (ds.ts_ns[r] < min_ts[part[r]])
+				min_ts[part[r]] = ds.ts_ns[r];
+		}
+		if (held)
+			continue;
+		/* train strictly before validation strictly before test (ties allowed) */
+		ASSERT_LE(max_ts[FRAGML_PART_TRAIN], min_ts[FRAGML_PART_VAL]);
+		ASSERT_LE(max_ts[FRAGML_PART_VAL], min_ts[FRAGML_PART_TEST]);
+	}
+	so.test_workloads = "nope";
+	ASSERT_EQ(-ENOENT, fragml_dataset_split(&ds, &so, part, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "'nope'"));
+	free(part);
+	fragml_dataset_free(&ds);
+}
+
+/* fragml-mkmodel sits next to this test binary in build/bin. */
+static int run_mkmodel(const char *args, const char *out)
+{
+	char exe[PATH_MAX], cmd[PATH_MAX * 2 + 256];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	int st;
+
+	if (n < 0)
+		return -1;
+	exe[n] = '\0';
+	snprintf(cmd, sizeof(cmd), "%s/fragml-mkmodel %s -o %s 2>/dev/null", dirname(exe), args, out);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST(mkmodel_constant_and_rule)
+{
+	struct fragml_model *m = malloc(sizeof(*m));
+	struct fragml_err err = { 0 };
+	int32_t x[FRAGML_MAX_FEATURES];
+
+	for (int k = 0; k < FRAGML_MAX_FEATURES; k++)
+		x[k] = FRAGML_MISSING;
+	if (run_mkmodel("--help >/dev/null", "/dev/null") != 0)
+		SKIP(return, "fragml-mkmodel not built next to the test");
+	ASSERT_EQ(0, run_mkmodel("--hook thp_fault --const decline", tmp_path("decl.bin")));
+	ASSERT_EQ(0, fragml_model_read_file(m, tmp_path("decl.bin"), &err)) TH_LOG("%s", err.msg);
+	EXPECT_EQ(FRAGML_THP_DECLINE, fragml_model_eval(m, x, NULL));
+	ASSERT_EQ(0, run_mkmodel("--hook thp_fault --const compact", tmp_path("cmp.bin")));
+	ASSERT_EQ(0, fragml_model_read_file(m, tmp_path("cmp.bin"), &err));
+	EXPECT_EQ(FRAGML_THP_COMPACT, fragml_model_eval(m, x, NULL));
+
+	ASSERT_EQ(0, run_mkmodel("--hook compaction --rule 'unusable_ppk<600?run:skip'", tmp_path("r.bin")));
+	ASSERT_EQ(0, fragml_model_read_file(m, tmp_path("r.bin"), &err));
+	x[FRAGML_F_UNUSABLE_PPK] = 599;
+	EXPECT_EQ(FRAGML_COMPACT_RUN, fragml_model_eval(m, x, NULL));
+	x[FRAGML_F_UNUSABLE_PPK] = 600;
+	EXPECT_EQ(FRAGML_COMPACT_SKIP, fragml_model_eval(m, x, NULL));
+	x[FRAGML_F_UNUSABLE_PPK] = FRAGML_MISSING;	/* default: the else branch */
+	EXPECT_EQ(FRAGML_COMPACT_SKIP, fragml_model_eval(m, x, NULL));
+
+	/* refused: a feature the hook does not compute, an unknown action */
+	EXPECT_NE(0, run_mkmodel("--hook lifetime --rule 'vma_huge_advised<1?short:long'", tmp_path("x.bin")));
+	EXPECT_NE(0, run_mkmodel("--hook lifetime --const sometimes", tmp_path("x.bin")));
+	free(m);
+}
+
+TEST_HARNESS_MAIN

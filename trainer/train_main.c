@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * fragml-train: collector CSV -> model.bin + metrics (docs/trainer.md).
+ * A thin command over fragml_dataset.h and fragml_train.h.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "fragml_dataset.h"
+#include "fragml_train.h"
+
+static const char *prog = "fragml-train";
+static int quiet;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s --hook HOOK --data FILE.csv [--data ...] -o model.bin [options]\n"
+		"Train a fragml decision-tree model on collector CSV and compile it to model.bin.\n\n"
+		"  -H, --hook HOOK          lifetime | thp_fault | compaction (rows of other hooks are skipped)\n"
+		"  -d, --data FILE          collector CSV (docs/dataset.md); repeat for several files\n"
+		"  -o, --output FILE        model file to write\n"
+		"  -r, --report FILE        JSON metrics report (docs/trainer.md); '-' = stdout\n"
+		"  -k, --kind KIND          binary | ordinal3 | argmax (default: ordinal3 for thp_fault,\n"
+		"                           else binary)\n"
+		"  -t, --trees N            total trees (default 16; kernel budget 32)\n"
+		"  -D, --max-depth N        tree depth (default 5; kernel budget 8)\n"
+		"      --eta X              learning rate (default 0.3)\n"
+		"      --min-child-weight X (default 1)\n"
+		"  -s, --seed N             XGBoost seed (default 1); same seed + data = same model.bin\n"
+		"      --no-balance         do not weight classes equally\n"
+		"      --over-budget        allow depth up to 12 and 64 trees (the format limits)\n"
+		"  -f, --features LIST      comma-separated registered features to use (default: all of the hook)\n"
+		"      --split MODE         workload (default: hold out workloads for the cross-workload\n"
+		"                           test) | time (every workload split by time only)\n"
+		"  -w, --test-workloads L   comma-separated workloads to hold out (default: every 4th by name)\n"
+		"      --val-frac X         per seen workload, by time (default 0.15)\n"
+		"      --test-frac X        per seen workload, by time (default 0.20)\n"
+		"  -T, --threshold RULE     f1 | recall:R | precision:P | prob:P (default f1)\n"
+		"      --compact-precision P  thp_fault: precision needed to allow direct compaction (0.95)\n"
+		"      --loo                also train once per workload with it held out (generalisation)\n"
+		"      --min-parity X       fail if integer/float decision agreement is below X (0.999)\n"
+		"  -q, --quiet              no progress or table\n"
+		"  -h, --help               this text\n",
+		prog);
+}
+
+static void progress(void *ctx, unsigned int it, unsigned int total, const char *eval)
+{
+	const char *tag = ctx;
+
+	if (quiet)
+		return;
+	/* a live line on a terminal; only every 8th round and the last in a log */
+	if (isatty(STDERR_FILENO))
+		fprintf(stderr, "\r%s: %s: round %u/%u %s   %s", prog, tag, it, total,
+			eval ? eval : "", it == total ? "\n" : "");
+	else if (it % 8 == 0 || it == total)
+		fprintf(stderr, "%s: %s: round %u/%u %s\n", prog, tag, it, total, eval ? eval : "");
+}
+
+static uint64_t parse_features(const char *list, unsigned int hook)
+{
+	uint64_t mask = 0;
+	char *s = strdup(list), *save = NULL;
+
+	if (!s)
+		return 0;
+	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const struct fragml_feature_desc *d = fragml_feature_by_name(tok);
+
+		if (!d) {
+			fprintf(stderr, "%s: --features: unknown feature '%s' (see docs/features.md)\n",
+				prog, tok);
+			free(s);
+			exit(2);
+		}
+		if (!(d->hooks & FRAGML_HOOKBIT(hook))) {
+			fprintf(stderr, "%s: --features: '%s' is not computed at hook %s\n", prog, tok,
+				fragml_hook_name(hook));
+			free(s);
+			exit(2);
+		}
+		mask |= 1ull << d->id;
+	}
+	free(s);
+	return mask;
+}
+
+static void fmt(char *buf, double v)
+{
+	if (isnan(v))
+		strcpy(buf, "    -");
+	else
+		sprintf(buf, "%5.3f", v);
+}
+
+static void print_row(const char *name, const struct fragml_metrics *m)
+{
+	char a[16], p[16], r[16], f[16], u[16];
+
+	fmt(a, m->accuracy);
+	fmt(p, m->precision);
+	fmt(r, m->recall);
+	fmt(f, m->f1);
+	fmt(u, m->auc);
+	printf("  %-24s %8zu  %s  %s  %s  %s  %s\n", name, m->n, a, p, r, f, u);
+}
+
+static void print_table(const struct fragml_dataset *ds, const struct fragml_train_opts *o,
+			const struct fragml_train_result *res)
+{
+	const struct fragml_model *m = &res->model;
+
+	(void)ds;
+	printf("%s: hook %s, %s model: %u trees, %u nodes, depth %u, %u features used, %zu bytes\n",
+	       prog, fragml_hook_name(o->hook), fragml_train_kind_name(o->kind), m->n_trees,
+	       m->n_nodes, m->max_depth, res->n_features_used, fragml_model_file_size(m));
+	if (m->output == FRAGML_OUT_ORDINAL) {
+		printf("  thresholds (margin):");
+		for (unsigned int i = 0; i + 1 < m->n_actions; i++)
+			printf(" %s>=%.4f", fragml_action_name(m->hook, i + 1), res->thresholds[i]);
+		printf("\n");
+	}
+	printf("  %-24s %8s  %5s  %5s  %5s  %5s  %5s\n", "part", "rows", "acc", "prec", "rec",
+	       "f1", "auc");
+	for (int p = 0; p < FRAGML_NR_PARTS; p++)
+		print_row(fragml_part_name(p), &res->m[p]);
+	for (int p = FRAGML_PART_TEST; p < FRAGML_NR_PARTS; p++) {
+		char name[64];
+
+		if (!res->m[p].n)
+			continue;
+		snprintf(name, sizeof(name), "%s: system", fragml_part_name(p));
+		if (res->system[p].n)
+			print_row(name, &res->system[p]);
+		for (int c = 0; c < FRAGML_NR_CLASSES; c++) {
+			if (!res->by_class[p][c].n)
+				continue;
+			snprintf(name, sizeof(name), "%s: %s", fragml_part_name(p), fragml_class_name(c));
+			print_row(name, &res->by_class[p][c]);
+		}
+	}
+	if (m->n_actions > 2) {
+		const struct fragml_metrics *t = res->m[FRAGML_PART_CROSS].n ? &res->m[FRAGML_PART_CROSS] :
+									      &res->m[FRAGML_PART_TEST];
+
+		printf("  actions on %s (rows: label, columns:", res->m[FRAGML_PART_CROSS].n ? "cross_workload" : "test");
+		for (unsigned int a = 0; a < m->n_actions; a++)
+			printf(" %s", fragml_action_name(m->hook, a));
+		printf(")\n");
+		for (unsigned int l = 0; l < t->n_labels; l++) {
+			printf("    label %u:", l);
+			for (unsigned int a = 0; a < m->n_actions; a++)
+				printf(" %8zu", t->confusion[l][a]);
+			printf("\n");
+		}
+	}
+	printf("  parity: %.4f%% of %zu test decisions agree with XGBoost (%zu differ); max |score err| %.2g\n",
+	       100.0 * res->parity, res->parity_n, res->n_disagree_total, res->max_quant_err);
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_ETA = 256, O_MCW, O_NOBAL, O_OVER, O_SPLIT, O_VAL, O_TEST, O_CP, O_LOO, O_MINPAR };
+	static const struct option opts[] = {
+		{ "hook", required_argument, NULL, 'H' },
+		{ "data", required_argument, NULL, 'd' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "report", required_argument, NULL, 'r' },
+		{ "kind", required_argument, NULL, 'k' },
+		{ "trees", required_argument, NULL, 't' },
+		{ "max-depth", required_argument, NULL, 'D' },
+		{ "eta", required_argument, NULL, O_ETA },
+		{ "min-child-weight", required_argument, NULL, O_MCW },
+		{ "seed", required_argument, NULL, 's' },
+		{ "no-balance", no_argument, NULL, O_NOBAL },
+		{ "over-budget", no_argument, NULL, O_OVER },
+		{ "features", required_argument, NULL, 'f' },
+		{ "split", required_argument, NULL, O_SPLIT },
+		{ "test-workloads", required_argument, NULL, 'w' },
+		{ "val-frac", required_argument, NULL, O_VAL },
+		{ "test-frac", required_argument, NULL, O_TEST },
+		{ "threshold", required_argument, NULL, 'T' },
+		{ "compact-precision", required_argument, NULL, O_CP },
+		{ "loo", no_argument, NULL, O_LOO },
+		{ "min-parity", required_argument, NULL, O_MINPAR },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *data[64], *out = NULL, *report = NULL, *hook_s = NULL, *kind_s = NULL,
+		   *feat_s = NULL, *split_s = "workload";
+	struct fragml_split_opts so = { .test_workloads = NULL, .val_frac = 0.15, .test_frac = 0.20 };
+	struct fragml_train_opts o;
+	struct fragml_train_result *res = NULL;
+	struct fragml_dataset ds;
+	struct fragml_err err = { 0 };
+	struct fragml_read_opts ro;
+	struct json_object *rep = NULL, *loo = NULL;
+	double min_parity = 0.999;
+	uint8_t *part = NULL;
+	int nd = 0, c, hook, do_loo = 0, ret = 1;
+	int o_trees = -1, o_depth = -1, o_seed = -1, o_nobal = 0, o_over = 0;
+	double o_eta = NAN, o_mcw = NAN, o_cp = NAN;
+	const char *o_thr = NULL;
+
+	fragml_dataset_init(&ds);
+	while ((c = getopt_long(argc, argv, "H:d:o:r:k:t:D:s:f:w:T:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'H': hook_s = optarg; break;
+		case 'd':
+			if (nd == 64) {
+				fprintf(stderr, "%s: at most 64 --data files\n", prog);
+				return 2;
+			}
+			data[nd++] = optarg;
+			break;
+		case 'o': out = optarg; break;
+		case 'r': report = optarg; break;
+		case 'k': kind_s = optarg; break;
+		case 't': o_trees = atoi(optarg); break;
+		case 'D': o_depth = atoi(optarg); break;
+		case O_ETA: o_eta = atof(optarg); break;
+		case O_MCW: o_mcw = atof(optarg); break;
+		case 's': o_seed = atoi(optarg); break;
+		case O_NOBAL: o_nobal = 1; break;
+		case O_OVER: o_over = 1; break;
+		case 'f': feat_s = optarg; break;
+		case O_SPLIT: split_s = optarg; break;
+		case 'w': so.test_workloads = optarg; break;
+		case O_VAL: so.val_frac = atof(optarg); break;
+		case O_TEST: so.test_frac = atof(optarg); break;
+		case 'T': o_thr = optarg; break;
+		case O_CP: o_cp = atof(optarg); break;
+		case O_LOO: do_loo = 1; break;
+		case O_MINPAR: min_parity = atof(optarg); break;
+		case 'q': quiet = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", prog, argv[optind]);
+		return 2;
+	}
+	if (!hook_s || !nd || !out) {
+		fprintf(stderr, "%s: --hook, --data and --output are required (see --help)\n", prog);
+		return 2;
+	}
+	hook = fragml_hook_from_name(hook_s);
+	if (hook < 0) {
+		fprintf(stderr, "%s: --hook '%s': unknown hook (lifetime, thp_fault, compaction)\n", prog, hook_s);
+		return 2;
+	}
+	fragml_train_opts_init(&o, (unsigned int)hook);
+	if (kind_s) {
+		if (!strcmp(kind_s, "binary"))
+			o.kind = FRAGML_TRAIN_BINARY;
+		else if (!strcmp(kind_s, "ordinal3"))
+			o.kind = FRAGML_TRAIN_ORDINAL3;
+		else if (!strcmp(kind_s, "argmax"))
+			o.kind = FRAGML_TRAIN_ARGMAX;
+		else {
+			fprintf(stderr, "%s: --kind '%s': expected binary, ordinal3 or argmax\n", prog, kind_s);
+			return 2;
+		}
+	}
+	if (o_trees >= 0) o.n_trees = (unsigned int)o_trees;
+	if (o_depth >= 0) o.max_depth = (unsigned int)o_depth;
+	if (o_seed >= 0) o.seed = (unsigned int)o_seed;
+	if (!isnan(o_eta)) o.eta = o_eta;
+	if (!isnan(o_mcw)) o.min_child_weight = o_mcw;
+	if (!isnan(o_cp)) o.compact_precision = o_cp;
+	if (o_thr) o.threshold_rule = o_thr;
+	o.balance = !o_nobal;
+	o.allow_over_budget = o_over;
+	if (feat_s)
+		o.features = parse_features(feat_s, (unsigned int)hook);
+	if (!strcmp(split_s, "time"))
+		so.test_workloads = "";
+	else if (strcmp(split_s, "workload")) {
+		fprintf(stderr, "%s: --split '%s': expected workload or time\n", prog, split_s);
+		return 2;
+	}
+	if (fragml_threshold_rule_check(o.threshold_rule, &err)) {
+		fprintf(stderr, "%s: --threshold: %s\n", prog, fragml_err_msg(&err));
+		return 2;
+	}
+
+	ro = (struct fragml_read_opts){ .hook = hook };
+	for (int i = 0; i < nd; i++) {
+		if (fragml_dataset_read_csv(&ds, data[i], &ro, &err)) {
+			fprintf(stderr, "%s: %s\n", prog, fragml_err_msg(&err));
+			goto out;
+		}
+	}
+	if (!quiet)
+		fprintf(stderr, "%s: %zu %s rows from %d file(s), %u workload(s)\n", prog, ds.n_rows,
+			hook_s, nd, ds.n_workloads);
+	/* The kernel passes MISSING for features a hook does not compute. */
+	fragml_dataset_mask_features(&ds, fragml_hook_feature_mask((unsigned int)hook));
+	part = malloc(ds.n_rows + 1);
+	res = malloc(sizeof(*res));
+	if (!part || !res) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		goto out;
+	}
+	if (fragml_dataset_split(&ds, &so, part, &err)) {
+		fprintf(stderr, "%s: %s\n", prog, fragml_err_msg(&err));
+		goto out;
+	}
+
+	if (do_loo) {
+		/* Generalisation: one model per workload, tested on that workload only. */
+		loo = json_object_new_array();
+		for (unsigned int w = 0; w < ds.n_workloads && ds.n_workloads > 1; w++) {
+			struct fragml_split_opts lso = so;
+			struct fragml_train_opts lo = o;
+			struct json_object *e;
+			char tag[96];
+
+			lso.test_workloads = ds.workloads[w];
+			snprintf(tag, sizeof(tag), "hold out %s", ds.workloads[w]);
+			lo.progress = progress;
+			lo.progress_ctx = tag;
+			if (fragml_dataset_split(&ds, &lso, part, &err) ||
+			    fragml_train(&ds, part, &lo, res, &err)) {
+				fprintf(stderr, "%s: leave-out %s: %s\n", prog, ds.workloads[w],
+					fragml_err_msg(&err));
+				goto out;
+			}
+			e = fragml_metrics_json(&res->m[FRAGML_PART_CROSS]);
+			json_object_object_add(e, "workload", json_object_new_string(ds.workloads[w]));
+			json_object_object_add(e, "system_recall",
+					       res->system[FRAGML_PART_CROSS].n && !isnan(res->system[FRAGML_PART_CROSS].recall) ?
+					       json_object_new_double(res->system[FRAGML_PART_CROSS].recall) : NULL);
+			json_object_array_add(loo, e);
+		}
+		if (fragml_dataset_split(&ds, &so, part, &err)) {
+			fprintf(stderr, "%s: %s\n", prog, fragml_err_msg(&err));
+			goto out;
+		}
+	}
+
+	o.progress = progress;
+	o.progress_ctx = "train";
+	if (fragml_train(&ds, part, &o, res, &err)) {
+		fprintf(stderr, "%s: %s\n", prog, fragml_err_msg(&err));
+		goto out;
+	}
+	if (fragml_model_write_file(&res->model, out, &err)) {
+		fprintf(stderr, "%s: %s\n", prog, fragml_err_msg(&err));
+		goto out;
+	}
+	if (!quiet) {
+		print_table(&ds, &o, res);
+		if (loo) {
+			printf("  leave-one-workload-out (trained without it, tested on it):\n");
+			for (size_t i = 0; i < json_object_array_length(loo); i++) {
+				struct json_object *e = json_object_array_get_idx(loo, i), *v;
+				double f1 = NAN, rec = NAN, auc = NAN;
+
+				if (json_object_object_get_ex(e, "f1", &v) && v) f1 = json_object_get_double(v);
+				if (json_object_object_get_ex(e, "recall", &v) && v) rec = json_object_get_double(v);
+				if (json_object_object_get_ex(e, "roc_auc", &v) && v) auc = json_object_get_double(v);
+				printf("    %-24s f1 %.3f  recall %.3f  auc %.3f\n",
+				       json_object_get_string(json_object_object_get(e, "workload")), f1, rec, auc);
+			}
+		}
+		fprintf(stderr, "%s: wrote %s (crc32 0x%08x)\n", prog, out, res->model.crc32);
+	}
+	if (report) {
+		rep = fragml_train_report_json(&ds, &o, res);
+		json_object_object_add(rep, "model_file", json_object_new_string(out));
+		{
+			char crc[16];
+
+			snprintf(crc, sizeof(crc), "0x%08x", res->model.crc32);
+			json_object_object_add(json_object_object_get(rep, "model"), "crc32",
+					       json_object_new_string(crc));
+		}
+		if (loo)
+			json_object_object_add(rep, "leave_one_workload_out", json_object_get(loo));
+		if (!strcmp(report, "-")) {
+			puts(json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		} else if (json_object_to_file_ext(report, rep, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)) {
+			fprintf(stderr, "%s: %s: cannot write the report\n", prog, report);
+			goto out;
+		}
+	}
+	if (res->parity < min_parity) {
+		fprintf(stderr, "%s: quantisation parity %.4f%% below --min-parity %.4f%% (%zu disagreements, see the report)\n",
+			prog, 100 * res->parity, 100 * min_parity, res->n_disagree_total);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (rep)
+		json_object_put(rep);
+	if (loo)
+		json_object_put(loo);
+	free(part);
+	free(res);
+	fragml_dataset_free(&ds);
+	return ret;
+}
