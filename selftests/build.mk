@@ -1,0 +1,12 @@
+# selftests/: host selftests (kselftest harness) and the test runner.
+HOST_TEST_DIR := $(BUILD)/selftests/host
+TESTLIB_OBJ   := $(OBJ)/selftests/host/testlib.o
+HOST_TESTS    += $(HOST_TEST_DIR)/test_model $(HOST_TEST_DIR)/test_load
+
+$(HOST_TEST_DIR)/test_model: $(OBJ)/selftests/host/test_model.o $(TESTLIB_OBJ) $(LIBFRAGML_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm -lpthread
+
+$(HOST_TEST_DIR)/test_load: $(OBJ)/selftests/host/test_load.o $(TESTLIB_OBJ) $(LIBFRAGML_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm -lpthread

@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Foundation selftests against the running kernel: in-kernel/reference parity,
+ * atomic hot swap, rollback, malformed models refused with the running model
+ * intact, and clear errors without root, BTF or bpffs.  Each test works in a
+ * private bpffs mount, so a live fragml install is never touched.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kselftest_harness.h"
+
+#include "fragml_load.h"
+#include "testlib.h"
+
+#define BATCH 4096
+
+static char bindir[512];
+
+static void find_bindir(void)
+{
+	char self[512];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	/* build/selftests/host/test_load -> build/bin */
+	*strrchr(self, '/') = '\0';
+	*strrchr(self, '/') = '\0';
+	*strrchr(self, '/') = '\0';
+	snprintf(bindir, sizeof(bindir), "%s/bin", self);
+}
+
+/* Run a shell command; capture stderr's first line; return exit status. */
+static int run(const char *cmd, char *errline, size_t len)
+{
+	char full[2048];
+	FILE *p;
+	int st;
+
+	snprintf(full, sizeof(full), "%s 2>&1 >/dev/null", cmd);
+	p = popen(full, "r");
+	if (!p)
+		return -1;
+	errline[0] = '\0';
+	if (!fgets(errline, (int)len, p))
+		errline[0] = '\0';
+	while (fgetc(p) != EOF)
+		;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+FIXTURE(live) {
+	char bpffs[64];
+	struct fragml_handle *h;
+	struct fragml_model *a, *b;
+	struct fragml_vec *vecs;
+	struct fragml_result *res;
+};
+
+FIXTURE_SETUP(live)
+{
+	struct fragml_open_opts oo = { .install = true, .no_policy = true };
+	struct fragml_err err = { 0 };
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to load BPF programs");
+	if (access(FRAGML_DEFAULT_BTF, R_OK))
+		SKIP(return, "kernel has no BTF");
+	ASSERT_EQ(0, tl_private_bpffs(self->bpffs, sizeof(self->bpffs)));
+	oo.bpffs = self->bpffs;
+	self->h = NULL;
+	ASSERT_EQ(0, fragml_open(&self->h, &oo, NULL, &err)) TH_LOG("%s", err.msg);
+	self->a = malloc(sizeof(*self->a));
+	self->b = malloc(sizeof(*self->b));
+	self->vecs = calloc(BATCH, sizeof(*self->vecs));
+	self->res = calloc(BATCH, sizeof(*self->res));
+	ASSERT_TRUE(self->a && self->b && self->vecs && self->res);
+}
+
+FIXTURE_TEARDOWN(live)
+{
+	struct fragml_open_opts oo = { .bpffs = self->bpffs };
+
+	if (!self->h)
+		return;
+	fragml_close(self->h);
+	fragml_detach(&oo, NULL);
+	tl_release_bpffs(self->bpffs);
+	free(self->a);
+	free(self->b);
+	free(self->vecs);
+	free(self->res);
+}
+
+static int publish(struct __test_metadata *_metadata, struct fragml_handle *h,
+		   struct fragml_model *m, uint32_t *version)
+{
+	struct fragml_err err = { 0 };
+	uint8_t *buf = malloc(70000);
+	int len = fragml_model_serialize(m, buf, 70000, &err);
+
+	free(buf);
+	EXPECT_LT(0, len) TH_LOG("%s", err.msg);
+	EXPECT_EQ(0, fragml_publish(h, m, version, &err)) TH_LOG("%s", err.msg);
+	return err.code;
+}
+
+/* ≥100 000 vectors per model x 5 models: kernel result == reference result. */
+TEST_F(live, parity)
+{
+	static const struct { unsigned int hook, trees, depth; int argmax; } shapes[] = {
+		{ FRAGML_HOOK_LIFETIME, 1, 12, 0 },	/* deep tree */
+		{ FRAGML_HOOK_LIFETIME, 64, 6, 0 },	/* wide ensemble, at the tree limit */
+		{ FRAGML_HOOK_THP_FAULT, 32, 6, 1 },	/* multi-action, one score per action */
+		{ FRAGML_HOOK_THP_FAULT, 8, 8, 0 },	/* multi-action, ordinal thresholds */
+		{ FRAGML_HOOK_COMPACTION, 4, 3, 0 },
+	};
+	uint64_t seed = 42;
+	uint64_t total = 0, mismatches = 0;
+
+	for (unsigned int s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+		struct fragml_err err = { 0 };
+		uint32_t version = 0;
+		unsigned int per_model = 0;
+
+		tl_random_model(self->a, shapes[s].hook, shapes[s].trees, shapes[s].depth,
+				shapes[s].argmax, 1000 + s);
+		ASSERT_EQ(0, publish(_metadata, self->h, self->a, &version));
+		while (per_model < 100000) {
+			tl_random_vecs(self->a, self->vecs, BATCH, &seed);
+			ASSERT_EQ(BATCH, fragml_kernel_eval(self->h, shapes[s].hook, self->vecs, BATCH,
+							    self->res, false, &err)) TH_LOG("%s", err.msg);
+			for (unsigned int i = 0; i < BATCH; i++) {
+				struct fragml_eval_out ref;
+
+				fragml_model_eval(self->a, self->vecs[i].f, &ref);
+				if (self->res[i].version != version || self->res[i].action != ref.action ||
+				    self->res[i].score != ref.score) {
+					if (mismatches++ < 5)
+						TH_LOG("model %u vector %u: kernel v%u action %u score %lld, reference action %u score %lld",
+						       s, i, self->res[i].version, self->res[i].action,
+						       (long long)self->res[i].score, ref.action, (long long)ref.score);
+				}
+			}
+			per_model += BATCH;
+		}
+		total += per_model;
+	}
+	TH_LOG("%llu vectors over 5 models, %llu mismatches", (unsigned long long)total,
+	       (unsigned long long)mismatches);
+	ASSERT_EQ(0, mismatches);
+}
+
+struct swap_arg {
+	struct fragml_handle *h;
+	struct fragml_model *m[2];
+	uint32_t *version_model;	/* version -> 0/1 (which model), 0xff unknown */
+	int swaps;
+	int err;
+};
+
+static void *swapper(void *p)
+{
+	struct swap_arg *a = p;
+	struct fragml_err err = { 0 };
+
+	for (int i = 0; i < a->swaps; i++) {
+		uint32_t v = 0;
+
+		if (fragml_publish(a->h, a->m[i & 1], &v, &err) || v >= 4096) {
+			a->err = err.code ? err.code : -E2BIG;
+			return NULL;
+		}
+		a->version_model[v] = (uint32_t)(i & 1);
+	}
+	return NULL;
+}
+
+/*
+ * One thread evaluates (counting decisions like a hook) while another swaps two
+ * models 1 000 times: every result must be exactly what one whole model gives,
+ * and the counters of the versions whose rows were not recycled must equal the
+ * results seen with those versions.
+ */
+TEST_F(live, hot_swap_atomic)
+{
+	static uint32_t version_model[4096];
+	static uint64_t seen[4096][FRAGML_MAX_ACTIONS];
+	struct swap_arg arg = { .h = self->h, .version_model = version_model, .swaps = 1000 };
+	struct fragml_eval_out ref[2];
+	struct fragml_err err = { 0 };
+	uint64_t evals = 0, torn = 0, mixed_batches = 0;
+	uint32_t v0 = 0, last = 0;
+	pthread_t th;
+	uint64_t seed = 7;
+	const unsigned int n = 256;
+
+	memset(version_model, 0xff, sizeof(version_model));
+	memset(seen, 0, sizeof(seen));
+	tl_random_model(self->a, FRAGML_HOOK_THP_FAULT, 8, 6, 1, 11);
+	tl_random_model(self->b, FRAGML_HOOK_THP_FAULT, 8, 6, 1, 12);
+	arg.m[0] = self->a;
+	arg.m[1] = self->b;
+	ASSERT_EQ(0, publish(_metadata, self->h, self->a, &v0));
+	version_model[v0] = 0;
+	tl_random_vecs(self->a, self->vecs, n, &seed);
+	ASSERT_EQ(0, pthread_create(&th, NULL, swapper, &arg));
+	for (;;) {
+		int done = pthread_tryjoin_np(th, NULL) == 0;
+		uint32_t first = 0;
+		int mixed = 0;
+
+		ASSERT_EQ((int)n, fragml_kernel_eval(self->h, FRAGML_HOOK_THP_FAULT, self->vecs, n,
+						     self->res, true, &err)) TH_LOG("%s", err.msg);
+		for (unsigned int i = 0; i < n; i++) {
+			uint32_t v = self->res[i].version, which;
+
+			if (v >= 4096 || (which = version_model[v]) > 1) {
+				/* published but not yet recorded by the swapper: check both */
+				which = 2;
+			}
+			fragml_model_eval(self->a, self->vecs[i].f, &ref[0]);
+			fragml_model_eval(self->b, self->vecs[i].f, &ref[1]);
+			if (which == 2 ? (self->res[i].action != ref[0].action && self->res[i].action != ref[1].action)
+				       : (self->res[i].action != ref[which].action || self->res[i].score != ref[which].score))
+				torn++;
+			if (v < 4096)
+				seen[v][self->res[i].action & 7]++;
+			if (i == 0)
+				first = v;
+			else if (v != first)
+				mixed = 1;
+			if (v > last)
+				last = v;
+		}
+		mixed_batches += mixed;
+		evals += n;
+		if (done)
+			break;
+	}
+	ASSERT_EQ(0, arg.err);
+	TH_LOG("%llu evaluations during 1000 swaps, %llu batches saw a swap mid-batch",
+	       (unsigned long long)evals, (unsigned long long)mixed_batches);
+	ASSERT_EQ(0, torn);
+	/* Counters: versions last-15..last still own their rows. */
+	{
+		int ncpu = libbpf_num_possible_cpus();
+		uint64_t *vals = calloc((size_t)ncpu, sizeof(*vals));
+		uint64_t counted = 0, expected = 0;
+		char p[128];
+		int fd;
+
+		snprintf(p, sizeof(p), "%s/fragml/fragml_counters", self->bpffs);
+		fd = bpf_obj_get(p);
+		ASSERT_LE(0, fd);
+		for (uint32_t v = last > 15 ? last - 15 : 1; v <= last; v++) {
+			for (unsigned int a = 0; a < 4; a++) {
+				__u32 key = FRAGML_COUNTER_INDEX(FRAGML_HOOK_THP_FAULT, v % FRAGML_COUNTER_ROWS, a);
+				uint64_t sum = 0;
+
+				ASSERT_EQ(0, bpf_map_lookup_elem(fd, &key, vals));
+				for (int c = 0; c < ncpu; c++)
+					sum += vals[c];
+				EXPECT_EQ(seen[v][a], sum) TH_LOG("version %u action %u", v, a);
+				counted += sum;
+				expected += seen[v][a];
+			}
+		}
+		TH_LOG("last 16 versions: %llu decisions counted, %llu results seen",
+		       (unsigned long long)counted, (unsigned long long)expected);
+		close(fd);
+		free(vals);
+	}
+}
+
+TEST_F(live, rollback_restores_previous)
+{
+	struct fragml_hook_status st;
+	struct fragml_err err = { 0 };
+	struct fragml_eval_out ra, rb;
+	uint32_t va = 0, vb = 0, v = 0;
+	uint64_t seed = 3;
+	unsigned int n = 512, diff = 0;
+
+	tl_random_model(self->a, FRAGML_HOOK_COMPACTION, 4, 5, 0, 21);
+	tl_random_model(self->b, FRAGML_HOOK_COMPACTION, 4, 5, 0, 22);
+	tl_random_vecs(self->a, self->vecs, n, &seed);
+	for (unsigned int i = 0; i < n; i++)
+		diff += fragml_model_eval(self->a, self->vecs[i].f, NULL) !=
+			fragml_model_eval(self->b, self->vecs[i].f, NULL);
+	ASSERT_LT(0, diff) TH_LOG("the two models must disagree somewhere");
+	ASSERT_NE(0, fragml_rollback(self->h, FRAGML_HOOK_COMPACTION, &v, &err));
+	ASSERT_EQ(0, publish(_metadata, self->h, self->a, &va));
+	ASSERT_EQ(0, publish(_metadata, self->h, self->b, &vb));
+	ASSERT_EQ(0, fragml_rollback(self->h, FRAGML_HOOK_COMPACTION, &v, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(va, v);
+	ASSERT_EQ(0, fragml_status(self->h, FRAGML_HOOK_COMPACTION, &st, &err));
+	ASSERT_EQ(va, st.version);
+	ASSERT_EQ(self->a->crc32, st.crc32);
+	ASSERT_EQ((int)n, fragml_kernel_eval(self->h, FRAGML_HOOK_COMPACTION, self->vecs, n, self->res,
+					     false, &err));
+	for (unsigned int i = 0; i < n; i++) {
+		fragml_model_eval(self->a, self->vecs[i].f, &ra);
+		ASSERT_EQ(ra.action, self->res[i].action);
+		ASSERT_EQ(va, self->res[i].version);
+	}
+	/* a second rollback rolls forward again */
+	ASSERT_EQ(0, fragml_rollback(self->h, FRAGML_HOOK_COMPACTION, &v, &err));
+	ASSERT_EQ(vb, v);
+	ASSERT_EQ((int)n, fragml_kernel_eval(self->h, FRAGML_HOOK_COMPACTION, self->vecs, n, self->res,
+					     false, &err));
+	for (unsigned int i = 0; i < n; i++) {
+		fragml_model_eval(self->b, self->vecs[i].f, &rb);
+		ASSERT_EQ(rb.action, self->res[i].action);
+	}
+}
+
+/* Raw writer: lets the test build files the library would refuse to write. */
+static size_t raw_model(uint8_t *p, const struct fragml_model *m, uint8_t depth)
+{
+	size_t len = FRAGML_HDR_SIZE + 4u * m->n_trees + 8u * m->n_nodes;
+	uint8_t *q = p + FRAGML_HDR_SIZE;
+	uint32_t crc;
+
+	memset(p, 0, FRAGML_HDR_SIZE);
+	memcpy(p, "FRGM", 4);
+	p[4] = FRAGML_FORMAT_VERSION;
+	p[6] = FRAGML_HDR_SIZE;
+	p[8] = m->hook;
+	p[9] = m->output;
+	p[10] = m->n_actions;
+	p[11] = depth;
+	memcpy(p + 12, &m->schema, 2);
+	memcpy(p + 14, &m->n_trees, 2);
+	memcpy(p + 16, &m->n_nodes, 2);
+	memcpy(p + 24, m->base, 32);
+	memcpy(p + 56, m->thresholds, 28);
+	for (unsigned int t = 0; t < m->n_trees; t++, q += 4) {
+		memcpy(q, &m->trees[t].root, 2);
+		q[2] = m->trees[t].cls;
+		q[3] = 0;
+	}
+	memcpy(q, m->nodes, 8u * m->n_nodes);	/* little-endian host */
+	crc = (uint32_t)crc32(0, p, (uInt)len);
+	memcpy(p + 20, &crc, 4);
+	return len;
+}
+
+static void fix_crc(uint8_t *p, size_t len)
+{
+	uint32_t crc;
+
+	memset(p + 20, 0, 4);
+	crc = (uint32_t)crc32(0, p, (uInt)len);
+	memcpy(p + 20, &crc, 4);
+}
+
+TEST_F(live, malformed_refused_running_model_intact)
+{
+	struct fragml_model *m = self->b;
+	struct fragml_hook_status before, after;
+	struct fragml_err err = { 0 };
+	static uint8_t buf[80000];
+	char path[128], cmd[1024], line[1024];
+	uint32_t v = 0;
+	uint64_t seed = 5;
+	size_t len;
+	unsigned int n = 256;
+
+	/* the running model */
+	tl_random_model(self->a, FRAGML_HOOK_LIFETIME, 2, 3, 0, 31);
+	ASSERT_EQ(0, publish(_metadata, self->h, self->a, &v));
+	ASSERT_EQ(0, fragml_status(self->h, FRAGML_HOOK_LIFETIME, &before, &err));
+	tl_random_vecs(self->a, self->vecs, n, &seed);
+	snprintf(path, sizeof(path), "%s/bad.bin", self->bpffs[0] ? "/tmp" : "/tmp");
+
+	for (int c = 0; c < 12; c++) {
+		const char *expect;
+		FILE *f;
+
+		tl_random_model(m, FRAGML_HOOK_LIFETIME, 2, 3, 0, 32);
+		len = raw_model(buf, m, 3);
+		switch (c) {
+		case 0: len = 50; expect = "truncated"; break;
+		case 1: len -= 3; expect = "truncated"; break;
+		case 2: memcpy(buf, "ELF\x7f", 4); expect = "bad magic"; break;
+		case 3: buf[100] ^= 1; expect = "bad checksum"; break;
+		case 4: /* node 0's left child beyond the end */
+			buf[FRAGML_HDR_SIZE + 8 + 2] = 0xff; buf[FRAGML_HDR_SIZE + 8 + 3] = 0x1f;
+			fix_crc(buf, len); expect = "out of range"; break;
+		case 5: /* node 1 (a split) points back at the root: a cycle */
+			memset(buf + FRAGML_HDR_SIZE + 8 + 8 + 2, 0, 2);
+			fix_crc(buf, len); expect = "cycle"; break;
+		case 6: { /* a 13-deep chain */
+			struct fragml_model *d = m;
+
+			memset(d->nodes, 0, sizeof(d->nodes));
+			d->n_trees = 1;
+			d->trees[0].root = 0;
+			for (unsigned int i = 0; i < 13; i++) {
+				d->nodes[2 * i].info = FRAGML_F_ORDER;
+				d->nodes[2 * i].value = (int32_t)i;
+				d->nodes[2 * i].left = (uint16_t)(2 * i + 1);
+				d->nodes[2 * i + 1].info = FRAGML_NODE_LEAF;	/* left: leaf */
+			}
+			/* right child of split i is 2i+2, the next split; last split's right: leaf */
+			d->nodes[26].info = FRAGML_NODE_LEAF;
+			d->n_nodes = 27;
+			len = raw_model(buf, d, 12);
+			expect = "depth exceeds the limit 12";
+			break;
+		}
+		case 7: /* unknown feature id 60 on node 0 */
+			buf[FRAGML_HDR_SIZE + 8] = 60; buf[FRAGML_HDR_SIZE + 9] = 0;
+			fix_crc(buf, len); expect = "unknown feature id 60"; break;
+		case 8: buf[16] = 0x01; buf[17] = 0x20; /* 8193 nodes */
+			fix_crc(buf, len); expect = "exceed the limit 8192"; break;
+		case 9: buf[14] = 0; buf[15] = 0; len = FRAGML_HDR_SIZE + 8u * m->n_nodes;
+			fix_crc(buf, len); expect = "zero trees"; break;
+		case 10: buf[8] = 9; fix_crc(buf, len); expect = "hook kind 9 unknown"; break;
+		case 11: /* feature computed only at another hook */
+			buf[FRAGML_HDR_SIZE + 8] = FRAGML_F_VMA_PAGES_LOG2;
+			fix_crc(buf, len); expect = "not computed at hook lifetime"; break;
+		}
+		f = fopen(path, "wb");
+		ASSERT_NE(NULL, f);
+		ASSERT_EQ(len, fwrite(buf, 1, len, f));
+		fclose(f);
+		snprintf(cmd, sizeof(cmd), "FRAGML_BPFFS=%s %s/fragml-load %s", self->bpffs, bindir, path);
+		EXPECT_EQ(1, run(cmd, line, sizeof(line))) TH_LOG("case %d: %s", c, cmd);
+		EXPECT_NE(NULL, strstr(line, expect)) TH_LOG("case %d: got '%s', want '%s'", c, line, expect);
+		EXPECT_EQ(0, strncmp(line, "fragml-load: ", 13)) TH_LOG("case %d: '%s'", c, line);
+		EXPECT_EQ(1, count_lines(line));
+	}
+	unlink(path);
+	/* schema mismatch: valid file, but programs implement another schema */
+	tl_random_model(m, FRAGML_HOOK_LIFETIME, 1, 2, 0, 33);
+	m->schema = FRAGML_SCHEMA_VERSION + 1;
+	EXPECT_EQ(-EPROTO, fragml_publish(self->h, m, &v, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "feature schema 2, running programs implement schema 1")) TH_LOG("%s", err.msg);
+
+	ASSERT_EQ(0, fragml_status(self->h, FRAGML_HOOK_LIFETIME, &after, &err));
+	ASSERT_EQ(before.version, after.version);
+	ASSERT_EQ(before.crc32, after.crc32);
+	ASSERT_EQ((int)n, fragml_kernel_eval(self->h, FRAGML_HOOK_LIFETIME, self->vecs, n, self->res,
+					     false, &err));
+	for (unsigned int i = 0; i < n; i++) {
+		ASSERT_EQ(before.version, self->res[i].version);
+		ASSERT_EQ(fragml_model_eval(self->a, self->vecs[i].f, NULL), self->res[i].action);
+	}
+}
+
+static void write_good_model(const char *path)
+{
+	struct fragml_model *m = malloc(sizeof(*m));
+
+	tl_random_model(m, FRAGML_HOOK_LIFETIME, 1, 2, 0, 1);
+	fragml_model_write_file(m, path, NULL);
+	free(m);
+}
+
+TEST(environment_errors)
+{
+	char cmd[1024], line[1024], model[] = "/tmp/fragml-good-XXXXXX";
+	int fd = mkstemp(model);
+
+	ASSERT_LE(0, fd);
+	close(fd);
+	write_good_model(model);
+	if (geteuid() == 0) {
+		snprintf(cmd, sizeof(cmd), "setpriv --reuid=65534 --regid=65534 --clear-groups %s/fragml-load %s",
+			 bindir, model);
+		chmod(model, 0644);
+		EXPECT_EQ(1, run(cmd, line, sizeof(line)));
+		EXPECT_NE(NULL, strstr(line, "needs root")) TH_LOG("%s", line);
+	}
+	snprintf(cmd, sizeof(cmd), "FRAGML_BTF=/nonexistent/vmlinux %s/fragml-load %s", bindir, model);
+	EXPECT_EQ(1, run(cmd, line, sizeof(line)));
+	EXPECT_NE(NULL, strstr(line, "kernel BTF missing")) TH_LOG("%s", line);
+	if (geteuid() == 0) {
+		/* /proc refuses new directories: bpffs can be neither found nor mounted */
+		snprintf(cmd, sizeof(cmd), "FRAGML_BPFFS=/proc/fragml-bpffs %s/fragml-load %s", bindir, model);
+		EXPECT_EQ(1, run(cmd, line, sizeof(line)));
+		EXPECT_NE(NULL, strstr(line, "/proc/fragml-bpffs")) TH_LOG("%s", line);
+		EXPECT_EQ(1, count_lines(line));
+	}
+	/* --check needs neither root nor BPF */
+	snprintf(cmd, sizeof(cmd), "setpriv --reuid=65534 --regid=65534 --clear-groups %s/fragml-load --check %s",
+		 bindir, model);
+	if (geteuid() == 0)
+		EXPECT_EQ(0, run(cmd, line, sizeof(line))) TH_LOG("%s", line);
+	unlink(model);
+}
+
+int main(int argc, char **argv)
+{
+	find_bindir();
+	return test_harness_run(argc, argv);
+}

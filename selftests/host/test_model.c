@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* model/ library selftests: format round trip, evaluator semantics, registry vs docs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kselftest_harness.h"
+
+#include "fragml_model.h"
+#include "testlib.h"
+
+TEST(roundtrip_is_byte_exact)
+{
+	struct fragml_model *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	static uint8_t buf1[70000], buf2[70000];
+	struct fragml_err err = { 0 };
+	int n1, n2;
+
+	tl_random_model(a, FRAGML_HOOK_THP_FAULT, 32, 6, 1, 9);
+	n1 = fragml_model_serialize(a, buf1, sizeof(buf1), &err);
+	ASSERT_LT(0, n1) TH_LOG("%s", err.msg);
+	ASSERT_EQ(96 + 4 * 32 + 8 * (32 * 127), n1);
+	ASSERT_EQ(0, fragml_model_parse(b, buf1, (size_t)n1, "buf", &err)) TH_LOG("%s", err.msg);
+	n2 = fragml_model_serialize(b, buf2, sizeof(buf2), &err);
+	ASSERT_EQ(n1, n2);
+	ASSERT_EQ(0, memcmp(buf1, buf2, (size_t)n1));
+	ASSERT_EQ(6, b->max_depth);
+	free(a);
+	free(b);
+}
+
+/* x < t goes left; x == t goes right; missing follows the default direction. */
+TEST(split_rule_and_missing)
+{
+	struct fragml_model m = { 0 };
+	struct fragml_err err = { 0 };
+	int32_t f[FRAGML_MAX_FEATURES];
+
+	m.hook = FRAGML_HOOK_COMPACTION;
+	m.output = FRAGML_OUT_ORDINAL;
+	m.n_actions = 2;
+	m.schema = FRAGML_SCHEMA_VERSION;
+	m.n_trees = 1;
+	m.n_nodes = 3;
+	m.nodes[0] = (struct fragml_node){ .info = FRAGML_F_ORDER | FRAGML_NODE_DEFAULT_LEFT, .left = 1, .value = 9 };
+	m.nodes[1] = (struct fragml_node){ .info = FRAGML_NODE_LEAF, .value = -65536 };
+	m.nodes[2] = (struct fragml_node){ .info = FRAGML_NODE_LEAF, .value = 65536 };
+	ASSERT_EQ(0, fragml_model_validate(&m, "m", &err)) TH_LOG("%s", err.msg);
+	for (int i = 0; i < FRAGML_MAX_FEATURES; i++)
+		f[i] = FRAGML_MISSING;
+	f[FRAGML_F_ORDER] = 8;
+	ASSERT_EQ(FRAGML_COMPACT_SKIP, fragml_model_eval(&m, f, NULL));
+	f[FRAGML_F_ORDER] = 9;
+	ASSERT_EQ(FRAGML_COMPACT_RUN, fragml_model_eval(&m, f, NULL));
+	f[FRAGML_F_ORDER] = FRAGML_MISSING;
+	ASSERT_EQ(FRAGML_COMPACT_SKIP, fragml_model_eval(&m, f, NULL));
+	m.nodes[0].info &= (uint16_t)~FRAGML_NODE_DEFAULT_LEFT;
+	ASSERT_EQ(FRAGML_COMPACT_RUN, fragml_model_eval(&m, f, NULL));
+}
+
+TEST(fixed_point)
+{
+	ASSERT_EQ(65536, fragml_fixed_from_double(1.0));
+	ASSERT_EQ(-32768, fragml_fixed_from_double(-0.5));
+	ASSERT_EQ(FRAGML_LEAF_MAX, fragml_fixed_from_double(1e12));
+	ASSERT_EQ(1, fragml_fixed_from_double(1.0 / 65536));
+}
+
+/* docs/features.md lists exactly the registry: id, name, unit, scale, hooks. */
+TEST(registry_matches_docs)
+{
+	const char *doc = getenv("FRAGML_FEATURES_DOC");
+	const struct fragml_feature_desc *d;
+	char line[1024];
+	unsigned int rows = 0, n = 0;
+	FILE *f;
+
+	f = fopen(doc ? doc : "docs/features.md", "r");
+	ASSERT_NE(NULL, f) TH_LOG("docs/features.md not found (run from the top of the tree)");
+	while (fgets(line, sizeof(line), f)) {
+		int id, scale;
+		char name[64], unit[64], hooks[128];
+		unsigned int mask = 0;
+
+		if (sscanf(line, "| %d | `%63[^`]` | %63[^|]| %d | %127[^|]|", &id, name, unit, &scale,
+			   hooks) != 5)
+			continue;
+		rows++;
+		d = fragml_feature_by_id(id);
+		ASSERT_NE(NULL, d) TH_LOG("docs list feature id %d the registry lacks", id);
+		EXPECT_STREQ(d->name, name);
+		for (char *u = unit + strlen(unit); u > unit && u[-1] == ' '; )
+			*--u = '\0';
+		EXPECT_STREQ(d->unit, unit) TH_LOG("feature %s", name);
+		EXPECT_EQ(d->scale, scale) TH_LOG("feature %s", name);
+		if (strstr(hooks, "lifetime"))
+			mask |= FRAGML_H_LT;
+		if (strstr(hooks, "thp_fault"))
+			mask |= FRAGML_H_THP;
+		if (strstr(hooks, "compaction"))
+			mask |= FRAGML_H_CMP;
+		EXPECT_EQ(d->hooks, mask) TH_LOG("feature %s hooks", name);
+	}
+	fclose(f);
+	while (fragml_feature_at(n))
+		n++;
+	ASSERT_EQ(n, rows) TH_LOG("registry has %u features, docs/features.md %u", n, rows);
+}
+
+TEST_HARNESS_MAIN
