@@ -48,3 +48,6 @@ $(GEN)/fragml_policy.skel.h: $(POLICY_BPF_DIR)/fragml_policy.bpf.o | $(BPFTOOL)
 
 LIBFRAGML_SRCS += loader/policy.c
 $(OBJ)/loader/policy.o: $(GEN)/fragml_policy.skel.h
+
+# The VM runner and selftests (two levels down, so included from here).
+include $(TOP)/selftests/vm/build.mk

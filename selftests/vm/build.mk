@@ -1,0 +1,57 @@
+# selftests/vm: the VM runner and the enforce-mode selftests that run inside
+# the patched kernel (kernel-patches/).  `make vmtest` boots it in QEMU.
+# Included from kernel-patches/build.mk (the top Makefile includes only
+# */build.mk); guarded against a second include.
+ifndef FRAGML_VM_BUILD_MK
+FRAGML_VM_BUILD_MK := 1
+
+VMTEST_DIR	:= $(BUILD)/selftests/vm
+VMTEST_MMDIR	:= $(VMTEST_DIR)/mm
+VMTEST_OUT	:= $(BUILD)/vmtest
+VMTEST_KHDR	:= $(VMTEST_DIR)/kheaders
+MMSEL		:= $(KSRC)/tools/testing/selftests/mm
+# The kernel's own mm selftests, from the same tarball.
+MM_SELFTESTS	:= compaction_test transhuge-stress split_huge_page_test khugepaged
+VMTEST_BINS	:= $(VMTEST_DIR)/policy_test $(VMTEST_DIR)/wrong_type.bpf.o \
+		   $(addprefix $(VMTEST_MMDIR)/,$(MM_SELFTESTS)) \
+		   $(POLICY_BPF_DIR)/fragml_policy-patched.bpf.o \
+		   $(BIN)/fragml-load $(BIN)/fragml $(BIN)/fragml-mkmodel
+VMTEST_ENV	= FRAGML_BIN=$(BIN) FRAGML_TESTDIR=$(VMTEST_DIR) FRAGML_MMDIR=$(VMTEST_MMDIR)
+
+$(VMTEST_DIR)/policy_test: selftests/vm/policy_test.c loader/fragml_policy.h $(LIBFRAGML_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LIBFRAGML_A) $(LDLIBS_BPF) -ljson-c -lm
+
+$(VMTEST_DIR)/wrong_type.bpf.o: selftests/vm/wrong_type.bpf.c $(VMLINUX_PATCHED_H) | $(LIBBPF_A)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# uapi headers of the patched kernel: the mm selftests need newer ones than Debian's.
+$(VMTEST_KHDR)/.stamp: $(KBUILD_DIR)/.fragml-built
+	@mkdir -p $(@D)
+	@$(MAKE) -s -C $(KBUILD_DIR) ARCH=x86_64 headers_install INSTALL_HDR_PATH=$(VMTEST_KHDR) >/dev/null
+	@touch $@
+
+$(VMTEST_MMDIR)/%: $(MMSEL)/%.c $(VMTEST_KHDR)/.stamp
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -w -isystem $(VMTEST_KHDR)/include -I$(KSRC)/tools/testing/selftests \
+		-include $(KSRC)/tools/testing/selftests/kselftest.h \
+		-o $@ $< $(MMSEL)/vm_util.c $(MMSEL)/thp_settings.c -lm
+
+# `make check` runs this one-word script (CHECK_SCRIPTS entries are words).
+$(VMTEST_DIR)/vmtest-check.sh: selftests/vm/build.mk kernel-patches/build.mk
+	@mkdir -p $(@D)
+	@printf '#!/bin/sh\nexec %s %s %s tests %s\n' '$(TOP)/selftests/vm/run-vm.sh' \
+		'$(KBZIMAGE)' '$(VMTEST_OUT)' '$(VMTEST_ENV)' > $@ && chmod +x $@
+
+.PHONY: vmtest vmtest-deps
+vmtest-deps: kernel $(VMTEST_BINS) $(VMTEST_DIR)/vmtest-check.sh
+
+## vmtest: boot the patched kernel in QEMU and run the enforce-mode selftests (KTAP)
+vmtest: vmtest-deps
+	@$(TOP)/selftests/vm/run-vm.sh $(KBZIMAGE) $(VMTEST_OUT) tests $(VMTEST_ENV)
+
+CHECK_DEPS	+= vmtest-deps
+CHECK_SCRIPTS	+= $(VMTEST_DIR)/vmtest-check.sh
+
+endif # FRAGML_VM_BUILD_MK

@@ -1,0 +1,33 @@
+#!/bin/sh
+# PID 1 of the test VM (run-vm.sh): mount what the tests need, set THP to
+# `always`, run the job, write its output and status to the results share,
+# power off.  FRAGML_JOB, FRAGML_VMDIR and the rest come from the kernel
+# command line.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/tmp LANG=C
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t bpf bpf /sys/fs/bpf
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mkdir -p /tmp/out
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 fragml_out /tmp/out
+
+echo always >/sys/kernel/mm/transparent_hugepage/enabled
+ulimit -l unlimited
+echo "# guest: $(uname -r), $(nproc) CPUs, THP $(cat /sys/kernel/mm/transparent_hugepage/enabled)" >/dev/console
+
+cd /tmp
+case $FRAGML_JOB in
+tests)	"$FRAGML_TESTDIR/policy_test" >/tmp/out/output.txt 2>&1 ;;
+demo)	"$FRAGML_VMDIR/demo-guest.sh" >/tmp/out/output.txt 2>&1 ;;
+*)	echo "guest-init: unknown FRAGML_JOB '$FRAGML_JOB'" >/tmp/out/output.txt; false ;;
+esac
+echo $? >/tmp/out/status
+sync
+umount /tmp/out
+/bin/busybox reboot -f

@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * VM selftests for enforce mode: run as root inside the patched kernel
+ * (make vmtest), THP `always`.  They prove that the struct_ops policy
+ * (bpf/fragml_policy.bpf.c) enforces the loaded models' decisions, that model
+ * and policy swaps are atomic, that detaching restores the kernel default, and
+ * that the kernel's own mm selftests still pass with a policy attached.
+ *
+ * Models come from the real tools: fragml-mkmodel writes them and fragml-load
+ * publishes them (FRAGML_BIN).  The kernel's mm selftests are in FRAGML_MMDIR,
+ * the wrong-type struct_ops object in FRAGML_TESTDIR.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kselftest_harness.h"
+#include "fragml_policy.h"
+
+#define HUGE_SZ		(2UL << 20)
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+/* Run a shell command; returns its exit status (or -1). */
+static int sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return rc < 0 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc);
+}
+
+static long vmstat(const char *name)
+{
+	char key[64];
+	long val, ret = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &val) == 2)
+		if (!strcmp(key, name)) {
+			ret = val;
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
+/* The vmstat counters the tests compare, before and after a step. */
+enum { C_ALLOC, C_FALLBACK, C_DECLINED, C_NOCOMPACT, C_COMPACT, C_DEFAULT,
+       C_STALL, C_CSUCCESS, C_CFAIL, C_PSKIP, C_PRUN, NR_C };
+static const char *const cname[NR_C] = {
+	"thp_fault_alloc", "thp_fault_fallback", "thp_fault_declined",
+	"thp_fault_policy_no_compact", "thp_fault_policy_compact",
+	"thp_fault_policy_default", "compact_stall", "compact_success",
+	"compact_fail", "compact_policy_skip", "compact_policy_run",
+};
+
+struct snap { long v[NR_C]; };
+
+static void snap_take(struct snap *s)
+{
+	for (int i = 0; i < NR_C; i++)
+		s->v[i] = vmstat(cname[i]);
+}
+
+static void snap_delta(struct snap *d, const struct snap *a, const struct snap *b)
+{
+	for (int i = 0; i < NR_C; i++)
+		d->v[i] = b->v[i] - a->v[i];
+}
+
+static void snap_print(const char *what, const struct snap *d)
+{
+	printf("# %-22s alloc %ld fallback %ld declined %ld | policy no_compact %ld compact %ld default %ld | compact stall %ld success %ld fail %ld | policy skip %ld run %ld\n",
+	       what, d->v[C_ALLOC], d->v[C_FALLBACK], d->v[C_DECLINED], d->v[C_NOCOMPACT],
+	       d->v[C_COMPACT], d->v[C_DEFAULT], d->v[C_STALL], d->v[C_CSUCCESS], d->v[C_CFAIL],
+	       d->v[C_PSKIP], d->v[C_PRUN]);
+	fflush(stdout);
+}
+
+/* Write a constant model for `hook` and publish it with fragml-load. */
+static int publish_const(const char *hook, const char *action)
+{
+	const char *bin = env_or("FRAGML_BIN", "build/bin");
+
+	return sh("%s/fragml-mkmodel --hook %s --const %s -o /tmp/%s-%s.bin && %s/fragml-load -q /tmp/%s-%s.bin",
+		  bin, hook, action, hook, action, bin, hook, action);
+}
+
+/* Detach everything fragml pinned: the kernel default decides again. */
+static void reset_fragml(void)
+{
+	struct fragml_err err = {};
+
+	fragml_policy_detach(&err);
+	sh("%s/fragml detach >/dev/null 2>&1", env_or("FRAGML_BIN", "build/bin"));
+}
+
+struct region { char *raw, *p; size_t len; };
+
+/* Map `mb` MiB, 2 MiB aligned, MADV_HUGEPAGE, and write every 4 KiB page. */
+static int fault_region(struct region *r, size_t mb)
+{
+	r->len = mb << 20;
+	r->raw = mmap(NULL, r->len + HUGE_SZ, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r->raw == MAP_FAILED)
+		return -errno;
+	r->p = (char *)(((unsigned long)r->raw + HUGE_SZ - 1) & ~(HUGE_SZ - 1));
+	if (madvise(r->p, r->len, MADV_HUGEPAGE))
+		return -errno;
+	for (size_t off = 0; off < r->len; off += 4096)
+		r->p[off] = 1;
+	return 0;
+}
+
+static void unmap_region(struct region *r)
+{
+	munmap(r->raw, r->len + HUGE_SZ);
+}
+
+static bool policy_is(const char *variant)
+{
+	struct fragml_err err = {};
+	char name[64] = "";
+
+	return fragml_policy_current(name, sizeof(name), &err) == 0 && !strcmp(name, variant);
+}
+
+FIXTURE(policy) {
+	struct snap before, after, d;
+};
+
+FIXTURE_SETUP(policy)
+{
+	struct fragml_err err = {};
+	int ret = fragml_policy_supported(&err);
+
+	if (ret != 1)
+		SKIP(return, "kernel has no %s: boot the patched kernel", FRAGML_POLICY_KTYPE);
+	reset_fragml();
+	ret = fragml_policy_attach(&err);
+	ASSERT_EQ(0, ret) TH_LOG("attach: %s", fragml_err_msg(&err));
+	ASSERT_TRUE(policy_is(FRAGML_POLICY_MODELS));
+}
+
+FIXTURE_TEARDOWN(policy)
+{
+	reset_fragml();
+}
+
+/* A "decline" model: no huge page at fault time, the declined counter grows. */
+TEST_F_TIMEOUT(policy, decline_model, 120)
+{
+	struct region r;
+
+	ASSERT_EQ(0, publish_const("thp_fault", "decline"));
+	snap_take(&self->before);
+	ASSERT_EQ(0, fault_region(&r, 64));
+	snap_take(&self->after);
+	snap_delta(&self->d, &self->before, &self->after);
+	snap_print("decline model", &self->d);
+	EXPECT_EQ(0, self->d.v[C_ALLOC]);
+	EXPECT_GE(self->d.v[C_DECLINED], 32);
+	/* Declined faults are not fallbacks. */
+	EXPECT_EQ(0, self->d.v[C_FALLBACK]);
+	unmap_region(&r);
+}
+
+/* An "always" model (huge page with compaction): the faulter gets them. */
+TEST_F_TIMEOUT(policy, always_model, 120)
+{
+	struct region r;
+
+	ASSERT_EQ(0, publish_const("thp_fault", "compact"));
+	snap_take(&self->before);
+	ASSERT_EQ(0, fault_region(&r, 64));
+	snap_take(&self->after);
+	snap_delta(&self->d, &self->before, &self->after);
+	snap_print("always model", &self->d);
+	EXPECT_GE(self->d.v[C_ALLOC], 24);
+	EXPECT_EQ(0, self->d.v[C_DECLINED]);
+	EXPECT_GE(self->d.v[C_COMPACT], 32);
+	unmap_region(&r);
+}
+
+/* A model swap mid-run changes the decision from the next fault on. */
+TEST_F_TIMEOUT(policy, swap_models_mid_run, 120)
+{
+	struct region r;
+	size_t half;
+
+	ASSERT_EQ(0, publish_const("thp_fault", "decline"));
+	r.len = 64UL << 20;
+	r.raw = mmap(NULL, r.len + HUGE_SZ, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r.raw);
+	r.p = (char *)(((unsigned long)r.raw + HUGE_SZ - 1) & ~(HUGE_SZ - 1));
+	ASSERT_EQ(0, madvise(r.p, r.len, MADV_HUGEPAGE));
+	half = r.len / 2;
+
+	snap_take(&self->before);
+	for (size_t off = 0; off < half; off += 4096)
+		r.p[off] = 1;
+	snap_take(&self->after);
+	snap_delta(&self->d, &self->before, &self->after);
+	snap_print("first half, decline", &self->d);
+	EXPECT_EQ(0, self->d.v[C_ALLOC]);
+	EXPECT_GE(self->d.v[C_DECLINED], 16);
+
+	ASSERT_EQ(0, publish_const("thp_fault", "compact"));
+	snap_take(&self->before);
+	for (size_t off = half; off < r.len; off += 4096)
+		r.p[off] = 1;
+	snap_take(&self->after);
+	snap_delta(&self->d, &self->before, &self->after);
+	snap_print("second half, compact", &self->d);
+	EXPECT_GE(self->d.v[C_ALLOC], 12);
+	EXPECT_EQ(0, self->d.v[C_DECLINED]);
+	unmap_region(&r);
+}
+
+/* Detaching the policy restores the kernel default; the new counters freeze. */
+TEST_F_TIMEOUT(policy, detach_restores_default, 120)
+{
+	struct fragml_err err = {};
+	struct region r;
+
+	ASSERT_EQ(0, publish_const("thp_fault", "decline"));
+	ASSERT_EQ(0, fragml_policy_detach(&err)) TH_LOG("%s", fragml_err_msg(&err));
+	EXPECT_FALSE(policy_is(FRAGML_POLICY_MODELS));
+	snap_take(&self->before);
+	ASSERT_EQ(0, fault_region(&r, 64));
+	snap_take(&self->after);
+	snap_delta(&self->d, &self->before, &self->after);
+	snap_print("detached", &self->d);
+	EXPECT_GE(self->d.v[C_ALLOC], 24);
+	EXPECT_EQ(0, self->d.v[C_DECLINED]);
+	EXPECT_EQ(0, self->d.v[C_NOCOMPACT] + self->d.v[C_COMPACT] + self->d.v[C_DEFAULT]);
+	EXPECT_EQ(0, self->d.v[C_PSKIP] + self->d.v[C_PRUN]);
+	unmap_region(&r);
+}
+
+/*
+ * The policy program itself is swapped atomically by a link update; an
+ * update to a struct_ops map of another type (tcp_congestion_ops) fails and
+ * leaves the attached policy in force.
+ */
+TEST_F_TIMEOUT(policy, link_update, 120)
+{
+	char path[512];
+	struct fragml_err err = {};
+	struct bpf_object *obj;
+	struct bpf_map *map;
+	struct region r;
+	int link_fd, ret;
+
+	/* Wrong type first. */
+	snprintf(path, sizeof(path), "%s/wrong_type.bpf.o", env_or("FRAGML_TESTDIR", "."));
+	obj = bpf_object__open_file(path, NULL);
+	ASSERT_NE(NULL, obj) TH_LOG("%s: %s", path, strerror(errno));
+	ASSERT_EQ(0, bpf_object__load(obj));
+	map = bpf_object__find_map_by_name(obj, "fragml_wrong");
+	ASSERT_NE(NULL, map);
+	link_fd = bpf_obj_get(FRAGML_POLICY_PIN);
+	ASSERT_GE(link_fd, 0);
+	ret = bpf_link_update(link_fd, bpf_map__fd(map), NULL);
+	EXPECT_NE(0, ret);
+	EXPECT_EQ(EINVAL, errno);
+	close(link_fd);
+	bpf_object__close(obj);
+	EXPECT_TRUE(policy_is(FRAGML_POLICY_MODELS));
+
+	/* The attached policy still enforces the model. */
+	ASSERT_EQ(0, publish_const("thp_fault", "decline"));
+	snap_take(&self->before);
+	ASSERT_EQ(0, fault_region(&r, 16));
+	snap_take(&self->after);
+	snap_delta(&self->d, &self->before, &self->after);
+	EXPECT_EQ(0, self->d.v[C_ALLOC]);
+	unmap_region(&r);
+
+	/* A same-type update swaps the program: the model no longer decides. */
+	ASSERT_EQ(0, fragml_policy_update(FRAGML_POLICY_KDEFAULT, &err))
+		TH_LOG("%s", fragml_err_msg(&err));
+	EXPECT_TRUE(policy_is(FRAGML_POLICY_KDEFAULT));
+	snap_take(&self->before);
+	ASSERT_EQ(0, fault_region(&r, 16));
+	snap_take(&self->after);
+	snap_delta(&self->d, &self->before, &self->after);
+	snap_print("after update kdefault", &self->d);
+	EXPECT_GE(self->d.v[C_ALLOC], 6);
+	EXPECT_EQ(0, self->d.v[C_DECLINED]);
+	EXPECT_GE(self->d.v[C_DEFAULT], 8);
+	unmap_region(&r);
+
+	/* An unknown variant is refused, the policy stays. */
+	EXPECT_EQ(-EINVAL, fragml_policy_update("no_such_policy", &err));
+	EXPECT_TRUE(policy_is(FRAGML_POLICY_KDEFAULT));
+}
+
+/*
+ * Unmovable scatter (design.md section 3): many pipes each holding one page,
+ * 7 of 8 closed again, so pinned pages sit in most pageblocks.  The pipes
+ * live as long as this (forked) test.
+ */
+static int fragment_unmovable(int npipes)
+{
+	struct rlimit rl = { 4 * (rlim_t)npipes + 1024, 4 * (rlim_t)npipes + 1024 };
+	static char page[4096];
+	int (*fds)[2];
+	int kept = 0;
+
+	memset(page, 0x5a, sizeof(page));
+	sh("echo %d > /proc/sys/fs/file-max", 4 * npipes + 65536);
+	sh("echo %d > /proc/sys/fs/nr_open", 4 * npipes + 65536);
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		return -errno;
+	fds = calloc(npipes, sizeof(*fds));
+	if (!fds)
+		return -ENOMEM;
+	for (int i = 0; i < npipes; i++) {
+		if (pipe(fds[i]))
+			break;
+		if (write(fds[i][1], page, sizeof(page)) != sizeof(page))
+			break;
+	}
+	for (int i = 0; i < npipes; i++) {
+		if (i % 8 == 0) {
+			kept++;
+			continue;
+		}
+		close(fds[i][0]);
+		close(fds[i][1]);
+	}
+	return kept;
+}
+
+static void print_frag_state(const char *what)
+{
+	printf("# %s: ", what);
+	fflush(stdout);
+	sh("grep -E 'Normal|DMA32' /proc/buddyinfo | head -2 | tr -s ' ' | tr '\\n' ' '; echo; echo -n '#   unusable index: '; cat /sys/kernel/debug/extfrag/unusable_index | tr '\\n' ' '; echo");
+}
+
+/*
+ * On memory fragmented by unmovable scatter: the no-compaction action gives
+ * no compact_stall, the compaction action does stall, and a compaction model
+ * that says "skip" prevents the direct compactions it is asked about.
+ */
+TEST_F_TIMEOUT(policy, fragmented_compaction, 420)
+{
+	int npipes = atoi(env_or("FRAGML_FRAG_PIPES", "120000"));
+	size_t mb = atoi(env_or("FRAGML_FAULT_MB", "384"));
+	struct region r;
+	int kept;
+
+	kept = fragment_unmovable(npipes);
+	ASSERT_GT(kept, 0);
+	printf("# %d pipes, %d kept open\n", npipes, kept);
+	print_frag_state("fragmented");
+
+	ASSERT_EQ(0, publish_const("thp_fault", "no_compact"));
+	snap_take(&self->before);
+	ASSERT_EQ(0, fault_region(&r, mb));
+	snap_take(&self->after);
+	unmap_region(&r);
+	snap_delta(&self->d, &self->before, &self->after);
+	snap_print("no_compact model", &self->d);
+	EXPECT_EQ(0, self->d.v[C_STALL]);
+	EXPECT_GE(self->d.v[C_NOCOMPACT], (long)mb / 2 / 2);
+
+	ASSERT_EQ(0, publish_const("thp_fault", "compact"));
+	snap_take(&self->before);
+	ASSERT_EQ(0, fault_region(&r, mb));
+	snap_take(&self->after);
+	unmap_region(&r);
+	snap_delta(&self->d, &self->before, &self->after);
+	snap_print("compact model", &self->d);
+	EXPECT_GT(self->d.v[C_STALL], 0);
+	EXPECT_GT(self->d.v[C_PRUN], 0);	/* the compaction hook was asked */
+
+	ASSERT_EQ(0, publish_const("compaction", "skip"));
+	snap_take(&self->before);
+	ASSERT_EQ(0, fault_region(&r, mb));
+	snap_take(&self->after);
+	unmap_region(&r);
+	snap_delta(&self->d, &self->before, &self->after);
+	snap_print("compact + skip model", &self->d);
+	EXPECT_EQ(0, self->d.v[C_STALL]);
+	EXPECT_GT(self->d.v[C_PSKIP], 0);
+	EXPECT_EQ(0, self->d.v[C_PRUN]);
+}
+
+/*
+ * The kernel's own mm selftests (same tarball) pass with a policy attached
+ * that returns "kernel default", and with one that always asks for a huge
+ * page with compaction.
+ */
+FIXTURE(mm) {
+	struct snap before, after, d;
+};
+
+FIXTURE_VARIANT(mm) {
+	const char *policy;
+};
+
+FIXTURE_VARIANT_ADD(mm, kdefault) {
+	.policy = FRAGML_POLICY_KDEFAULT,
+};
+
+FIXTURE_VARIANT_ADD(mm, always_compact) {
+	.policy = FRAGML_POLICY_COMPACT,
+};
+
+FIXTURE_SETUP(mm)
+{
+	struct fragml_err err = {};
+	int ret = fragml_policy_supported(&err);
+
+	if (ret != 1)
+		SKIP(return, "kernel has no %s: boot the patched kernel", FRAGML_POLICY_KTYPE);
+	reset_fragml();
+	ret = fragml_policy_attach_variant(variant->policy, &err);
+	ASSERT_EQ(0, ret) TH_LOG("attach: %s", fragml_err_msg(&err));
+	ASSERT_TRUE(policy_is(variant->policy));
+	snap_take(&self->before);
+}
+
+FIXTURE_TEARDOWN(mm)
+{
+	reset_fragml();
+}
+
+/* Run one of the kernel's mm selftests; its own KTAP goes to a log file. */
+static int run_mm_test(struct __test_metadata *_metadata, const char *policy,
+		       const char *test, const char *args)
+{
+	const char *dir = env_or("FRAGML_MMDIR", ".");
+	const char *logdir = access("/tmp/out", W_OK) ? "/tmp" : "/tmp/out";
+	char log[256];
+	int rc;
+
+	snprintf(log, sizeof(log), "%s/mm-%s-%s.log", logdir, policy, test);
+	if (access(dir, X_OK))
+		return -1;
+	rc = sh("cd /tmp && %s/%s %s >%s 2>&1", dir, test, args, log);
+	if (rc != 0 && rc != 4)
+		sh("tail -15 %s | sed 's/^/#   /'", log);
+	(void)_metadata;
+	return rc;
+}
+
+#define MM_TEST(name, bin, args, tmo)						\
+TEST_F_TIMEOUT(mm, name, tmo)							\
+{										\
+	int rc = run_mm_test(_metadata, variant->policy, bin, args);		\
+										\
+	if (rc == 4)								\
+		SKIP(return, "%s skipped itself (see its log)", bin);		\
+	ASSERT_EQ(0, rc) TH_LOG("%s failed with %s attached", bin, variant->policy); \
+	EXPECT_TRUE(policy_is(variant->policy));				\
+	snap_take(&self->after);						\
+	snap_delta(&self->d, &self->before, &self->after);			\
+	snap_print(bin, &self->d);						\
+}
+
+MM_TEST(compaction_test, "compaction_test", "", 300)
+MM_TEST(transhuge_stress, "transhuge-stress", "-d 10 64", 120)
+MM_TEST(split_huge_page_test, "split_huge_page_test", "", 300)
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,54 @@
+#!/bin/bash
+# Boot the patched kernel in QEMU (TCG) with the host's root filesystem
+# read-only over 9p and a writable 9p share for results, run one guest job,
+# and return its exit status.  KTAP / job output goes to stdout, progress to
+# stderr as "# ..." lines.
+#
+#   run-vm.sh BZIMAGE OUTDIR JOB [NAME=VALUE...]
+#
+# JOB is `tests` (the VM selftests) or `demo` (selftests/vm/demo-guest.sh).
+# NAME=VALUE pairs reach the guest's init as environment variables (kernel
+# command line), so they must not contain spaces.
+set -uo pipefail
+
+bz=$1 out=$2 job=$3
+shift 3
+here=$(cd "$(dirname "$0")" && pwd)
+timeout_s=${FRAGML_VM_TIMEOUT:-420}
+mem=${FRAGML_VM_MEM:-1G}
+
+command -v qemu-system-x86_64 >/dev/null || { echo "# SKIP qemu-system-x86_64 not installed ('make deps')"; exit 4; }
+[ -r "$bz" ] || { echo "run-vm: $bz missing: run 'make kernel'" >&2; exit 1; }
+
+mkdir -p "$out"
+rm -f "$out/status" "$out/output.txt" "$out/console.log"
+
+cmdline="console=ttyS0 panic=-1 oops=panic root=/dev/root rootfstype=9p"
+cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
+cmdline+=" init=$here/guest-init.sh FRAGML_JOB=$job FRAGML_VMDIR=$here $*"
+
+echo "# vm: booting $(basename "$bz") (TCG, -cpu max, -smp 2, -m $mem), job $job" >&2
+start=$(date +%s.%N)
+timeout --foreground "$timeout_s" qemu-system-x86_64 \
+	-machine pc -cpu max -smp 2 -m "$mem" -accel tcg \
+	-nographic -no-reboot -nodefaults -serial stdio -display none \
+	-kernel "$bz" -append "$cmdline" \
+	-fsdev local,id=rootfs,path=/,security_model=none,readonly=on,multidevs=remap \
+	-device virtio-9p-pci,fsdev=rootfs,mount_tag=/dev/root \
+	-fsdev local,id=outfs,path="$out",security_model=none,multidevs=remap \
+	-device virtio-9p-pci,fsdev=outfs,mount_tag=fragml_out \
+	>"$out/console.log" 2>&1 </dev/null
+qrc=$?
+elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+echo "# vm: qemu exited ($qrc) after ${elapsed%.*} s; console log: $out/console.log" >&2
+
+if [ -f "$out/output.txt" ]; then
+	cat "$out/output.txt"
+fi
+if [ ! -f "$out/status" ]; then
+	[ $qrc = 124 ] && echo "# vm: timed out after $timeout_s s" >&2
+	echo "# vm: the guest did not finish its job; last console lines:" >&2
+	tail -25 "$out/console.log" | sed 's/^/#   /' >&2
+	exit 1
+fi
+exit "$(cat "$out/status")"
