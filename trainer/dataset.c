@@ -417,7 +417,7 @@ int fragml_dataset_write_csv(const struct fragml_dataset *ds, const char *path,
 
 		fprintf(f, "%llu,", (unsigned long long)ds->ts_ns[r]);
 		put_cell(f, ds->workloads[ds->workload[r]]);
-		fprintf(f, ",%s,%s,", fragml_hook_name(ds->hook[r]), cn ? cn : "");
+		fprintf(f, ",%s,%s,", fragml_hook_name(ds->hook[r]), cn ? cn : "-");
 		put_cell(f, ds->sources[ds->source[r]]);
 		for (unsigned int i = 0; (d = fragml_feature_at(i)); i++) {
 			if (x[d->id] == FRAGML_MISSING)

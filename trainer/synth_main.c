@@ -199,7 +199,9 @@ int main(int argc, char **argv)
 	for (long i = 0; i < rows; i++) {
 		const struct workload *w = &wls[i % NWL];
 		int32_t x[FRAGML_MAX_FEATURES];
-		unsigned int cls = FRAGML_CLASS_ANON, label;
+		/* thp_fault rows are anonymous memory; compaction rows carry a zone */
+		unsigned int cls = hook == FRAGML_HOOK_COMPACTION ? FRAGML_CLASS_UNKNOWN : FRAGML_CLASS_ANON;
+		unsigned int label;
 		char src[32];
 
 		for (int k = 0; k < FRAGML_MAX_FEATURES; k++)

@@ -362,6 +362,15 @@ int main(int argc, char **argv)
 	}
 	if (!quiet) {
 		print_table(&ds, &o, res);
+		printf("  held-out workloads (cross_workload):");
+		for (unsigned int w = 0; w < ds.n_workloads; w++)
+			for (size_t r = 0; r < ds.n_rows; r++)
+				if (ds.workload[r] == w) {
+					if (part[r] == FRAGML_PART_CROSS)
+						printf(" %s", ds.workloads[w]);
+					break;
+				}
+		printf("\n");
 		if (loo) {
 			printf("  leave-one-workload-out (trained without it, tested on it):\n");
 			for (size_t i = 0; i < json_object_array_length(loo); i++) {
@@ -389,6 +398,19 @@ int main(int argc, char **argv)
 		}
 		if (loo)
 			json_object_object_add(rep, "leave_one_workload_out", json_object_get(loo));
+		{
+			struct json_object *held = json_object_new_array(), *seen = json_object_new_array();
+
+			for (unsigned int w = 0; w < ds.n_workloads; w++)
+				for (size_t r = 0; r < ds.n_rows; r++)
+					if (ds.workload[r] == w) {
+						json_object_array_add(part[r] == FRAGML_PART_CROSS ? held : seen,
+								      json_object_new_string(ds.workloads[w]));
+						break;
+					}
+			json_object_object_add(json_object_object_get(rep, "data"), "seen_workloads", seen);
+			json_object_object_add(json_object_object_get(rep, "data"), "held_out_workloads", held);
+		}
 		if (!strcmp(report, "-")) {
 			puts(json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 		} else if (json_object_to_file_ext(report, rep, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)) {
