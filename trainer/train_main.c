@@ -302,6 +302,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (!ds.n_rows) {
+		fprintf(stderr, "%s: no %s rows in the data (hook column)\n", prog, hook_s);
+		goto out;
+	}
 	if (!quiet)
 		fprintf(stderr, "%s: %zu %s rows from %d file(s), %u workload(s)\n", prog, ds.n_rows,
 			hook_s, nd, ds.n_workloads);

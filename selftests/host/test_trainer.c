@@ -93,17 +93,34 @@ static void opts_for(struct fragml_train_opts *o, unsigned int hook)
 	o->max_depth = 4;
 }
 
+/* One scratch directory for the whole run: made before the harness forks its
+ * per-test children, removed by the parent at exit. */
 static char tmpdir[PATH_MAX];
+static pid_t tmp_owner;
+
+__attribute__((constructor)) static void make_tmpdir(void)
+{
+	strcpy(tmpdir, "/tmp/fragml-test-trainer.XXXXXX");
+	if (!mkdtemp(tmpdir))
+		abort();
+	tmp_owner = getpid();
+}
+
+__attribute__((destructor)) static void remove_tmpdir(void)
+{
+	char cmd[PATH_MAX + 16];
+
+	if (getpid() != tmp_owner)
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd))
+		fprintf(stderr, "# could not remove %s\n", tmpdir);
+}
 
 static const char *tmp_path(const char *name)
 {
 	static char p[PATH_MAX + 64];
 
-	if (!tmpdir[0]) {
-		strcpy(tmpdir, "/tmp/fragml-test-trainer.XXXXXX");
-		if (!mkdtemp(tmpdir))
-			abort();
-	}
 	snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
 	return p;
 }
