@@ -12,7 +12,7 @@ VMTEST_KHDR	:= $(VMTEST_DIR)/kheaders
 MMSEL		:= $(KSRC)/tools/testing/selftests/mm
 # The kernel's own mm selftests, from the same tarball.
 MM_SELFTESTS	:= compaction_test transhuge-stress split_huge_page_test khugepaged
-VMTEST_BINS	:= $(VMTEST_DIR)/policy_test $(VMTEST_DIR)/wrong_type.bpf.o \
+VMTEST_BINS	:= $(VMTEST_DIR)/policy_test $(VMTEST_DIR)/wrong_type.bpf.o $(VMTEST_DIR)/vmdemo \
 		   $(addprefix $(VMTEST_MMDIR)/,$(MM_SELFTESTS)) \
 		   $(POLICY_BPF_DIR)/fragml_policy-patched.bpf.o \
 		   $(BIN)/fragml-load $(BIN)/fragml $(BIN)/fragml-mkmodel
@@ -21,6 +21,10 @@ VMTEST_ENV	= FRAGML_BIN=$(BIN) FRAGML_TESTDIR=$(VMTEST_DIR) FRAGML_MMDIR=$(VMTES
 $(VMTEST_DIR)/policy_test: selftests/vm/policy_test.c loader/fragml_policy.h $(LIBFRAGML_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBFRAGML_A) $(LDLIBS_BPF) -ljson-c -lm
+
+$(VMTEST_DIR)/vmdemo: selftests/vm/vmdemo.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
 
 $(VMTEST_DIR)/wrong_type.bpf.o: selftests/vm/wrong_type.bpf.c $(VMLINUX_PATCHED_H) | $(LIBBPF_A)
 	@mkdir -p $(@D)
