@@ -2,3 +2,13 @@
 # stages, fragml-collect, `fragml top`/`fragml report`, workloads, tests, bench.
 
 LIBFRAGML_SRCS	+= loader/csv.c
+BPF_PROGS	+= fragml_collect
+LIBFRAGML_SRCS	+= loader/snapshot.c loader/identify.c loader/collect.c
+BINS		+= $(BIN)/fragml-collect
+FRAGML_CMD_OBJS	+= $(OBJ)/loader/top.o
+
+$(BIN)/fragml-collect: $(OBJ)/loader/collect_main.o $(LIBFRAGML_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm
+
+## fragml-collect: trace a workload into labelled CSV datasets (docs/dataset.md)

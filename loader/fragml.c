@@ -16,6 +16,8 @@ static const struct {
 	{ "status", fragml_cmd_status, "show per hook: model version, hash, size, decisions, mode" },
 	{ "rollback", fragml_cmd_rollback, "put back the previous model of a hook" },
 	{ "detach", fragml_cmd_detach, "detach every program and model: kernel default again" },
+	{ "top", fragml_cmd_top, "live ranked table: who fragments memory now" },
+	{ "report", fragml_cmd_report, "identification snapshot: table, --json, --prometheus FILE" },
 };
 
 static void usage(FILE *f)

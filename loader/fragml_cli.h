@@ -24,5 +24,7 @@ int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct frag
 int fragml_cmd_status(int argc, char **argv);
 int fragml_cmd_rollback(int argc, char **argv);
 int fragml_cmd_detach(int argc, char **argv);
+int fragml_cmd_top(int argc, char **argv);
+int fragml_cmd_report(int argc, char **argv);
 
 #endif /* FRAGML_CLI_H */

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* fragml-collect: thin wrapper around the collection stage (loader/collect.c). */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fragml_collect.h"
+
+static struct fragml_collector *g_c;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	fragml_collect_stop(g_c);
+}
+
+static void show(const char *line, void *ctx)
+{
+	(void)ctx;
+	fprintf(stderr, "fragml-collect: %s\n", line);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: fragml-collect [options] [-- command args...]\n"
+"Trace page allocations, frees, fallbacks, faults, slab and compaction events on a\n"
+"stock kernel (tracepoints only) and write labelled datasets (docs/dataset.md).\n"
+"  -o, --out DIR          output directory (lifetime.csv, thp_fault.csv, compaction.csv, summary.json)\n"
+"  -w, --workload NAME    workload id written in every row (default: the command name)\n"
+"  -d, --duration SEC     stop after SEC seconds (default: when the command exits, or Ctrl-C)\n"
+"  -s, --sample N         track 1 in N unmovable/reclaimable allocations (power of two, default 1)\n"
+"  -T, --lifetime SEC     lifetime label threshold T (default 10)\n"
+"      --thp-life SEC     THP label: minimum region life (default 1)\n"
+"      --thp-dense PPK    THP label: touched share per 1024 (default 768)\n"
+"      --ringbuf KIB      ring buffer size (power of two, default 16384)\n"
+"      --stacks           record kernel stack ids of tracked allocations\n"
+"  -q, --quiet            no progress line\n"
+"With a command, collection starts before it runs and stops when it exits.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "out", 1, 0, 'o' }, { "workload", 1, 0, 'w' }, { "duration", 1, 0, 'd' },
+		{ "sample", 1, 0, 's' }, { "lifetime", 1, 0, 'T' }, { "thp-life", 1, 0, 1 },
+		{ "thp-dense", 1, 0, 2 }, { "ringbuf", 1, 0, 3 }, { "stacks", 0, 0, 4 },
+		{ "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' }, {}
+	};
+	struct fragml_collect_opts o;
+	struct fragml_collect_stats st;
+	struct fragml_err err = {};
+	pid_t child = 0;
+	int opt, ret, status = 0;
+
+	fragml_collect_opts_default(&o);
+	o.progress = show;
+	while ((opt = getopt_long(argc, argv, "+o:w:d:s:T:qh", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'o': o.outdir = optarg; break;
+		case 'w': o.workload = optarg; break;
+		case 'd': o.duration_s = atof(optarg); break;
+		case 's': o.sample = strtoul(optarg, NULL, 0); break;
+		case 'T': o.lifetime_T_s = atof(optarg); break;
+		case 1: o.thp_min_life_s = atof(optarg); break;
+		case 2: o.thp_dense_ppk = strtoul(optarg, NULL, 0); break;
+		case 3: o.ringbuf_kb = strtoul(optarg, NULL, 0); break;
+		case 4: o.stacks = true; break;
+		case 'q': o.progress = NULL; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc && !strcmp(o.workload, "unnamed"))
+		o.workload = argv[optind];
+	if (o.lifetime_T_s <= 0) {
+		fprintf(stderr, "fragml-collect: --lifetime %g: must be > 0 seconds\n", o.lifetime_T_s);
+		return 2;
+	}
+	ret = fragml_collect_open(&g_c, &o, &err);
+	if (ret) {
+		fprintf(stderr, "fragml-collect: %s\n", fragml_err_msg(&err));
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (optind < argc) {
+		signal(SIGCHLD, on_signal);
+		child = fork();
+		if (child == 0) {
+			execvp(argv[optind], argv + optind);
+			fprintf(stderr, "fragml-collect: %s: cannot run: %m\n", argv[optind]);
+			_exit(127);
+		}
+	}
+	ret = fragml_collect_run(g_c, &st, &err);
+	if (child > 0) {
+		kill(child, SIGTERM);
+		waitpid(child, &status, 0);
+	}
+	fragml_collect_close(g_c);
+	if (ret) {
+		fprintf(stderr, "fragml-collect: %s\n", fragml_err_msg(&err));
+		return 1;
+	}
+	fprintf(stderr, "fragml-collect: %.1fs, %llu events, %llu lost, rows lifetime %llu thp_fault %llu compaction %llu (censored %llu) -> %s\n",
+		st.elapsed_s, (unsigned long long)st.events, (unsigned long long)st.lost,
+		(unsigned long long)st.rows[0], (unsigned long long)st.rows[1],
+		(unsigned long long)st.rows[2], (unsigned long long)st.censored, o.outdir);
+	if (st.lost)
+		fprintf(stderr, "fragml-collect: warning: %llu records lost (ring full): raise --ringbuf or --sample\n",
+			(unsigned long long)st.lost);
+	return child > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+}

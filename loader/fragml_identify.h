@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * libfragml, identification stage: who fragments memory now.  Reads the
+ * per-source maps the observe programs pin under /sys/fs/bpf/fragml
+ * (bpf/fragml_track.bpf.h), ranks sources, and renders them as a table, JSON
+ * or a Prometheus textfile.  Also fills the call-site table that classes
+ * unmovable allocations (docs/identification.md).
+ *
+ * Errors follow fragml_error.h.
+ */
+#ifndef FRAGML_IDENTIFY_H
+#define FRAGML_IDENTIFY_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fragml_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Resolve the allocation call sites (allocate_slab, __pte_alloc, ...) in
+ * /proc/kallsyms and write them into a `fragml_sites` map (fd).  Returns the
+ * number of sites written (missing symbols are skipped: inlined on this build).
+ */
+int fragml_sites_fill(int map_fd, struct fragml_err *err);
+
+struct fragml_source {
+	uint32_t tgid;
+	uint32_t cls;			/* enum fragml_alloc_class */
+	char comm[16];
+	char name[48];			/* "comm:tgid", "kthread:comm" or "slab:<cache>" */
+	uint64_t cgroup;
+	uint64_t pages, extfrag, extfrag_claim, decided, predicted_long, thp_faults;
+	int64_t blocks_polluted, huge_blocked;
+	double pages_per_s;		/* between two reads (0 on the first) */
+	double extfrag_per_s;
+	uint64_t slab_objs;		/* slab rows only */
+	uint64_t slab_pages;
+};
+
+struct fragml_ident {
+	unsigned int n;
+	struct fragml_source *src;	/* ranked: huge_blocked, blocks_polluted, predicted_long, extfrag, pages */
+	uint64_t stats[8];		/* enum fragml_stat, summed over CPUs */
+	uint64_t ts_ns;
+};
+
+/* Read and rank the sources from the maps pinned in `dir` (NULL: /sys/fs/bpf/fragml).
+ * `prev` (may be NULL) gives rates.  Free with fragml_ident_free(). */
+int fragml_ident_read(struct fragml_ident *id, const char *dir, const struct fragml_ident *prev,
+		      struct fragml_err *err);
+/* Same from map fds (the collector's own maps). */
+int fragml_ident_read_fds(struct fragml_ident *id, int src_fd, int slab_fd, int stats_fd,
+			  const struct fragml_ident *prev, struct fragml_err *err);
+void fragml_ident_free(struct fragml_ident *id);
+
+/* Renderers; `limit` rows (0 = all). */
+void fragml_ident_table(const struct fragml_ident *id, FILE *out, unsigned int limit);
+int fragml_ident_json(const struct fragml_ident *id, FILE *out, unsigned int limit);
+/* Prometheus text exposition (node_exporter textfile collector format). */
+int fragml_ident_prometheus(const struct fragml_ident *id, FILE *out, unsigned int limit);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FRAGML_IDENTIFY_H */

@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Identification stage: call-site table for allocation classes, and the
+ * ranked per-source view read from the identification maps.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <linux/types.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "fragml_identify.h"
+#include "fragml_collect.h"
+#include "../bpf/fragml_collect_events.h"
+
+/* Mirrors struct fragml_site_table of bpf/fragml_features.bpf.h. */
+#define SITES_MAX 64
+struct site { __u64 start, end; __u32 cls, pad; };
+struct site_table { __u32 n, pad; struct site s[SITES_MAX]; };
+
+/*
+ * Functions whose presence on the allocating stack names the class.  The
+ * innermost registered frame wins, so slab beats the net or pipe path that
+ * called kmalloc.  Names differ between 6.12 and 6.18 and some are inlined:
+ * every spelling is listed, the absent ones are skipped.
+ */
+static const struct { const char *sym; unsigned int cls; } site_syms[] = {
+	{ "allocate_slab", FRAGML_CLASS_SLAB },
+	{ "new_slab", FRAGML_CLASS_SLAB },
+	{ "___slab_alloc", FRAGML_CLASS_SLAB },
+	{ "__pte_alloc", FRAGML_CLASS_PAGETABLE },
+	{ "__pte_alloc_kernel", FRAGML_CLASS_PAGETABLE },
+	{ "__pmd_alloc", FRAGML_CLASS_PAGETABLE },
+	{ "__pud_alloc", FRAGML_CLASS_PAGETABLE },
+	{ "__p4d_alloc", FRAGML_CLASS_PAGETABLE },
+	{ "pte_alloc_one", FRAGML_CLASS_PAGETABLE },
+	{ "pgd_alloc", FRAGML_CLASS_PAGETABLE },
+	{ "alloc_thread_stack_node", FRAGML_CLASS_KSTACK },
+	{ "dup_task_struct", FRAGML_CLASS_KSTACK },
+	{ "anon_pipe_write", FRAGML_CLASS_PIPE },
+	{ "pipe_write", FRAGML_CLASS_PIPE },
+	{ "skb_page_frag_refill", FRAGML_CLASS_NET },
+	{ "sk_page_frag_refill", FRAGML_CLASS_NET },
+	{ "__page_frag_alloc_align", FRAGML_CLASS_NET },
+	{ "__page_frag_cache_refill", FRAGML_CLASS_NET },
+	{ "alloc_skb_with_frags", FRAGML_CLASS_NET },
+	{ "__alloc_skb", FRAGML_CLASS_NET },
+	{ "__napi_alloc_skb", FRAGML_CLASS_NET },
+	{ "__netdev_alloc_skb", FRAGML_CLASS_NET },
+	{ "page_pool_alloc_pages", FRAGML_CLASS_NET },
+	{ "tcp_sendmsg_locked", FRAGML_CLASS_NET },
+	{ "unix_stream_sendmsg", FRAGML_CLASS_NET },
+	{ "filemap_alloc_folio_noprof", FRAGML_CLASS_PAGECACHE },
+	{ "__filemap_get_folio", FRAGML_CLASS_PAGECACHE },
+};
+#define N_SITE_SYMS (sizeof(site_syms) / sizeof(site_syms[0]))
+
+struct ksym { __u64 addr; int idx; };
+
+static int ksym_cmp(const void *a, const void *b)
+{
+	const struct ksym *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static int site_cmp(const void *a, const void *b)
+{
+	const struct site *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+int fragml_sites_fill(int map_fd, struct fragml_err *err)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	struct ksym *syms = NULL;
+	size_t n = 0, cap = 0;
+	struct site_table tb = {};
+	char line[512], name[256], type;
+	unsigned long long addr;
+	__u32 zero = 0;
+
+	if (!f)
+		return fragml_err_set(err, -errno, "/proc/kallsyms: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		int idx = -1;
+
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr)
+			continue;
+		if (type != 't' && type != 'T')
+			continue;
+		for (size_t i = 0; i < N_SITE_SYMS; i++)
+			if (!strcmp(name, site_syms[i].sym))
+				idx = (int)i;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1 << 17;
+			struct ksym *ns = realloc(syms, cap * sizeof(*syms));
+
+			if (!ns) {
+				free(syms);
+				fclose(f);
+				return fragml_err_set(err, -ENOMEM, "/proc/kallsyms: out of memory");
+			}
+			syms = ns;
+		}
+		syms[n].addr = addr;
+		syms[n].idx = idx;
+		n++;
+	}
+	fclose(f);
+	if (!n) {
+		free(syms);
+		return fragml_err_set(err, -EPERM,
+			"/proc/kallsyms: no addresses visible (kptr_restrict?): run as root");
+	}
+	qsort(syms, n, sizeof(*syms), ksym_cmp);
+	for (size_t i = 0; i + 1 < n && tb.n < SITES_MAX; i++) {
+		if (syms[i].idx < 0)
+			continue;
+		size_t j = i + 1;
+
+		while (j < n && syms[j].addr == syms[i].addr)
+			j++;
+		if (j >= n)
+			break;
+		tb.s[tb.n].start = syms[i].addr;
+		tb.s[tb.n].end = syms[j].addr;
+		tb.s[tb.n].cls = site_syms[syms[i].idx].cls;
+		tb.n++;
+	}
+	free(syms);
+	qsort(tb.s, tb.n, sizeof(tb.s[0]), site_cmp);
+	if (bpf_map_update_elem(map_fd, &zero, &tb, BPF_ANY))
+		return fragml_err_set(err, -errno, "fragml_sites map: update failed: %s", strerror(errno));
+	return (int)tb.n;
+}
+
+/* ---- reading and ranking ---- */
+
+static int src_rank(const void *a, const void *b)
+{
+	const struct fragml_source *x = a, *y = b;
+
+#define BY(f) do { if (x->f != y->f) return x->f > y->f ? -1 : 1; } while (0)
+	BY(huge_blocked);
+	BY(blocks_polluted);
+	BY(predicted_long);
+	BY(extfrag);
+	BY(pages);
+	BY(slab_objs);
+#undef BY
+	return 0;
+}
+
+static struct fragml_source *find_prev(const struct fragml_ident *p, const struct fragml_source *s)
+{
+	if (!p)
+		return NULL;
+	for (unsigned int i = 0; i < p->n; i++)
+		if (p->src[i].tgid == s->tgid && p->src[i].cls == s->cls &&
+		    !strcmp(p->src[i].name, s->name))
+			return &p->src[i];
+	return NULL;
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+int fragml_ident_read_fds(struct fragml_ident *id, int src_fd, int slab_fd, int stats_fd,
+			  const struct fragml_ident *prev, struct fragml_err *err)
+{
+	struct fragml_src_key k, nk;
+	struct fragml_src_val v;
+	struct fragml_slab_key sk, snk;
+	struct fragml_slab_val sv;
+	unsigned int cap = 256;
+	int ncpu = libbpf_num_possible_cpus();
+	void *kp = NULL;
+
+	memset(id, 0, sizeof(*id));
+	id->ts_ns = now_ns();
+	id->src = calloc(cap, sizeof(*id->src));
+	if (!id->src)
+		return fragml_err_set(err, -ENOMEM, "sources: out of memory");
+#define GROW() do {								\
+		if (id->n == cap) {						\
+			struct fragml_source *ns = realloc(id->src, 2 * cap * sizeof(*ns)); \
+			if (!ns) { fragml_ident_free(id);			\
+				return fragml_err_set(err, -ENOMEM, "sources: out of memory"); } \
+			id->src = ns; cap *= 2;					\
+		}								\
+	} while (0)
+	for (kp = NULL; !bpf_map_get_next_key(src_fd, kp, &nk); kp = &k) {
+		k = nk;
+		if (bpf_map_lookup_elem(src_fd, &k, &v))
+			continue;
+		GROW();
+		struct fragml_source *s = &id->src[id->n++];
+
+		memset(s, 0, sizeof(*s));
+		s->tgid = k.tgid;
+		s->cls = k.cls;
+		memcpy(s->comm, v.comm, sizeof(s->comm));
+		s->comm[15] = 0;
+		if (k.tgid)
+			snprintf(s->name, sizeof(s->name), "%s:%u", s->comm, k.tgid);
+		else
+			snprintf(s->name, sizeof(s->name), "kthread:%s", s->comm);
+		s->cgroup = v.cgroup;
+		s->pages = v.pages;
+		s->extfrag = v.extfrag;
+		s->extfrag_claim = v.extfrag_claim;
+		s->decided = v.decided;
+		s->predicted_long = v.predicted_long;
+		s->thp_faults = v.thp_faults;
+		s->blocks_polluted = v.blocks_polluted > 0 ? v.blocks_polluted : 0;
+		s->huge_blocked = v.huge_blocked > 0 ? v.huge_blocked : 0;
+	}
+	if (slab_fd >= 0) {
+		for (kp = NULL; !bpf_map_get_next_key(slab_fd, kp, &snk); kp = &sk) {
+			sk = snk;
+			if (bpf_map_lookup_elem(slab_fd, &sk, &sv))
+				continue;
+			GROW();
+			struct fragml_source *s = &id->src[id->n++];
+
+			memset(s, 0, sizeof(*s));
+			s->tgid = sk.tgid;
+			s->cls = FRAGML_CLASS_SLAB;
+			sv.name[31] = 0;
+			sv.comm[15] = 0;
+			memcpy(s->comm, sv.comm, sizeof(s->comm));
+			snprintf(s->name, sizeof(s->name), "slab:%s", sv.name);
+			s->slab_objs = sv.objs;
+			s->slab_pages = sv.pages;
+		}
+	}
+#undef GROW
+	if (stats_fd >= 0 && ncpu > 0) {
+		__u64 *vals = calloc(ncpu, sizeof(__u64));
+
+		for (__u32 i = 0; vals && i < 8; i++) {
+			if (bpf_map_lookup_elem(stats_fd, &i, vals))
+				continue;
+			for (int c = 0; c < ncpu; c++)
+				id->stats[i] += vals[c];
+		}
+		free(vals);
+	}
+	for (unsigned int i = 0; i < id->n; i++) {
+		struct fragml_source *s = &id->src[i], *p = find_prev(prev, s);
+		double dt = prev ? (id->ts_ns - prev->ts_ns) / 1e9 : 0;
+
+		if (p && dt > 0) {
+			s->pages_per_s = (s->pages + s->slab_objs - p->pages - p->slab_objs) / dt;
+			s->extfrag_per_s = (s->extfrag - p->extfrag) / dt;
+		}
+	}
+	qsort(id->src, id->n, sizeof(*id->src), src_rank);
+	return 0;
+}
+
+int fragml_ident_read(struct fragml_ident *id, const char *dir, const struct fragml_ident *prev,
+		      struct fragml_err *err)
+{
+	char p[PATH_MAX];
+	int src_fd, slab_fd, stats_fd, ret;
+
+	if (!dir)
+		dir = "/sys/fs/bpf/fragml";
+	snprintf(p, sizeof(p), "%s/fragml_src", dir);
+	src_fd = bpf_obj_get(p);
+	if (src_fd < 0)
+		return fragml_err_set(err, -ENOENT,
+			"%s: not pinned: the observe programs are not loaded (run fragml-load, or fragml-collect for a one-off trace)", p);
+	snprintf(p, sizeof(p), "%s/fragml_src_slab", dir);
+	slab_fd = bpf_obj_get(p);
+	snprintf(p, sizeof(p), "%s/fragml_stats", dir);
+	stats_fd = bpf_obj_get(p);
+	ret = fragml_ident_read_fds(id, src_fd, slab_fd, stats_fd, prev, err);
+	close(src_fd);
+	if (slab_fd >= 0)
+		close(slab_fd);
+	if (stats_fd >= 0)
+		close(stats_fd);
+	return ret;
+}
+
+void fragml_ident_free(struct fragml_ident *id)
+{
+	free(id->src);
+	id->src = NULL;
+	id->n = 0;
+}
+
+static const char *cls_name(unsigned int c)
+{
+	const char *n = fragml_alloc_class_name(c);
+
+	return n ? n : "?";
+}
+
+void fragml_ident_table(const struct fragml_ident *id, FILE *out, unsigned int limit)
+{
+	unsigned int n = limit && limit < id->n ? limit : id->n;
+
+	fprintf(out, "%-28s %-9s %10s %9s %9s %9s %9s %9s\n", "SOURCE", "CLASS", "EVENTS/S",
+		"PAGES", "EXTFRAG", "PRED_LONG", "POLLUTED", "HUGE_BLK");
+	for (unsigned int i = 0; i < n; i++) {
+		const struct fragml_source *s = &id->src[i];
+		char pages[24];
+
+		if (s->cls == FRAGML_CLASS_SLAB && !strncmp(s->name, "slab:", 5))
+			snprintf(pages, sizeof(pages), "%llu o", (unsigned long long)s->slab_objs);
+		else
+			snprintf(pages, sizeof(pages), "%llu", (unsigned long long)s->pages);
+		fprintf(out, "%-28.28s %-9s %10.1f %9s %9llu %9llu %9lld %9lld\n", s->name,
+			cls_name(s->cls), s->pages_per_s + s->extfrag_per_s, pages,
+			(unsigned long long)s->extfrag, (unsigned long long)s->predicted_long,
+			(long long)s->blocks_polluted, (long long)s->huge_blocked);
+	}
+	fprintf(out, "lost events %llu, tracking table full %llu, extfrag %llu, compactions %llu\n",
+		(unsigned long long)id->stats[FRAGML_STAT_LOST],
+		(unsigned long long)id->stats[FRAGML_STAT_TRACK_FULL],
+		(unsigned long long)id->stats[FRAGML_STAT_EXTFRAG],
+		(unsigned long long)id->stats[FRAGML_STAT_COMPACT]);
+}
+
+int fragml_ident_json(const struct fragml_ident *id, FILE *out, unsigned int limit)
+{
+	unsigned int n = limit && limit < id->n ? limit : id->n;
+	json_object *root = json_object_new_object(), *arr = json_object_new_array();
+
+	json_object_object_add(root, "ts_ns", json_object_new_int64((int64_t)id->ts_ns));
+	json_object_object_add(root, "lost_events", json_object_new_int64((int64_t)id->stats[FRAGML_STAT_LOST]));
+	json_object_object_add(root, "track_full", json_object_new_int64((int64_t)id->stats[FRAGML_STAT_TRACK_FULL]));
+	json_object_object_add(root, "extfrag", json_object_new_int64((int64_t)id->stats[FRAGML_STAT_EXTFRAG]));
+	json_object_object_add(root, "compactions", json_object_new_int64((int64_t)id->stats[FRAGML_STAT_COMPACT]));
+	for (unsigned int i = 0; i < n; i++) {
+		const struct fragml_source *s = &id->src[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "source", json_object_new_string(s->name));
+		json_object_object_add(o, "class", json_object_new_string(cls_name(s->cls)));
+		json_object_object_add(o, "tgid", json_object_new_int64(s->tgid));
+		json_object_object_add(o, "comm", json_object_new_string(s->comm));
+		json_object_object_add(o, "cgroup", json_object_new_int64((int64_t)s->cgroup));
+		json_object_object_add(o, "events_per_s", json_object_new_double(s->pages_per_s + s->extfrag_per_s));
+		json_object_object_add(o, "pages", json_object_new_int64((int64_t)s->pages));
+		json_object_object_add(o, "slab_objects", json_object_new_int64((int64_t)s->slab_objs));
+		json_object_object_add(o, "slab_pages", json_object_new_int64((int64_t)s->slab_pages));
+		json_object_object_add(o, "extfrag", json_object_new_int64((int64_t)s->extfrag));
+		json_object_object_add(o, "extfrag_claim", json_object_new_int64((int64_t)s->extfrag_claim));
+		json_object_object_add(o, "decided", json_object_new_int64((int64_t)s->decided));
+		json_object_object_add(o, "predicted_long", json_object_new_int64((int64_t)s->predicted_long));
+		json_object_object_add(o, "blocks_polluted", json_object_new_int64(s->blocks_polluted));
+		json_object_object_add(o, "huge_blocked", json_object_new_int64(s->huge_blocked));
+		json_object_object_add(o, "thp_faults", json_object_new_int64((int64_t)s->thp_faults));
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(root, "sources", arr);
+	fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
+	json_object_put(root);
+	return ferror(out) ? -EIO : 0;
+}
+
+static void prom_label(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', out);
+		if (*s == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+int fragml_ident_prometheus(const struct fragml_ident *id, FILE *out, unsigned int limit)
+{
+	static const struct { const char *name, *help; int field; } m[] = {
+		{ "fragml_source_pages_total", "Unmovable/reclaimable pages allocated by the source", 0 },
+		{ "fragml_source_extfrag_total", "Allocations of the source that fell back to another migratetype's pageblock", 1 },
+		{ "fragml_source_predicted_long_total", "Lifetime-model decisions predicting a long-lived (fragmenting) allocation", 2 },
+		{ "fragml_source_pageblocks_polluted", "Pageblocks currently mixed by the source's live fallbacks", 3 },
+		{ "fragml_source_huge_pages_blocked", "Mixed pageblocks pinned by the source's unmovable/reclaimable pages", 4 },
+		{ "fragml_source_slab_objects_total", "Slab objects allocated (sampled, scaled)", 5 },
+	};
+	unsigned int n = limit && limit < id->n ? limit : id->n;
+
+	for (size_t j = 0; j < sizeof(m) / sizeof(m[0]); j++) {
+		fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", m[j].name, m[j].help, m[j].name,
+			strstr(m[j].name, "_total") ? "counter" : "gauge");
+		for (unsigned int i = 0; i < n; i++) {
+			const struct fragml_source *s = &id->src[i];
+			long long v[] = { (long long)s->pages, (long long)s->extfrag,
+					  (long long)s->predicted_long, s->blocks_polluted,
+					  s->huge_blocked, (long long)s->slab_objs };
+
+			if (!v[m[j].field])
+				continue;
+			fprintf(out, "%s{source=\"", m[j].name);
+			prom_label(out, s->name);
+			fprintf(out, "\",class=\"%s\",tgid=\"%u\"} %lld\n", cls_name(s->cls), s->tgid,
+				v[m[j].field]);
+		}
+	}
+	fprintf(out, "# HELP fragml_lost_events_total Ring-buffer records dropped\n"
+		"# TYPE fragml_lost_events_total counter\nfragml_lost_events_total %llu\n",
+		(unsigned long long)id->stats[FRAGML_STAT_LOST]);
+	return ferror(out) ? -EIO : 0;
+}

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Collection stage: snapshots of memory state from /proc and sysfs, and the
+ * pseudo-filesystems the collector needs.
+ */
+#include <dirent.h>
+#include <stddef.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+
+#include "fragml_collect.h"
+
+#define DEBUGFS_MAGIC	0x64626720
+#define TRACEFS_MAGIC	0x74726163
+#define BPF_FS_MAGIC	0xcafe4a11
+
+static int is_fs(const char *path, long magic)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && st.f_type == magic;
+}
+
+int fragml_mount_fs(unsigned int want, unsigned int *mounted, struct fragml_err *err)
+{
+	static const struct { unsigned int bit; const char *path, *type; long magic; } fs[] = {
+		{ FRAGML_MNT_DEBUGFS, "/sys/kernel/debug", "debugfs", DEBUGFS_MAGIC },
+		{ FRAGML_MNT_TRACEFS, "/sys/kernel/tracing", "tracefs", TRACEFS_MAGIC },
+		{ FRAGML_MNT_BPFFS, "/sys/fs/bpf", "bpf", BPF_FS_MAGIC },
+	};
+
+	*mounted = 0;
+	for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++) {
+		if (!(want & fs[i].bit) || is_fs(fs[i].path, fs[i].magic))
+			continue;
+		mkdir(fs[i].path, 0700);
+		if (mount(fs[i].type, fs[i].path, fs[i].type, 0, NULL))
+			return fragml_err_set(err, -errno, "mount -t %s %s failed: %s (run as root)",
+					      fs[i].type, fs[i].path, strerror(errno));
+		*mounted |= fs[i].bit;
+	}
+	return 0;
+}
+
+int32_t fragml_unusable_ppk(const uint64_t *nr_free, unsigned int order)
+{
+	uint64_t total = 0, suitable = 0;
+
+	for (unsigned int o = 0; o < FRAGML_MAX_ORDER_SNAP; o++) {
+		total += nr_free[o] << o;
+		if (o >= order)
+			suitable += nr_free[o] << o;
+	}
+	return total ? (int32_t)((total - suitable) * 1024 / total) : 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int read_buddyinfo(struct fragml_snapshot *s, struct fragml_err *err)
+{
+	FILE *f = fopen("/proc/buddyinfo", "r");
+	char line[512];
+
+	if (!f)
+		return fragml_err_set(err, -errno, "/proc/buddyinfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f) && s->n_zones < FRAGML_MAX_ZONES_SNAP) {
+		struct fragml_zone_snap *z = &s->zones[s->n_zones];
+		char *p;
+		int n, off;
+
+		memset(z, 0, sizeof(*z));
+		if (sscanf(line, "Node %d, zone %15s%n", &z->node, z->zone, &off) != 2)
+			continue;
+		p = line + off;
+		for (n = 0; n < FRAGML_MAX_ORDER_SNAP; n++) {
+			char *end;
+			unsigned long long v = strtoull(p, &end, 10);
+
+			if (end == p)
+				break;
+			z->nr_free[n] = v;
+			z->free_pages += v << n;
+			if (n >= 9)
+				z->free_huge_blocks += v << (n - 9);
+			p = end;
+		}
+		z->unusable_ppk = fragml_unusable_ppk(z->nr_free, 9);
+		s->n_zones++;
+	}
+	fclose(f);
+	return 0;
+}
+
+static void read_vmstat(struct fragml_snapshot *s)
+{
+	static const struct { const char *name; size_t off; } keys[] = {
+#define K(f) { #f, offsetof(struct fragml_snapshot, f) }
+		K(thp_fault_alloc), K(thp_fault_fallback), K(thp_split_page), K(compact_stall),
+		K(compact_fail), K(compact_success), K(compact_migrate_scanned),
+		K(compact_free_scanned),
+#undef K
+	};
+	FILE *f = fopen("/proc/vmstat", "r");
+	char name[64];
+	unsigned long long v;
+
+	if (!f)
+		return;
+	while (fscanf(f, "%63s %llu", name, &v) == 2)
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (!strcmp(name, keys[i].name))
+				*(uint64_t *)((char *)s + keys[i].off) = v;
+	fclose(f);
+}
+
+static void read_pagetypeinfo(struct fragml_snapshot *s)
+{
+	static const char *const mts[6] = { "Unmovable", "Movable", "Reclaimable", "HighAtomic",
+					    "CMA", "Isolate" };
+	FILE *f = fopen("/proc/pagetypeinfo", "r");
+	char line[1024];
+	int in_blocks = 0;
+
+	if (!f)
+		return;
+	for (int i = 0; i < 6; i++)
+		s->blocks_by_mt[i] = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *p;
+
+		if (!strncmp(line, "Number of blocks type", 21)) {
+			in_blocks = 1;
+			continue;
+		}
+		if (!in_blocks || strncmp(line, "Node", 4) || !(p = strstr(line, "zone")))
+			continue;
+		p += 4;
+		while (*p == ' ')
+			p++;
+		while (*p && *p != ' ')
+			p++;	/* zone name */
+		for (int i = 0; i < 6; i++) {
+			char *end;
+			long long v = strtoll(p, &end, 10);
+
+			if (end == p)
+				break;
+			s->blocks_by_mt[i] += v;
+			p = end;
+		}
+	}
+	(void)mts;
+	fclose(f);
+}
+
+static void read_mthp(struct fragml_snapshot *s)
+{
+	const char *base = "/sys/kernel/mm/transparent_hugepage";
+	DIR *d = opendir(base);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) && s->n_mthp < 12) {
+		unsigned int kb;
+		char p[512];
+		FILE *f;
+		unsigned long long a = 0, b = 0;
+
+		if (sscanf(de->d_name, "hugepages-%ukB", &kb) != 1)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s/stats/anon_fault_alloc", base, de->d_name);
+		if ((f = fopen(p, "r"))) {
+			if (fscanf(f, "%llu", &a) != 1)
+				a = 0;
+			fclose(f);
+		}
+		snprintf(p, sizeof(p), "%s/%s/stats/anon_fault_fallback", base, de->d_name);
+		if ((f = fopen(p, "r"))) {
+			if (fscanf(f, "%llu", &b) != 1)
+				b = 0;
+			fclose(f);
+		}
+		s->mthp[s->n_mthp].kb = kb;
+		s->mthp[s->n_mthp].fault_alloc = a;
+		s->mthp[s->n_mthp].fault_fallback = b;
+		s->n_mthp++;
+	}
+	closedir(d);
+}
+
+int fragml_snapshot_take(struct fragml_snapshot *s, bool with_pagetypeinfo,
+			 struct fragml_err *err)
+{
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < 6; i++)
+		s->blocks_by_mt[i] = -1;
+	s->ts_ns = mono_ns();
+	ret = read_buddyinfo(s, err);
+	if (ret)
+		return ret;
+	read_vmstat(s);
+	read_mthp(s);
+	if (with_pagetypeinfo)
+		read_pagetypeinfo(s);
+	return 0;
+}
+
+const struct fragml_zone_snap *fragml_snapshot_main_zone(const struct fragml_snapshot *s)
+{
+	const struct fragml_zone_snap *best = NULL;
+
+	for (unsigned int i = 0; i < s->n_zones; i++)
+		if (!best || s->zones[i].free_pages > best->free_pages)
+			best = &s->zones[i];
+	return best;
+}
+
+int fragml_snapshot_json(const struct fragml_snapshot *s, FILE *out)
+{
+	fprintf(out, "{\"ts_ns\":%llu,\"zones\":[", (unsigned long long)s->ts_ns);
+	for (unsigned int i = 0; i < s->n_zones; i++) {
+		const struct fragml_zone_snap *z = &s->zones[i];
+
+		fprintf(out, "%s{\"node\":%d,\"zone\":\"%s\",\"free_pages\":%llu,\"free_huge_blocks\":%llu,"
+			"\"unusable_ppk\":%d,\"nr_free\":[", i ? "," : "", z->node, z->zone,
+			(unsigned long long)z->free_pages, (unsigned long long)z->free_huge_blocks,
+			z->unusable_ppk);
+		for (int o = 0; o < FRAGML_MAX_ORDER_SNAP; o++)
+			fprintf(out, "%s%llu", o ? "," : "", (unsigned long long)z->nr_free[o]);
+		fputs("]}", out);
+	}
+	fprintf(out, "],\"thp_fault_alloc\":%llu,\"thp_fault_fallback\":%llu,\"thp_split_page\":%llu,"
+		"\"compact_stall\":%llu,\"compact_fail\":%llu,\"compact_success\":%llu,"
+		"\"blocks_by_mt\":[%lld,%lld,%lld,%lld,%lld,%lld],\"mthp\":[",
+		(unsigned long long)s->thp_fault_alloc, (unsigned long long)s->thp_fault_fallback,
+		(unsigned long long)s->thp_split_page, (unsigned long long)s->compact_stall,
+		(unsigned long long)s->compact_fail, (unsigned long long)s->compact_success,
+		(long long)s->blocks_by_mt[0], (long long)s->blocks_by_mt[1],
+		(long long)s->blocks_by_mt[2], (long long)s->blocks_by_mt[3],
+		(long long)s->blocks_by_mt[4], (long long)s->blocks_by_mt[5]);
+	for (unsigned int i = 0; i < s->n_mthp; i++)
+		fprintf(out, "%s{\"kb\":%u,\"fault_alloc\":%llu,\"fault_fallback\":%llu}", i ? "," : "",
+			s->mthp[i].kb, (unsigned long long)s->mthp[i].fault_alloc,
+			(unsigned long long)s->mthp[i].fault_fallback);
+	fputs("]}", out);
+	return ferror(out) ? -EIO : 0;
+}
