@@ -65,7 +65,14 @@ LIB_OBJS	:= $(patsubst %.c,$(OBJ)/%.o,$(LIBFRAGML_SRCS))
 LIBTRAIN_OBJS	:= $(patsubst %.c,$(OBJ)/%.o,$(LIBFRAGML_TRAIN_SRCS))
 
 .PHONY: all deps tools check bench demo clean help install
+# Keep generated objects and skeletons (they are intermediates of several chains).
+.SECONDARY:
 all: $(BINS)
+
+# `make demo` and `make check` on a fresh machine install their own packages first.
+ifeq ($(filter deps tools clean help,$(MAKECMDGOALS)),)
+$(BINS) $(HOST_TESTS): | deps
+endif
 
 ## deps: install the Debian packages, build libbpf 1.5 + bpftool 7.5 from the kernel tarball
 deps:
@@ -131,6 +138,12 @@ $(LIBTRAIN_SO): $(LIBTRAIN_OBJS) $(LIBFRAGML_SO)
 ## check: build everything and run every selftest (host, then VM); ends with "N passed, N failed"
 check: all $(HOST_TESTS) $(CHECK_DEPS)
 	@$(TOP)/selftests/run.sh $(HOST_TESTS) $(foreach s,$(CHECK_SCRIPTS),--cmd '$(s)')
+
+## demo: load the shipped models (observe mode) under a fragmenting workload; then the VM enforce story
+demo: all
+	@$(TOP)/selftests/demo.sh
+	@if [ -x $(TOP)/selftests/vm/demo.sh ] && [ -z "$(FRAGML_DEMO_HOST_ONLY)" ]; then \
+		echo; echo "== enforce mode: the patched kernel in QEMU =="; $(TOP)/selftests/vm/demo.sh; fi
 
 ## bench: in-kernel inference and overhead benchmarks (tables in docs/performance.md)
 bench: all $(BENCH_TARGETS)

@@ -10,3 +10,15 @@ $(HOST_TEST_DIR)/test_model: $(OBJ)/selftests/host/test_model.o $(TESTLIB_OBJ) $
 $(HOST_TEST_DIR)/test_load: $(OBJ)/selftests/host/test_load.o $(TESTLIB_OBJ) $(LIBFRAGML_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm -lpthread
+
+BENCH_INFER := $(BUILD)/selftests/bench/bench_infer
+BENCH_TARGETS += bench-infer
+
+$(BENCH_INFER): $(OBJ)/selftests/bench/bench_infer.o $(TESTLIB_OBJ) $(LIBFRAGML_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm
+
+## bench-infer: ns per in-kernel inference vs the reference evaluator, map bytes per model
+.PHONY: bench-infer
+bench-infer: $(BENCH_INFER)
+	@$(BENCH_INFER) | tee $(BUILD)/bench-infer.md
