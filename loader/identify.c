@@ -286,6 +286,17 @@ int fragml_ident_read(struct fragml_ident *id, const char *dir, const struct fra
 	if (src_fd < 0)
 		return fragml_err_set(err, -ENOENT,
 			"%s: not pinned: the observe programs are not loaded (run fragml-load, or fragml-collect for a one-off trace)", p);
+	/* fragml-load does not know the call sites: fill them on first use */
+	snprintf(p, sizeof(p), "%s/fragml_sites", dir);
+	slab_fd = bpf_obj_get(p);
+	if (slab_fd >= 0) {
+		struct site_table tb;
+		__u32 zero = 0;
+
+		if (!bpf_map_lookup_elem(slab_fd, &zero, &tb) && !tb.n)
+			fragml_sites_fill(slab_fd, NULL);
+		close(slab_fd);
+	}
 	snprintf(p, sizeof(p), "%s/fragml_src_slab", dir);
 	slab_fd = bpf_obj_get(p);
 	snprintf(p, sizeof(p), "%s/fragml_stats", dir);
