@@ -12,3 +12,9 @@ $(BIN)/fragml-collect: $(OBJ)/loader/collect_main.o $(LIBFRAGML_A)
 	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm
 
 ## fragml-collect: trace a workload into labelled CSV datasets (docs/dataset.md)
+
+# workloads (selftests/workloads/run.sh drives them)
+BINS		+= $(BIN)/fragml-work
+$(BIN)/fragml-work: selftests/workloads/fragml-work.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
