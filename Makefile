@@ -20,6 +20,7 @@ KTARBALL	:= /usr/src/linux-source-6.12.tar.xz
 KSRC		:= $(FRAGML_CACHE)/src/linux-source-6.12
 TOOLS		:= $(FRAGML_CACHE)/tools
 LIBBPF_A	:= $(TOOLS)/libbpf/libbpf.a
+LIBBPF_PIC	:= $(TOOLS)/libbpf/sharedobjs/libbpf-in.o
 LIBBPF_INC	:= $(TOOLS)/libbpf/root/include
 BPFTOOL		:= $(TOOLS)/bpftool/bpftool
 HARNESS_INC	:= $(KSRC)/tools/testing/selftests
@@ -83,7 +84,7 @@ deps:
 	fi
 	@$(MAKE) --no-print-directory tools
 
-tools: $(LIBBPF_A) $(BPFTOOL)
+tools: $(LIBBPF_A) $(LIBBPF_PIC) $(BPFTOOL)
 
 $(KSRC)/Makefile: $(KTARBALL)
 	@echo "  TAR     $(KTARBALL) -> $(FRAGML_CACHE)/src"
@@ -97,6 +98,10 @@ $(LIBBPF_A): | $(KSRC)/Makefile
 	@mkdir -p $(TOOLS)/libbpf
 	@$(MAKE) -s -C $(KSRC)/tools/lib/bpf OUTPUT=$(TOOLS)/libbpf/ DESTDIR=$(TOOLS)/libbpf/root \
 		prefix= install_headers $(TOOLS)/libbpf/libbpf.a >/dev/null
+
+# Position-independent libbpf objects, linked into libfragml.so.
+$(LIBBPF_PIC): | $(LIBBPF_A)
+	@$(MAKE) -s -C $(KSRC)/tools/lib/bpf OUTPUT=$(TOOLS)/libbpf/ $(TOOLS)/libbpf/libbpf.so >/dev/null
 
 $(BPFTOOL): | $(KSRC)/Makefile
 	@echo "  BPFTOOL 7.5 from the kernel tarball"
@@ -127,13 +132,55 @@ $(OBJ)/%.o: %.c $(wildcard model/*.h loader/*.h trainer/*.h) | $(LIBBPF_A) $(SKE
 
 $(LIBFRAGML_A): $(LIB_OBJS)
 	@mkdir -p $(@D); rm -f $@; ar rcs $@ $^
-$(LIBFRAGML_SO): $(LIB_OBJS)
+# The shared library carries libbpf 1.5 inside (Debian's libbpf1 is 1.1 with the
+# same soname) and exports only fragml_* symbols.
+$(BUILD)/fragml.map:
+	@mkdir -p $(@D); printf '{ global: fragml_*; local: *; };\n' > $@
+$(LIBFRAGML_SO): $(LIB_OBJS) $(BUILD)/fragml.map $(LIBBPF_PIC)
 	@mkdir -p $(@D)
-	$(CC) -shared -Wl,-soname,libfragml.so.0 -o $@ $^ $(LDLIBS_BPF) -ljson-c
+	$(CC) -shared -Wl,-soname,libfragml.so.0 -Wl,--version-script=$(BUILD)/fragml.map \
+		-o $@ $(LIB_OBJS) $(LIBBPF_PIC) -lelf -lz -ljson-c -lm
+# The installed static archive carries libbpf 1.5 too.
+$(LIBDIR)/dist/libfragml.a: $(LIB_OBJS) $(LIBBPF_PIC)
+	@mkdir -p $(@D); rm -f $@; ar rcs $@ $(LIB_OBJS) $(LIBBPF_PIC)
 $(LIBTRAIN_A): $(LIBTRAIN_OBJS)
 	@mkdir -p $(@D); rm -f $@; ar rcs $@ $^
-$(LIBTRAIN_SO): $(LIBTRAIN_OBJS) $(LIBFRAGML_SO)
-	$(CC) -shared -Wl,-soname,libfragml-train.so.0 -o $@ $(LIBTRAIN_OBJS) -L$(LIBDIR) -lfragml -lxgboost -ljson-c
+$(LIBTRAIN_SO): $(LIBTRAIN_OBJS) $(LIBFRAGML_SO) $(BUILD)/fragml.map
+	$(CC) -shared -Wl,-soname,libfragml-train.so.0 -Wl,--version-script=$(BUILD)/fragml.map \
+		-o $@ $(LIBTRAIN_OBJS) -L$(LIBDIR) -lfragml -lxgboost -ljson-c -lm
+
+# ---- install: libraries, public headers (one per stage), pkg-config, commands ----
+PUBLIC_HEADERS += model/fragml_features.h model/fragml_abi.h model/fragml_error.h \
+		  model/fragml_model.h loader/fragml_load.h \
+		  $(wildcard loader/fragml_collect.h loader/fragml_identify.h loader/fragml_policy.h \
+		  loader/fragml_feed.h trainer/fragml_dataset.h trainer/fragml_train.h trainer/fragml_analyze.h)
+define PCFILE
+prefix=$(PREFIX)
+includedir=$${prefix}/include
+libdir=$${prefix}/lib
+Name: $(1)
+Description: $(2)
+Version: $(FRAGML_VERSION)
+Cflags: -I$${includedir}/fragml
+Libs: -L$${libdir} -l$(1)
+Libs.private: $(3)
+endef
+export PC_FRAGML = $(call PCFILE,fragml,fragml model format and evaluator; loading; collection and identification,-lelf -lz -ljson-c -lm)
+export PC_TRAIN = $(call PCFILE,fragml-train,fragml training stage (XGBoost C API),-lfragml -lxgboost -ljson-c -lz -lm -lelf)
+
+## install: libraries, headers (include/fragml/), pkg-config files and commands under $(DESTDIR)$(PREFIX)
+install: all $(LIBFRAGML_SO) $(LIBDIR)/dist/libfragml.a $(LIBTRAIN_A) $(LIBTRAIN_SO)
+	install -d $(DESTDIR)$(PREFIX)/include/fragml $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(PREFIX)/include/fragml/
+	install -m 644 $(LIBDIR)/dist/libfragml.a $(LIBTRAIN_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIBFRAGML_SO) $(DESTDIR)$(PREFIX)/lib/libfragml.so.$(FRAGML_VERSION)
+	install -m 755 $(LIBTRAIN_SO) $(DESTDIR)$(PREFIX)/lib/libfragml-train.so.$(FRAGML_VERSION)
+	for l in libfragml libfragml-train; do \
+		ln -sf $$l.so.$(FRAGML_VERSION) $(DESTDIR)$(PREFIX)/lib/$$l.so.0; \
+		ln -sf $$l.so.0 $(DESTDIR)$(PREFIX)/lib/$$l.so; done
+	printf '%s\n' "$$PC_FRAGML" > $(DESTDIR)$(PREFIX)/lib/pkgconfig/fragml.pc
+	printf '%s\n' "$$PC_TRAIN" > $(DESTDIR)$(PREFIX)/lib/pkgconfig/fragml-train.pc
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 
 ## check: build everything and run every selftest (host, then VM); ends with "N passed, N failed"
 check: all $(HOST_TESTS) $(CHECK_DEPS)

@@ -22,3 +22,5 @@ $(BENCH_INFER): $(OBJ)/selftests/bench/bench_infer.o $(TESTLIB_OBJ) $(LIBFRAGML_
 .PHONY: bench-infer
 bench-infer: $(BENCH_INFER)
 	@$(BENCH_INFER) | tee $(BUILD)/bench-infer.md
+
+CHECK_SCRIPTS += $(TOP)/selftests/install/install-test.sh
