@@ -20,15 +20,12 @@
 #include <bpf/libbpf.h>
 
 #include "fragml_load.h"
+#include "fragml_policy.h"
 #include "fragml_core.skel.h"
 #include "fragml_observe.skel.h"
 
 #define BPF_FS_MAGIC 0xcafe4a11
 
-/* Provided by loader/policy.c when built with the kernel-patch support. */
-int fragml_policy_supported(struct fragml_err *err) __attribute__((weak));
-int fragml_policy_attach(struct fragml_err *err) __attribute__((weak));
-int fragml_policy_detach(struct fragml_err *err) __attribute__((weak));
 
 struct fragml_handle {
 	char bpffs[PATH_MAX];
@@ -290,8 +287,7 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 		ret = attach_observe(h, &info->attached_progs, err);
 		if (ret)
 			goto fail;
-		if (!opts->no_policy && !opts->bpffs && fragml_policy_supported &&
-		    fragml_policy_supported(NULL) == 1) {
+		if (!opts->no_policy && !opts->bpffs && fragml_policy_supported(NULL) == 1) {
 			ret = fragml_policy_attach(err);
 			if (ret)
 				goto fail;
@@ -713,7 +709,7 @@ int fragml_detach(const struct fragml_open_opts *opts, struct fragml_err *err)
 		return fragml_err_set(err, -ENAMETOOLONG, "path too long");
 	if (access(dir, F_OK))
 		return 0;
-	if ((!opts || !opts->bpffs) && fragml_policy_detach) {
+	if (!opts || !opts->bpffs) {
 		ret = fragml_policy_detach(err);
 		if (ret)
 			return ret;
