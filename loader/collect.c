@@ -751,7 +751,7 @@ int fragml_collect_run(struct fragml_collector *c, struct fragml_collect_stats *
 	return ret;
 }
 
-uint64_t fragml_collect_slab_objs(struct fragml_collector *c, uint32_t tgid, const char *prefix)
+uint64_t fragml_collect_slab_objs(struct fragml_collector *c, uint32_t tgid, const char *substr)
 {
 	int fd = bpf_map__fd(c->skel->maps.fragml_src_slab);
 	struct fragml_slab_key k, nk;
@@ -764,7 +764,7 @@ uint64_t fragml_collect_slab_objs(struct fragml_collector *c, uint32_t tgid, con
 		if (k.tgid != tgid || bpf_map_lookup_elem(fd, &k, &v))
 			continue;
 		v.name[31] = 0;
-		if (!strncmp(v.name, prefix, strlen(prefix)))
+		if (strstr(v.name, substr))
 			n += v.objs;
 	}
 	return n;

@@ -18,3 +18,8 @@ BINS		+= $(BIN)/fragml-work
 $(BIN)/fragml-work: selftests/workloads/fragml-work.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
+
+HOST_TESTS	+= $(BUILD)/selftests/host/test_collect
+$(BUILD)/selftests/host/test_collect: $(OBJ)/selftests/host/test_collect.o $(LIBFRAGML_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm

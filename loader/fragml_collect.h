@@ -165,8 +165,8 @@ void fragml_collect_stop(struct fragml_collector *c);
 void fragml_collect_close(struct fragml_collector *c);
 
 /* Per-(tgid, cache) slab object counts seen so far (test and `top` helper):
- * objects allocated by `tgid` from caches whose name starts with `prefix`. */
-uint64_t fragml_collect_slab_objs(struct fragml_collector *c, uint32_t tgid, const char *prefix);
+ * objects allocated by `tgid` from caches whose name contains `substr`. */
+uint64_t fragml_collect_slab_objs(struct fragml_collector *c, uint32_t tgid, const char *substr);
 /* Extfrag events attributed to `tgid` so far. */
 uint64_t fragml_collect_extfrag_of(struct fragml_collector *c, uint32_t tgid);
 

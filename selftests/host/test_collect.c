@@ -1,0 +1,506 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Collection and identification selftests on the running (stock) kernel:
+ *   csv_schema           the writer's header is the one docs/dataset.md documents,
+ *                        rows have that many cells, missing = empty
+ *   slab_files           N created files show up as dentry + inode slab objects of
+ *                        the creating task
+ *   lifetime_labels      pipes freed at 0.1 s are labelled 0, pipes held 2.5 s are 1 (T = 1 s)
+ *   extfrag_attributed   fallbacks caused by a task's unmovable burst are attributed to it
+ *   lost_events          a ring buffer too small for a burst reports the loss
+ *   dataset_schema       a real run's CSVs parse: cell count, integer bounds, labels 0/1
+ * The collector's programs are private (nothing pinned), so a live fragml
+ * install is not touched.  Each test SKIPs with a reason when the kernel or the
+ * user cannot run it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+
+#include "fragml_collect.h"
+
+static char docs_path[PATH_MAX];
+
+static void find_docs(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *p;
+
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	/* build/selftests/host/test_collect -> docs/dataset.md */
+	for (int i = 0; i < 4 && (p = strrchr(self, '/')); i++)
+		*p = '\0';
+	snprintf(docs_path, sizeof(docs_path), "%s/docs/dataset.md", self);
+}
+
+static const char *why_cannot_collect(void)
+{
+	if (geteuid())
+		return "needs root (BPF tracing programs)";
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		return "kernel has no BTF (/sys/kernel/btf/vmlinux)";
+	return NULL;
+}
+
+static int open_collector(struct fragml_collector **c, const char *dir, unsigned int rb_kb,
+			  double T, struct fragml_err *err)
+{
+	struct fragml_collect_opts o;
+
+	fragml_collect_opts_default(&o);
+	o.outdir = dir;
+	o.workload = "selftest";
+	o.lifetime_T_s = T;
+	if (rb_kb)
+		o.ringbuf_kb = rb_kb;
+	return fragml_collect_open(c, &o, err);
+}
+
+static void mk_tmpdir(char *d, size_t n, const char *tag)
+{
+	snprintf(d, n, "/tmp/fragml-test-%s.XXXXXX", tag);
+	if (!mkdtemp(d))
+		d[0] = 0;
+}
+
+static void rm_tree(const char *d)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+	if (system(cmd))
+		return;
+}
+
+/* Count data rows of `csv` matching `cls` and `src_prefix`, by label. */
+static void count_rows(const char *csv, const char *cls, const char *src_prefix, long *l0, long *l1)
+{
+	FILE *f = fopen(csv, "r");
+	char line[8192];
+	int label_col = -1, col;
+
+	*l0 = *l1 = 0;
+	if (!f)
+		return;
+	if (fgets(line, sizeof(line), f)) {
+		col = 0;
+		for (char *t = strtok(line, ",\n"); t; t = strtok(NULL, ",\n"), col++)
+			if (!strcmp(t, "label"))
+				label_col = col;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *cells[128];
+		int n = 0;
+		char *s = line;
+
+		for (char *p = line; n < 128; p++) {
+			if (*p == ',' || *p == '\n' || !*p) {
+				int end = !*p || *p == '\n';
+
+				*p = 0;
+				cells[n++] = s;
+				s = p + 1;
+				if (end)
+					break;
+			}
+		}
+		if (n <= label_col || strcmp(cells[3], cls) || strncmp(cells[4], src_prefix, strlen(src_prefix)))
+			continue;
+		if (atoi(cells[label_col]))
+			(*l1)++;
+		else
+			(*l0)++;
+	}
+	fclose(f);
+}
+
+TEST(csv_schema)
+{
+	char hdr[4096], line[8192], dir[PATH_MAX], path[PATH_MAX + 32];
+	struct fragml_csv w;
+	struct fragml_err err = {};
+	int32_t feat[FRAGML_MAX_FEATURES];
+	int found = 0, commas = 0;
+	FILE *f;
+
+	ASSERT_GT(fragml_csv_header(hdr, sizeof(hdr)), 0);
+	/* starts with the fixed columns, ends with label, one column per feature */
+	ASSERT_EQ(0, strncmp(hdr, "ts_ns,workload,hook,class,source,", 33));
+	ASSERT_EQ(0, strcmp(hdr + strlen(hdr) - 6, ",label"));
+	for (char *p = hdr; *p; p++)
+		commas += *p == ',';
+	ASSERT_EQ((int)fragml_csv_ncolumns() - 1, commas);
+	for (unsigned int i = 0; fragml_feature_at(i); i++) {
+		char needle[64];
+
+		snprintf(needle, sizeof(needle), ",%s,", fragml_feature_at(i)->name);
+		ASSERT_NE(NULL, strstr(hdr, needle)) TH_LOG("feature %s missing", needle);
+	}
+	/* docs/dataset.md shows the lifetime header byte for byte */
+	find_docs();
+	f = fopen(docs_path, "r");
+	if (!f)
+		SKIP(return, "%s not found (run from the build tree)", docs_path);
+	snprintf(line, sizeof(line), "%s,block_mt,life_ms,pfn\n", hdr);
+	{
+		char doc[8192];
+
+		while (fgets(doc, sizeof(doc), f))
+			if (!strcmp(doc, line))
+				found = 1;
+	}
+	fclose(f);
+	ASSERT_TRUE(found) TH_LOG("docs/dataset.md does not contain the generated header:\n%s", line);
+
+	/* a row: missing -> empty cell, out-of-range clamped, strings sanitised */
+	mk_tmpdir(dir, sizeof(dir), "csv");
+	ASSERT_NE(0, dir[0]);
+	snprintf(path, sizeof(path), "%s/t.csv", dir);
+	ASSERT_EQ(0, fragml_csv_open(&w, path, "wl,1", "a,b", &err));
+	for (int i = 0; i < FRAGML_MAX_FEATURES; i++)
+		feat[i] = FRAGML_MISSING;
+	feat[FRAGML_F_ORDER] = 3;
+	feat[FRAGML_F_GFP_BITS] = 1 << 30;
+	ASSERT_EQ(0, fragml_csv_row(&w, 42, FRAGML_HOOK_LIFETIME, "pipe", "a\"b,c:1", feat, 1, "7,8", &err));
+	ASSERT_EQ(0, fragml_csv_close(&w, &err));
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
+	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
+	fclose(f);
+	commas = 0;
+	for (char *p = line; *p; p++)
+		commas += *p == ',';
+	ASSERT_EQ((int)fragml_csv_ncolumns() - 1 + 2, commas);
+	{
+		static const char want[] = "42,wl_1,lifetime,pipe,a_b_c:1,3,,";
+
+		ASSERT_EQ(0, strncmp(line, want, sizeof(want) - 1)) TH_LOG("row: %s", line);
+	}
+	ASSERT_NE(NULL, strstr(line, ",16777215,"));	/* gfp clamped to FRAGML_FEAT_MAX */
+	ASSERT_NE(NULL, strstr(line, ",1,7,8\n"));
+	rm_tree(dir);
+}
+
+TEST(slab_files)
+{
+	const char *why = why_cannot_collect();
+	struct fragml_collector *c = NULL;
+	struct fragml_err err = {};
+	char dir[PATH_MAX], files[PATH_MAX], p[PATH_MAX + 32];
+	const int N = 3000;
+	uint64_t dentries, inodes, other;
+
+	if (why)
+		SKIP(return, "%s", why);
+	mk_tmpdir(dir, sizeof(dir), "slab");
+	mk_tmpdir(files, sizeof(files), "files");
+	ASSERT_EQ(0, open_collector(&c, dir, 0, 10, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	for (int i = 0; i < N; i++) {
+		snprintf(p, sizeof(p), "%s/f%d", files, i);
+		int fd = open(p, O_CREAT | O_WRONLY, 0600);
+
+		ASSERT_GE(fd, 0);
+		close(fd);
+	}
+	dentries = fragml_collect_slab_objs(c, getpid(), "dentry");
+	inodes = fragml_collect_slab_objs(c, getpid(), "inode");
+	other = fragml_collect_slab_objs(c, getpid() + 1000000, "dentry");
+	fragml_collect_close(c);
+	rm_tree(files);
+	rm_tree(dir);
+	TH_LOG("created %d files: %llu dentries, %llu inodes attributed to this task", N,
+	       (unsigned long long)dentries, (unsigned long long)inodes);
+	ASSERT_GE(dentries, (uint64_t)N);
+	ASSERT_GE(inodes, (uint64_t)N);
+	ASSERT_LT(dentries, (uint64_t)N * 4);	/* attributed to us, not everyone */
+	ASSERT_EQ(0, other);
+}
+
+/* Child: 64 pipes holding a page closed after 0.1 s, 64 held for 2.5 s. */
+static void pipes_child(void)
+{
+	int shortp[64][2], longp[64][2];
+	char page[4096];
+
+	prctl(PR_SET_NAME, "fragml-lt-test");
+	memset(page, 'p', sizeof(page));
+	usleep(300000);
+	for (int i = 0; i < 64; i++) {
+		if (pipe(shortp[i]) || pipe(longp[i]))
+			_exit(2);
+		if (write(shortp[i][1], page, sizeof(page)) != sizeof(page) ||
+		    write(longp[i][1], page, sizeof(page)) != sizeof(page))
+			_exit(3);
+	}
+	usleep(100000);
+	for (int i = 0; i < 64; i++) {
+		close(shortp[i][0]);
+		close(shortp[i][1]);
+	}
+	usleep(2500000);
+	for (int i = 0; i < 64; i++) {
+		close(longp[i][0]);
+		close(longp[i][1]);
+	}
+	_exit(0);
+}
+
+TEST(lifetime_labels)
+{
+	const char *why = why_cannot_collect();
+	struct fragml_collector *c = NULL;
+	struct fragml_collect_opts o;
+	struct fragml_collect_stats st;
+	struct fragml_err err = {};
+	char dir[PATH_MAX], csv[PATH_MAX + 32], src[64];
+	long l0, l1;
+	pid_t pid;
+	int status;
+
+	if (why)
+		SKIP(return, "%s", why);
+	mk_tmpdir(dir, sizeof(dir), "lt");
+	fragml_collect_opts_default(&o);
+	o.outdir = dir;
+	o.workload = "selftest";
+	o.lifetime_T_s = 1;
+	o.duration_s = 4;
+	ASSERT_EQ(0, fragml_collect_open(&c, &o, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0)
+		pipes_child();
+	ASSERT_EQ(0, fragml_collect_run(c, &st, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	fragml_collect_close(c);
+	waitpid(pid, &status, 0);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	snprintf(csv, sizeof(csv), "%s/lifetime.csv", dir);
+	snprintf(src, sizeof(src), "fragml-lt-test:%d", pid);
+	count_rows(csv, "pipe", src, &l0, &l1);
+	TH_LOG("pipe pages of %s: %ld short (label 0), %ld long (label 1); lost %llu", src, l0, l1,
+	       (unsigned long long)st.lost);
+	if (st.lost)
+		SKIP(goto out, "%llu events lost: labels incomplete", (unsigned long long)st.lost);
+	/* 64 short-lived and 64 long-lived pipe pages; slack for pipe-internal pages */
+	ASSERT_GE(l0, 60);
+	ASSERT_LE(l0, 80);
+	ASSERT_GE(l1, 60);
+	ASSERT_LE(l1, 80);
+out:
+	rm_tree(dir);
+}
+
+/* Child: burst of unmovable pipe pages until the kernel falls back (or a cap). */
+static void extfrag_child(int nr)
+{
+	int (*p)[2] = calloc(nr, sizeof(*p));
+	char page[4096];
+
+	prctl(PR_SET_NAME, "fragml-xf-test");
+	memset(page, 'x', sizeof(page));
+	for (int i = 0; i < nr; i++) {
+		if (pipe(p[i]))
+			break;
+		if (write(p[i][1], page, sizeof(page)) < 0)
+			break;
+	}
+	usleep(500000);
+	_exit(0);
+}
+
+TEST(extfrag_attributed)
+{
+	const char *why = why_cannot_collect();
+	struct fragml_collector *c = NULL;
+	struct fragml_collect_opts o;
+	struct fragml_collect_stats st;
+	struct fragml_err err = {};
+	char dir[PATH_MAX];
+	uint64_t mine;
+	pid_t pid;
+	int status;
+
+	if (why)
+		SKIP(return, "%s", why);
+	mk_tmpdir(dir, sizeof(dir), "xf");
+	fragml_collect_opts_default(&o);
+	o.outdir = dir;
+	o.workload = "selftest";
+	o.duration_s = 2.5;
+	ASSERT_EQ(0, fragml_collect_open(&c, &o, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct rlimit r = { 70000, 70000 };
+
+		setrlimit(RLIMIT_NOFILE, &r);
+		extfrag_child(32000);	/* 125 MB of unmovable pages */
+	}
+	ASSERT_EQ(0, fragml_collect_run(c, &st, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	mine = fragml_collect_extfrag_of(c, pid);
+	fragml_collect_close(c);
+	waitpid(pid, &status, 0);
+	rm_tree(dir);
+	TH_LOG("extfrag events: %llu in total, %llu attributed to the burst task %d",
+	       (unsigned long long)st.extfrag, (unsigned long long)mine, pid);
+	if (!st.extfrag)
+		SKIP(return, "no migratetype fallback happened: free unmovable pageblocks sufficed");
+	ASSERT_GT(mine, 0);
+}
+
+TEST(lost_events)
+{
+	const char *why = why_cannot_collect();
+	struct fragml_collector *c = NULL;
+	struct fragml_collect_opts o;
+	struct fragml_collect_stats st;
+	struct fragml_err err = {};
+	char dir[PATH_MAX], path[PATH_MAX + 32], buf[4096];
+	size_t len = 64 << 20;
+	char *mem;
+	FILE *f;
+	size_t n;
+
+	if (why)
+		SKIP(return, "%s", why);
+	mk_tmpdir(dir, sizeof(dir), "lost");
+	fragml_collect_opts_default(&o);
+	o.outdir = dir;
+	o.workload = "selftest";
+	o.ringbuf_kb = 64;	/* ~2000 fault records */
+	o.duration_s = 0.2;
+	ASSERT_EQ(0, fragml_collect_open(&c, &o, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	/* 16384 user faults before anyone consumes the ring */
+	prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	for (size_t off = 0; off < len; off += 4096)
+		mem[off] = 1;
+	ASSERT_EQ(0, fragml_collect_run(c, &st, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	fragml_collect_close(c);
+	munmap(mem, len);
+	prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0);
+	TH_LOG("%llu records consumed, %llu lost", (unsigned long long)st.events,
+	       (unsigned long long)st.lost);
+	ASSERT_GT(st.lost, 1000);
+	ASSERT_GT(st.events, 0);
+	/* and it is in summary.json, never silent */
+	snprintf(path, sizeof(path), "%s/summary.json", dir);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	snprintf(path, sizeof(path), "\"lost\":%llu", (unsigned long long)st.lost);
+	ASSERT_NE(NULL, strstr(buf, path)) TH_LOG("summary.json lacks %s", path);
+	rm_tree(dir);
+}
+
+/* Every row of every CSV of a real run has the documented shape. */
+TEST(dataset_schema)
+{
+	static const char *const files[] = { "lifetime.csv", "thp_fault.csv", "compaction.csv" };
+	const char *why = why_cannot_collect();
+	struct fragml_collector *c = NULL;
+	struct fragml_collect_opts o;
+	struct fragml_collect_stats st;
+	struct fragml_err err = {};
+	char dir[PATH_MAX], path[PATH_MAX + 32], line[8192];
+	unsigned int ncol = fragml_csv_ncolumns() + 3;
+	long rows = 0;
+	pid_t pid;
+
+	if (why)
+		SKIP(return, "%s", why);
+	mk_tmpdir(dir, sizeof(dir), "ds");
+	fragml_collect_opts_default(&o);
+	o.outdir = dir;
+	o.workload = "selftest";
+	o.duration_s = 2;
+	o.lifetime_T_s = 0.5;
+	ASSERT_EQ(0, fragml_collect_open(&c, &o, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	pid = fork();
+	if (pid == 0) {
+		char *m = mmap(NULL, 8 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		int fds[2];
+
+		for (int i = 0; m != MAP_FAILED && i < (8 << 20); i += 4096)
+			m[i] = 1;
+		for (int i = 0; i < 200; i++)
+			if (!pipe(fds) && write(fds[1], line, 4096) < 0)
+				break;
+		usleep(1500000);
+		_exit(0);
+	}
+	ASSERT_EQ(0, fragml_collect_run(c, &st, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	fragml_collect_close(c);
+	waitpid(pid, NULL, 0);
+	for (int h = 0; h < 3; h++) {
+		FILE *f;
+		long lno = 0;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, files[h]);
+		f = fopen(path, "r");
+		ASSERT_NE(NULL, f);
+		while (fgets(line, sizeof(line), f)) {
+			unsigned int n = 1, col = 0;
+			char *p = line, *cell = line;
+
+			lno++;
+			for (char *q = line; *q; q++)
+				n += *q == ',';
+			ASSERT_EQ(ncol, n) TH_LOG("%s:%ld: %u cells, want %u", files[h], lno, n, ncol);
+			if (lno == 1)
+				continue;
+			rows++;
+			for (; ; p++) {
+				if (*p != ',' && *p != '\n' && *p)
+					continue;
+				char save = *p;
+
+				*p = 0;
+				if (col == 2)
+					ASSERT_STREQ(fragml_hook_name(h), cell);
+				if (col >= 5 && col < fragml_csv_ncolumns() - 1 && *cell) {
+					char *end;
+					long v = strtol(cell, &end, 10);
+
+					ASSERT_EQ(0, *end) TH_LOG("%s:%ld col %u: '%s' not an integer", files[h], lno, col, cell);
+					ASSERT_LE(labs(v), FRAGML_FEAT_MAX);
+				}
+				if (col == fragml_csv_ncolumns() - 1)
+					ASSERT_TRUE(!strcmp(cell, "0") || !strcmp(cell, "1"));
+				if (!save || save == '\n')
+					break;
+				cell = p + 1;
+				col++;
+			}
+		}
+		fclose(f);
+	}
+	TH_LOG("%ld rows checked (lifetime %llu, thp_fault %llu, compaction %llu)", rows,
+	       (unsigned long long)st.rows[0], (unsigned long long)st.rows[1],
+	       (unsigned long long)st.rows[2]);
+	ASSERT_GT(st.rows[0], 0);
+	ASSERT_GT(st.rows[1], 0);
+	rm_tree(dir);
+}
+
+TEST_HARNESS_MAIN
