@@ -23,3 +23,14 @@ HOST_TESTS	+= $(BUILD)/selftests/host/test_collect
 $(BUILD)/selftests/host/test_collect: $(OBJ)/selftests/host/test_collect.o $(LIBFRAGML_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm
+
+BENCH_COLLECT	:= $(BUILD)/selftests/bench/bench_collect
+BENCH_TARGETS	+= bench-collect
+$(BENCH_COLLECT): $(OBJ)/selftests/bench/bench_collect.o $(OBJ)/selftests/host/testlib.o $(LIBFRAGML_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm -lpthread
+
+## bench-collect: slowdown of alloc- and fault-heavy loops with identification attached vs detached
+.PHONY: bench-collect
+bench-collect: $(BENCH_COLLECT)
+	@$(BENCH_COLLECT) | tee $(BUILD)/bench-collect.md

@@ -307,18 +307,20 @@ out:
 	rm_tree(dir);
 }
 
-/* Child: burst of unmovable pipe pages until the kernel falls back (or a cap). */
-static void extfrag_child(int nr)
+/* Child: burst of unmovable pipe pages (1 MB pipes) large enough to exhaust the
+ * free unmovable pageblocks, so the allocator has to fall back. */
+static void extfrag_child(int mb)
 {
-	int (*p)[2] = calloc(nr, sizeof(*p));
-	char page[4096];
+	static char buf[1 << 20];
+	int fds[2];
 
 	prctl(PR_SET_NAME, "fragml-xf-test");
-	memset(page, 'x', sizeof(page));
-	for (int i = 0; i < nr; i++) {
-		if (pipe(p[i]))
+	memset(buf, 'x', sizeof(buf));
+	for (int i = 0; i < mb; i++) {
+		if (pipe(fds))
 			break;
-		if (write(p[i][1], page, sizeof(page)) < 0)
+		fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
+		if (write(fds[1], buf, sizeof(buf)) < 0)
 			break;
 	}
 	usleep(500000);
@@ -348,10 +350,10 @@ TEST(extfrag_attributed)
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
-		struct rlimit r = { 70000, 70000 };
+		struct rlimit r = { 4096, 4096 };
 
 		setrlimit(RLIMIT_NOFILE, &r);
-		extfrag_child(32000);	/* 125 MB of unmovable pages */
+		extfrag_child(768);	/* 768 MB of unmovable pages, freed at exit */
 	}
 	ASSERT_EQ(0, fragml_collect_run(c, &st, &err)) TH_LOG("%s", fragml_err_msg(&err));
 	mine = fragml_collect_extfrag_of(c, pid);
