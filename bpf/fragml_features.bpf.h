@@ -24,7 +24,7 @@
 #define FRAGML_HPAGE_ORDER	9		/* PMD order on x86-64 and arm64 4K */
 #define FRAGML_NR_ORDERS	11
 #define FRAGML_MAX_SITES	64	/* power of two: indices are masked */
-#define FRAGML_STACK_DEPTH	24
+#define FRAGML_STACK_DEPTH	16	/* registered sites sit within ~10 frames of the tracepoint */
 #define FRAGML_FAULT_CTX_NS	(2 * 1000 * 1000)	/* alloc within 2 ms of a user fault of the same thread */
 
 /* Call-site table filled by userspace from /proc/kallsyms (fragml_sites_fill()):
@@ -97,6 +97,23 @@ struct {
 	__type(key, int);
 	__type(value, struct fragml_fault_ctx);
 } fragml_fault_ctx SEC(".maps");
+
+/* Per-thread cache of recent (gfp, order, migratetype) -> class: a thread that
+ * allocates with the same flags again is almost always on the same path, so
+ * the stack is walked only on a miss and on 1 in 16 hits (revalidation). */
+#define FRAGML_CLS_SLOTS	4
+struct fragml_cls_cache {
+	__u32 key[FRAGML_CLS_SLOTS];
+	__u8 cls[FRAGML_CLS_SLOTS];
+	__u32 hits;
+	__u32 next;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct fragml_cls_cache);
+} fragml_cls_cache SEC(".maps");
 
 struct fragml_stack_buf {
 	__u64 ip[FRAGML_STACK_DEPTH];
@@ -282,15 +299,13 @@ static __always_inline int fragml_site_lookup(const struct fragml_site_table *tb
  * stack frame inside a registered call site (allocate_slab -> slab,
  * __pte_alloc -> pagetable, ...); without a match: kernel.
  */
-static __always_inline __u32 fragml_alloc_class(void *ctx, int migratetype, __u64 fault_addr)
+static __always_inline __u32 fragml_alloc_class_walk(void *ctx)
 {
 	const struct fragml_site_table *tb;
 	struct fragml_stack_buf *st;
 	__u32 zero = 0;
 	long n;
 
-	if (migratetype == 1 /* MIGRATE_MOVABLE */)
-		return fault_addr ? FRAGML_CLASS_ANON : FRAGML_CLASS_PAGECACHE;
 	tb = bpf_map_lookup_elem(&fragml_sites, &zero);
 	st = bpf_map_lookup_elem(&fragml_stack_scratch, &zero);
 	if (!tb || !tb->n || !st)
@@ -309,6 +324,46 @@ static __always_inline __u32 fragml_alloc_class(void *ctx, int migratetype, __u6
 			return cls;
 	}
 	return FRAGML_CLASS_KERNEL;
+}
+
+/*
+ * Class of a page allocation.  Movable: anonymous when the thread is inside a
+ * user fault, else page cache.  Unmovable/reclaimable: the innermost kernel
+ * stack frame inside a registered call site (fragml_alloc_class_walk), cached
+ * per thread by (gfp, order, migratetype) and revalidated on 1 hit in 16.
+ */
+static __always_inline __u32 fragml_alloc_class5(void *ctx, int migratetype, __u64 fault_addr,
+						 __u32 gfp, __u32 order)
+{
+	struct fragml_cls_cache *cc;
+	__u32 key, cls;
+
+	if (migratetype == 1 /* MIGRATE_MOVABLE */)
+		return fault_addr ? FRAGML_CLASS_ANON : FRAGML_CLASS_PAGECACHE;
+	key = (gfp & 0xffffff) | (order & 15) << 24 | (migratetype & 7) << 28 | 1U << 31;
+	cc = bpf_task_storage_get(&fragml_cls_cache, bpf_get_current_task_btf(), NULL,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (cc) {
+		cc->hits++;
+#pragma unroll
+		for (int i = 0; i < FRAGML_CLS_SLOTS; i++)
+			if (cc->key[i] == key && (cc->hits & 15))
+				return cc->cls[i];
+	}
+	cls = fragml_alloc_class_walk(ctx);
+	if (cc) {
+		int slot = -1;
+
+#pragma unroll
+		for (int i = 0; i < FRAGML_CLS_SLOTS; i++)
+			if (cc->key[i] == key)
+				slot = i;
+		if (slot < 0)
+			slot = cc->next++ & (FRAGML_CLS_SLOTS - 1);
+		cc->key[slot & (FRAGML_CLS_SLOTS - 1)] = key;
+		cc->cls[slot & (FRAGML_CLS_SLOTS - 1)] = cls;
+	}
+	return cls;
 }
 
 /* ---- zone state ---- */
@@ -527,5 +582,18 @@ static __always_inline void fragml_compaction_features(struct fragml_vec *v, __u
 		v->f[FRAGML_F_FRAG_INDEX] = fragml_frag_index(&zi, order);
 	}
 }
+
+/* Without gfp/order: the uncached walk (same classes, costs a stack walk every time). */
+static __always_inline __u32 fragml_alloc_class3(void *ctx, int migratetype, __u64 fault_addr)
+{
+	if (migratetype == 1 /* MIGRATE_MOVABLE */)
+		return fault_addr ? FRAGML_CLASS_ANON : FRAGML_CLASS_PAGECACHE;
+	return fragml_alloc_class_walk(ctx);
+}
+
+/* fragml_alloc_class(ctx, mt, fault_addr[, gfp, order]): 5 arguments use the cache. */
+#define FRAGML_PICK5(_1, _2, _3, _4, _5, N, ...) N
+#define fragml_alloc_class(...) \
+	FRAGML_PICK5(__VA_ARGS__, fragml_alloc_class5, _, fragml_alloc_class3, _, _)(__VA_ARGS__)
 
 #endif /* FRAGML_FEATURES_BPF_H */

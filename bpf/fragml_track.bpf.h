@@ -264,7 +264,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 		fragml_note_alloc(t, 1U << (order & 15), 0);
 	}
 	sk.tgid = tgid;
-	sk.cls = fragml_alloc_class(ctx, mt, fault_addr);
+	sk.cls = fragml_alloc_class(ctx, mt, fault_addr, gfp, order);
 	src = fragml_src_get(&sk, task, now);
 	if (src) {
 		src->pages += 1ULL << (order & 15);
