@@ -29,7 +29,8 @@ struct {
 struct batch_state {
 	__u32 hook;
 	__u32 first;
-	__u32 count;
+	__u32 end;
+	__u32 pos;	/* next vector: cycles first..end-1 without a division */
 	__u32 flags;
 	__u32 evaluated;
 };
@@ -37,11 +38,13 @@ struct batch_state {
 static long eval_one(__u64 i, void *data)
 {
 	struct batch_state *st = data;
-	__u32 key = st->first + (__u32)(i % st->count);
+	__u32 key = st->pos;
 	struct fragml_result r, *out;
 	const struct fragml_blob *m;
 	struct fragml_vec *v;
 
+	if (++st->pos >= st->end)
+		st->pos = st->first;
 	v = bpf_map_lookup_elem(&fragml_test_vecs, &key);
 	if (!v)
 		return 1;
@@ -69,15 +72,16 @@ int fragml_eval_batch(struct fragml_test_ctx *ctx)
 	struct batch_state st = {
 		.hook = ctx->hook,
 		.first = ctx->first,
-		.count = ctx->count,
+		.end = ctx->first + ctx->count,
+		.pos = ctx->first,
 		.flags = ctx->flags,
 	};
 	__u64 t0, n;
 
-	if (st.hook >= FRAGML_NR_HOOKS || !st.count || st.count > FRAGML_TEST_VECS ||
-	    st.first >= FRAGML_TEST_VECS || st.first + st.count > FRAGML_TEST_VECS)
+	if (st.hook >= FRAGML_NR_HOOKS || !ctx->count || ctx->count > FRAGML_TEST_VECS ||
+	    st.first >= FRAGML_TEST_VECS || st.end > FRAGML_TEST_VECS)
 		return -22;	/* EINVAL */
-	n = (__u64)st.count * (ctx->repeat ? ctx->repeat : 1);
+	n = (__u64)ctx->count * (ctx->repeat ? ctx->repeat : 1);
 	if (n > (1 << 23))
 		return -7;	/* E2BIG: bpf_loop limit */
 	t0 = bpf_ktime_get_ns();
