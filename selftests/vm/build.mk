@@ -38,7 +38,7 @@ $(VMTEST_KHDR)/.stamp: $(KBUILD_DIR)/.fragml-built
 
 $(VMTEST_MMDIR)/%: $(MMSEL)/%.c $(VMTEST_KHDR)/.stamp
 	@mkdir -p $(@D)
-	$(CC) -O2 -Wall -w -isystem $(VMTEST_KHDR)/include -I$(KSRC)/tools/testing/selftests \
+	$(CC) -O2 -D_GNU_SOURCE -w -isystem $(VMTEST_KHDR)/include -I$(KSRC)/tools/testing/selftests \
 		-include $(KSRC)/tools/testing/selftests/kselftest.h \
 		-o $@ $< $(MMSEL)/vm_util.c $(MMSEL)/thp_settings.c -lm
 

@@ -25,6 +25,7 @@ cd /tmp
 case $FRAGML_JOB in
 tests)	"$FRAGML_TESTDIR/policy_test" >/tmp/out/output.txt 2>&1 ;;
 demo)	"$FRAGML_VMDIR/demo-guest.sh" >/tmp/out/output.txt 2>&1 ;;
+script)	"$FRAGML_SCRIPT" >/tmp/out/output.txt 2>&1 ;;	# ad-hoc: run-vm.sh BZ OUT script FRAGML_SCRIPT=/path
 *)	echo "guest-init: unknown FRAGML_JOB '$FRAGML_JOB'" >/tmp/out/output.txt; false ;;
 esac
 echo $? >/tmp/out/status

@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -375,7 +376,7 @@ static void print_frag_state(const char *what)
  */
 TEST_F_TIMEOUT(policy, fragmented_compaction, 420)
 {
-	int npipes = atoi(env_or("FRAGML_FRAG_PIPES", "120000"));
+	int npipes = atoi(env_or("FRAGML_FRAG_PIPES", "150000"));
 	size_t mb = atoi(env_or("FRAGML_FAULT_MB", "384"));
 	struct region r;
 	int kept;
@@ -463,13 +464,18 @@ static int run_mm_test(struct __test_metadata *_metadata, const char *policy,
 {
 	const char *dir = env_or("FRAGML_MMDIR", ".");
 	const char *logdir = access("/tmp/out", W_OK) ? "/tmp" : "/tmp/out";
+	struct timespec a, b;
 	char log[256];
 	int rc;
 
 	snprintf(log, sizeof(log), "%s/mm-%s-%s.log", logdir, policy, test);
 	if (access(dir, X_OK))
 		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &a);
 	rc = sh("cd /tmp && %s/%s %s >%s 2>&1", dir, test, args, log);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	printf("# %s with %s: exit %d after %ld s (log %s)\n", test, policy, rc,
+	       (long)(b.tv_sec - a.tv_sec), log);
 	if (rc != 0 && rc != 4)
 		sh("tail -15 %s | sed 's/^/#   /'", log);
 	(void)_metadata;

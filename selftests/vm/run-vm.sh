@@ -23,7 +23,7 @@ command -v qemu-system-x86_64 >/dev/null || { echo "# SKIP qemu-system-x86_64 no
 mkdir -p "$out"
 rm -f "$out/status" "$out/output.txt" "$out/console.log"
 
-cmdline="console=ttyS0 panic=-1 oops=panic root=/dev/root rootfstype=9p"
+cmdline="console=ttyS0 printk.time=1 panic=-1 oops=panic root=/dev/root rootfstype=9p"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
 cmdline+=" init=$here/guest-init.sh FRAGML_JOB=$job FRAGML_VMDIR=$here $*"
 
