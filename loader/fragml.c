@@ -17,6 +17,8 @@ static const struct {
 	{ "rollback", fragml_cmd_rollback, "put back the previous model of a hook" },
 	{ "detach", fragml_cmd_detach, "detach every program and model: kernel default again" },
 	{ "top", fragml_cmd_top, "live ranked table: who fragments memory now" },
+	{ "analyze", fragml_cmd_analyze, "dataset summaries, label balance, drift, gnuplot figures" },
+	{ "feed", fragml_cmd_feed, "identification feed: serve records to many readers, or dump them" },
 	{ "report", fragml_cmd_report, "identification snapshot: table, --json, --prometheus FILE" },
 };
 

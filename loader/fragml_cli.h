@@ -26,5 +26,7 @@ int fragml_cmd_rollback(int argc, char **argv);
 int fragml_cmd_detach(int argc, char **argv);
 int fragml_cmd_top(int argc, char **argv);
 int fragml_cmd_report(int argc, char **argv);
+int fragml_cmd_feed(int argc, char **argv);
+int fragml_cmd_analyze(int argc, char **argv);
 
 #endif /* FRAGML_CLI_H */
