@@ -51,6 +51,8 @@ mixed-sys)  # system-side unmovable scatter while a THP faulter runs
 	"$W" --seed "$seed" --count 60000 --hold 8 --dir "$tmp" files & pids+=($!)
 	sleep 3
 	"$W" --seed "$seed" --mb 1024 --hold 3 thp-dense
+	# one manual compaction of the scattered memory (compaction rows; root only)
+	[ -w /proc/sys/vm/compact_memory ] && echo 1 > /proc/sys/vm/compact_memory || true
 	wait ;;
 mixed-app)  # application churn + redis while a THP faulter runs
 	"$W" --seed "$seed" --mb 256 --secs 10 malloc & pids+=($!)
