@@ -31,9 +31,10 @@ $(VMTEST_DIR)/wrong_type.bpf.o: selftests/vm/wrong_type.bpf.c $(VMLINUX_PATCHED_
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # uapi headers of the patched kernel: the mm selftests need newer ones than Debian's.
+# (plain `make`, not $(MAKE): `make -n` must not run it in a tree being built)
 $(VMTEST_KHDR)/.stamp: $(KBUILD_DIR)/.fragml-built
 	@mkdir -p $(@D)
-	@$(MAKE) -s -C $(KBUILD_DIR) ARCH=x86_64 headers_install INSTALL_HDR_PATH=$(VMTEST_KHDR) >/dev/null
+	@make -s -C $(KBUILD_DIR) ARCH=x86_64 headers_install INSTALL_HDR_PATH=$(VMTEST_KHDR) >/dev/null
 	@touch $@
 
 $(VMTEST_MMDIR)/%: $(MMSEL)/%.c $(VMTEST_KHDR)/.stamp
@@ -54,6 +55,12 @@ vmtest-deps: kernel $(VMTEST_BINS) $(VMTEST_DIR)/vmtest-check.sh
 ## vmtest: boot the patched kernel in QEMU and run the enforce-mode selftests (KTAP)
 vmtest: vmtest-deps
 	@$(TOP)/selftests/vm/run-vm.sh $(KBZIMAGE) $(VMTEST_OUT) tests $(VMTEST_ENV)
+
+## demo-vm: boot the patched kernel, fragment memory, compare a THP faulter under the kernel default and fragml models
+.PHONY: demo-vm
+demo-vm: vmtest-deps
+	@$(TOP)/selftests/vm/run-vm.sh $(KBZIMAGE) $(BUILD)/vmdemo demo $(VMTEST_ENV) \
+		FRAGML_FRAG_PIPES=$${FRAGML_FRAG_PIPES:-150000} FRAGML_FAULT_MB=$${FRAGML_FAULT_MB:-384}
 
 CHECK_DEPS	+= vmtest-deps
 CHECK_SCRIPTS	+= $(VMTEST_DIR)/vmtest-check.sh

@@ -17,7 +17,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 timeout_s=${FRAGML_VM_TIMEOUT:-420}
 mem=${FRAGML_VM_MEM:-1G}
 
-command -v qemu-system-x86_64 >/dev/null || { echo "# SKIP qemu-system-x86_64 not installed ('make deps')"; exit 4; }
+if ! command -v qemu-system-x86_64 >/dev/null; then
+	printf '1..1\nok 1 vm-%s # SKIP qemu-system-x86_64 not installed (make deps)\n' "$job"
+	exit 0
+fi
 [ -r "$bz" ] || { echo "run-vm: $bz missing: run 'make kernel'" >&2; exit 1; }
 
 mkdir -p "$out"
