@@ -168,16 +168,34 @@ int fragml_policy_detach(struct fragml_err *err)
 	return ret;
 }
 
+/*
+ * libbpf writes a struct_ops map's value (the program fds, in the kernel's
+ * layout) only when it attaches the map or updates a link it created itself,
+ * and bpf_link__update_map() on a link reopened from a pin would read past it
+ * (it expects libbpf's own struct_ops link).  So: let attach write the value
+ * (the kernel then refuses the second registration with EEXIST) and update
+ * the pinned link with the raw BPF_LINK_UPDATE.
+ */
+static int prepare_struct_ops_value(struct bpf_map *map)
+{
+	struct bpf_link *l = bpf_map__attach_struct_ops(map);
+
+	if (l) {	/* nothing was registered: the pinned link is detached */
+		bpf_link__destroy(l);
+		return -ENOENT;
+	}
+	return errno == EEXIST ? 0 : -errno;
+}
+
 int fragml_policy_update(const char *variant, struct fragml_err *err)
 {
 	libbpf_print_fn_t old = libbpf_set_print(capture_print);
 	struct fragml_policy *skel = NULL;
-	struct bpf_link *link;
 	struct bpf_map *map;
-	int ret;
+	int link_fd, ret;
 
-	link = bpf_link__open(FRAGML_POLICY_PIN);
-	if (!link) {
+	link_fd = bpf_obj_get(FRAGML_POLICY_PIN);
+	if (link_fd < 0) {
 		ret = fragml_err_set(err, -errno, "%s: no policy attached (%s): attach one first",
 				     FRAGML_POLICY_PIN, strerror(errno));
 		goto out;
@@ -185,16 +203,23 @@ int fragml_policy_update(const char *variant, struct fragml_err *err)
 	ret = open_variant(variant, &skel, &map, err);
 	if (ret)
 		goto out;
-	ret = bpf_link__update_map(link, map);
-	if (ret)
-		fragml_err_set(err, ret, "policy link update to '%s' failed: %s: the attached policy is unchanged",
-			       bpf_map__name(map), strerror(-ret));
-out:
-	/* The kernel link holds the new map now; our handles can go. */
-	if (link) {
-		bpf_link__disconnect(link);
-		bpf_link__destroy(link);
+	ret = prepare_struct_ops_value(map);
+	if (ret) {
+		fragml_err_set(err, ret, "policy '%s': cannot prepare it for the link update: %s",
+			       bpf_map__name(map), ret == -ENOENT ?
+			       "the pinned link has no policy attached ('fragml detach', then attach)" :
+			       strerror(-ret));
+		goto out;
 	}
+	/* The kernel checks the type and swaps the ops in one store. */
+	if (bpf_link_update(link_fd, bpf_map__fd(map), NULL))
+		ret = fragml_err_set(err, -errno,
+				     "policy link update to '%s' failed: %s: the attached policy is unchanged",
+				     bpf_map__name(map), strerror(errno));
+out:
+	if (link_fd >= 0)
+		close(link_fd);
+	/* The link holds the new map now; our handles can go. */
 	fragml_policy__destroy(skel);
 	libbpf_set_print(old);
 	return ret;

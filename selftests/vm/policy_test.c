@@ -499,5 +499,6 @@ TEST_F_TIMEOUT(mm, name, tmo)							\
 MM_TEST(compaction_test, "compaction_test", "", 300)
 MM_TEST(transhuge_stress, "transhuge-stress", "-d 10 64", 120)
 MM_TEST(split_huge_page_test, "split_huge_page_test", "", 300)
+MM_TEST(khugepaged_madvise_anon, "khugepaged", "madvise:anon", 200)
 
 TEST_HARNESS_MAIN
