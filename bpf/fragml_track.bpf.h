@@ -196,10 +196,10 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 					   __u32 gfp, int mt, int extfrag, int fallback_mt,
 					   int change_owner)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 now = bpf_ktime_get_ns(), id = bpf_get_current_pid_tgid(), pg;
-	__u32 tgid = id >> 32, tid = (__u32)id;
-	int kthread = fragml_is_kthread(task);
+	struct task_struct *task;
+	__u64 now, id, pg;
+	__u32 tgid, tid;
+	int kthread;
 	struct fragml_task_state *t = NULL;
 	struct fragml_src_key sk;
 	struct fragml_src_val *src;
@@ -207,6 +207,15 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 	__u64 fault_addr;
 	int track;
 
+	/* the hot path first: an order-0 movable page outside calibration */
+	if (!extfrag && mt == 1 && order != FRAGML_HPAGE_ORDER && !calib_tgid)
+		return 0;
+	task = bpf_get_current_task_btf();
+	now = bpf_ktime_get_ns();
+	id = bpf_get_current_pid_tgid();
+	tgid = id >> 32;
+	tid = (__u32)id;
+	kthread = fragml_is_kthread(task);
 	if (kthread)
 		tgid = 0;
 	if (calib_tgid && tgid == calib_tgid && mt == 1 && order == 0)
