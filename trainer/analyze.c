@@ -74,19 +74,23 @@ static uint64_t hook_rows(const struct fragml_dataset *ds, int hook)
 	return n;
 }
 
-/* Features of `hook` that have a column in ds (or in b, when given). */
+/* Features of `hook` that have a column in ds (or in b, when given).  A
+ * dataset built in memory (fragml_dataset_add_row) has every column. */
 static unsigned int hook_features(const struct fragml_dataset *ds, const struct fragml_dataset *b,
 				  int hook, const struct fragml_feature_desc **out)
 {
+	uint64_t cols = ds->has_column ? ds->has_column : ~0ull;
 	const struct fragml_feature_desc *fd;
 	unsigned int n = 0;
 
+	if (b)
+		cols |= b->has_column ? b->has_column : ~0ull;
 	for (unsigned int i = 0; (fd = fragml_feature_at(i)) && n < FRAGML_ANALYZE_MAX_FEATURES; i++) {
 		uint64_t bit = 1ull << fd->id;
 
 		if (!(fd->hooks & FRAGML_HOOKBIT(hook)))
 			continue;
-		if (!(ds->has_column & bit) && !(b && (b->has_column & bit)))
+		if (!(cols & bit))
 			continue;
 		out[n++] = fd;
 	}
