@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "fragml_identify.h"
 #include "fragml_load.h"
 #include "fragml_policy.h"
 #include "fragml_core.skel.h"
@@ -173,6 +174,11 @@ static int attach_observe(struct fragml_handle *h, int *nattached, struct fragml
 			       strerror(-ret));
 		goto out;
 	}
+	/* symbols of the allocation call sites the programs classify by */
+	ret = fragml_sites_fill(bpf_map__fd(obs->maps.fragml_sites), err);
+	if (ret < 0)
+		goto out;
+	ret = 0;
 	mkdir(links, 0700);
 	bpf_object__for_each_program(prog, obs->obj) {
 		struct bpf_link *link = bpf_program__attach(prog);
