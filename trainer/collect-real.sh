@@ -43,6 +43,8 @@ ${CC:-cc} -O2 -o "$out/.bin/nothp" "$out/.bin/nothp.c"
 export FRAGML_WORK=$out/.bin/fmw-real
 
 uname -r > "$out/kernel"
+# which collector measured: the features' meaning follows bpf/fragml_features.bpf.h of that tree
+echo "$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)" > "$out/collector-rev"
 date -u +%FT%TZ > "$out/started"
 "$top/selftests/workloads/collect-all.sh" "$out" "$seed"
 for s in thp-dense thp-sparse mixed-app mixed-sys; do
@@ -58,5 +60,5 @@ redis-cli -p $((20000 + seed % 10000)) shutdown nosave >/dev/null 2>&1 || true
 scen="thp-dense thp-sparse nothp nothp-dense-adv nothp-sparse-adv malloc redis mixed-app nothp-mixed-app
       files sockets pipes pagetables pagecache mixed-sys nothp-mixed-sys"
 "$here/merge-collection.sh" "$out/merged" $(for s in $scen; do echo "$out/$s"; done) >/dev/null
-cp "$out/kernel" "$out/started" "$out/finished" "$out/merged/"
+cp "$out/kernel" "$out/collector-rev" "$out/started" "$out/finished" "$out/merged/"
 echo "collect-real: $out/merged ready: make models COLLECT_DIR=$out/merged"

@@ -59,7 +59,8 @@ for hook in lifetime thp_fault compaction; do
 		[ -r "$csv" ] || { echo "make-models: $csv: missing (run fragml-collect -o $COLLECT_DIR)" >&2; exit 1; }
 		gen="**REAL** data collected on $(cat "$COLLECT_DIR/kernel" 2>/dev/null || echo "an unrecorded kernel") (stock kernel, observe mode) by
 \`fragml-collect\`, $(cat "$COLLECT_DIR/started" 2>/dev/null || echo ?) .. $(cat "$COLLECT_DIR/finished" 2>/dev/null || echo ?) (UTC):
-\`$(basename "$csv")\` of the merged collection (trainer/collect-real.sh, trainer/merge-collection.sh)."
+\`$(basename "$csv")\` of the merged collection (trainer/collect-real.sh, trainer/merge-collection.sh);
+collector (fragml-collect, bpf/) built from commit $(cat "$COLLECT_DIR/collector-rev" 2>/dev/null || echo "unrecorded")."
 		gencmd="trainer/collect-real.sh $COLLECT_DIR   # fresh collection + merge (root, stock kernel)"
 	else
 		csv=$MODELS_DATA/$hook.csv
