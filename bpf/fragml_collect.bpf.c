@@ -39,8 +39,9 @@ int BPF_PROG(fragml_collect_extfrag, struct page *page, int alloc_order, int fal
 			       fallback_order >= FRAGML_HPAGE_ORDER);
 }
 
-SEC("tp_btf/mm_page_free")
-int BPF_PROG(fragml_collect_free, struct page *page, unsigned int order)
+/* raw_tp: the page arrives as a number, usable as a key without a helper call */
+SEC("raw_tp/mm_page_free")
+int BPF_PROG(fragml_collect_free, __u64 page, unsigned int order)
 {
 	return fragml_on_free(page);
 }
@@ -68,7 +69,7 @@ int BPF_PROG(fragml_collect_fault, unsigned long address, struct pt_regs *regs,
 	struct fragml_ev_fault *e;
 	__u8 one = 1;
 
-	fragml_fault_note(address, now);
+	fragml_fault_note(address);
 	fragml_stat(FRAGML_STAT_FAULTS);
 	t = fragml_task_get(rk.tgid, now);
 	if (t)

@@ -25,7 +25,11 @@
 #define FRAGML_NR_ORDERS	11
 #define FRAGML_MAX_SITES	64	/* power of two: indices are masked */
 #define FRAGML_STACK_DEPTH	16	/* registered sites sit within ~10 frames of the tracepoint */
-#define FRAGML_FAULT_CTX_NS	(2 * 1000 * 1000)	/* alloc within 2 ms of a user fault of the same thread */
+/* An allocation belongs to a user fault of the same thread at most one jiffy
+ * after it (1-2 ms at HZ=1000, 4-8 ms at HZ=250).  Jiffies, not ktime: the
+ * fault program runs on every 4 KB fault and bpf_jiffies64() is inlined by the
+ * verifier while bpf_ktime_get_ns() is a helper call (a pvclock read in a VM). */
+#define FRAGML_FAULT_CTX_JIFFIES 1
 
 /* Call-site table filled by userspace from /proc/kallsyms (fragml_sites_fill()):
  * one value holding `n` ranges sorted by start, so a lookup is one map access
@@ -63,7 +67,7 @@ struct fragml_glob {
 
 /* Per-thread context of the most recent user page fault. */
 struct fragml_fault_ctx {
-	__u64 ts;
+	__u64 jiffies;
 	__u64 addr;
 };
 
@@ -244,29 +248,30 @@ static __always_inline __s32 fragml_compact_fail_ppk(__u64 now)
 
 static __always_inline int fragml_is_kthread(struct task_struct *task)
 {
-	return !!(BPF_CORE_READ(task, flags) & FRAGML_PF_KTHREAD);
+	/* a trusted BTF pointer (current, or a tp_btf argument): a direct load, no helper */
+	return !!(task->flags & FRAGML_PF_KTHREAD);
 }
 
 /* ---- fault context: user faults recorded per thread ---- */
-static __always_inline void fragml_fault_note(__u64 addr, __u64 now)
+static __always_inline void fragml_fault_note(__u64 addr)
 {
 	struct fragml_fault_ctx *c;
 
 	c = bpf_task_storage_get(&fragml_fault_ctx, bpf_get_current_task_btf(), NULL,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (c) {
-		c->ts = now;
+		c->jiffies = bpf_jiffies64();
 		c->addr = addr;
 	}
 }
 
 /* Address of the user fault this thread is handling, or 0. */
-static __always_inline __u64 fragml_fault_addr(__u64 now)
+static __always_inline __u64 fragml_fault_addr(void)
 {
 	struct fragml_fault_ctx *c = bpf_task_storage_get(&fragml_fault_ctx,
 							  bpf_get_current_task_btf(), NULL, 0);
 
-	if (!c || now - c->ts > FRAGML_FAULT_CTX_NS)
+	if (!c || bpf_jiffies64() - c->jiffies > FRAGML_FAULT_CTX_JIFFIES)
 		return 0;
 	return c->addr;
 }

@@ -46,8 +46,9 @@ int BPF_PROG(fragml_observe_extfrag, struct page *page, int alloc_order, int fal
 			       fallback_order >= FRAGML_HPAGE_ORDER);
 }
 
-SEC("tp_btf/mm_page_free")
-int BPF_PROG(fragml_observe_free, struct page *page, unsigned int order)
+/* raw_tp: the page arrives as a number, usable as a key without a helper call */
+SEC("raw_tp/mm_page_free")
+int BPF_PROG(fragml_observe_free, __u64 page, unsigned int order)
 {
 	return fragml_on_free(page);
 }
@@ -62,7 +63,7 @@ SEC("tp_btf/page_fault_user")
 int BPF_PROG(fragml_observe_fault, unsigned long address, struct pt_regs *regs,
 	     unsigned long error_code)
 {
-	fragml_fault_note(address, bpf_ktime_get_ns());
+	fragml_fault_note(address);
 	return 0;
 }
 

@@ -44,6 +44,21 @@ struct {
 	__type(value, struct fragml_live);
 } fragml_live SEC(".maps");
 
+/*
+ * Counting filter in front of fragml_live: tracked pages per pageblock slot
+ * ((struct page * >> 15) mod 65536, i.e. 128 GB of memory without aliasing).
+ * mm_page_free runs on every freed page; a free in a slot with no tracked page
+ * (almost every free of anonymous or page-cache memory) returns after one
+ * inlined array access instead of a hash lookup.  Aliasing only costs lookups.
+ */
+#define FRAGML_FILTER_SLOTS	65536
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FRAGML_FILTER_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} fragml_track_filter SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -180,6 +195,13 @@ static __always_inline __u64 fragml_page_key(struct page *page)
 	return key;
 }
 
+static __always_inline __u32 *fragml_filter_slot(__u64 page)
+{
+	__u32 i = (page >> (FRAGML_HPAGE_ORDER + 6)) & (FRAGML_FILTER_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&fragml_track_filter, &i);
+}
+
 static __always_inline __u64 fragml_block_of(__u64 page)
 {
 	/* sizeof(struct page) is 64 on every 64-bit config fragml supports, and
@@ -187,10 +209,61 @@ static __always_inline __u64 fragml_block_of(__u64 page)
 	return page >> (FRAGML_HPAGE_ORDER + 6);
 }
 
+/* A THP fault: an order-9 movable allocation inside a user fault. */
+static __always_inline int fragml_on_thp_alloc(struct task_struct *task, __u32 tgid, __u32 gfp)
+{
+	struct fragml_task_state *t;
+	struct fragml_src_key sk;
+	struct fragml_src_val *src;
+	__u64 fault_addr, now;
+
+	fault_addr = fragml_fault_addr();
+	if (!fault_addr)
+		return 0;
+	now = bpf_ktime_get_ns();
+	t = fragml_task_get(tgid, now);
+	fragml_note_alloc(t, 512, 1);
+	sk.tgid = tgid;
+	sk.cls = FRAGML_CLASS_ANON;
+	src = fragml_src_get(&sk, task, now);
+	if (src)
+		src->thp_faults++;
+#ifdef FRAGML_OBSERVE
+	{
+		struct fragml_vec *v = fragml_scratch_vec();
+
+		if (v) {
+			struct fragml_result res;
+
+			fragml_thp_features(v, now, task, t, fault_addr, gfp);
+			fragml_decide(FRAGML_HOOK_THP_FAULT, v, &res);
+		}
+	}
+#endif
+#ifdef FRAGML_COLLECT
+	{
+		struct fragml_ev_thp *e = fragml_reserve(sizeof(*e));
+
+		if (e) {
+			e->h.type = FRAGML_EV_THP;
+			e->h.tgid = tgid;
+			e->h.ts = now;
+			e->addr = fault_addr;
+			bpf_ringbuf_submit(e, 0);
+		}
+	}
+#endif
+	return 0;
+}
+
 /*
  * One page allocation (tp_btf/mm_page_alloc or the extfrag fallback).
- * Movable allocations only feed rates and THP detection; unmovable and
- * reclaimable ones are classed, decided (observe) and tracked.
+ * Movable allocations only feed THP detection (order 9) and calibration.
+ * Unmovable and reclaimable ones are sampled: 1 in 2^track_sample_shift is
+ * classed, counted for its source (scaled by 2^shift), decided (observe) and
+ * tracked to its free; fallbacks (extfrag) always are.  Everything that is
+ * not sampled returns before the first helper call: this program runs on
+ * every page allocation of the machine (docs/performance.md).
  */
 static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigned int order,
 					   __u32 gfp, int mt, int extfrag, int fallback_mt,
@@ -198,18 +271,33 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 {
 	struct task_struct *task;
 	__u64 now, id, pg;
-	__u32 tgid, tid;
+	__u32 tgid, tid, scale = 1;
 	int kthread;
 	struct fragml_task_state *t = NULL;
 	struct fragml_src_key sk;
 	struct fragml_src_val *src;
 	struct fragml_vec *v;
-	__u64 fault_addr;
-	int track;
+	__u64 fault_addr = 0;
 
-	/* the hot path first: an order-0 movable page outside calibration */
-	if (!extfrag && mt == 1 && order != FRAGML_HPAGE_ORDER && !calib_tgid)
-		return 0;
+	if (!extfrag && mt == 1 /* MIGRATE_MOVABLE */) {
+		/* the hot path: an order-0 movable page outside calibration */
+		if (order != FRAGML_HPAGE_ORDER && !calib_tgid)
+			return 0;
+		task = bpf_get_current_task_btf();
+		if (fragml_is_kthread(task))
+			return 0;
+		tgid = task->tgid;
+		if (calib_tgid && tgid == calib_tgid && order == 0)
+			calib_page = fragml_page_key(page);
+		if (order != FRAGML_HPAGE_ORDER)
+			return 0;
+		return fragml_on_thp_alloc(task, tgid, gfp);
+	}
+	if (!extfrag && track_sample_shift) {
+		if (bpf_get_prandom_u32() & ((1U << (track_sample_shift & 31)) - 1))
+			return 0;	/* not sampled */
+		scale = 1U << (track_sample_shift & 31);
+	}
 	task = bpf_get_current_task_btf();
 	now = bpf_ktime_get_ns();
 	id = bpf_get_current_pid_tgid();
@@ -218,65 +306,26 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 	kthread = fragml_is_kthread(task);
 	if (kthread)
 		tgid = 0;
-	if (calib_tgid && tgid == calib_tgid && mt == 1 && order == 0)
-		calib_page = fragml_page_key(page);
-	if (!extfrag && mt == 1 /* MIGRATE_MOVABLE */) {
-		if (order != FRAGML_HPAGE_ORDER || kthread)
-			return 0;	/* the hot path: nothing to do */
-		fault_addr = fragml_fault_addr(now);
-		if (!fault_addr)
-			return 0;
-		/* a THP fault: an order-9 movable allocation inside a user fault */
-		t = fragml_task_get(tgid, now);
-		fragml_note_alloc(t, 512, 1);
-		sk.tgid = tgid;
-		sk.cls = FRAGML_CLASS_ANON;
-		src = fragml_src_get(&sk, task, now);
-		if (src)
-			src->thp_faults++;
-#ifdef FRAGML_OBSERVE
-		v = fragml_scratch_vec();
-		if (v) {
-			struct fragml_result res;
-
-			fragml_thp_features(v, now, task, t, fault_addr, gfp);
-			fragml_decide(FRAGML_HOOK_THP_FAULT, v, &res);
-		}
-#endif
-#ifdef FRAGML_COLLECT
-		{
-			struct fragml_ev_thp *e = fragml_reserve(sizeof(*e));
-
-			if (e) {
-				e->h.type = FRAGML_EV_THP;
-				e->h.tgid = tgid;
-				e->h.ts = now;
-				e->addr = fault_addr;
-				bpf_ringbuf_submit(e, 0);
-			}
-		}
-#endif
-		return 0;
-	}
-
 	pg = fragml_page_key(page);
 	if (!extfrag) {
 		/* the extfrag hook already tracked this page a moment ago */
-		struct fragml_live *old = bpf_map_lookup_elem(&fragml_live, &pg);
+		__u32 *slot = fragml_filter_slot(pg);
+		struct fragml_live *old = slot && *slot ? bpf_map_lookup_elem(&fragml_live, &pg) : NULL;
 
 		if (old && old->in_mixed_block && now - old->ts < 1000000)
 			return 0;
 	}
-	fault_addr = fragml_fault_addr(now);
+	if (mt == 1)
+		fault_addr = fragml_fault_addr();	/* a movable fallback: anon or page cache */
 	if (!kthread) {
 		t = fragml_task_get(tgid, now);
-		fragml_note_alloc(t, 1U << (order & 15), 0);
+		fragml_note_alloc(t, scale << (order & 15), 0);
 	}
 	sk.tgid = tgid;
 	sk.cls = fragml_alloc_class(ctx, mt, fault_addr, gfp, order);
 	src = fragml_src_get(&sk, task, now);
 	if (src) {
-		src->pages += 1ULL << (order & 15);
+		src->pages += (__u64)scale << (order & 15);
 		if (extfrag) {
 			src->extfrag++;
 			src->extfrag_claim += change_owner > 0;
@@ -310,11 +359,6 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 		}
 	}
 #endif
-	/* Track fallbacks always, other allocations 1 in 2^track_sample_shift. */
-	track = extfrag || !track_sample_shift ||
-		!(bpf_get_prandom_u32() & ((1U << (track_sample_shift & 31)) - 1));
-	if (!track)
-		return 0;
 	{
 		struct fragml_live lv = {
 			.ts = now, .src = sk, .order = order, .alloc_mt = mt,
@@ -342,10 +386,17 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 				lv.in_mixed_block = 1;
 			}
 		}
-		if (bpf_map_update_elem(&fragml_live, &pg, &lv, BPF_ANY))
-			fragml_stat(FRAGML_STAT_TRACK_FULL);
-		else
+		if (!bpf_map_update_elem(&fragml_live, &pg, &lv, BPF_NOEXIST)) {
+			__u32 *slot = fragml_filter_slot(pg);
+
+			if (slot)
+				__sync_fetch_and_add(slot, 1);
 			fragml_stat(FRAGML_STAT_TRACKED);
+		} else if (!bpf_map_update_elem(&fragml_live, &pg, &lv, BPF_EXIST)) {
+			fragml_stat(FRAGML_STAT_TRACKED);	/* its free was missed: replaced */
+		} else {
+			fragml_stat(FRAGML_STAT_TRACK_FULL);
+		}
 	}
 #ifdef FRAGML_COLLECT
 	{
@@ -374,17 +425,20 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 	return 0;
 }
 
-static __always_inline int fragml_on_free(struct page *page)
+/* mm_page_free, attached as raw_tp so the page is a plain number (no helper). */
+static __always_inline int fragml_on_free(__u64 pg)
 {
-	struct page *k = page;	/* a pointer key: fine for a privileged program */
-	struct fragml_live *lv = bpf_map_lookup_elem(&fragml_live, &k);
+	__u32 *slot = fragml_filter_slot(pg);
+	struct fragml_live *lv;
 	struct fragml_task_state *t;
-	__u64 pg, now;
+	__u64 now;
 
+	if (!slot || !*slot)
+		return 0;	/* the hot path: no tracked page in this pageblock slot */
+	lv = bpf_map_lookup_elem(&fragml_live, &pg);
 	if (!lv)
-		return 0;	/* the hot path: untracked page */
+		return 0;
 	now = bpf_ktime_get_ns();
-	pg = fragml_page_key(page);
 	if (lv->src.tgid) {
 		t = bpf_map_lookup_elem(&fragml_task_state, &lv->src.tgid);
 		if (t) {
@@ -412,7 +466,8 @@ static __always_inline int fragml_on_free(struct page *page)
 			bpf_map_delete_elem(&fragml_blocks, &blk);
 		}
 	}
-	bpf_map_delete_elem(&fragml_live, &pg);
+	if (!bpf_map_delete_elem(&fragml_live, &pg) && *slot)
+		__sync_fetch_and_add(slot, -1);	/* XADD: no fetch_sub before -mcpu=v3 */
 #ifdef FRAGML_COLLECT
 	{
 		struct fragml_ev_free *e = fragml_reserve(sizeof(*e));
@@ -429,28 +484,38 @@ static __always_inline int fragml_on_free(struct page *page)
 	return 0;
 }
 
-/* A slab object was allocated: count it for its source; name a pending slab page. */
+/* A slab object was allocated: count it for its source (1 in 2^slab_sample_shift,
+ * scaled); name a pending slab page.  Runs on every slab allocation of the
+ * machine: the unsampled, not-pending case returns after an inlined per-CPU
+ * lookup and one prandom call. */
 static __always_inline int fragml_on_slab_obj(struct kmem_cache *s, __u32 kmalloc_size)
 {
-	__u64 id = bpf_get_current_pid_tgid(), now = 0;
-	__u32 zero = 0, tgid = id >> 32, tid = (__u32)id;
+	__u64 id, now = 0;
+	__u32 zero = 0, tgid;
 	struct fragml_pending_slab *ps = bpf_map_lookup_elem(&fragml_pending_slab, &zero);
 	int pending = 0;
 	__u64 pend_page = 0;
 
-	if (ps && ps->page && ps->tid == tid) {
-		now = bpf_ktime_get_ns();
-		pending = now - ps->ts < 1000000;	/* 1 ms: same allocation path */
-		pend_page = ps->page;
-		ps->page = 0;
+	if (ps && ps->page) {
+		id = bpf_get_current_pid_tgid();
+		if (ps->tid == (__u32)id) {
+			now = bpf_ktime_get_ns();
+			pending = now - ps->ts < 1000000;	/* 1 ms: same allocation path */
+			pend_page = ps->page;
+			ps->page = 0;
+		}
 	}
+	if (!pending && (!s || (slab_sample_shift &&
+				(bpf_get_prandom_u32() & ((1U << (slab_sample_shift & 31)) - 1)))))
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	tgid = id >> 32;
 #ifndef FRAGML_COLLECT
 	(void)pend_page;
 #endif
 	if (fragml_is_kthread(bpf_get_current_task_btf()))
 		tgid = 0;
-	if (s && (pending || !slab_sample_shift ||
-		  !(bpf_get_prandom_u32() & ((1U << (slab_sample_shift & 31)) - 1)))) {
+	if (s) {
 		struct fragml_slab_key k = { .tgid = tgid, .cache = (__u64)s };
 		struct fragml_slab_val *sv = bpf_map_lookup_elem(&fragml_src_slab, &k);
 		__u32 n = 1U << (slab_sample_shift & 31);
