@@ -44,10 +44,10 @@ fi
 
 echo "  KBUILD  bzImage (-j$jobs) in $dir"
 start=$(date +%s)
-# `prepare` serially: the parallel build of tools/bpf/resolve_btfids (its
-# libsubcmd) races with itself now and then.  Retry once for other races.
-if ! { make -C "$dir" ARCH=x86_64 -j1 prepare >"$dir/build.log" 2>&1 &&
-       { make -C "$dir" ARCH=x86_64 -j"$jobs" bzImage >>"$dir/build.log" 2>&1 ||
+# The parallel build of tools/bpf/resolve_btfids (its libsubcmd) races with
+# itself now and then: on a failure, redo `prepare` serially and go on.
+if ! { make -C "$dir" ARCH=x86_64 -j"$jobs" bzImage >"$dir/build.log" 2>&1 ||
+       { make -C "$dir" ARCH=x86_64 -j1 prepare >>"$dir/build.log" 2>&1 &&
 	 make -C "$dir" ARCH=x86_64 -j"$jobs" bzImage >>"$dir/build.log" 2>&1; }; }; then
 	tail -40 "$dir/build.log" >&2
 	echo "make kernel: build failed, full log in $dir/build.log" >&2
