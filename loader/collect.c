@@ -676,6 +676,17 @@ static int write_summary(struct fragml_collector *c, struct fragml_err *err)
 	fragml_snapshot_json(&c->before, f);
 	fputs(",\n\"after\":", f);
 	fragml_snapshot_json(&c->after, f);
+	fputs(",\n\"pageblocks\":", f);
+	{
+		/* per-pageblock scan at the end, with this run's tracked pages classed */
+		struct fragml_pageblock_scan pb;
+		struct fragml_err perr = {};
+
+		if (!fragml_pageblock_scan(&pb, bpf_map__fd(c->skel->maps.fragml_live), &perr))
+			fragml_pageblock_json(&pb, f);
+		else
+			fprintf(f, "{\"error\":\"%s\"}", fragml_err_msg(&perr));
+	}
 	fputs(",\n\"identification\":", f);
 	if (!fragml_ident_read_fds(&id, bpf_map__fd(c->skel->maps.fragml_src),
 				   bpf_map__fd(c->skel->maps.fragml_src_slab),
@@ -768,6 +779,11 @@ uint64_t fragml_collect_slab_objs(struct fragml_collector *c, uint32_t tgid, con
 			n += v.objs;
 	}
 	return n;
+}
+
+int fragml_collect_live_fd(struct fragml_collector *c)
+{
+	return bpf_map__fd(c->skel->maps.fragml_live);
 }
 
 uint64_t fragml_collect_extfrag_of(struct fragml_collector *c, uint32_t tgid)

@@ -2,8 +2,8 @@
 # stages, fragml-collect, `fragml top`/`fragml report`, workloads, tests, bench.
 
 LIBFRAGML_SRCS	+= loader/csv.c
-BPF_PROGS	+= fragml_collect
-LIBFRAGML_SRCS	+= loader/snapshot.c loader/identify.c loader/collect.c
+BPF_PROGS	+= fragml_collect fragml_kread
+LIBFRAGML_SRCS	+= loader/snapshot.c loader/identify.c loader/collect.c loader/pageblock.c
 BINS		+= $(BIN)/fragml-collect
 FRAGML_CMD_OBJS	+= $(OBJ)/loader/top.o
 

@@ -121,6 +121,35 @@ int fragml_snapshot_json(const struct fragml_snapshot *s, FILE *out);
 #define FRAGML_MNT_BPFFS	4
 int fragml_mount_fs(unsigned int want, unsigned int *mounted, struct fragml_err *err);
 
+/* ---- per-pageblock scan (docs/identification.md, "Pageblock scan") ---- */
+
+#define FRAGML_PAGEBLOCK_ORDER	9
+#define FRAGML_PB_NR_MT		6	/* unmovable movable reclaimable highatomic cma isolate */
+
+struct fragml_pageblock_scan {
+	uint64_t sections, blocks;			/* pageblocks with at least one page */
+	uint64_t skipped_blocks;			/* memmap never initialised (not managed) */
+	uint64_t blocks_by_mt[FRAGML_PB_NR_MT];		/* by the block's migratetype (its pageblock bits) */
+	uint64_t mixed;					/* blocks holding a page of the wrong mobility */
+	uint64_t mixed_by_mt[FRAGML_PB_NR_MT];
+	uint64_t mixed_by_class[FRAGML_NR_CLASSES];	/* mixed blocks where the class has a wrong page */
+	uint64_t wrong_pages_by_class[FRAGML_NR_CLASSES];
+	uint64_t pages_by_class[FRAGML_NR_CLASSES];	/* classed pages seen, right or wrong */
+	uint64_t tracked_pages;				/* pages classed from the tracking map */
+	uint64_t vmemmap;				/* struct page * of pfn 0 (VMCOREINFO) */
+	unsigned int nr_pageblock_bits;
+	double elapsed_s;
+};
+
+/*
+ * Scan every pageblock: migratetype from the kernel's pageblock bits (found
+ * through VMCOREINFO + BTF, read by a `syscall` BPF program), pages classed by
+ * the tracking map `live_fd` (a fragml_live map, or -1) and /proc/kpageflags.
+ * Needs root.  Errors name what the kernel lacks.
+ */
+int fragml_pageblock_scan(struct fragml_pageblock_scan *s, int live_fd, struct fragml_err *err);
+int fragml_pageblock_json(const struct fragml_pageblock_scan *s, FILE *out);
+
 /* ---- the collector ---- */
 
 struct fragml_collect_opts {
@@ -167,6 +196,8 @@ void fragml_collect_close(struct fragml_collector *c);
 /* Per-(tgid, cache) slab object counts seen so far (test and `top` helper):
  * objects allocated by `tgid` from caches whose name contains `substr`. */
 uint64_t fragml_collect_slab_objs(struct fragml_collector *c, uint32_t tgid, const char *substr);
+/* The collector's tracking map (fragml_live), for fragml_pageblock_scan(). */
+int fragml_collect_live_fd(struct fragml_collector *c);
 /* Extfrag events attributed to `tgid` so far. */
 uint64_t fragml_collect_extfrag_of(struct fragml_collector *c, uint32_t tgid);
 

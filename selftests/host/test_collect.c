@@ -9,6 +9,8 @@
  *   extfrag_attributed   fallbacks caused by a task's unmovable burst are attributed to it
  *   lost_events          a ring buffer too small for a burst reports the loss
  *   dataset_schema       a real run's CSVs parse: cell count, integer bounds, labels 0/1
+ *   pageblock_scan       the scan's block counts per migratetype match /proc/pagetypeinfo;
+ *                        held pipe pages are seen as class pipe in the scan
  * The collector's programs are private (nothing pinned), so a live fragml
  * install is not touched.  Each test SKIPs with a reason when the kernel or the
  * user cannot run it.
@@ -503,6 +505,122 @@ TEST(dataset_schema)
 	ASSERT_GT(st.rows[0], 0);
 	ASSERT_GT(st.rows[1], 0);
 	rm_tree(dir);
+}
+
+/* "Number of blocks type" of /proc/pagetypeinfo summed over zones; -1 if unreadable. */
+static long long pagetypeinfo_blocks(int mt)
+{
+	FILE *f = fopen("/proc/pagetypeinfo", "r");
+	char line[1024];
+	long long sum = -1;
+	int in_blocks = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p;
+
+		if (!strncmp(line, "Number of blocks type", 21)) {
+			in_blocks = 1;
+			continue;
+		}
+		if (!in_blocks || strncmp(line, "Node", 4) || !(p = strstr(line, "zone")))
+			continue;
+		p += 4;
+		while (*p == ' ')
+			p++;
+		while (*p && *p != ' ')
+			p++;
+		for (int i = 0; i <= mt; i++) {
+			long long v = strtoll(p, &p, 10);
+
+			if (i == mt)
+				sum = (sum < 0 ? 0 : sum) + v;
+		}
+	}
+	fclose(f);
+	return sum;
+}
+
+/* Child: pipe scatter (4096 pipes each holding one page), held 2 s. */
+static void pipe_scatter_child(int wfd)
+{
+	static int fds[4096][2];
+	char page[4096];
+	int n = 0;
+
+	prctl(PR_SET_NAME, "fragml-pb-test");
+	memset(page, 'b', sizeof(page));
+	for (; n < 4096; n++)
+		if (pipe(fds[n]) || write(fds[n][1], page, sizeof(page)) != sizeof(page))
+			break;
+	if (write(wfd, &n, sizeof(n)) != sizeof(n))
+		_exit(1);
+	usleep(2000000);
+	_exit(0);
+}
+
+TEST(pageblock_scan)
+{
+	const char *why = why_cannot_collect();
+	struct fragml_pageblock_scan s;
+	struct fragml_collector *c = NULL;
+	struct fragml_err err = {};
+	long long pti[3];
+	char dir[PATH_MAX];
+	int p[2], n = 0, ret;
+	pid_t pid;
+
+	if (why)
+		SKIP(return, "%s", why);
+	ret = fragml_pageblock_scan(&s, -1, &err);
+	if (ret == -ENOENT || ret == -ENOTSUP || ret == -EFAULT)
+		SKIP(return, "%s", fragml_err_msg(&err));
+	ASSERT_EQ(0, ret) TH_LOG("%s", fragml_err_msg(&err));
+	for (int mt = 0; mt < 3; mt++)
+		pti[mt] = pagetypeinfo_blocks(mt);
+	TH_LOG("scan: %llu blocks (%u bits each) in %.2fs: unmovable %llu movable %llu reclaimable %llu; pagetypeinfo %lld/%lld/%lld; mixed %llu",
+	       (unsigned long long)s.blocks, s.nr_pageblock_bits, s.elapsed_s,
+	       (unsigned long long)s.blocks_by_mt[0], (unsigned long long)s.blocks_by_mt[1],
+	       (unsigned long long)s.blocks_by_mt[2], pti[0], pti[1], pti[2],
+	       (unsigned long long)s.mixed);
+	/* the migratetypes read from the pageblock bits are the kernel's own counts
+	 * (racy by a few blocks: pagetypeinfo is read a moment later) */
+	for (int mt = 0; mt < 3; mt++) {
+		if (pti[mt] < 0)
+			continue;
+		ASSERT_LE(llabs((long long)s.blocks_by_mt[mt] - pti[mt]), 8 + pti[mt] / 50)
+			TH_LOG("migratetype %d: scan %llu, pagetypeinfo %lld", mt,
+			       (unsigned long long)s.blocks_by_mt[mt], pti[mt]);
+	}
+	ASSERT_GT(s.blocks_by_mt[1], 0);
+
+	/* held pipe pages, tracked by the collector, are classed `pipe` */
+	mk_tmpdir(dir, sizeof(dir), "pb");
+	ASSERT_EQ(0, open_collector(&c, dir, 0, 10, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct rlimit r = { 10000, 10000 };
+
+		setrlimit(RLIMIT_NOFILE, &r);
+		pipe_scatter_child(p[1]);
+	}
+	ASSERT_EQ((ssize_t)sizeof(n), read(p[0], &n, sizeof(n)));
+	ret = fragml_pageblock_scan(&s, fragml_collect_live_fd(c), &err);
+	waitpid(pid, NULL, 0);
+	fragml_collect_close(c);
+	rm_tree(dir);
+	ASSERT_EQ(0, ret) TH_LOG("%s", fragml_err_msg(&err));
+	TH_LOG("%d pipes held: %llu tracked pages, %llu pipe pages seen, %llu of them in a block of another migratetype (%llu mixed blocks with pipe pages of %llu mixed)",
+	       n, (unsigned long long)s.tracked_pages,
+	       (unsigned long long)s.pages_by_class[FRAGML_CLASS_PIPE],
+	       (unsigned long long)s.wrong_pages_by_class[FRAGML_CLASS_PIPE],
+	       (unsigned long long)s.mixed_by_class[FRAGML_CLASS_PIPE], (unsigned long long)s.mixed);
+	ASSERT_GE(n, 1000);
+	ASSERT_GE(s.pages_by_class[FRAGML_CLASS_PIPE], (uint64_t)n * 9 / 10);
+	ASSERT_LE(s.mixed_by_class[FRAGML_CLASS_PIPE], s.mixed);
 }
 
 TEST_HARNESS_MAIN
