@@ -115,6 +115,11 @@ void fragml_model_metrics(const struct fragml_model *m, const struct fragml_data
 			  const uint8_t *part, int which, struct fragml_metrics *out);
 
 /* Parse a threshold rule; 0 or -EINVAL with a message. */
+/* The same over one allocation class only (cls >= 0), the system classes
+ * together (cls == -2) or every row (cls == -1). */
+void fragml_model_metrics_class(const struct fragml_model *m, const struct fragml_dataset *ds,
+				const uint8_t *part, int which, int cls, struct fragml_metrics *out);
+
 int fragml_threshold_rule_check(const char *rule, struct fragml_err *err);
 
 /* JSON objects for the report (docs/trainer.md).  Caller owns the result. */

@@ -182,8 +182,8 @@ static void metrics_of(const struct fragml_model *m, const struct fragml_dataset
 	out->auc = roc_auc(tmp, n);
 }
 
-void fragml_model_metrics(const struct fragml_model *m, const struct fragml_dataset *ds,
-			  const uint8_t *part, int which, struct fragml_metrics *out)
+void fragml_model_metrics_class(const struct fragml_model *m, const struct fragml_dataset *ds,
+				const uint8_t *part, int which, int cls, struct fragml_metrics *out)
 {
 	struct row_eval *ev = calloc(ds->n_rows + 1, sizeof(*ev));
 	struct scored *tmp = calloc(ds->n_rows + 1, sizeof(*tmp));
@@ -191,10 +191,16 @@ void fragml_model_metrics(const struct fragml_model *m, const struct fragml_data
 	memset(out, 0, sizeof(*out));
 	if (ev && tmp) {
 		eval_rows(m, ds, ev);
-		metrics_of(m, ds, part, which, -1, ev, tmp, out);
+		metrics_of(m, ds, part, which, cls < -2 ? -1 : cls, ev, tmp, out);
 	}
 	free(ev);
 	free(tmp);
+}
+
+void fragml_model_metrics(const struct fragml_model *m, const struct fragml_dataset *ds,
+			  const uint8_t *part, int which, struct fragml_metrics *out)
+{
+	fragml_model_metrics_class(m, ds, part, which, -1, out);
 }
 
 /* ---- thresholds ---- */

@@ -47,6 +47,8 @@ static void usage(FILE *f)
 		"      --compact-precision P  thp_fault: precision needed to allow direct compaction (0.95)\n"
 		"      --loo                also train once per workload with it held out (generalisation)\n"
 		"      --min-parity X       fail if integer/float decision agreement is below X (0.999)\n"
+		"      --eval MODEL.bin     no training: evaluate MODEL.bin on every row of --data (a\n"
+		"                           shipped model on a new collection, another kernel); -o not needed\n"
 		"  -q, --quiet              no progress or table\n"
 		"  -h, --help               this text\n",
 		prog);
@@ -114,6 +116,92 @@ static void print_row(const char *name, const struct fragml_metrics *m)
 	printf("  %-24s %8zu  %s  %s  %s  %s  %s\n", name, m->n, a, p, r, f, u);
 }
 
+/* --eval: a compiled model on every row of the data, no training.  Table (and
+ * with -r a JSON report): all rows, system classes, each class, each workload. */
+static int eval_main(const struct fragml_dataset *ds, unsigned int hook, const char *path,
+		     const char *report)
+{
+	struct fragml_model *mp = malloc(sizeof(*mp));
+	struct fragml_metrics mt;
+	struct fragml_err err = { 0 };
+	struct json_object *rep, *jc, *jw;
+	uint8_t *part = calloc(ds->n_rows + 1, 1);
+	char name[96];
+	int ret = 1;
+
+	if (!part || !mp) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		goto out;
+	}
+	if (fragml_model_read_file(mp, path, &err)) {
+		fprintf(stderr, "%s: %s\n", prog, fragml_err_msg(&err));
+		goto out;
+	}
+	if (mp->hook != hook) {
+		fprintf(stderr, "%s: %s: a %s model, not %s\n", prog, path, fragml_hook_name(mp->hook),
+			fragml_hook_name(hook));
+		goto out;
+	}
+#define m (*mp)
+	rep = json_object_new_object();
+	jc = json_object_new_object();
+	jw = json_object_new_object();
+	json_object_object_add(rep, "hook", json_object_new_string(fragml_hook_name(hook)));
+	json_object_object_add(rep, "model_file", json_object_new_string(path));
+	json_object_object_add(rep, "rows", json_object_new_int64((int64_t)ds->n_rows));
+	if (!quiet) {
+		printf("%s: %s (%u trees, %u nodes, depth %u) on %zu %s rows, %u workload(s)\n", prog, path,
+		       m.n_trees, m.n_nodes, m.max_depth, ds->n_rows, fragml_hook_name(hook), ds->n_workloads);
+		printf("  %-24s %8s  %5s  %5s  %5s  %5s  %5s\n", "subset", "rows", "acc", "prec", "rec", "f1", "auc");
+	}
+	fragml_model_metrics_class(&m, ds, part, -1, -1, &mt);
+	json_object_object_add(rep, "metrics", fragml_metrics_json(&mt));
+	if (!quiet)
+		print_row("all", &mt);
+	fragml_model_metrics_class(&m, ds, part, -1, -2, &mt);
+	if (mt.n) {
+		json_object_object_add(rep, "system_classes", fragml_metrics_json(&mt));
+		if (!quiet)
+			print_row("system", &mt);
+	}
+	for (int c = 0; c < FRAGML_NR_CLASSES; c++) {
+		fragml_model_metrics_class(&m, ds, part, -1, c, &mt);
+		if (!mt.n)
+			continue;
+		json_object_object_add(jc, fragml_class_name(c), fragml_metrics_json(&mt));
+		snprintf(name, sizeof(name), "class %s", fragml_class_name(c));
+		if (!quiet)
+			print_row(name, &mt);
+	}
+	for (unsigned int w = 0; w < ds->n_workloads; w++) {
+		for (size_t r = 0; r < ds->n_rows; r++)
+			part[r] = ds->workload[r] == w;
+		fragml_model_metrics_class(&m, ds, part, 1, -1, &mt);
+		json_object_object_add(jw, ds->workloads[w], fragml_metrics_json(&mt));
+		snprintf(name, sizeof(name), "workload %s", ds->workloads[w]);
+		if (!quiet)
+			print_row(name, &mt);
+	}
+	json_object_object_add(rep, "by_class", jc);
+	json_object_object_add(rep, "by_workload", jw);
+	ret = 0;
+	if (report) {
+		const char *txt = json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PRETTY);
+		FILE *f = strcmp(report, "-") ? fopen(report, "w") : stdout;
+
+		if (!f || fprintf(f, "%s\n", txt) < 0 || (f != stdout && fclose(f))) {
+			fprintf(stderr, "%s: %s: %s\n", prog, report, strerror(errno));
+			ret = 1;
+		}
+	}
+	json_object_put(rep);
+#undef m
+out:
+	free(mp);
+	free(part);
+	return ret;
+}
+
 static void print_table(const struct fragml_dataset *ds, const struct fragml_train_opts *o,
 			const struct fragml_train_result *res)
 {
@@ -169,7 +257,7 @@ static void print_table(const struct fragml_dataset *ds, const struct fragml_tra
 
 int main(int argc, char **argv)
 {
-	enum { O_ETA = 256, O_MCW, O_NOBAL, O_OVER, O_SPLIT, O_VAL, O_TEST, O_CP, O_LOO, O_MINPAR };
+	enum { O_ETA = 256, O_MCW, O_NOBAL, O_OVER, O_SPLIT, O_VAL, O_TEST, O_CP, O_LOO, O_MINPAR, O_EVAL };
 	static const struct option opts[] = {
 		{ "hook", required_argument, NULL, 'H' },
 		{ "data", required_argument, NULL, 'd' },
@@ -192,6 +280,7 @@ int main(int argc, char **argv)
 		{ "compact-precision", required_argument, NULL, O_CP },
 		{ "loo", no_argument, NULL, O_LOO },
 		{ "min-parity", required_argument, NULL, O_MINPAR },
+		{ "eval", required_argument, NULL, O_EVAL },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -210,7 +299,7 @@ int main(int argc, char **argv)
 	int nd = 0, c, hook, do_loo = 0, ret = 1;
 	int o_trees = -1, o_depth = -1, o_seed = -1, o_nobal = 0, o_over = 0;
 	double o_eta = NAN, o_mcw = NAN, o_cp = NAN;
-	const char *o_thr = NULL;
+	const char *o_thr = NULL, *eval_model = NULL;
 
 	fragml_dataset_init(&ds);
 	while ((c = getopt_long(argc, argv, "H:d:o:r:k:t:D:s:f:w:T:qh", opts, NULL)) != -1) {
@@ -242,6 +331,7 @@ int main(int argc, char **argv)
 		case O_CP: o_cp = atof(optarg); break;
 		case O_LOO: do_loo = 1; break;
 		case O_MINPAR: min_parity = atof(optarg); break;
+		case O_EVAL: eval_model = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -251,7 +341,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", prog, argv[optind]);
 		return 2;
 	}
-	if (!hook_s || !nd || !out) {
+	if (!hook_s || !nd || (!out && !eval_model)) {
 		fprintf(stderr, "%s: --hook, --data and --output are required (see --help)\n", prog);
 		return 2;
 	}
@@ -311,6 +401,10 @@ int main(int argc, char **argv)
 			hook_s, nd, ds.n_workloads);
 	/* The kernel passes MISSING for features a hook does not compute. */
 	fragml_dataset_mask_features(&ds, fragml_hook_feature_mask((unsigned int)hook));
+	if (eval_model) {
+		ret = eval_main(&ds, (unsigned int)hook, eval_model, report);
+		goto out;
+	}
 	part = malloc(ds.n_rows + 1);
 	res = malloc(sizeof(*res));
 	if (!part || !res) {

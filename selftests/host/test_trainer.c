@@ -572,4 +572,88 @@ TEST(mkmodel_constant_and_rule)
 	free(m);
 }
 
+/* --eval / fragml_model_metrics_class: a compiled model scored on data without
+ * training gives, per class, for the system classes and overall, exactly what
+ * fragml_train reported for the same rows; the CLI writes the same in JSON. */
+TEST(eval_matches_training_report)
+{
+	static const char *const wl[] = { "e1", "e2", "e3", "e4" };
+	struct fragml_dataset ds;
+	struct fragml_train_opts o;
+	struct fragml_train_result *res = malloc(sizeof(*res));
+	struct fragml_split_opts so = { .test_workloads = "e4", .val_frac = 0.15, .test_frac = 0.2 };
+	struct fragml_err err = { 0 };
+	struct fragml_metrics mt;
+	uint8_t *part;
+	size_t n_cls = 0;
+	char exe[PATH_MAX], cmd[PATH_MAX * 3 + 256], buf[256], csv[PATH_MAX + 64], bin[PATH_MAX + 64];
+	ssize_t n;
+	FILE *f;
+
+	ASSERT_NE(NULL, res);
+	seed_state = 99;
+	fragml_dataset_init(&ds);
+	for (unsigned int i = 0; i < 6000; i++) {
+		int32_t x[FRAGML_MAX_FEATURES];
+
+		for (int k = 0; k < FRAGML_MAX_FEATURES; k++)
+			x[k] = FRAGML_MISSING;
+		x[FRAGML_F_ORDER] = (int32_t)(rnd() % 32);
+		x[FRAGML_F_GFP_BITS] = (int32_t)(rnd() % 6);
+		x[FRAGML_F_ALLOC_CLASS] = (int32_t)(rnd() % FRAGML_NR_CLASSES);
+		/* the rule with 15 % of the labels flipped: imperfect, different per class */
+		ASSERT_EQ(0, fragml_dataset_add_row(&ds, 1000ull * (i / 4), wl[i % 4], FRAGML_HOOK_LIFETIME,
+						    (unsigned int)x[FRAGML_F_ALLOC_CLASS], "src", x,
+						    rule(x) ^ (rnd() % 100 < 15), &err));
+	}
+	part = malloc(ds.n_rows);
+	ASSERT_NE(NULL, part);
+	ASSERT_EQ(0, fragml_dataset_split(&ds, &so, part, &err));
+	opts_for(&o, FRAGML_HOOK_LIFETIME);
+	ASSERT_EQ(0, fragml_train(&ds, part, &o, res, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	ASSERT_LT(0, res->m[FRAGML_PART_CROSS].fn + res->m[FRAGML_PART_CROSS].fp);
+
+	fragml_model_metrics_class(&res->model, &ds, part, FRAGML_PART_CROSS, -1, &mt);
+	EXPECT_EQ(0, memcmp(&mt, &res->m[FRAGML_PART_CROSS], sizeof(mt)));
+	fragml_model_metrics_class(&res->model, &ds, part, FRAGML_PART_CROSS, -2, &mt);
+	EXPECT_EQ(0, memcmp(&mt, &res->system[FRAGML_PART_CROSS], sizeof(mt)));
+	for (int c = 0; c < FRAGML_NR_CLASSES; c++) {
+		fragml_model_metrics_class(&res->model, &ds, part, FRAGML_PART_CROSS, c, &mt);
+		EXPECT_EQ(0, memcmp(&mt, &res->by_class[FRAGML_PART_CROSS][c], sizeof(mt)))
+			TH_LOG("class %s", fragml_class_name(c));
+		n_cls += mt.n;
+	}
+	EXPECT_EQ(res->m[FRAGML_PART_CROSS].n, n_cls);
+
+	/* the CLI: the held-out workload alone, through CSV and model file */
+	ASSERT_EQ(0, fragml_model_write_file(&res->model, tmp_path("eval.bin"), &err));
+	for (size_t r = 0; r < ds.n_rows; r++)
+		if (part[r] != FRAGML_PART_CROSS)
+			ds.hook[r] = FRAGML_HOOK_THP_FAULT;	/* rows of another hook are skipped */
+	ASSERT_EQ(0, fragml_dataset_write_csv(&ds, tmp_path("eval.csv"), &err));
+	snprintf(csv, sizeof(csv), "%s", tmp_path("eval.csv"));	/* tmp_path: one static buffer */
+	snprintf(bin, sizeof(bin), "%s", tmp_path("eval.bin"));
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ASSERT_LT(0, n);
+	exe[n] = '\0';
+	snprintf(cmd, sizeof(cmd), "%s/fragml-train --help >/dev/null 2>&1", dirname(exe));
+	if (system(cmd) != 0)
+		SKIP(goto done, "fragml-train not built next to the test");
+	snprintf(cmd, sizeof(cmd), "%s/fragml-train -q --hook lifetime --data %s --eval %s -r - 2>&1 | "
+		 "grep -m1 -o 'f1.:[0-9.]*' | cut -d: -f2", exe, csv, bin);
+	f = popen(cmd, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(buf, sizeof(buf), f)) TH_LOG("no output from: %s", cmd);
+	pclose(f);
+	EXPECT_TRUE(fabs(res->m[FRAGML_PART_CROSS].f1 - atof(buf)) < 1e-6) TH_LOG("%s", buf);
+	/* a model of another hook is refused */
+	snprintf(cmd, sizeof(cmd), "%s/fragml-train -q --hook thp_fault --data %s --eval %s -r - >/dev/null 2>&1",
+		 exe, csv, bin);
+	EXPECT_NE(0, system(cmd));
+done:
+	free(part);
+	free(res);
+	fragml_dataset_free(&ds);
+}
+
 TEST_HARNESS_MAIN
