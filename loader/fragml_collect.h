@@ -79,7 +79,17 @@ struct fragml_zone_snap {
 	uint64_t free_pages;				/* sum nr_free[o] << o */
 	uint64_t free_huge_blocks;			/* order >= 9, counted in 2 MB blocks */
 	int32_t unusable_ppk;				/* unusable index at order 9, per 1024 */
+	/* debugfs extfrag/unusable_index and extfrag/extfrag_index, per order, in
+	 * thousandths as the kernel prints them (extfrag -1000: a block of that
+	 * order is free); valid when have_index */
+	bool have_index;
+	int32_t unusable_index_pm[FRAGML_MAX_ORDER_SNAP];
+	int32_t extfrag_index_pm[FRAGML_MAX_ORDER_SNAP];
 };
+
+#define FRAGML_MTHP_SIZES	12
+#define FRAGML_MTHP_STATS	24
+#define FRAGML_PAGETYPEINFO_MIN_NS	1000000000ull	/* at most one read per second */
 
 struct fragml_snapshot {
 	uint64_t ts_ns;			/* CLOCK_MONOTONIC, same clock as bpf_ktime_get_ns */
@@ -90,16 +100,26 @@ struct fragml_snapshot {
 	uint64_t compact_stall, compact_fail, compact_success;
 	uint64_t compact_migrate_scanned, compact_free_scanned;
 	/* /proc/pagetypeinfo block counts per migratetype (summed over zones),
-	 * -1 when not read (rate limit) or unreadable. */
+	 * -1 when not read (not asked, rate limit) or the kernel lacks the type. */
 	int64_t blocks_by_mt[6];	/* unmovable movable reclaimable highatomic cma isolate */
-	/* mTHP: /sys/kernel/mm/transparent_hugepage/hugepages-<size>kB/stats/anon_fault_{alloc,fallback} */
+	bool pagetypeinfo_rate_limited;	/* asked for, but read less than 1 s ago */
+	/* debugfs: extfrag indices read (see zones[]); mounted by this call */
+	bool have_extfrag_index, debugfs_mounted;
+	/* mTHP: /sys/kernel/mm/transparent_hugepage/hugepages-<size>kB/stats/<every file> */
 	unsigned int n_mthp;
-	struct { uint32_t kb; uint64_t fault_alloc, fault_fallback; } mthp[12];
+	struct fragml_mthp_snap {
+		uint32_t kb;
+		uint64_t fault_alloc, fault_fallback;	/* anon_fault_{alloc,fallback} */
+		unsigned int n;
+		struct { char name[32]; uint64_t v; } st[FRAGML_MTHP_STATS];
+	} mthp[FRAGML_MTHP_SIZES];
 };
 
 /*
- * Read buddyinfo, vmstat, mTHP stats; pagetypeinfo only when
- * `with_pagetypeinfo` (it takes each zone lock: callers rate-limit it).
+ * Read buddyinfo, vmstat, mTHP stats, the debugfs extfrag indices (mounting
+ * debugfs if needed: s->debugfs_mounted says so); pagetypeinfo only when
+ * `with_pagetypeinfo`, and at most once per FRAGML_PAGETYPEINFO_MIN_NS per
+ * process (it takes each zone lock).
  */
 int fragml_snapshot_take(struct fragml_snapshot *s, bool with_pagetypeinfo,
 			 struct fragml_err *err);

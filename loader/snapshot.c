@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fragml_collect.h"
 
@@ -125,23 +126,32 @@ static void read_vmstat(struct fragml_snapshot *s)
 	fclose(f);
 }
 
+/* Column order follows the header line: the kernel omits types it lacks
+ * (the 6.18 host has no CMA column). */
 static void read_pagetypeinfo(struct fragml_snapshot *s)
 {
 	static const char *const mts[6] = { "Unmovable", "Movable", "Reclaimable", "HighAtomic",
 					    "CMA", "Isolate" };
 	FILE *f = fopen("/proc/pagetypeinfo", "r");
 	char line[1024];
-	int in_blocks = 0;
+	int in_blocks = 0, col_mt[8], ncol = 0;
 
 	if (!f)
 		return;
-	for (int i = 0; i < 6; i++)
-		s->blocks_by_mt[i] = 0;
 	while (fgets(line, sizeof(line), f)) {
 		char *p;
 
 		if (!strncmp(line, "Number of blocks type", 21)) {
 			in_blocks = 1;
+			for (char *t = strtok(line + 21, " \n"); t && ncol < 8; t = strtok(NULL, " \n")) {
+				col_mt[ncol] = -1;
+				for (int i = 0; i < 6; i++)
+					if (!strcmp(t, mts[i]))
+						col_mt[ncol] = i;
+				if (col_mt[ncol] >= 0 && s->blocks_by_mt[col_mt[ncol]] < 0)
+					s->blocks_by_mt[col_mt[ncol]] = 0;
+				ncol++;
+			}
 			continue;
 		}
 		if (!in_blocks || strncmp(line, "Node", 4) || !(p = strstr(line, "zone")))
@@ -151,18 +161,74 @@ static void read_pagetypeinfo(struct fragml_snapshot *s)
 			p++;
 		while (*p && *p != ' ')
 			p++;	/* zone name */
-		for (int i = 0; i < 6; i++) {
+		for (int i = 0; i < ncol; i++) {
 			char *end;
 			long long v = strtoll(p, &end, 10);
 
 			if (end == p)
 				break;
-			s->blocks_by_mt[i] += v;
+			if (col_mt[i] >= 0)
+				s->blocks_by_mt[col_mt[i]] += v;
 			p = end;
 		}
 	}
-	(void)mts;
 	fclose(f);
+}
+
+/* "Node 0, zone   Normal 0.000 0.012 ..." -> thousandths per order */
+static void read_index_file(struct fragml_snapshot *s, const char *path, int extfrag)
+{
+	FILE *f = fopen(path, "r");
+	char line[512], zone[16];
+	int node, off;
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		struct fragml_zone_snap *z = NULL;
+		char *p;
+
+		if (sscanf(line, "Node %d, zone %15s%n", &node, zone, &off) != 2)
+			continue;
+		for (unsigned int i = 0; i < s->n_zones; i++)
+			if (s->zones[i].node == node && !strcmp(s->zones[i].zone, zone))
+				z = &s->zones[i];
+		if (!z)
+			continue;
+		p = line + off;
+		for (int o = 0; o < FRAGML_MAX_ORDER_SNAP; o++) {
+			char *end;
+			double v = strtod(p, &end);
+
+			if (end == p)
+				break;
+			(extfrag ? z->extfrag_index_pm : z->unusable_index_pm)[o] =
+				(int32_t)(v * 1000 + (v < 0 ? -0.5 : 0.5));
+			p = end;
+		}
+		z->have_index = 1;
+		if (extfrag)
+			s->have_extfrag_index = 1;
+	}
+	fclose(f);
+}
+
+static void read_extfrag_indices(struct fragml_snapshot *s)
+{
+	unsigned int mounted = 0;
+
+	if (access("/sys/kernel/debug/extfrag", R_OK) &&
+	    !fragml_mount_fs(FRAGML_MNT_DEBUGFS, &mounted, NULL))
+		s->debugfs_mounted = !!(mounted & FRAGML_MNT_DEBUGFS);
+	read_index_file(s, "/sys/kernel/debug/extfrag/unusable_index", 0);
+	read_index_file(s, "/sys/kernel/debug/extfrag/extfrag_index", 1);
+}
+
+static int mthp_cmp(const void *a, const void *b)
+{
+	const struct fragml_mthp_snap *x = a, *y = b;
+
+	return x->kb < y->kb ? -1 : x->kb > y->kb;
 }
 
 static void read_mthp(struct fragml_snapshot *s)
@@ -173,37 +239,53 @@ static void read_mthp(struct fragml_snapshot *s)
 
 	if (!d)
 		return;
-	while ((de = readdir(d)) && s->n_mthp < 12) {
+	while ((de = readdir(d)) && s->n_mthp < FRAGML_MTHP_SIZES) {
+		struct fragml_mthp_snap *m = &s->mthp[s->n_mthp];
+		struct dirent *se;
 		unsigned int kb;
 		char p[512];
-		FILE *f;
-		unsigned long long a = 0, b = 0;
+		DIR *sd;
 
 		if (sscanf(de->d_name, "hugepages-%ukB", &kb) != 1)
 			continue;
-		snprintf(p, sizeof(p), "%s/%s/stats/anon_fault_alloc", base, de->d_name);
-		if ((f = fopen(p, "r"))) {
-			if (fscanf(f, "%llu", &a) != 1)
-				a = 0;
+		memset(m, 0, sizeof(*m));
+		m->kb = kb;
+		snprintf(p, sizeof(p), "%s/%s/stats", base, de->d_name);
+		sd = opendir(p);
+		while (sd && (se = readdir(sd)) && m->n < FRAGML_MTHP_STATS) {
+			unsigned long long v;
+			char fp[800];
+			FILE *f;
+
+			if (se->d_name[0] == '.')
+				continue;
+			snprintf(fp, sizeof(fp), "%s/%s", p, se->d_name);
+			f = fopen(fp, "r");
+			if (!f)
+				continue;
+			if (fscanf(f, "%llu", &v) == 1) {
+				snprintf(m->st[m->n].name, sizeof(m->st[m->n].name), "%s", se->d_name);
+				m->st[m->n].v = v;
+				m->n++;
+				if (!strcmp(se->d_name, "anon_fault_alloc"))
+					m->fault_alloc = v;
+				else if (!strcmp(se->d_name, "anon_fault_fallback"))
+					m->fault_fallback = v;
+			}
 			fclose(f);
 		}
-		snprintf(p, sizeof(p), "%s/%s/stats/anon_fault_fallback", base, de->d_name);
-		if ((f = fopen(p, "r"))) {
-			if (fscanf(f, "%llu", &b) != 1)
-				b = 0;
-			fclose(f);
-		}
-		s->mthp[s->n_mthp].kb = kb;
-		s->mthp[s->n_mthp].fault_alloc = a;
-		s->mthp[s->n_mthp].fault_fallback = b;
+		if (sd)
+			closedir(sd);
 		s->n_mthp++;
 	}
 	closedir(d);
+	qsort(s->mthp, s->n_mthp, sizeof(s->mthp[0]), mthp_cmp);
 }
 
 int fragml_snapshot_take(struct fragml_snapshot *s, bool with_pagetypeinfo,
 			 struct fragml_err *err)
 {
+	static uint64_t last_pagetypeinfo;
 	int ret;
 
 	memset(s, 0, sizeof(*s));
@@ -215,8 +297,15 @@ int fragml_snapshot_take(struct fragml_snapshot *s, bool with_pagetypeinfo,
 		return ret;
 	read_vmstat(s);
 	read_mthp(s);
-	if (with_pagetypeinfo)
-		read_pagetypeinfo(s);
+	read_extfrag_indices(s);
+	if (with_pagetypeinfo) {
+		if (last_pagetypeinfo && s->ts_ns - last_pagetypeinfo < FRAGML_PAGETYPEINFO_MIN_NS) {
+			s->pagetypeinfo_rate_limited = 1;
+		} else {
+			last_pagetypeinfo = s->ts_ns;
+			read_pagetypeinfo(s);
+		}
+	}
 	return 0;
 }
 
@@ -228,6 +317,14 @@ const struct fragml_zone_snap *fragml_snapshot_main_zone(const struct fragml_sna
 		if (!best || s->zones[i].free_pages > best->free_pages)
 			best = &s->zones[i];
 	return best;
+}
+
+static void json_pm(FILE *out, const char *key, const int32_t *v)
+{
+	fprintf(out, ",\"%s\":[", key);
+	for (int o = 0; o < FRAGML_MAX_ORDER_SNAP; o++)
+		fprintf(out, "%s%d", o ? "," : "", v[o]);
+	fputc(']', out);
 }
 
 int fragml_snapshot_json(const struct fragml_snapshot *s, FILE *out)
@@ -242,21 +339,34 @@ int fragml_snapshot_json(const struct fragml_snapshot *s, FILE *out)
 			z->unusable_ppk);
 		for (int o = 0; o < FRAGML_MAX_ORDER_SNAP; o++)
 			fprintf(out, "%s%llu", o ? "," : "", (unsigned long long)z->nr_free[o]);
-		fputs("]}", out);
+		fputc(']', out);
+		if (z->have_index) {
+			json_pm(out, "unusable_index_pm", z->unusable_index_pm);
+			json_pm(out, "extfrag_index_pm", z->extfrag_index_pm);
+		}
+		fputc('}', out);
 	}
 	fprintf(out, "],\"thp_fault_alloc\":%llu,\"thp_fault_fallback\":%llu,\"thp_split_page\":%llu,"
 		"\"compact_stall\":%llu,\"compact_fail\":%llu,\"compact_success\":%llu,"
+		"\"extfrag_index\":%s,\"debugfs_mounted_by_fragml\":%s,\"pagetypeinfo_rate_limited\":%s,"
 		"\"blocks_by_mt\":[%lld,%lld,%lld,%lld,%lld,%lld],\"mthp\":[",
 		(unsigned long long)s->thp_fault_alloc, (unsigned long long)s->thp_fault_fallback,
 		(unsigned long long)s->thp_split_page, (unsigned long long)s->compact_stall,
 		(unsigned long long)s->compact_fail, (unsigned long long)s->compact_success,
+		s->have_extfrag_index ? "true" : "false", s->debugfs_mounted ? "true" : "false",
+		s->pagetypeinfo_rate_limited ? "true" : "false",
 		(long long)s->blocks_by_mt[0], (long long)s->blocks_by_mt[1],
 		(long long)s->blocks_by_mt[2], (long long)s->blocks_by_mt[3],
 		(long long)s->blocks_by_mt[4], (long long)s->blocks_by_mt[5]);
-	for (unsigned int i = 0; i < s->n_mthp; i++)
-		fprintf(out, "%s{\"kb\":%u,\"fault_alloc\":%llu,\"fault_fallback\":%llu}", i ? "," : "",
-			s->mthp[i].kb, (unsigned long long)s->mthp[i].fault_alloc,
+	for (unsigned int i = 0; i < s->n_mthp; i++) {
+		fprintf(out, "%s{\"kb\":%u,\"fault_alloc\":%llu,\"fault_fallback\":%llu,\"stats\":{",
+			i ? "," : "", s->mthp[i].kb, (unsigned long long)s->mthp[i].fault_alloc,
 			(unsigned long long)s->mthp[i].fault_fallback);
+		for (unsigned int j = 0; j < s->mthp[i].n; j++)
+			fprintf(out, "%s\"%s\":%llu", j ? "," : "", s->mthp[i].st[j].name,
+				(unsigned long long)s->mthp[i].st[j].v);
+		fputs("}}", out);
+	}
 	fputs("]}", out);
 	return ferror(out) ? -EIO : 0;
 }

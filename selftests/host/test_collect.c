@@ -9,6 +9,8 @@
  *   extfrag_attributed   fallbacks caused by a task's unmovable burst are attributed to it
  *   lost_events          a ring buffer too small for a burst reports the loss
  *   dataset_schema       a real run's CSVs parse: cell count, integer bounds, labels 0/1
+ *   snapshot_fields      debugfs extfrag indices, mTHP stats, pagetypeinfo (rate-limited)
+ *                        are read and agree with their sources; the JSON parses
  *   pageblock_scan       the scan's block counts per migratetype match /proc/pagetypeinfo;
  *                        held pipe pages are seen as class pipe in the scan
  * The collector's programs are private (nothing pinned), so a live fragml
@@ -29,6 +31,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "kselftest_harness.h"
 
@@ -505,6 +509,86 @@ TEST(dataset_schema)
 	ASSERT_GT(st.rows[0], 0);
 	ASSERT_GT(st.rows[1], 0);
 	rm_tree(dir);
+}
+
+TEST(snapshot_fields)
+{
+	struct fragml_snapshot a, b;
+	const struct fragml_zone_snap *z;
+	struct fragml_err err = {};
+	char *buf = NULL;
+	size_t len = 0;
+	json_object *root;
+	FILE *f;
+
+	if (geteuid())
+		SKIP(return, "needs root (debugfs, pagetypeinfo)");
+	ASSERT_EQ(0, fragml_snapshot_take(&a, true, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	ASSERT_EQ(0, fragml_snapshot_take(&b, true, &err));
+	ASSERT_GT(a.n_zones, 0);
+	z = fragml_snapshot_main_zone(&a);
+	ASSERT_NE(NULL, z);
+	/* pagetypeinfo: read once, the immediate second read is rate-limited */
+	ASSERT_FALSE(a.pagetypeinfo_rate_limited);
+	ASSERT_GT(a.blocks_by_mt[1], 0);
+	ASSERT_TRUE(b.pagetypeinfo_rate_limited);
+	ASSERT_EQ(-1, b.blocks_by_mt[1]);
+	/* debugfs indices: the kernel's unusable index at order 9 is the one we
+	 * compute from buddyinfo (1024ths vs 1000ths, both read a moment apart) */
+	if (!a.have_extfrag_index) {
+		TH_LOG("no debugfs extfrag indices (CONFIG_DEBUG_FS or COMPACTION off?)");
+	} else {
+		ASSERT_TRUE(z->have_index);
+		ASSERT_LE(abs(z->unusable_index_pm[9] - z->unusable_ppk * 1000 / 1024), 60)
+			TH_LOG("unusable index order 9: debugfs %d/1000, buddyinfo %d/1024",
+			       z->unusable_index_pm[9], z->unusable_ppk);
+		for (int o = 0; o < FRAGML_MAX_ORDER_SNAP; o++) {
+			ASSERT_GE(z->unusable_index_pm[o], 0);
+			ASSERT_LE(z->unusable_index_pm[o], 1000);
+			ASSERT_TRUE(z->extfrag_index_pm[o] == -1000 ||
+				    (z->extfrag_index_pm[o] >= 0 && z->extfrag_index_pm[o] <= 1000));
+		}
+	}
+	/* mTHP: the 2 MB size's anon_fault_alloc is the sysfs value */
+	f = fopen("/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/stats/anon_fault_alloc", "r");
+	if (f) {
+		unsigned long long v = 0;
+		int found = 0;
+
+		ASSERT_EQ(1, fscanf(f, "%llu", &v));
+		fclose(f);
+		for (unsigned int i = 0; i < a.n_mthp; i++)
+			if (a.mthp[i].kb == 2048) {
+				found = 1;
+				ASSERT_LE(a.mthp[i].fault_alloc, v);
+				ASSERT_GE(a.mthp[i].n, 2);
+			}
+		ASSERT_TRUE(found);
+	}
+	/* the JSON form parses and carries the new fields */
+	f = open_memstream(&buf, &len);
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(0, fragml_snapshot_json(&a, f));
+	fclose(f);
+	root = json_tokener_parse(buf);
+	ASSERT_NE(NULL, root) TH_LOG("bad JSON: %.200s", buf);
+	{
+		json_object *zones, *o;
+
+		ASSERT_TRUE(json_object_object_get_ex(root, "zones", &zones));
+		ASSERT_TRUE(json_object_object_get_ex(root, "mthp", &o));
+		ASSERT_TRUE(json_object_object_get_ex(root, "pagetypeinfo_rate_limited", &o));
+		if (a.have_extfrag_index) {
+			int any = 0;
+
+			for (size_t i = 0; i < json_object_array_length(zones); i++)
+				any |= json_object_object_get_ex(json_object_array_get_idx(zones, i),
+								 "unusable_index_pm", &o);
+			ASSERT_TRUE(any);
+		}
+	}
+	json_object_put(root);
+	free(buf);
 }
 
 /* "Number of blocks type" of /proc/pagetypeinfo summed over zones; -1 if unreadable. */
