@@ -42,7 +42,7 @@ EOF
 ${CC:-cc} -O2 -o "$out/.bin/nothp" "$out/.bin/nothp.c"
 export FRAGML_WORK=$out/.bin/fmw-real
 
-uname -r > "$out/kernel"
+echo "$(uname -r) (this machine's own kernel, observe mode)" > "$out/kernel"
 # which collector measured: the features' meaning follows bpf/fragml_features.bpf.h of that tree
 echo "$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)" > "$out/collector-rev"
 date -u +%FT%TZ > "$out/started"

@@ -10,12 +10,14 @@ set -euo pipefail
 TRAIN_SEED=${TRAIN_SEED:-1}
 SYNTH_ROWS=${SYNTH_ROWS:-40000}
 COLLECT_DIR=${COLLECT_DIR:-}
+# COLLECT_<hook>=DIR: that hook's data from another collection (e.g. compaction from the VM,
+# trainer/collect-vm.sh), which then is not kept synthetic.
 if [ -n "$COLLECT_DIR" ]; then
 	# Defaults for a collection made by trainer/collect-real.sh (merged by
 	# trainer/merge-collection.sh); override through the environment.
 	# Compaction stays synthetic: the development machines (23 GB, mostly free) almost
 	# never compact, so a bounded collection holds a handful of compaction rows.
-	SYNTH_HOOKS=${SYNTH_HOOKS-compaction}
+	SYNTH_HOOKS=${SYNTH_HOOKS-$([ -n "${COLLECT_compaction:-}" ] || echo compaction)}
 	# Held out (never trained on): every mixed scenario, and for lifetime the rest of the
 	# machine (`background`: kernel builds and other tasks, trainer/merge-collection.sh).
 	TEST_lifetime=${TEST_lifetime-background,mixed-app,mixed-sys,nothp-mixed-app,nothp-mixed-sys}
@@ -33,12 +35,23 @@ if [ -z "$COLLECT_DIR" ] && [ -z "${SYNTHETIC:-}" ]; then
 		fi
 	done
 fi
+compaction_note=$(cat <<'EON'
+Why so few: the development machines have 23 GB, mostly free, and never compact on their own (the
+rows are the manual compaction at the end of mixed-sys). In a 1 GB QEMU guest (patched 6.12, no
+policy) under pipe scatter the kernel does compact, but fragml-collect writes one row per
+`mm_compaction_begin`/`mm_compaction_end` pair, and most direct compactions never get that far:
+in one run tracefs counted 156 `mm_compaction_try_to_compact_pages` and 189
+`mm_compaction_deferred` events but 16 begin/end pairs (the collector wrote all 16). A compaction
+model needs the attempts the hook (`compaction_suitable()`) sees, deferred or skipped included.
+EON
+)
 mkdir -p "$MODELS_DIR" "$MODELS_DATA"
 rev=$(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 for hook in lifetime thp_fault compaction; do
+	cvar=COLLECT_$hook; cdir=${!cvar:-$COLLECT_DIR}
 	real=0
-	[ -n "$COLLECT_DIR" ] && [[ " $SYNTH_HOOKS " != *" $hook "* ]] && real=1
+	[ -n "$cdir" ] && [[ " $SYNTH_HOOKS " != *" $hook "* ]] && real=1
 	case $hook in
 	lifetime)   args=(--kind binary --trees 16 --max-depth 5) ;;
 	thp_fault)  args=(--kind ordinal3 --trees 16 --max-depth 5 --compact-precision 0.95) ;;
@@ -55,24 +68,23 @@ for hook in lifetime thp_fault compaction; do
 		esac
 		tvar=TEST_$hook; test_wl=${!tvar:-}
 		[ -n "$test_wl" ] && args+=(--test-workloads "$test_wl")
-		csv=$COLLECT_DIR/$hook.csv
-		[ -r "$csv" ] || { echo "make-models: $csv: missing (run fragml-collect -o $COLLECT_DIR)" >&2; exit 1; }
-		gen="**REAL** data collected on $(cat "$COLLECT_DIR/kernel" 2>/dev/null || echo "an unrecorded kernel") (stock kernel, observe mode) by
-\`fragml-collect\`, $(cat "$COLLECT_DIR/started" 2>/dev/null || echo ?) .. $(cat "$COLLECT_DIR/finished" 2>/dev/null || echo ?) (UTC):
+		csv=$cdir/$hook.csv
+		[ -r "$csv" ] || { echo "make-models: $csv: missing (run fragml-collect -o $cdir)" >&2; exit 1; }
+		gen="**REAL** data collected on $(cat "$cdir/kernel" 2>/dev/null || echo "an unrecorded kernel") by
+\`fragml-collect\`, $(cat "$cdir/started" 2>/dev/null || echo ?) .. $(cat "$cdir/finished" 2>/dev/null || echo ?) (UTC):
 \`$(basename "$csv")\` of the merged collection (trainer/collect-real.sh, trainer/merge-collection.sh);
-collector (fragml-collect, bpf/) built from commit $(cat "$COLLECT_DIR/collector-rev" 2>/dev/null || echo "unrecorded")."
-		gencmd="trainer/collect-real.sh $COLLECT_DIR   # fresh collection + merge (root, stock kernel)"
+collector (fragml-collect, bpf/) built from commit $(cat "$cdir/collector-rev" 2>/dev/null || echo "unrecorded")."
+		gencmd=$(cat "$cdir/command" 2>/dev/null || echo "trainer/collect-real.sh ${cdir%/merged}   # fresh collection + merge (root, stock kernel)")
 	else
 		csv=$MODELS_DATA/$hook.csv
 		gencmd="fragml-synth --hook $hook --rows $SYNTH_ROWS --seed $TRAIN_SEED -o $hook.csv"
 		"$FRAGML_BIN"/fragml-synth --hook $hook --rows "$SYNTH_ROWS" --seed "$TRAIN_SEED" -o "$csv"
 		gen=""
-		[ -n "$COLLECT_DIR" ] && [ -r "$COLLECT_DIR/$hook.csv" ] && gen="**Not trained on real data:** the real collection \`$COLLECT_DIR\` holds
-only $(($(wc -l < "$COLLECT_DIR/$hook.csv") - 1)) $hook rows ($(awk -F, 'NR==1{for(i=1;i<=NF;i++)if($i=="label")l=i;next}{p+=($l>0)}END{print p+0}' "$COLLECT_DIR/$hook.csv") with label 1), too few to train or test on
+		[ -n "$cdir" ] && [ -r "$cdir/$hook.csv" ] && gen="**Not trained on real data:** the real collection \`$cdir\` holds
+only $(($(wc -l < "$cdir/$hook.csv") - 1)) $hook rows ($(awk -F, 'NR==1{for(i=1;i<=NF;i++)if($i=="label")l=i;next}{p+=($l>0)}END{print p+0}' "$cdir/$hook.csv") with label 1), too few to train or test on
 (table below), so this model is still the synthetic one.
-
-"
-		gen="$gen**SYNTHETIC** data from \`fragml-synth\` (trainer/synth_main.c: registry-shaped rows,
+$([ $hook = compaction ] && printf '\n%s\n' "$compaction_note")"
+		gen="${gen:+$gen$'\n\n'}**SYNTHETIC** data from \`fragml-synth\` (trainer/synth_main.c: registry-shaped rows,
 labels from hand-written noisy rules, 8 invented workloads). No kernel was measured: these
 figures show the pipeline works, not how well fragml predicts real allocations. Retrain with
 \`make models COLLECT_DIR=<fragml-collect output>\` once a real collection exists."
@@ -96,10 +108,10 @@ figures show the pipeline works, not how well fragml predicts real allocations. 
 		echo
 		echo "$gen"
 		echo
-		if [ -n "$COLLECT_DIR" ] && [ -r "$COLLECT_DIR/collection.md" ]; then
+		if [ -n "$cdir" ] && [ -r "$cdir/collection.md" ]; then
 			# this hook's table from the collection summary (trainer/merge-collection.sh)
 			awk -v h="## $hook.csv" 'index($0, h) == 1 { on = 1 } on && /^## / && index($0, h) != 1 { on = 0 } on' \
-				"$COLLECT_DIR/collection.md" | sed -e 's/^## /### Real collection: /'
+				"$cdir/collection.md" | sed -e 's/^## /### Real collection: /'
 			echo
 		fi
 		if [ $real = 1 ]; then
@@ -160,6 +172,21 @@ EON
 		echo "chosen on validation (docs/trainer.md). \`--loo\` retrains once per workload with it"
 		echo "held out. Full metrics: \`$hook.json\`."
 		echo
+		evar=EVAL_$hook; edir=${!evar:-}
+		if [ $real = 1 ] && [ -n "$edir" ] && [ -r "$edir/$hook.csv" ]; then
+			# the shipped model on a collection it never saw (another kernel, say)
+			echo "## Out-of-distribution check: \`$edir/$hook.csv\`"
+			echo
+			echo "$(cat "$edir/kernel" 2>/dev/null || echo "kernel not recorded"); $(($(wc -l < "$edir/$hook.csv") - 1)) rows,"
+			echo "sha256 \`$(sha256sum "$edir/$hook.csv" | cut -c1-16)…\`. Not used for training or for choosing anything."
+			echo
+			echo '```'
+			echo "fragml-train --hook $hook --data $hook.csv --eval $hook.bin"
+			"$FRAGML_BIN"/fragml-train --hook $hook --data "$edir/$hook.csv" --eval "$MODELS_DIR/$hook.bin" 2>/dev/null |
+				tail -n +2
+			echo '```'
+			echo
+		fi
 		echo "## Against the targets (benchmark, not test: issue 4)"
 		echo
 		awk -v real=$real '
