@@ -181,6 +181,7 @@ EON
 			echo "sha256 \`$(sha256sum "$edir/$hook.csv" | cut -c1-16)…\`. Not used for training or for choosing anything."
 			echo
 			echo '```'
+			[ -r "$edir/command" ] && cat "$edir/command"
 			echo "fragml-train --hook $hook --data $hook.csv --eval $hook.bin"
 			"$FRAGML_BIN"/fragml-train --hook $hook --data "$edir/$hook.csv" --eval "$MODELS_DIR/$hook.bin" 2>/dev/null |
 				tail -n +2
