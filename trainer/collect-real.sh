@@ -46,16 +46,20 @@ echo "$(uname -r) (this machine's own kernel, observe mode)" > "$out/kernel"
 # which collector measured: the features' meaning follows bpf/fragml_features.bpf.h of that tree
 echo "$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)" > "$out/collector-rev"
 date -u +%FT%TZ > "$out/started"
+# run.sh's mixed-app leaves its redis-server running (a workload-script bug); the next redis
+# run on the same port would then benchmark that stale server: shut it down after every run.
+stop_redis() { redis-cli -p $((20000 + seed % 10000)) shutdown nosave >/dev/null 2>&1 || true; }
+stop_redis
 "$top/selftests/workloads/collect-all.sh" "$out" "$seed"
+stop_redis
 for s in thp-dense thp-sparse mixed-app mixed-sys; do
 	case $s in thp-*) n=nothp-${s#thp-}-adv ;; *) n=nothp-$s ;; esac
 	"$bin/fragml-collect" -q -o "$out/$n" -w "$n" -T 2 -s 1 -- \
 		"$out/.bin/nothp" "$top/selftests/workloads/run.sh" "$s" "$seed" >/dev/null 2>"$out/$n.log" || true
 	tail -1 "$out/$n.log"
+	stop_redis
 done
 date -u +%FT%TZ > "$out/finished"
-# run.sh's mixed-app leaves its redis-server running (a workload-script bug): shut ours down
-redis-cli -p $((20000 + seed % 10000)) shutdown nosave >/dev/null 2>&1 || true
 
 scen="thp-dense thp-sparse nothp nothp-dense-adv nothp-sparse-adv malloc redis mixed-app nothp-mixed-app
       files sockets pipes pagetables pagecache mixed-sys nothp-mixed-sys"
