@@ -172,10 +172,12 @@ EON
 		echo "chosen on validation (docs/trainer.md). \`--loo\` retrains once per workload with it"
 		echo "held out. Full metrics: \`$hook.json\`."
 		echo
-		evar=EVAL_$hook; edir=${!evar:-}
+		evar=EVAL_$hook
+		IFS=: read -ra edirs <<< "${!evar:-}"
+		for edir in "${edirs[@]}"; do
 		if [ $real = 1 ] && [ -n "$edir" ] && [ -r "$edir/$hook.csv" ]; then
 			# the shipped model on a collection it never saw (another kernel, say)
-			echo "## Out-of-distribution check: \`$edir/$hook.csv\`"
+			echo "## Scored on another collection: \`$edir/$hook.csv\`"
 			echo
 			echo "$(cat "$edir/kernel" 2>/dev/null || echo "kernel not recorded"); $(($(wc -l < "$edir/$hook.csv") - 1)) rows,"
 			echo "sha256 \`$(sha256sum "$edir/$hook.csv" | cut -c1-16)…\`. Not used for training or for choosing anything."
@@ -188,6 +190,7 @@ EON
 			echo '```'
 			echo
 		fi
+		done
 		echo "## Against the targets (benchmark, not test: issue 4)"
 		echo
 		awk -v real=$real '
