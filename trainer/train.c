@@ -521,6 +521,13 @@ int fragml_train(const struct fragml_dataset *ds, const uint8_t *part,
 		return fragml_err_set(err, -E2BIG, "train: %u trees outside 1..%u (kernel budget%s)",
 				      o->n_trees, max_trees_lim,
 				      o->allow_over_budget ? ", format limit" : "; --over-budget allows up to 64");
+	/* eta 0 trains nothing: every tree is empty and the model a constant */
+	if (!(o->eta > 0 && o->eta <= 1))
+		return fragml_err_set(err, -EINVAL, "train: eta %g outside (0, 1]", o->eta);
+	if (!(o->min_child_weight >= 0))
+		return fragml_err_set(err, -EINVAL, "train: min_child_weight %g is negative", o->min_child_weight);
+	if (o->kind == FRAGML_TRAIN_ORDINAL3 && !(o->compact_precision > 0 && o->compact_precision <= 1))
+		return fragml_err_set(err, -EINVAL, "train: compact precision %g outside (0, 1]", o->compact_precision);
 	if (o->kind == FRAGML_TRAIN_ORDINAL3 && fragml_hook_n_actions(o->hook) < 3)
 		return fragml_err_set(err, -EINVAL, "train: hook %s has %u actions: the 3-action ordinal model is for thp_fault",
 				      fragml_hook_name(o->hook), fragml_hook_n_actions(o->hook));

@@ -96,6 +96,23 @@ static uint64_t parse_features(const char *list, unsigned int hook)
 	return mask;
 }
 
+/* Strict option values: the whole string a number in [lo, hi], else exit 2 (atof("abc") = 0
+ * once gave --eta abc a constant model and exit status 0). */
+static double num_arg(const char *opt, const char *s, double lo, double hi, int integer)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (!*s || *end || errno || isnan(v) || v < lo || v > hi || (integer && v != (double)(long long)v)) {
+		fprintf(stderr, "%s: --%s '%s': expected %s in [%g, %g]\n", prog, opt, s,
+			integer ? "an integer" : "a number", lo, hi);
+		exit(2);
+	}
+	return v;
+}
+
 static void fmt(char *buf, double v)
 {
 	if (isnan(v))
@@ -315,22 +332,22 @@ int main(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'r': report = optarg; break;
 		case 'k': kind_s = optarg; break;
-		case 't': o_trees = atoi(optarg); break;
-		case 'D': o_depth = atoi(optarg); break;
-		case O_ETA: o_eta = atof(optarg); break;
-		case O_MCW: o_mcw = atof(optarg); break;
-		case 's': o_seed = atoi(optarg); break;
+		case 't': o_trees = (int)num_arg("trees", optarg, 1, 64, 1); break;
+		case 'D': o_depth = (int)num_arg("max-depth", optarg, 1, 12, 1); break;
+		case O_ETA: o_eta = num_arg("eta", optarg, 1e-6, 1, 0); break;
+		case O_MCW: o_mcw = num_arg("min-child-weight", optarg, 0, 1e9, 0); break;
+		case 's': o_seed = (int)num_arg("seed", optarg, 0, 2147483647, 1); break;
 		case O_NOBAL: o_nobal = 1; break;
 		case O_OVER: o_over = 1; break;
 		case 'f': feat_s = optarg; break;
 		case O_SPLIT: split_s = optarg; break;
 		case 'w': so.test_workloads = optarg; break;
-		case O_VAL: so.val_frac = atof(optarg); break;
-		case O_TEST: so.test_frac = atof(optarg); break;
+		case O_VAL: so.val_frac = num_arg("val-frac", optarg, 0, 0.99, 0); break;
+		case O_TEST: so.test_frac = num_arg("test-frac", optarg, 0, 0.99, 0); break;
 		case 'T': o_thr = optarg; break;
-		case O_CP: o_cp = atof(optarg); break;
+		case O_CP: o_cp = num_arg("compact-precision", optarg, 1e-6, 1, 0); break;
 		case O_LOO: do_loo = 1; break;
-		case O_MINPAR: min_parity = atof(optarg); break;
+		case O_MINPAR: min_parity = num_arg("min-parity", optarg, 0, 1, 0); break;
 		case O_EVAL: eval_model = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return 0;

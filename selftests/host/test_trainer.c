@@ -656,4 +656,66 @@ done:
 	fragml_dataset_free(&ds);
 }
 
+/* Option values must be numbers in range: `--eta abc` once trained with eta 0
+ * (atof) and wrote a constant model with exit status 0. */
+TEST(bad_option_values_refused)
+{
+	static const char *const bad[] = {
+		"--eta abc", "--eta 0", "--eta 1.5", "--trees 3x", "--trees 0", "--max-depth abc",
+		"--seed -1", "--seed 1.5", "--min-child-weight -1", "--val-frac x", "--test-frac 1",
+		"--compact-precision 0", "--min-parity 2",
+	};
+	struct fragml_dataset ds;
+	struct fragml_train_opts o;
+	struct fragml_train_result *res = malloc(sizeof(*res));
+	struct fragml_err err = { 0 };
+	char exe[PATH_MAX], cmd[PATH_MAX * 3 + 256], csv[PATH_MAX + 64];
+	uint8_t *part;
+	ssize_t n;
+	int st;
+
+	ASSERT_NE(NULL, res);
+	/* the library refuses the same values itself */
+	make_rule_dataset(&ds, 400);
+	part = calloc(ds.n_rows, 1);
+	ASSERT_NE(NULL, part);
+	opts_for(&o, FRAGML_HOOK_LIFETIME);
+	o.eta = 0;
+	EXPECT_NE(0, fragml_train(&ds, part, &o, res, &err));
+	EXPECT_NE(NULL, strstr(fragml_err_msg(&err), "eta")) TH_LOG("%s", fragml_err_msg(&err));
+	opts_for(&o, FRAGML_HOOK_LIFETIME);
+	o.min_child_weight = -1;
+	EXPECT_NE(0, fragml_train(&ds, part, &o, res, &err));
+	opts_for(&o, FRAGML_HOOK_THP_FAULT);
+	o.kind = FRAGML_TRAIN_ORDINAL3;
+	o.compact_precision = 0;
+	EXPECT_NE(0, fragml_train(&ds, part, &o, res, &err));
+
+	ASSERT_EQ(0, fragml_dataset_write_csv(&ds, tmp_path("opts.csv"), &err));
+	snprintf(csv, sizeof(csv), "%s", tmp_path("opts.csv"));
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ASSERT_LT(0, n);
+	exe[n] = '\0';
+	snprintf(cmd, sizeof(cmd), "%s/fragml-train --help >/dev/null 2>&1", dirname(exe));
+	if (system(cmd) != 0)
+		SKIP(goto done, "fragml-train not built next to the test");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s/fragml-train -q --hook lifetime --data %s -o %s %s 2>&1 | "
+			 "grep -q -- 'expected'", exe, csv, tmp_path("opts.bin"), bad[i]);
+		EXPECT_EQ(0, system(cmd)) TH_LOG("%s: no clear refusal", bad[i]);
+		snprintf(cmd, sizeof(cmd), "%s/fragml-train -q --hook lifetime --data %s -o %s %s >/dev/null 2>&1",
+			 exe, csv, tmp_path("opts.bin"), bad[i]);
+		st = system(cmd);
+		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2) TH_LOG("%s: status %d", bad[i], st);
+	}
+	/* and good values still train */
+	snprintf(cmd, sizeof(cmd), "%s/fragml-train -q --hook lifetime --data %s -o %s --eta 0.3 --trees 4 "
+		 "--max-depth 3 --seed 2 --min-child-weight 0 >/dev/null 2>&1", exe, csv, tmp_path("opts.bin"));
+	EXPECT_EQ(0, system(cmd));
+done:
+	free(part);
+	free(res);
+	fragml_dataset_free(&ds);
+}
+
 TEST_HARNESS_MAIN
