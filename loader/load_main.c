@@ -19,6 +19,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: fragml-load [OPTIONS] MODEL.bin\n"
+		"       fragml-load --check MODEL.bin...\n"
 		"       fragml-load --rollback HOOK\n"
 		"Validate a fragml model and publish it atomically into the running kernel.\n"
 		"The previous model of the same hook stays pinned for --rollback.\n\n"
@@ -59,8 +60,8 @@ static void report(const char *what, const char *hook, uint32_t version,
 		return;
 	}
 	if (m)
-		printf("%s: %s %s model v%u (crc32 %08x, %u trees, %u nodes, depth %u)%s\n", prog, what,
-		       hook, version, m->crc32, m->n_trees, m->n_nodes, m->max_depth,
+		printf("%s: %s %s model%s%.0u (crc32 %08x, %u trees, %u nodes, depth %u)%s\n", prog,
+		       what, hook, version ? " v" : "", version, m->crc32, m->n_trees, m->n_nodes, m->max_depth,
 		       oi ? (oi->enforce ? " - enforce mode" : " - observe mode (shadow decisions)") : "");
 	else
 		printf("%s: %s %s model: now v%u\n", prog, what, hook, version);
@@ -120,7 +121,7 @@ int main(int argc, char **argv)
 		fragml_close(h);
 		return 0;
 	}
-	if (optind + 1 != argc) {
+	if (optind == argc || (!check && optind + 1 != argc)) {
 		usage(stderr);
 		return 2;
 	}
@@ -129,14 +130,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: out of memory\n", prog);
 		return 1;
 	}
-	if (fragml_model_read_file(m, argv[optind], &err)) {
-		ret = fragml_cli_fail(prog, &err);
+	if (check) {
+		/* every file is checked; the status says whether all were valid */
+		ret = 0;
+		for (int i = optind; i < argc; i++) {
+			if (fragml_model_read_file(m, argv[i], &err)) {
+				ret = fragml_cli_fail(prog, &err);
+				continue;
+			}
+			if (!quiet)
+				report("valid", fragml_hook_name(m->hook), 0, m, NULL, json);
+		}
 		goto out;
 	}
-	if (check) {
-		if (!quiet)
-			report("valid", fragml_hook_name(m->hook), 0, m, NULL, json);
-		ret = 0;
+	if (fragml_model_read_file(m, argv[optind], &err)) {
+		ret = fragml_cli_fail(prog, &err);
 		goto out;
 	}
 	oo.install = true;
