@@ -304,31 +304,49 @@ static __always_inline int fragml_site_lookup(const struct fragml_site_table *tb
  * stack frame inside a registered call site (allocate_slab -> slab,
  * __pte_alloc -> pagetable, ...); without a match: kernel.
  */
+struct fragml_walk_ctx {
+	const struct fragml_site_table *tb;
+	const struct fragml_stack_buf *st;
+	long n;
+	__u32 cls;
+};
+
+/* One frame per bpf_loop iteration: the verifier checks this body once instead
+ * of 16 unrolled binary searches (which hit the 1M-instruction limit in the
+ * larger programs that include this header). */
+static long fragml_walk_frame(__u64 i, void *data)
+{
+	struct fragml_walk_ctx *w = data;
+	int cls;
+
+	if (i >= (__u64)w->n || i >= FRAGML_STACK_DEPTH)
+		return 1;
+	cls = fragml_site_lookup(w->tb, w->st->ip[i & (FRAGML_STACK_DEPTH - 1)]);
+	if (cls >= 0) {
+		w->cls = cls;
+		return 1;
+	}
+	return 0;
+}
+
 static __always_inline __u32 fragml_alloc_class_walk(void *ctx)
 {
-	const struct fragml_site_table *tb;
+	struct fragml_walk_ctx w = { .cls = FRAGML_CLASS_KERNEL };
 	struct fragml_stack_buf *st;
 	__u32 zero = 0;
 	long n;
 
-	tb = bpf_map_lookup_elem(&fragml_sites, &zero);
+	w.tb = bpf_map_lookup_elem(&fragml_sites, &zero);
 	st = bpf_map_lookup_elem(&fragml_stack_scratch, &zero);
-	if (!tb || !tb->n || !st)
+	if (!w.tb || !w.tb->n || !st)
 		return FRAGML_CLASS_KERNEL;
 	n = bpf_get_stack(ctx, st->ip, sizeof(st->ip), 0);
 	if (n <= 0)
 		return FRAGML_CLASS_KERNEL;
-	n /= 8;
-	for (int i = 0; i < FRAGML_STACK_DEPTH; i++) {
-		int cls;
-
-		if (i >= n)
-			break;
-		cls = fragml_site_lookup(tb, st->ip[i]);
-		if (cls >= 0)
-			return cls;
-	}
-	return FRAGML_CLASS_KERNEL;
+	w.st = st;
+	w.n = n / 8;
+	bpf_loop(FRAGML_STACK_DEPTH, fragml_walk_frame, &w, 0);
+	return w.cls;
 }
 
 /*

@@ -415,7 +415,9 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 		e->block_mt = extfrag ? fallback_mt : mt;
 		e->cls = sk.cls;
 		e->flags = (extfrag ? FRAGML_EVF_EXTFRAG : 0) | (kthread ? FRAGML_EVF_KTHREAD : 0);
-		e->stack_id = want_stacks ? bpf_get_stackid(ctx, &fragml_stackmap, 0) : -1;
+		/* skip the program, bpf_trace_runN and __traceiter_* frames: 16 real ones */
+		e->stack_id = want_stacks ? bpf_get_stackid(ctx, &fragml_stackmap,
+							    3 & BPF_F_SKIP_FIELD_MASK) : -1;
 		e->pad = 0;
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
 		__builtin_memcpy(&e->v, v, sizeof(e->v));

@@ -122,6 +122,14 @@ struct alloc_rec {
 	int32_t f[FRAGML_MAX_FEATURES];
 };
 
+/* Allocations per (tgid, class, kernel stack id), for --stacks. */
+struct stack_agg {
+	uint32_t tgid, cls, flags;
+	int32_t stack_id;
+	uint64_t count;
+	char comm[16];
+};
+
 struct region_rec {
 	uint64_t first_ts, end_ts, region;
 	uint32_t tgid, touched;
@@ -136,7 +144,9 @@ struct fragml_collector {
 	struct fragml_collect *skel;
 	struct ring_buffer *rb;
 	struct fragml_csv csv[FRAGML_NR_HOOKS];
-	struct u64map allocs_by_page, regions_by_key;
+	struct u64map allocs_by_page, regions_by_key, stacks_by_key;
+	struct stack_agg *stacks;
+	size_t n_stacks, cap_stacks;
 	struct alloc_rec *allocs;
 	size_t n_allocs, cap_allocs;
 	uint32_t *free_slots;
@@ -170,6 +180,7 @@ void fragml_collect_opts_default(struct fragml_collect_opts *o)
 	o->thp_min_life_s = 1;
 	o->thp_dense_ppk = 768;
 	o->ringbuf_kb = 16384;
+	o->stacks_top = 5;
 }
 
 static void progress(struct fragml_collector *c, const char *fmt, ...)
@@ -230,6 +241,37 @@ static void alloc_release(struct fragml_collector *c, uint32_t idx)
 	c->free_slots[c->n_free_slots++] = idx;
 }
 
+static int stack_note(struct fragml_collector *c, const struct fragml_ev_alloc *e)
+{
+	uint64_t key = 1ULL << 63 | (uint64_t)e->h.tgid << 32 | (uint64_t)(e->cls & 0xff) << 24 |
+		       ((uint32_t)e->stack_id & 0xffffff);
+	int64_t idx = u64map_get(&c->stacks_by_key, key);
+	struct stack_agg *a;
+
+	if (idx >= 0) {
+		c->stacks[idx].count++;
+		return 0;
+	}
+	if (c->n_stacks == c->cap_stacks) {
+		size_t nc = c->cap_stacks ? c->cap_stacks * 2 : 1024;
+		struct stack_agg *ns = realloc(c->stacks, nc * sizeof(*ns));
+
+		if (!ns)
+			return -ENOMEM;
+		c->stacks = ns;
+		c->cap_stacks = nc;
+	}
+	a = &c->stacks[c->n_stacks];
+	a->tgid = e->h.tgid;
+	a->cls = e->cls;
+	a->flags = e->flags;
+	a->stack_id = e->stack_id;
+	a->count = 1;
+	memcpy(a->comm, e->comm, sizeof(a->comm));
+	a->comm[15] = 0;
+	return u64map_put(&c->stacks_by_key, key, (uint32_t)c->n_stacks++);
+}
+
 static int on_alloc(struct fragml_collector *c, const struct fragml_ev_alloc *e)
 {
 	int64_t old = u64map_get(&c->allocs_by_page, e->page);
@@ -239,6 +281,8 @@ static int on_alloc(struct fragml_collector *c, const struct fragml_ev_alloc *e)
 	c->st.allocs++;
 	if (e->flags & FRAGML_EVF_EXTFRAG)
 		c->st.extfrag++;
+	if (e->stack_id >= 0 && stack_note(c, e))
+		return -ENOMEM;
 	if (old >= 0) {
 		/* no free seen in between (lost record or untracked path): drop the old one */
 		alloc_release(c, (uint32_t)old);
@@ -540,7 +584,8 @@ int fragml_collect_open(struct fragml_collector **cp, const struct fragml_collec
 		progress(c, "mounted debugfs on /sys/kernel/debug (it was not mounted)");
 	if (mounted & FRAGML_MNT_TRACEFS)
 		progress(c, "mounted tracefs on /sys/kernel/tracing (it was not mounted)");
-	if (u64map_init(&c->allocs_by_page, 1 << 18) || u64map_init(&c->regions_by_key, 1 << 16)) {
+	if (u64map_init(&c->allocs_by_page, 1 << 18) || u64map_init(&c->regions_by_key, 1 << 16) ||
+	    u64map_init(&c->stacks_by_key, 1 << 12)) {
 		ret = fragml_err_set(err, -ENOMEM, "collector: out of memory");
 		goto fail;
 	}
@@ -649,6 +694,101 @@ static void finish_allocs(struct fragml_collector *c, uint64_t end)
 	}
 }
 
+struct src_total { uint32_t tgid, cls; uint64_t total; size_t first; };
+
+static int src_total_cmp(const void *a, const void *b)
+{
+	const struct src_total *x = a, *y = b;
+
+	return x->total > y->total ? -1 : x->total < y->total;
+}
+
+/* (tgid, cls) grouped together, then by count, descending */
+static int stack_agg_cmp(const void *a, const void *b)
+{
+	const struct stack_agg *x = a, *y = b;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	if (x->cls != y->cls)
+		return x->cls < y->cls ? -1 : 1;
+	return x->count > y->count ? -1 : x->count < y->count;
+}
+
+#define STACK_SOURCES 10
+
+/* "stacks": the sources with most stack-recorded allocations, each with its
+ * top call stacks symbolised through /proc/kallsyms. */
+static void write_stacks(struct fragml_collector *c, FILE *f)
+{
+	int fd = bpf_map__fd(c->skel->maps.fragml_stackmap);
+	struct src_total *tot = NULL;
+	struct fragml_ksyms *ks;
+	struct fragml_err kerr = {};
+	size_t n = 0;
+
+	if (!c->o.stacks) {
+		fputs("null", f);
+		return;
+	}
+	ks = fragml_ksyms_load(&kerr);
+	if (!ks) {
+		fprintf(f, "{\"error\":\"%s\"}", fragml_err_msg(&kerr));
+		return;
+	}
+	qsort(c->stacks, c->n_stacks, sizeof(*c->stacks), stack_agg_cmp);
+	tot = calloc(c->n_stacks + 1, sizeof(*tot));
+	for (size_t i = 0; tot && i < c->n_stacks; i++) {
+		if (!n || tot[n - 1].tgid != c->stacks[i].tgid || tot[n - 1].cls != c->stacks[i].cls) {
+			tot[n].tgid = c->stacks[i].tgid;
+			tot[n].cls = c->stacks[i].cls;
+			tot[n].first = i;
+			n++;
+		}
+		tot[n - 1].total += c->stacks[i].count;
+	}
+	if (tot)
+		qsort(tot, n, sizeof(*tot), src_total_cmp);
+	fputc('[', f);
+	for (size_t s = 0; s < n && s < STACK_SOURCES; s++) {
+		const struct stack_agg *a = &c->stacks[tot[s].first];
+		const char *cls = fragml_alloc_class_name(a->cls);
+		char src[128];
+
+		make_source(src, sizeof(src), a->tgid, a->comm, a->flags, NULL);
+		fprintf(f, "%s\n {\"source\":\"%s\",\"class\":\"%s\",\"allocs\":%llu,\"top\":[",
+			s ? "," : "", src, cls ? cls : "kernel", (unsigned long long)tot[s].total);
+		for (unsigned int k = 0; k < c->o.stacks_top; k++, a++) {
+			__u64 ip[FRAGML_STACK_DEPTH_USER] = {};
+			__u32 id = (__u32)a->stack_id;
+
+			if (a >= c->stacks + c->n_stacks || a->tgid != tot[s].tgid || a->cls != tot[s].cls)
+				break;
+			fprintf(f, "%s{\"count\":%llu,\"stack_id\":%d,\"frames\":[", k ? "," : "",
+				(unsigned long long)a->count, a->stack_id);
+			if (!bpf_map_lookup_elem(fd, &id, ip)) {
+				int shown = 0;
+
+				for (int d = 0; d < FRAGML_STACK_DEPTH_USER && ip[d]; d++) {
+					char sym[300];
+
+					fragml_ksym_format(ks, ip[d], sym, sizeof(sym));
+					/* tracing machinery, if the kernel has more of it than skipped */
+					if (!shown && (!strncmp(sym, "bpf_", 4) || !strncmp(sym, "__traceiter_", 12) ||
+						       !strncmp(sym, "__bpf_trace_", 12)))
+						continue;
+					fprintf(f, "%s\"%s\"", shown++ ? "," : "", sym);
+				}
+			}
+			fputs("]}", f);
+		}
+		fputs("]}", f);
+	}
+	fputs("]", f);
+	free(tot);
+	fragml_ksyms_free(ks);
+}
+
 static int write_summary(struct fragml_collector *c, struct fragml_err *err)
 {
 	char path[512];
@@ -676,6 +816,8 @@ static int write_summary(struct fragml_collector *c, struct fragml_err *err)
 	fragml_snapshot_json(&c->before, f);
 	fputs(",\n\"after\":", f);
 	fragml_snapshot_json(&c->after, f);
+	fputs(",\n\"stacks\":", f);
+	write_stacks(c, f);
 	fputs(",\n\"pageblocks\":", f);
 	{
 		/* per-pageblock scan at the end, with this run's tracked pages classed */
@@ -813,6 +955,8 @@ void fragml_collect_close(struct fragml_collector *c)
 			fragml_csv_close(&c->csv[h], NULL);
 	u64map_free(&c->allocs_by_page);
 	u64map_free(&c->regions_by_key);
+	u64map_free(&c->stacks_by_key);
+	free(c->stacks);
 	free(c->allocs);
 	free(c->free_slots);
 	free(c->regions);

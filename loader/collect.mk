@@ -34,3 +34,13 @@ $(BENCH_COLLECT): $(OBJ)/selftests/bench/bench_collect.o $(OBJ)/selftests/host/t
 .PHONY: bench-collect
 bench-collect: $(BENCH_COLLECT)
 	@$(BENCH_COLLECT) | tee $(BUILD)/bench-collect.md
+
+# Objects embed their skeletons: rebuild them when a BPF program changes (the
+# generic rule only orders skeletons before objects).  Listed here for every
+# object that embeds a program whose headers this stage shares
+# (bpf/fragml_features.bpf.h, bpf/fragml_track.bpf.h).
+$(OBJ)/loader/collect.o: $(GEN)/fragml_collect.skel.h
+$(OBJ)/loader/pageblock.o: $(GEN)/fragml_kread.skel.h
+$(OBJ)/loader/load.o: $(GEN)/fragml_core.skel.h $(GEN)/fragml_observe.skel.h
+$(OBJ)/loader/feed_serve.o: $(GEN)/fragml_feed.skel.h
+$(OBJ)/selftests/bench/bench_collect.o: $(GEN)/fragml_observe.skel.h

@@ -38,7 +38,9 @@ static void usage(FILE *f)
 "      --thp-life SEC     THP label: minimum region life (default 1)\n"
 "      --thp-dense PPK    THP label: touched share per 1024 (default 768)\n"
 "      --ringbuf KIB      ring buffer size (power of two, default 16384)\n"
-"      --stacks           record kernel stack ids of tracked allocations\n"
+"      --stacks           record the kernel call stacks of tracked allocations; summary.json\n"
+"                         \"stacks\" lists the top sources with their stacks, symbolised\n"
+"      --stacks-top N     call stacks per source (default 5)\n"
 "  -q, --quiet            no progress line\n"
 "With a command, collection starts before it runs and stops when it exits.\n");
 }
@@ -49,6 +51,7 @@ int main(int argc, char **argv)
 		{ "out", 1, 0, 'o' }, { "workload", 1, 0, 'w' }, { "duration", 1, 0, 'd' },
 		{ "sample", 1, 0, 's' }, { "lifetime", 1, 0, 'T' }, { "thp-life", 1, 0, 1 },
 		{ "thp-dense", 1, 0, 2 }, { "ringbuf", 1, 0, 3 }, { "stacks", 0, 0, 4 },
+		{ "stacks-top", 1, 0, 5 },
 		{ "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' }, {}
 	};
 	struct fragml_collect_opts o;
@@ -70,6 +73,7 @@ int main(int argc, char **argv)
 		case 2: o.thp_dense_ppk = strtoul(optarg, NULL, 0); break;
 		case 3: o.ringbuf_kb = strtoul(optarg, NULL, 0); break;
 		case 4: o.stacks = true; break;
+		case 5: o.stacks_top = strtoul(optarg, NULL, 0); o.stacks = true; break;
 		case 'q': o.progress = NULL; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

@@ -69,6 +69,7 @@ int fragml_csv_close(struct fragml_csv *w, struct fragml_err *err);
 
 /* ---- snapshots of memory state ---- */
 
+#define FRAGML_STACK_DEPTH_USER	16	/* frames per stack: FRAGML_STACK_DEPTH of the BPF side */
 #define FRAGML_MAX_ORDER_SNAP	11	/* orders 0..10 (NR_PAGE_ORDERS on x86-64) */
 #define FRAGML_MAX_ZONES_SNAP	16
 
@@ -182,7 +183,8 @@ struct fragml_collect_opts {
 	unsigned int thp_dense_ppk;	/* THP label: touched share >= this (per 1024) */
 	uint32_t target_tgid;		/* 0: all processes; else only this tgid (+ its children by comm) */
 	unsigned int ringbuf_kb;	/* ring buffer size (power of two, KiB) */
-	bool stacks;			/* record kernel stack ids, symbolise into events.json */
+	bool stacks;			/* record kernel stacks of tracked allocations: summary.json "stacks" */
+	unsigned int stacks_top;	/* call stacks per source in summary.json (default 5) */
 	bool quiet;
 	void (*progress)(const char *line, void *ctx);	/* ~1/s; may be NULL */
 	void *progress_ctx;

@@ -11,6 +11,7 @@
 #ifndef FRAGML_IDENTIFY_H
 #define FRAGML_IDENTIFY_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -26,6 +27,13 @@ extern "C" {
  * number of sites written (missing symbols are skipped: inlined on this build).
  */
 int fragml_sites_fill(int map_fd, struct fragml_err *err);
+
+/* Kernel text symbols (/proc/kallsyms 't'/'T'), sorted, for symbolising stacks. */
+struct fragml_ksyms;
+struct fragml_ksyms *fragml_ksyms_load(struct fragml_err *err);
+void fragml_ksyms_free(struct fragml_ksyms *ks);
+/* "func+0xoff" (or "0x<addr>" outside kernel text) into buf; returns snprintf's length. */
+int fragml_ksym_format(const struct fragml_ksyms *ks, uint64_t addr, char *buf, size_t cap);
 
 struct fragml_source {
 	uint32_t tgid;

@@ -62,15 +62,6 @@ static const struct { const char *sym; unsigned int cls; } site_syms[] = {
 };
 #define N_SITE_SYMS (sizeof(site_syms) / sizeof(site_syms[0]))
 
-struct ksym { __u64 addr; int idx; };
-
-static int ksym_cmp(const void *a, const void *b)
-{
-	const struct ksym *x = a, *y = b;
-
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
 static int site_cmp(const void *a, const void *b)
 {
 	const struct site *x = a, *y = b;
@@ -78,65 +69,136 @@ static int site_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-int fragml_sites_fill(int map_fd, struct fragml_err *err)
+/* ---- kernel text symbols from /proc/kallsyms ---- */
+
+struct fragml_ksym { __u64 addr; char *name; };
+struct fragml_ksyms { struct fragml_ksym *s; size_t n; };
+
+static int ksym_cmp(const void *a, const void *b)
+{
+	const struct fragml_ksym *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+struct fragml_ksyms *fragml_ksyms_load(struct fragml_err *err)
 {
 	FILE *f = fopen("/proc/kallsyms", "r");
-	struct ksym *syms = NULL;
-	size_t n = 0, cap = 0;
-	struct site_table tb = {};
+	struct fragml_ksyms *ks = calloc(1, sizeof(*ks));
+	size_t cap = 0;
 	char line[512], name[256], type;
 	unsigned long long addr;
-	__u32 zero = 0;
 
-	if (!f)
-		return fragml_err_set(err, -errno, "/proc/kallsyms: %s", strerror(errno));
+	if (!f || !ks) {
+		fragml_err_set(err, f ? -ENOMEM : -errno, "/proc/kallsyms: %s",
+			       f ? "out of memory" : strerror(errno));
+		goto fail;
+	}
 	while (fgets(line, sizeof(line), f)) {
-		int idx = -1;
-
 		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr)
 			continue;
 		if (type != 't' && type != 'T')
 			continue;
-		for (size_t i = 0; i < N_SITE_SYMS; i++)
-			if (!strcmp(name, site_syms[i].sym))
-				idx = (int)i;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 1 << 17;
-			struct ksym *ns = realloc(syms, cap * sizeof(*syms));
+		if (ks->n == cap) {
+			struct fragml_ksym *ns;
 
+			cap = cap ? cap * 2 : 1 << 17;
+			ns = realloc(ks->s, cap * sizeof(*ns));
 			if (!ns) {
-				free(syms);
-				fclose(f);
-				return fragml_err_set(err, -ENOMEM, "/proc/kallsyms: out of memory");
+				fragml_err_set(err, -ENOMEM, "/proc/kallsyms: out of memory");
+				goto fail;
 			}
-			syms = ns;
+			ks->s = ns;
 		}
-		syms[n].addr = addr;
-		syms[n].idx = idx;
-		n++;
+		ks->s[ks->n].addr = addr;
+		ks->s[ks->n].name = strdup(name);
+		if (!ks->s[ks->n].name) {
+			fragml_err_set(err, -ENOMEM, "/proc/kallsyms: out of memory");
+			goto fail;
+		}
+		ks->n++;
 	}
 	fclose(f);
-	if (!n) {
-		free(syms);
-		return fragml_err_set(err, -EPERM,
+	f = NULL;
+	if (!ks->n) {
+		fragml_err_set(err, -EPERM,
 			"/proc/kallsyms: no addresses visible (kptr_restrict?): run as root");
+		goto fail;
 	}
-	qsort(syms, n, sizeof(*syms), ksym_cmp);
-	for (size_t i = 0; i + 1 < n && tb.n < SITES_MAX; i++) {
-		if (syms[i].idx < 0)
-			continue;
+	qsort(ks->s, ks->n, sizeof(*ks->s), ksym_cmp);
+	return ks;
+fail:
+	if (f)
+		fclose(f);
+	fragml_ksyms_free(ks);
+	return NULL;
+}
+
+void fragml_ksyms_free(struct fragml_ksyms *ks)
+{
+	if (!ks)
+		return;
+	for (size_t i = 0; i < ks->n; i++)
+		free(ks->s[i].name);
+	free(ks->s);
+	free(ks);
+}
+
+/* Index of the symbol containing addr (the last one starting at or below it), or -1. */
+static long ksym_at(const struct fragml_ksyms *ks, __u64 addr)
+{
+	size_t lo = 0, hi = ks->n;
+
+	if (!ks->n || addr < ks->s[0].addr)
+		return -1;
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+
+		if (ks->s[mid].addr <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (long)lo;
+}
+
+int fragml_ksym_format(const struct fragml_ksyms *ks, uint64_t addr, char *buf, size_t cap)
+{
+	long i = ksym_at(ks, addr);
+
+	if (i < 0 || (size_t)i + 1 >= ks->n)	/* past the last text symbol: not kernel text */
+		return snprintf(buf, cap, "0x%llx", (unsigned long long)addr);
+	return snprintf(buf, cap, "%s+0x%llx", ks->s[i].name,
+			(unsigned long long)(addr - ks->s[i].addr));
+}
+
+int fragml_sites_fill(int map_fd, struct fragml_err *err)
+{
+	struct fragml_ksyms *ks = fragml_ksyms_load(err);
+	struct site_table tb = {};
+	__u32 zero = 0;
+
+	if (!ks)
+		return err && err->code ? err->code : -ENOENT;
+	for (size_t i = 0; i + 1 < ks->n && tb.n < SITES_MAX; i++) {
+		int idx = -1;
 		size_t j = i + 1;
 
-		while (j < n && syms[j].addr == syms[i].addr)
+		for (size_t k = 0; k < N_SITE_SYMS; k++)
+			if (!strcmp(ks->s[i].name, site_syms[k].sym))
+				idx = (int)k;
+		if (idx < 0)
+			continue;
+		while (j < ks->n && ks->s[j].addr == ks->s[i].addr)
 			j++;
-		if (j >= n)
+		if (j >= ks->n)
 			break;
-		tb.s[tb.n].start = syms[i].addr;
-		tb.s[tb.n].end = syms[j].addr;
-		tb.s[tb.n].cls = site_syms[syms[i].idx].cls;
+		tb.s[tb.n].start = ks->s[i].addr;
+		tb.s[tb.n].end = ks->s[j].addr;	/* function start to the next symbol */
+		tb.s[tb.n].cls = site_syms[idx].cls;
 		tb.n++;
 	}
-	free(syms);
+	fragml_ksyms_free(ks);
 	qsort(tb.s, tb.n, sizeof(tb.s[0]), site_cmp);
 	if (bpf_map_update_elem(map_fd, &zero, &tb, BPF_ANY))
 		return fragml_err_set(err, -errno, "fragml_sites map: update failed: %s", strerror(errno));

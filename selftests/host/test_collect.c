@@ -11,6 +11,8 @@
  *   dataset_schema       a real run's CSVs parse: cell count, integer bounds, labels 0/1
  *   snapshot_fields      debugfs extfrag indices, mTHP stats, pagetypeinfo (rate-limited)
  *                        are read and agree with their sources; the JSON parses
+ *   stacks_symbolised    --stacks: the pipe-writing child's top stack names the kernel's
+ *                        pipe write function (anon_pipe_write / pipe_write)
  *   pageblock_scan       the scan's block counts per migratetype match /proc/pagetypeinfo;
  *                        held pipe pages are seen as class pipe in the scan
  * The collector's programs are private (nothing pinned), so a live fragml
@@ -589,6 +591,87 @@ TEST(snapshot_fields)
 	}
 	json_object_put(root);
 	free(buf);
+}
+
+static void pipes_only_child(void)
+{
+	int fds[128][2];
+	char page[4096];
+
+	prctl(PR_SET_NAME, "fragml-st-test");
+	memset(page, 's', sizeof(page));
+	usleep(200000);
+	for (int i = 0; i < 128; i++)
+		if (pipe(fds[i]) || write(fds[i][1], page, sizeof(page)) != sizeof(page))
+			_exit(2);
+	usleep(800000);
+	_exit(0);
+}
+
+TEST(stacks_symbolised)
+{
+	const char *why = why_cannot_collect();
+	struct fragml_collector *c = NULL;
+	struct fragml_collect_opts o;
+	struct fragml_collect_stats st;
+	struct fragml_err err = {};
+	char dir[PATH_MAX], path[PATH_MAX + 32], src[64];
+	json_object *root, *stacks;
+	int found_src = 0, found_fn = 0;
+	pid_t pid;
+
+	if (why)
+		SKIP(return, "%s", why);
+	mk_tmpdir(dir, sizeof(dir), "st");
+	fragml_collect_opts_default(&o);
+	o.outdir = dir;
+	o.workload = "selftest";
+	o.duration_s = 1.5;
+	o.stacks = true;
+	ASSERT_EQ(0, fragml_collect_open(&c, &o, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0)
+		pipes_only_child();
+	ASSERT_EQ(0, fragml_collect_run(c, &st, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	fragml_collect_close(c);
+	waitpid(pid, NULL, 0);
+	snprintf(path, sizeof(path), "%s/summary.json", dir);
+	root = json_object_from_file(path);
+	ASSERT_NE(NULL, root);
+	ASSERT_TRUE(json_object_object_get_ex(root, "stacks", &stacks));
+	ASSERT_TRUE(json_object_is_type(stacks, json_type_array)) TH_LOG("stacks: %s",
+		json_object_to_json_string(stacks));
+	snprintf(src, sizeof(src), "fragml-st-test:%d", pid);
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *s = json_object_array_get_idx(stacks, i), *v, *top;
+
+		if (!json_object_object_get_ex(s, "source", &v) || strcmp(json_object_get_string(v), src))
+			continue;
+		json_object_object_get_ex(s, "class", &v);
+		if (strcmp(json_object_get_string(v), "pipe"))
+			continue;
+		found_src = 1;
+		ASSERT_TRUE(json_object_object_get_ex(s, "top", &top));
+		for (size_t k = 0; k < json_object_array_length(top); k++) {
+			json_object *fr;
+
+			json_object_object_get_ex(json_object_array_get_idx(top, k), "frames", &fr);
+			for (size_t d = 0; d < json_object_array_length(fr); d++) {
+				const char *name = json_object_get_string(json_object_array_get_idx(fr, d));
+
+				TH_LOG("%s", name);
+				if (!strncmp(name, "anon_pipe_write+0x", 18) || !strncmp(name, "pipe_write+0x", 13))
+					found_fn = 1;
+			}
+		}
+	}
+	json_object_put(root);
+	rm_tree(dir);
+	if (st.lost && !found_src)
+		SKIP(return, "%llu records lost", (unsigned long long)st.lost);
+	ASSERT_TRUE(found_src) TH_LOG("no pipe stacks for %s in summary.json", src);
+	ASSERT_TRUE(found_fn) TH_LOG("no anon_pipe_write/pipe_write frame in the pipe stacks");
 }
 
 /* "Number of blocks type" of /proc/pagetypeinfo summed over zones; -1 if unreadable. */
