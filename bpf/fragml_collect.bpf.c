@@ -69,6 +69,9 @@ int BPF_PROG(fragml_collect_fault, unsigned long address, struct pt_regs *regs,
 	struct fragml_ev_fault *e;
 	__u8 one = 1;
 
+	if ((filter_tgid || filter_memcg_ino) &&
+	    !fragml_task_wanted(bpf_get_current_task_btf(), rk.tgid))
+		return 0;
 	fragml_fault_note(address);
 	fragml_stat(FRAGML_STAT_FAULTS);
 	t = fragml_task_get(rk.tgid, now);

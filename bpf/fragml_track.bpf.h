@@ -24,6 +24,11 @@ const volatile __u32 slab_sample_shift = FRAGML_SLAB_SAMPLE_SHIFT;	/* count 1 in
 const volatile __u64 lifetime_T_ns = 10ULL * FRAGML_NSEC_PER_SEC;
 const volatile __u32 want_stacks = 0;
 
+/* fragml-collect --pid / --cgroup (0: everyone).  The observe programs keep 0,
+ * so the verifier drops the checks from their hot paths. */
+const volatile __u32 filter_tgid = 0;
+const volatile __u64 filter_memcg_ino = 0;	/* memory cgroup directory inode (= kernfs id) */
+
 /* Set by the collector for vmemmap calibration (loader/collect.c). */
 volatile __u32 calib_tgid;
 volatile __u64 calib_page;
@@ -152,6 +157,30 @@ static __always_inline void fragml_stat(__u32 idx)
 
 	if (c)
 		*c += 1;
+}
+
+/* Is `task` (of process `tgid`) one the collector was asked to follow?  The
+ * cgroup filter matches the task's memory cgroup or one of its 7 nearest
+ * ancestors (cgroup v1 memory hierarchy or v2). */
+static __always_inline int fragml_task_wanted(struct task_struct *task, __u32 tgid)
+{
+	struct cgroup_subsys_state *css;
+	int id;
+
+	if (filter_tgid && tgid != filter_tgid)
+		return 0;
+	if (!filter_memcg_ino)
+		return 1;
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return 0;
+	id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	css = BPF_CORE_READ(task, cgroups, subsys[id & 15]);
+	for (int i = 0; i < 8 && css; i++) {
+		if (BPF_CORE_READ(css, cgroup, kn, id) == filter_memcg_ino)
+			return 1;
+		css = BPF_CORE_READ(css, parent);
+	}
+	return 0;
 }
 
 static __always_inline void *fragml_reserve(__u64 size)
@@ -289,7 +318,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 		tgid = task->tgid;
 		if (calib_tgid && tgid == calib_tgid && order == 0)
 			calib_page = fragml_page_key(page);
-		if (order != FRAGML_HPAGE_ORDER)
+		if (order != FRAGML_HPAGE_ORDER || !fragml_task_wanted(task, tgid))
 			return 0;
 		return fragml_on_thp_alloc(task, tgid, gfp);
 	}
@@ -306,6 +335,8 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 	kthread = fragml_is_kthread(task);
 	if (kthread)
 		tgid = 0;
+	if ((filter_tgid || filter_memcg_ino) && !fragml_task_wanted(task, tgid))
+		return 0;
 	pg = fragml_page_key(page);
 	if (!extfrag) {
 		/* the extfrag hook already tracked this page a moment ago */
@@ -517,6 +548,9 @@ static __always_inline int fragml_on_slab_obj(struct kmem_cache *s, __u32 kmallo
 #endif
 	if (fragml_is_kthread(bpf_get_current_task_btf()))
 		tgid = 0;
+	if (!pending && (filter_tgid || filter_memcg_ino) &&
+	    !fragml_task_wanted(bpf_get_current_task_btf(), tgid))
+		return 0;
 	if (s) {
 		struct fragml_slab_key k = { .tgid = tgid, .cache = (__u64)s };
 		struct fragml_slab_val *sv = bpf_map_lookup_elem(&fragml_src_slab, &k);
@@ -574,6 +608,11 @@ static __always_inline int fragml_on_compaction_begin(struct compact_control *cc
 	struct fragml_compact_run init = {};
 
 	if (!v)
+		return 0;
+	if ((filter_tgid || filter_memcg_ino) &&
+	    !fragml_task_wanted(bpf_get_current_task_btf(),
+				fragml_is_kthread(bpf_get_current_task_btf()) ? 0 :
+				bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	fragml_compaction_features(v, now, cc, fragml_is_kthread(bpf_get_current_task_btf()));
 #ifdef FRAGML_OBSERVE

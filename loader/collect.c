@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -601,6 +603,26 @@ int fragml_collect_open(struct fragml_collector **cp, const struct fragml_collec
 	c->skel->rodata->slab_sample_shift = 0;
 	c->skel->rodata->lifetime_T_ns = (uint64_t)(c->o.lifetime_T_s * 1e9);
 	c->skel->rodata->want_stacks = c->o.stacks;
+	if (c->o.target_tgid) {
+		if (kill((pid_t)c->o.target_tgid, 0) && errno == ESRCH) {
+			ret = fragml_err_set(err, -ESRCH, "--pid %u: no such process", c->o.target_tgid);
+			goto fail;
+		}
+		c->skel->rodata->filter_tgid = c->o.target_tgid;
+	}
+	if (c->o.cgroup) {
+		struct statfs sf;
+		struct stat sb;
+
+		if (stat(c->o.cgroup, &sb) || !S_ISDIR(sb.st_mode) || statfs(c->o.cgroup, &sf) ||
+		    (sf.f_type != CGROUP_SUPER_MAGIC && sf.f_type != CGROUP2_SUPER_MAGIC)) {
+			ret = fragml_err_set(err, -EINVAL,
+				"--cgroup %s: not a cgroup directory (give one of the memory controller's: /sys/fs/cgroup/memory/... on cgroup v1, /sys/fs/cgroup/... on v2)",
+				c->o.cgroup);
+			goto fail;
+		}
+		c->skel->rodata->filter_memcg_ino = sb.st_ino;
+	}
 	bpf_map__set_max_entries(c->skel->maps.fragml_events, rb * 1024);
 	ret = fragml_collect__load(c->skel);
 	if (ret) {
@@ -615,6 +637,15 @@ int fragml_collect_open(struct fragml_collector **cp, const struct fragml_collec
 		goto fail;
 	}
 	progress(c, "call-site table: %d allocation sites resolved from /proc/kallsyms", nsites);
+	if (c->o.target_tgid || c->o.cgroup) {
+		char who[400] = "";
+
+		if (c->o.target_tgid)
+			snprintf(who, sizeof(who), "process %u%s", c->o.target_tgid, c->o.cgroup ? " in " : "");
+		if (c->o.cgroup)
+			snprintf(who + strlen(who), sizeof(who) - strlen(who), "cgroup %s", c->o.cgroup);
+		progress(c, "following only %s (fallback and compaction rates stay system-wide)", who);
+	}
 	ret = fragml_collect__attach(c->skel);
 	if (ret) {
 		ret = fragml_err_set(err, ret, "fragml_collect: attach failed: %s", strerror(-ret));

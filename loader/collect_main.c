@@ -41,6 +41,9 @@ static void usage(FILE *f)
 "      --stacks           record the kernel call stacks of tracked allocations; summary.json\n"
 "                         \"stacks\" lists the top sources with their stacks, symbolised\n"
 "      --stacks-top N     call stacks per source (default 5)\n"
+"  -p, --pid PID          follow only this process (its allocations, faults, slab objects)\n"
+"  -c, --cgroup DIR       follow only tasks in this memory cgroup or below it\n"
+"                         (/sys/fs/cgroup/memory/... on cgroup v1, /sys/fs/cgroup/... on v2)\n"
 "  -q, --quiet            no progress line\n"
 "With a command, collection starts before it runs and stops when it exits.\n");
 }
@@ -52,7 +55,7 @@ int main(int argc, char **argv)
 		{ "sample", 1, 0, 's' }, { "lifetime", 1, 0, 'T' }, { "thp-life", 1, 0, 1 },
 		{ "thp-dense", 1, 0, 2 }, { "ringbuf", 1, 0, 3 }, { "stacks", 0, 0, 4 },
 		{ "stacks-top", 1, 0, 5 },
-		{ "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' }, {}
+		{ "pid", 1, 0, 'p' }, { "cgroup", 1, 0, 'c' }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' }, {}
 	};
 	struct fragml_collect_opts o;
 	struct fragml_collect_stats st;
@@ -62,7 +65,7 @@ int main(int argc, char **argv)
 
 	fragml_collect_opts_default(&o);
 	o.progress = show;
-	while ((opt = getopt_long(argc, argv, "+o:w:d:s:T:qh", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+o:w:d:s:T:p:c:qh", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'o': o.outdir = optarg; break;
 		case 'w': o.workload = optarg; break;
@@ -74,6 +77,18 @@ int main(int argc, char **argv)
 		case 3: o.ringbuf_kb = strtoul(optarg, NULL, 0); break;
 		case 4: o.stacks = true; break;
 		case 5: o.stacks_top = strtoul(optarg, NULL, 0); o.stacks = true; break;
+		case 'p': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || !v || v > 0x3fffffff) {
+				fprintf(stderr, "fragml-collect: --pid %s: not a process id\n", optarg);
+				return 2;
+			}
+			o.target_tgid = (uint32_t)v;
+			break;
+		}
+		case 'c': o.cgroup = optarg; break;
 		case 'q': o.progress = NULL; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

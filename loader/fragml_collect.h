@@ -181,7 +181,9 @@ struct fragml_collect_opts {
 	double lifetime_T_s;		/* lifetime label threshold T */
 	double thp_min_life_s;		/* THP label: region lived at least this long */
 	unsigned int thp_dense_ppk;	/* THP label: touched share >= this (per 1024) */
-	uint32_t target_tgid;		/* 0: all processes; else only this tgid (+ its children by comm) */
+	uint32_t target_tgid;		/* 0: all processes; else only this process (--pid) */
+	const char *cgroup;		/* NULL: all; else a memory-cgroup directory (v1 memory
+					 * hierarchy or v2): tasks in it or below (--cgroup) */
 	unsigned int ringbuf_kb;	/* ring buffer size (power of two, KiB) */
 	bool stacks;			/* record kernel stacks of tracked allocations: summary.json "stacks" */
 	unsigned int stacks_top;	/* call stacks per source in summary.json (default 5) */

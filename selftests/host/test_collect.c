@@ -13,6 +13,7 @@
  *                        are read and agree with their sources; the JSON parses
  *   stacks_symbolised    --stacks: the pipe-writing child's top stack names the kernel's
  *                        pipe write function (anon_pipe_write / pipe_write)
+ *   filter_pid_cgroup    --pid / --cgroup: only the followed task's pipe pages become rows
  *   pageblock_scan       the scan's block counts per migratetype match /proc/pagetypeinfo;
  *                        held pipe pages are seen as class pipe in the scan
  * The collector's programs are private (nothing pinned), so a live fragml
@@ -672,6 +673,118 @@ TEST(stacks_symbolised)
 		SKIP(return, "%llu records lost", (unsigned long long)st.lost);
 	ASSERT_TRUE(found_src) TH_LOG("no pipe stacks for %s in summary.json", src);
 	ASSERT_TRUE(found_fn) TH_LOG("no anon_pipe_write/pipe_write frame in the pipe stacks");
+}
+
+/* Child: waits for a byte on `go`, then 64 pipes holding a page for 1 s. */
+static void filter_child(const char *name, int go)
+{
+	int fds[64][2];
+	char page[4096], b;
+
+	prctl(PR_SET_NAME, name);
+	memset(page, 'f', sizeof(page));
+	if (read(go, &b, 1) != 1)
+		_exit(1);
+	for (int i = 0; i < 64; i++)
+		if (pipe(fds[i]) || write(fds[i][1], page, sizeof(page)) != sizeof(page))
+			_exit(2);
+	usleep(1000000);
+	_exit(0);
+}
+
+/* Count lifetime rows whose source starts with "<name>:" (any label). */
+static long rows_of(const char *dir, const char *name)
+{
+	char csv[PATH_MAX + 32], prefix[64];
+	long l0, l1, n = 0;
+	static const char *const classes[] = { "pipe", "slab", "pagetable", "kernel", "net", "kstack" };
+
+	snprintf(csv, sizeof(csv), "%s/lifetime.csv", dir);
+	snprintf(prefix, sizeof(prefix), "%s:", name);
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+		count_rows(csv, classes[i], prefix, &l0, &l1);
+		n += l0 + l1;
+	}
+	return n;
+}
+
+/* Runs A and B; follows A by pid, or by cgroup when `cg` is given (A is moved there). */
+static void run_filtered(struct __test_metadata *_metadata, const char *cg, long *ra, long *rb)
+{
+	struct fragml_collector *c = NULL;
+	struct fragml_collect_opts o;
+	struct fragml_collect_stats st;
+	struct fragml_err err = {};
+	char dir[PATH_MAX];
+	int go[2];
+	pid_t a, b;
+
+	mk_tmpdir(dir, sizeof(dir), "flt");
+	ASSERT_EQ(0, pipe(go));
+	a = fork();
+	if (a == 0)
+		filter_child("fragml-flt-a", go[0]);
+	b = fork();
+	if (b == 0)
+		filter_child("fragml-flt-b", go[0]);
+	if (cg) {
+		char procs[PATH_MAX + 32];
+		FILE *f;
+
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
+		f = fopen(procs, "w");
+		ASSERT_NE(NULL, f);
+		fprintf(f, "%d\n", a);
+		ASSERT_EQ(0, fclose(f));
+	}
+	fragml_collect_opts_default(&o);
+	o.outdir = dir;
+	o.workload = "selftest";
+	o.duration_s = 1.5;
+	if (cg)
+		o.cgroup = cg;
+	else
+		o.target_tgid = a;
+	ASSERT_EQ(0, fragml_collect_open(&c, &o, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	ASSERT_EQ(2, write(go[1], "gg", 2));
+	ASSERT_EQ(0, fragml_collect_run(c, &st, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	fragml_collect_close(c);
+	waitpid(a, NULL, 0);
+	waitpid(b, NULL, 0);
+	*ra = rows_of(dir, "fragml-flt-a");
+	*rb = rows_of(dir, "fragml-flt-b");
+	TH_LOG("%s filter: %ld rows of A, %ld of B, %llu rows in all", cg ? "cgroup" : "pid", *ra, *rb,
+	       (unsigned long long)st.rows[0]);
+	/* nobody else: every row is A's (its pipe pages, page tables, slab pages) */
+	ASSERT_EQ((long)st.rows[0], *ra);
+	rm_tree(dir);
+	close(go[0]);
+	close(go[1]);
+}
+
+TEST(filter_pid_cgroup)
+{
+	const char *why = why_cannot_collect();
+	char cg[PATH_MAX] = "";
+	long ra, rb;
+
+	if (why)
+		SKIP(return, "%s", why);
+	run_filtered(_metadata, NULL, &ra, &rb);
+	ASSERT_GE(ra, 60);	/* 64 pipe pages */
+	ASSERT_EQ(0, rb);
+	/* a fresh memory cgroup: v1 memory hierarchy, else the v2 root */
+	if (!access("/sys/fs/cgroup/memory/cgroup.procs", W_OK))
+		snprintf(cg, sizeof(cg), "/sys/fs/cgroup/memory/fragml-test-%d", getpid());
+	else if (!access("/sys/fs/cgroup/cgroup.controllers", R_OK))
+		snprintf(cg, sizeof(cg), "/sys/fs/cgroup/fragml-test-%d", getpid());
+	if (!cg[0] || mkdir(cg, 0755))
+		SKIP(return, "cannot create a memory cgroup (%s): %s", cg[0] ? cg : "no cgroup fs",
+		     strerror(errno));
+	run_filtered(_metadata, cg, &ra, &rb);
+	rmdir(cg);
+	ASSERT_GE(ra, 60);
+	ASSERT_EQ(0, rb);
 }
 
 /* "Number of blocks type" of /proc/pagetypeinfo summed over zones; -1 if unreadable. */
