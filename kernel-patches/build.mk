@@ -23,6 +23,13 @@ $(VMLINUX_PATCHED_H): $(KBUILD_DIR)/.fragml-built | $(BPFTOOL)
 	@mkdir -p $(@D)
 	$(BPFTOOL) btf dump file $(KVMLINUX) format c > $@.tmp && mv $@.tmp $@
 
+## kernel-checkpatch: the tree's scripts/checkpatch.pl on every patch of the series
+.PHONY: kernel-checkpatch
+kernel-checkpatch: | $(KSRC)/Makefile
+	@cd $(KSRC) && for p in $(KPATCHES); do \
+		scripts/checkpatch.pl -q --ignore FILE_PATH_CHANGES $$p || exit 1; \
+		echo "checkpatch: $$(basename $$p): 0 errors, 0 warnings"; done
+
 ## kernel-path: print the bzImage path of the cached patched kernel
 kernel-path:
 	@echo $(KBZIMAGE)
