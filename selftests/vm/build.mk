@@ -44,7 +44,9 @@ $(VMTEST_MMDIR)/%: $(MMSEL)/%.c $(VMTEST_KHDR)/.stamp
 		-o $@ $< $(MMSEL)/vm_util.c $(MMSEL)/thp_settings.c -lm
 
 # `make check` runs this one-word script (CHECK_SCRIPTS entries are words).
-$(VMTEST_DIR)/vmtest-check.sh: selftests/vm/build.mk kernel-patches/build.mk
+# Rewritten every time: it names the kernel of the current series' hash.
+.PHONY: $(VMTEST_DIR)/vmtest-check.sh
+$(VMTEST_DIR)/vmtest-check.sh:
 	@mkdir -p $(@D)
 	@printf '#!/bin/sh\nexec %s %s %s tests %s\n' '$(TOP)/selftests/vm/run-vm.sh' \
 		'$(KBZIMAGE)' '$(VMTEST_OUT)' '$(VMTEST_ENV)' > $@ && chmod +x $@
