@@ -385,8 +385,9 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 		struct fragml_result res;
 
 		if (fragml_decide(FRAGML_HOOK_LIFETIME, v, &res) >= 0 && src) {
-			src->decided++;
-			src->predicted_long += res.action == FRAGML_LIFETIME_LONG;
+			/* scaled like pages: estimates of all allocations' decisions */
+			src->decided += scale;
+			src->predicted_long += res.action == FRAGML_LIFETIME_LONG ? scale : 0;
 		}
 	}
 #endif

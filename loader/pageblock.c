@@ -360,9 +360,12 @@ int fragml_pageblock_scan(struct fragml_pageblock_scan *s, int live_fd, struct f
 				}
 				if (!any)
 					continue;
-				if (!flagged) {
-					/* not one page with a flag (a free block has a buddy head):
-					 * memory outside the buddy allocator, which pagetypeinfo skips */
+				if (!flagged && mt == 1) {
+					/* a MOVABLE block (memmap_init's default) in which not one
+					 * page has a flag (a free block has a buddy head, movable
+					 * pages are LRU/anon): memory outside the buddy allocator,
+					 * which pagetypeinfo does not count.  Flag-less unmovable
+					 * blocks are real: kernel pages without a page flag. */
 					s->skipped_blocks++;
 					continue;
 				}
