@@ -2,15 +2,29 @@
 # PID 1 of the test VM (run-vm.sh): mount what the tests need, set THP to
 # `always`, run the job, write its output and status to the results share,
 # power off.  FRAGML_JOB, FRAGML_VMDIR and the rest come from the kernel
-# command line.
+# command line.  The checkout may live anywhere on the host, /tmp included.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/tmp LANG=C
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
-mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs tmpfs /run
+# The tools need a writable /tmp, but the checkout (and so the test binaries)
+# may itself live under /tmp on the host: keep the host's view of those
+# folders visible through the guest's tmpfs.
+mkdir -p /run/host-tmp
+mount --bind /tmp /run/host-tmp
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+for p in "$FRAGML_VMDIR" "$FRAGML_TESTDIR" "$FRAGML_BIN" "$FRAGML_MMDIR" "$FRAGML_SCRIPT"; do
+	case $p in
+	/tmp/?*)
+		top=${p#/tmp/}; top=${top%%/*}
+		if [ -d "/run/host-tmp/$top" ] && [ ! -d "/tmp/$top" ]; then
+			mkdir -p "/tmp/$top" && mount --bind "/run/host-tmp/$top" "/tmp/$top"
+		fi ;;
+	esac
+done
 mount -t bpf bpf /sys/fs/bpf
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
