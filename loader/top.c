@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fragml_cli.h"
+#include "fragml_collect.h"
 #include "fragml_identify.h"
 
 static volatile sig_atomic_t top_stop;
@@ -84,32 +85,71 @@ int fragml_cmd_top(int argc, char **argv)
 	return 0;
 }
 
+static int report_pageblocks(int json)
+{
+	static const char *const mt[FRAGML_PB_NR_MT] = { "unmovable", "movable", "reclaimable",
+							 "highatomic", "cma", "isolate" };
+	struct fragml_pageblock_scan s;
+	struct fragml_err err = {};
+
+	if (fragml_pageblock_scan(&s, -1, &err))
+		return fragml_cli_fail("fragml report --pageblocks", &err);
+	if (json) {
+		fragml_pageblock_json(&s, stdout);
+		putchar('\n');
+		return 0;
+	}
+	printf("%llu pageblocks scanned in %.2fs (%llu outside the buddy allocator skipped), %llu mixed\n",
+	       (unsigned long long)s.blocks, s.elapsed_s, (unsigned long long)s.skipped_blocks,
+	       (unsigned long long)s.mixed);
+	printf("%-12s %8s %8s\n", "MIGRATETYPE", "BLOCKS", "MIXED");
+	for (int i = 0; i < FRAGML_PB_NR_MT; i++)
+		if (s.blocks_by_mt[i])
+			printf("%-12s %8llu %8llu\n", mt[i], (unsigned long long)s.blocks_by_mt[i],
+			       (unsigned long long)s.mixed_by_mt[i]);
+	printf("%-12s %12s %12s %12s\n", "CLASS", "MIXED_BLOCKS", "WRONG_PAGES", "PAGES");
+	for (int c = 0; c < FRAGML_NR_CLASSES; c++)
+		if (s.pages_by_class[c])
+			printf("%-12s %12llu %12llu %12llu\n", fragml_alloc_class_name(c),
+			       (unsigned long long)s.mixed_by_class[c],
+			       (unsigned long long)s.wrong_pages_by_class[c],
+			       (unsigned long long)s.pages_by_class[c]);
+	return 0;
+}
+
 int fragml_cmd_report(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "json", 0, 0, 'j' }, { "prometheus", 1, 0, 'p' }, { "rows", 1, 0, 'n' },
-		{ "help", 0, 0, 'h' }, {}
+		{ "pageblocks", 0, 0, 'b' }, { "help", 0, 0, 'h' }, {}
 	};
 	struct fragml_ident id;
 	struct fragml_err err = {};
 	const char *prom = NULL;
 	unsigned int rows = 0;
-	int opt, json = 0, ret;
+	int opt, json = 0, ret, pageblocks = 0;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "jp:n:h", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "jp:n:bh", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'j': json = 1; break;
+		case 'b': pageblocks = 1; break;
 		case 'p': prom = optarg; break;
 		case 'n': rows = strtoul(optarg, NULL, 0); break;
 		case 'h':
 			printf("usage: fragml report [--json] [--prometheus FILE] [-n ROWS]\n"
+			       "       fragml report --pageblocks [--json]\n"
 			       "One snapshot of the identification table; --prometheus writes a node_exporter\n"
-			       "textfile atomically (FILE.tmp + rename).\n");
+			       "textfile atomically (FILE.tmp + rename).  --pageblocks scans every pageblock\n"
+			       "instead: mixed blocks per migratetype and the page classes in them\n"
+			       "(docs/identification.md, \"Pageblock scan\"; pages classed by /proc/kpageflags,\n"
+			       "so pipe/socket/stack pages need fragml-collect's tracking to be named).\n");
 			return 0;
 		default: return 2;
 		}
 	}
+	if (pageblocks)
+		return report_pageblocks(json);
 	if (fragml_ident_read(&id, pin_dir(), NULL, &err))
 		return fragml_cli_fail("fragml report", &err);
 	if (prom) {
