@@ -2,7 +2,8 @@
 # The enforce-mode demo, inside the patched kernel (run by guest-init.sh):
 # fragment memory with unmovable scatter, then run the same MADV_HUGEPAGE
 # faulter under the kernel default and under fragml models, and print what
-# each got.  FRAGML_BIN and FRAGML_TESTDIR come from the kernel command line.
+# each got.  FRAGML_BIN, FRAGML_TESTDIR and FRAGML_MODELS (the shipped
+# models, model/defaults) come from the kernel command line.
 set -u
 bin=${FRAGML_BIN:?} tdir=${FRAGML_TESTDIR:?}
 pipes=${FRAGML_FRAG_PIPES:-150000} mb=${FRAGML_FAULT_MB:-384}
@@ -52,6 +53,10 @@ run "model: decline" /tmp/thp-decline.bin
 run "model: no_compact" /tmp/thp-nocompact.bin
 run "model: compact" /tmp/thp-compact.bin
 run "model: rule thp+compaction" /tmp/thp-rule.bin /tmp/cmp-rule.bin
+if [ -n "${FRAGML_MODELS:-}" ]; then
+	run "shipped models" "$FRAGML_MODELS/thp_fault.bin" "$FRAGML_MODELS/compaction.bin" \
+		"$FRAGML_MODELS/lifetime.bin"
+fi
 echo "# decisions per model version and action (fragml status, last run):"
 "$bin/fragml" status 2>&1 | sed 's/^/#   /'
 "$bin/fragml" detach >/dev/null 2>&1
