@@ -57,6 +57,14 @@ struct fragml_train_opts {
 	/* ORDINAL3: the compact threshold is the lowest score at which the
 	 * validation precision reaches this (default 0.95). */
 	double compact_precision;
+	/* If > 0: the first threshold (decline below it) is lowered until the validation
+	 * rows it declines are at least this fraction negative (label 0), i.e. decline
+	 * only where "not worth it" is that precise; if no threshold declines anything
+	 * with that precision, never decline (t1 = INT32_MIN + 1).  0 = off. */
+	double decline_precision;
+	/* ORDINAL3: never choose compact (t2 = INT32_MAX): the region-use label says
+	 * nothing about whether a direct compaction stall would pay off. */
+	int never_compact;
 	void (*progress)(void *ctx, unsigned int iter, unsigned int total, const char *eval);
 	void *progress_ctx;
 };

@@ -528,6 +528,8 @@ int fragml_train(const struct fragml_dataset *ds, const uint8_t *part,
 		return fragml_err_set(err, -EINVAL, "train: min_child_weight %g is negative", o->min_child_weight);
 	if (o->kind == FRAGML_TRAIN_ORDINAL3 && !(o->compact_precision > 0 && o->compact_precision <= 1))
 		return fragml_err_set(err, -EINVAL, "train: compact precision %g outside (0, 1]", o->compact_precision);
+	if (!(o->decline_precision >= 0 && o->decline_precision <= 1))
+		return fragml_err_set(err, -EINVAL, "train: decline precision %g outside [0, 1]", o->decline_precision);
 	if (o->kind == FRAGML_TRAIN_ORDINAL3 && fragml_hook_n_actions(o->hook) < 3)
 		return fragml_err_set(err, -EINVAL, "train: hook %s has %u actions: the 3-action ordinal model is for thp_fault",
 				      fragml_hook_name(o->hook), fragml_hook_n_actions(o->hook));
@@ -734,10 +736,30 @@ int fragml_train(const struct fragml_dataset *ds, const uint8_t *part,
 			}
 		nc = candidates(tmp, n, c);
 		t1 = choose_threshold(tmp, n, rule, c, nc);
+		if (o->decline_precision > 0) {
+			/* decline (action 0) only where the validation rows below t1
+			 * are at least decline_precision negative: the highest
+			 * candidate <= t1 that reaches it, else never decline */
+			size_t npos = 0;
+			int64_t t = INT32_MIN + 1;
+
+			for (size_t i = 0; i < n; i++)
+				npos += tmp[i].pos;
+			for (size_t k = 0; k < nc; k++) {
+				size_t below = n - c[k].n_pred, neg = (n - npos) - (c[k].n_pred - c[k].tp);
+
+				if (c[k].thr <= t1 && below &&
+				    ratio(neg, below) >= o->decline_precision) {
+					t = c[k].thr;
+					break;
+				}
+			}
+			t1 = t;
+		}
 		if (o->kind == FRAGML_TRAIN_ORDINAL3) {
 			/* stall for compaction only where the region is very likely
 			 * to be used: lowest threshold >= t1 with that precision */
-			for (size_t k = nc; k-- > 1;)
+			for (size_t k = nc; k-- > 1 && !o->never_compact;)
 				if (c[k].thr >= t1 && ratio(c[k].tp, c[k].n_pred) >= o->compact_precision) {
 					t2 = c[k].thr;
 					break;
@@ -933,6 +955,10 @@ struct json_object *fragml_train_report_json(const struct fragml_dataset *ds,
 			       json_object_new_string(o->threshold_rule ? o->threshold_rule : "f1"));
 	if (o->kind == FRAGML_TRAIN_ORDINAL3)
 		json_object_object_add(opt, "compact_precision", jnum(o->compact_precision));
+	if (o->kind == FRAGML_TRAIN_ORDINAL3 && o->never_compact)
+		json_object_object_add(opt, "never_compact", json_object_new_boolean(1));
+	if (o->decline_precision > 0)
+		json_object_object_add(opt, "decline_precision", jnum(o->decline_precision));
 	json_object_object_add(opt, "features", feature_list(o->features ? mask & o->features : mask));
 	json_object_object_add(r, "options", opt);
 

@@ -45,6 +45,9 @@ static void usage(FILE *f)
 		"      --test-frac X        per seen workload, by time (default 0.20)\n"
 		"  -T, --threshold RULE     f1 | recall:R | precision:P | prob:P (default f1)\n"
 		"      --compact-precision P  thp_fault: precision needed to allow direct compaction (0.95)\n"
+		"      --never-compact      thp_fault: never choose compact (no direct-compaction stalls)\n"
+		"      --decline-precision P  decline (action 0) only where the validation rows declined are\n"
+		"                           at least P label 0, else never decline (default off)\n"
 		"      --loo                also train once per workload with it held out (generalisation)\n"
 		"      --min-parity X       fail if integer/float decision agreement is below X (0.999)\n"
 		"      --eval MODEL.bin     no training: evaluate MODEL.bin on every row of --data (a\n"
@@ -274,7 +277,7 @@ static void print_table(const struct fragml_dataset *ds, const struct fragml_tra
 
 int main(int argc, char **argv)
 {
-	enum { O_ETA = 256, O_MCW, O_NOBAL, O_OVER, O_SPLIT, O_VAL, O_TEST, O_CP, O_LOO, O_MINPAR, O_EVAL };
+	enum { O_ETA = 256, O_MCW, O_NOBAL, O_OVER, O_SPLIT, O_VAL, O_TEST, O_CP, O_DP, O_NOCMP, O_LOO, O_MINPAR, O_EVAL };
 	static const struct option opts[] = {
 		{ "hook", required_argument, NULL, 'H' },
 		{ "data", required_argument, NULL, 'd' },
@@ -295,6 +298,8 @@ int main(int argc, char **argv)
 		{ "test-frac", required_argument, NULL, O_TEST },
 		{ "threshold", required_argument, NULL, 'T' },
 		{ "compact-precision", required_argument, NULL, O_CP },
+		{ "decline-precision", required_argument, NULL, O_DP },
+		{ "never-compact", no_argument, NULL, O_NOCMP },
 		{ "loo", no_argument, NULL, O_LOO },
 		{ "min-parity", required_argument, NULL, O_MINPAR },
 		{ "eval", required_argument, NULL, O_EVAL },
@@ -314,8 +319,8 @@ int main(int argc, char **argv)
 	double min_parity = 0.999;
 	uint8_t *part = NULL;
 	int nd = 0, c, hook, do_loo = 0, ret = 1;
-	int o_trees = -1, o_depth = -1, o_seed = -1, o_nobal = 0, o_over = 0;
-	double o_eta = NAN, o_mcw = NAN, o_cp = NAN;
+	int o_trees = -1, o_depth = -1, o_seed = -1, o_nobal = 0, o_over = 0, o_nocmp = 0;
+	double o_eta = NAN, o_mcw = NAN, o_cp = NAN, o_dp = NAN;
 	const char *o_thr = NULL, *eval_model = NULL;
 
 	fragml_dataset_init(&ds);
@@ -346,6 +351,8 @@ int main(int argc, char **argv)
 		case O_TEST: so.test_frac = num_arg("test-frac", optarg, 0, 0.99, 0); break;
 		case 'T': o_thr = optarg; break;
 		case O_CP: o_cp = num_arg("compact-precision", optarg, 1e-6, 1, 0); break;
+		case O_NOCMP: o_nocmp = 1; break;
+		case O_DP: o_dp = num_arg("decline-precision", optarg, 1e-6, 1, 0); break;
 		case O_LOO: do_loo = 1; break;
 		case O_MINPAR: min_parity = num_arg("min-parity", optarg, 0, 1, 0); break;
 		case O_EVAL: eval_model = optarg; break;
@@ -386,6 +393,8 @@ int main(int argc, char **argv)
 	if (!isnan(o_eta)) o.eta = o_eta;
 	if (!isnan(o_mcw)) o.min_child_weight = o_mcw;
 	if (!isnan(o_cp)) o.compact_precision = o_cp;
+	if (!isnan(o_dp)) o.decline_precision = o_dp;
+	o.never_compact = o_nocmp;
 	if (o_thr) o.threshold_rule = o_thr;
 	o.balance = !o_nobal;
 	o.allow_over_budget = o_over;

@@ -385,6 +385,68 @@ TEST(quantisation_parity)
 	fragml_dataset_free(&ds);
 }
 
+/* --decline-precision / --never-compact: decline only where the declined validation rows are that
+ * precisely "not worth it" (label 0); a lower t1 than F1's, never a higher one */
+TEST(decline_precision_conservative)
+{
+	struct fragml_dataset ds;
+	struct fragml_train_opts o;
+	struct fragml_train_result *res = malloc(sizeof(*res));
+	struct fragml_err err = { 0 };
+	int32_t t1_f1;
+	uint8_t *part;
+
+	ASSERT_NE(NULL, res);
+	make_noisy_dataset(&ds, 20000);
+	for (size_t r = 0; r < ds.n_rows; r++) {
+		int32_t *x = ds.x + r * FRAGML_MAX_FEATURES;
+
+		ds.hook[r] = FRAGML_HOOK_THP_FAULT;
+		x[FRAGML_F_FREE_HUGE_BLOCKS] = x[FRAGML_F_ZONE_FREE_LOG2];
+		x[FRAGML_F_ZONE_FREE_LOG2] = FRAGML_MISSING;
+		x[FRAGML_F_COMPACT_PRIO] = FRAGML_MISSING;
+	}
+	part = malloc(ds.n_rows);
+	ASSERT_EQ(0, fragml_dataset_split(&ds, NULL, part, &err));
+	opts_for(&o, FRAGML_HOOK_THP_FAULT);
+	o.kind = FRAGML_TRAIN_ORDINAL3;
+	o.n_trees = 8;
+	ASSERT_EQ(0, fragml_train(&ds, part, &o, res, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	t1_f1 = res->model.thresholds[0];
+	for (int i = 0; i < 3; i++) {
+		static const double p[] = { 0.9, 0.97, 1.0 };
+		const struct fragml_metrics *v;
+		size_t declined;
+
+		o.decline_precision = p[i];
+		ASSERT_EQ(0, fragml_train(&ds, part, &o, res, &err)) TH_LOG("%s", fragml_err_msg(&err));
+		v = &res->m[FRAGML_PART_VAL];
+		declined = v->confusion[0][0] + v->confusion[1][0];
+		EXPECT_LE(res->model.thresholds[0], t1_f1);
+		EXPECT_LE(res->model.thresholds[0], res->model.thresholds[1]);
+		if (res->model.thresholds[0] == INT32_MIN + 1) {
+			EXPECT_EQ(0, declined);
+		} else {
+			EXPECT_GE((double)v->confusion[0][0], p[i] * declined - 1e-9)
+				TH_LOG("P %.2f: %zu of %zu declined are label 0", p[i], v->confusion[0][0], declined);
+		}
+	}
+	/* --never-compact: t2 = INT32_MAX, no row is given compact */
+	o.decline_precision = 0;
+	o.never_compact = 1;
+	ASSERT_EQ(0, fragml_train(&ds, part, &o, res, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	EXPECT_EQ(INT32_MAX, res->model.thresholds[1]);
+	EXPECT_EQ(t1_f1, res->model.thresholds[0]);
+	for (int p = 0; p < FRAGML_NR_PARTS; p++)
+		EXPECT_EQ(0, res->m[p].confusion[0][2] + res->m[p].confusion[1][2]);
+	o.decline_precision = 1.5;
+	EXPECT_NE(0, fragml_train(&ds, part, &o, res, &err));
+	EXPECT_NE(NULL, strstr(fragml_err_msg(&err), "decline precision"));
+	free(part);
+	free(res);
+	fragml_dataset_free(&ds);
+}
+
 TEST(bad_csv_refused)
 {
 	struct fragml_err err = { 0 };
@@ -663,7 +725,7 @@ TEST(bad_option_values_refused)
 	static const char *const bad[] = {
 		"--eta abc", "--eta 0", "--eta 1.5", "--trees 3x", "--trees 0", "--max-depth abc",
 		"--seed -1", "--seed 1.5", "--min-child-weight -1", "--val-frac x", "--test-frac 1",
-		"--compact-precision 0", "--min-parity 2",
+		"--compact-precision 0", "--decline-precision 0", "--decline-precision 1.5", "--min-parity 2",
 	};
 	struct fragml_dataset ds;
 	struct fragml_train_opts o;
