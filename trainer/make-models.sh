@@ -71,8 +71,10 @@ for hook in lifetime thp_fault compaction; do
 		# task_thp_rate and mm_rss_log2 tell PR_SET_THP_DISABLE runs (the only measurable
 		# advised regions) from THP runs. Decline only where >= 98 % of the validation rows
 		# declined are label 0; never compact (the label measures use, not compaction payoff).
+		# task_density_ppk is left out too: only the collector (bpf/fragml_collect.bpf.c)
+		# counts a task's regions and touches, so at the live hook it is always missing.
 		thp_fault) args+=(--min-child-weight 100 --never-compact --decline-precision 0.98
-				  --features order,vma_pages_log2,vma_huge_advised,region_in_vma,task_density_ppk) ;;
+				  --features order,vma_pages_log2,vma_huge_advised,region_in_vma) ;;
 		esac
 		tvar=TEST_$hook; test_wl=${!tvar:-}
 		[ -n "$test_wl" ] && args+=(--test-workloads "$test_wl")
@@ -159,14 +161,21 @@ EON
   Under the scatter most THP faults fall back to 4 KB, so the THP runs vm-frag-dense and
   vm-frag-sparse have measurable regions: they are held out as the out-of-distribution test
   closest to `make demo-vm`.
-* Features: only the region's and the task's (order, vma_pages_log2, vma_huge_advised,
-  region_in_vma, task_density_ppk). Machine state is left out: it does not make a region
+* Features: only the region's (order, vma_pages_log2, vma_huge_advised, region_in_vma).
+  Machine state is left out: it does not make a region
   dense, it only told the host runs apart, and free_huge_blocks/unusable_ppk are missing where
   node 0 has no NORMAL zone (the 1 GB guest), which sent the previous model (trained with them
   on the host only) to `decline` on every fault of `make demo-vm`. task_thp_rate and
   mm_rss_log2 are left out because they tell the PR_SET_THP_DISABLE runs (where advised
   regions can be measured) from THP runs; with them the held-out vm-frag-sparse was scored
-  dense.
+  dense. task_density_ppk (the share touched of the task's earlier regions, the one feature
+  that tells a sparse advised region from a dense one) is left out because only the
+  collector maintains it (bpf/fragml_collect.bpf.c counts regions and touches); at the live
+  hook it is always missing, and a model trained with it (held-out F1 0.98) declined all 192
+  faults of `make demo-vm`. So this model does NOT tell sparse advised regions from dense
+  ones (nothp-sparse-adv, vm-frag-sparse: almost all given no_compact): it declines where
+  the region itself says THP is not worth it (not advised, not whole in its VMA, small VMA).
+  Declining sparse advised regions needs the touch/region counts in the policy programs.
 * Decline rule (`--decline-precision 0.98`): the F1 threshold is lowered until at least 98 %
   of the validation rows it declines have label 0 (not dense); if no threshold reached that,
   the model would never decline.
