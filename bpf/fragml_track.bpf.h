@@ -16,10 +16,17 @@
 #ifndef FRAGML_TRACK_SAMPLE_SHIFT
 #define FRAGML_TRACK_SAMPLE_SHIFT 4
 #endif
+#ifndef FRAGML_LIVE_SAMPLE_SHIFT
+#define FRAGML_LIVE_SAMPLE_SHIFT 2
+#endif
 #ifndef FRAGML_SLAB_SAMPLE_SHIFT
 #define FRAGML_SLAB_SAMPLE_SHIFT 4
 #endif
 const volatile __u32 track_sample_shift = FRAGML_TRACK_SAMPLE_SHIFT;	/* track 1 in 2^n unmovable/reclaimable allocs */
+/* Of the sampled allocations, follow 1 in 2^n to their free (fallbacks always):
+ * the hash insert and delete are the costliest part of a sampled allocation,
+ * and outside fallbacks lifetimes only feed the task_long_ppk feature. */
+const volatile __u32 live_sample_shift = FRAGML_LIVE_SAMPLE_SHIFT;
 const volatile __u32 slab_sample_shift = FRAGML_SLAB_SAMPLE_SHIFT;	/* count 1 in 2^n slab objects per source */
 const volatile __u64 lifetime_T_ns = 10ULL * FRAGML_NSEC_PER_SEC;
 const volatile __u32 want_stacks = 0;
@@ -103,7 +110,7 @@ struct fragml_pending_slab {
 	__u32 tid;
 	__u32 tgid;
 	__u32 order;
-	__u32 pad;
+	__u32 rng;	/* per-CPU xorshift32 state: slab sampling without a helper call */
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -300,8 +307,8 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 {
 	struct task_struct *task;
 	__u64 now, id, pg;
-	__u32 tgid, tid, scale = 1;
-	int kthread;
+	__u32 tgid, tid, scale = 1, rnd;
+	int kthread, follow = 1;
 	struct fragml_task_state *t = NULL;
 	struct fragml_src_key sk;
 	struct fragml_src_val *src;
@@ -322,10 +329,12 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 			return 0;
 		return fragml_on_thp_alloc(task, tgid, gfp);
 	}
-	if (!extfrag && track_sample_shift) {
-		if (bpf_get_prandom_u32() & ((1U << (track_sample_shift & 31)) - 1))
+	if (!extfrag && (track_sample_shift || live_sample_shift)) {
+		rnd = bpf_get_prandom_u32();
+		if (rnd & ((1U << (track_sample_shift & 15)) - 1))
 			return 0;	/* not sampled */
-		scale = 1U << (track_sample_shift & 31);
+		scale = 1U << (track_sample_shift & 15);
+		follow = !((rnd >> 16) & ((1U << (live_sample_shift & 15)) - 1));
 	}
 	task = bpf_get_current_task_btf();
 	now = bpf_ktime_get_ns();
@@ -391,7 +400,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 		}
 	}
 #endif
-	{
+	if (follow) {
 		struct fragml_live lv = {
 			.ts = now, .src = sk, .order = order, .alloc_mt = mt,
 		};
@@ -539,8 +548,17 @@ static __always_inline int fragml_on_slab_obj(struct kmem_cache *s, __u32 kmallo
 			ps->page = 0;
 		}
 	}
-	if (!pending && (!s || (slab_sample_shift &&
-				(bpf_get_prandom_u32() & ((1U << (slab_sample_shift & 31)) - 1)))))
+	if (!pending && slab_sample_shift && ps) {
+		__u32 x = ps->rng ? ps->rng : 0x9e3779b9;
+
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		ps->rng = x;
+		if (x & ((1U << (slab_sample_shift & 31)) - 1))
+			return 0;
+	}
+	if (!pending && !s)
 		return 0;
 	id = bpf_get_current_pid_tgid();
 	tgid = id >> 32;

@@ -601,6 +601,7 @@ int fragml_collect_open(struct fragml_collector **cp, const struct fragml_collec
 		bpf_map__set_pin_path(m, NULL);
 	c->skel->rodata->track_sample_shift = __builtin_ctz(c->o.sample);
 	c->skel->rodata->slab_sample_shift = 0;
+	c->skel->rodata->live_sample_shift = 0;	/* every sampled allocation gets a lifetime row */
 	c->skel->rodata->lifetime_T_ns = (uint64_t)(c->o.lifetime_T_s * 1e9);
 	c->skel->rodata->want_stacks = c->o.stacks;
 	if (c->o.target_tgid) {
