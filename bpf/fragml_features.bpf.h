@@ -62,7 +62,7 @@ struct fragml_glob {
 	__u64 win_start;
 	__u32 extfrag_cur, extfrag_prev;
 	__u32 compact_ok, compact_fail;	/* decayed: halved every window */
-	__u64 zone;		/* last `struct zone *` of the main zone seen (for THP features) */
+	__u64 node;		/* `struct pglist_data *` of node 0 (for THP features) */
 };
 
 /* Per-thread context of the most recent user page fault. */
@@ -391,9 +391,11 @@ static __always_inline __u32 fragml_alloc_class5(void *ctx, int migratetype, __u
 
 /* ---- zone state ---- */
 
-/* The NORMAL zone of node 0, reached without data ksyms:
- * task -> memory cgroup -> per-node lruvec -> pglist_data -> node_zones[]. */
-static __always_inline struct zone *fragml_main_zone(__u64 now)
+/*
+ * Node 0, reached without data ksyms:
+ * task -> memory cgroup -> per-node lruvec -> pglist_data.
+ */
+static __always_inline struct pglist_data *fragml_main_node(__u64 now)
 {
 	struct fragml_glob *g = fragml_glob_get(now);
 	struct task_struct *task;
@@ -402,8 +404,8 @@ static __always_inline struct zone *fragml_main_zone(__u64 now)
 	struct pglist_data *pgdat;
 	int id;
 
-	if (g && g->zone)
-		return (struct zone *)g->zone;
+	if (g && g->node)
+		return (struct pglist_data *)g->node;
 	if (!bpf_core_field_exists(struct lruvec, pgdat) ||
 	    !bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
 		return NULL;
@@ -416,18 +418,9 @@ static __always_inline struct zone *fragml_main_zone(__u64 now)
 	if (!pn)
 		return NULL;
 	pgdat = BPF_CORE_READ(pn, lruvec.pgdat);
-	if (!pgdat)
-		return NULL;
-	if (!bpf_core_enum_value_exists(enum zone_type, ZONE_NORMAL))
-		return NULL;
-	id = bpf_core_enum_value(enum zone_type, ZONE_NORMAL);
-	{
-		struct zone *z = &pgdat->node_zones[id & 7];
-
-		if (g)
-			g->zone = (__u64)z;
-		return z;
-	}
+	if (g && pgdat)
+		g->node = (__u64)pgdat;
+	return pgdat;
 }
 
 struct fragml_zone_info {
@@ -447,6 +440,44 @@ static __always_inline int fragml_zone_read(struct zone *z, struct fragml_zone_i
 		zi->nr_free[o] = BPF_CORE_READ(z, free_area[o].nr_free);
 		zi->free_pages += zi->nr_free[o] << o;
 		zi->blocks_total += zi->nr_free[o];
+	}
+	return 0;
+}
+
+/*
+ * The whole node: the buddy counts of every populated zone summed, which is
+ * what the THP-fault hook of the patched kernel passes (node_free_huge), so a
+ * model sees the same quantity in observe and enforce mode, and small
+ * machines whose memory is all in DMA32 are covered.
+ */
+static __always_inline int fragml_node_read(struct pglist_data *pgdat, struct fragml_zone_info *zi)
+{
+	/* stride and offset relocated too: struct zone differs between kernels */
+	__u32 zsize = bpf_core_type_size(struct zone);
+	__u32 zoff = bpf_core_field_offset(struct pglist_data, node_zones);
+	int nz = zsize ? bpf_core_field_size(struct pglist_data, node_zones) / zsize : 0;
+
+	zi->free_pages = 0;
+	zi->blocks_total = 0;
+	for (int o = 0; o < FRAGML_NR_ORDERS; o++)
+		zi->nr_free[o] = 0;
+	if (!pgdat)
+		return -1;
+	for (int i = 0; i < 6; i++) {
+		struct zone *z = (struct zone *)((void *)pgdat + zoff + (__u64)i * zsize);
+
+		if (i >= nz)
+			break;
+		if (!BPF_CORE_READ(z, present_pages))
+			continue;
+#pragma unroll
+		for (int o = 0; o < FRAGML_NR_ORDERS; o++) {
+			__u64 n = BPF_CORE_READ(z, free_area[o].nr_free);
+
+			zi->nr_free[o] += n;
+			zi->free_pages += n << o;
+			zi->blocks_total += n;
+		}
 	}
 	return 0;
 }
@@ -575,7 +606,7 @@ static __always_inline void fragml_thp_features(struct fragml_vec *v, __u64 now,
 			(__s32)((__u64)(t->touched > t->regions * 512 ? t->regions * 512 : t->touched)
 				* 1024 / ((__u64)t->regions * 512)) : FRAGML_MISSING;
 	}
-	if (!fragml_zone_read(fragml_main_zone(now), &zi)) {
+	if (!fragml_node_read(fragml_main_node(now), &zi)) {
 		v->f[FRAGML_F_FREE_HUGE_BLOCKS] = fragml_free_huge_blocks(&zi);
 		v->f[FRAGML_F_UNUSABLE_PPK] = fragml_unusable_ppk(&zi, FRAGML_HPAGE_ORDER);
 	}
