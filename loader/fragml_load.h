@@ -38,6 +38,9 @@ struct fragml_open_opts {
 	const char *btf_path;	/* kernel BTF; NULL = /sys/kernel/btf/vmlinux */
 	bool install;		/* load + attach + pin the programs if absent */
 	bool no_policy;		/* never attach the struct_ops policy */
+	bool no_observe;	/* install the maps only: no tracepoint programs
+				 * (parity tests and benchmarks, whose counters
+				 * must see only their own decisions) */
 };
 
 /* What fragml_open() did, for the command to report. */

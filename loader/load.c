@@ -289,10 +289,12 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 		char links[PATH_MAX];
 
 		path_join(links, h->dir, "links");
-		info->installed = pin_count(links) == 0;
-		ret = attach_observe(h, &info->attached_progs, err);
-		if (ret)
-			goto fail;
+		info->installed = pin_count(links) == 0 && !opts->no_observe;
+		if (!opts->no_observe) {
+			ret = attach_observe(h, &info->attached_progs, err);
+			if (ret)
+				goto fail;
+		}
 		if (!opts->no_policy && !opts->bpffs && fragml_policy_supported(NULL) == 1) {
 			ret = fragml_policy_attach(err);
 			if (ret)

@@ -35,7 +35,7 @@ int main(void)
 		{ "8 trees, depth 6", 8, 6 },
 		{ "32 trees, depth 6", 32, 6 },
 	};
-	struct fragml_open_opts oo = { .install = true, .no_policy = true };
+	struct fragml_open_opts oo = { .install = true, .no_policy = true, .no_observe = true };
 	struct fragml_model *m = malloc(sizeof(*m));
 	struct fragml_vec *v = calloc(NVEC, sizeof(*v)), *same = calloc(NVEC, sizeof(*same));
 	struct fragml_err err = { 0 };

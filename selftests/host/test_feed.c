@@ -196,6 +196,8 @@ FIXTURE_SETUP(feed)
 			SKIP(return, "no tracefs with kmem/mm_page_alloc: the feed needs the classic tracepoints");
 	}
 	ASSERT_EQ(0, tl_private_bpffs(self->bpffs, sizeof(self->bpffs)));
+	/* from here on a failing ASSERT must still detach what it attached */
+	_metadata->setup_completed = true;
 	snprintf(self->tmp, sizeof(self->tmp), "/tmp/fragml-feedtest-XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->tmp));
 	snprintf(self->sock, sizeof(self->sock), "%s/feed.sock", self->tmp);
@@ -316,7 +318,12 @@ TEST_F_TIMEOUT(feed, two_subscribers_read_the_same_real_records, 60)
 	ASSERT_LT(10, mine[0]) TH_LOG("hundreds of MB of pipe pages produced almost no records");
 	EXPECT_EQ(mine[0], mine[1]);
 	EXPECT_EQ(mine[0], matched) TH_LOG("records of the two subscribers differ");
-	EXPECT_LT(0, fallbacks) TH_LOG("no pageblock fallback recorded beyond the free unmovable pageblocks");
+	/*
+	 * Whether the burst outgrows the free unmovable pageblocks depends on the
+	 * machine; fallback records are asserted by example_consumers_read_real_records.
+	 */
+	if (!fallbacks)
+		TH_LOG("no pageblock fallback this run: the free unmovable pageblocks sufficed");
 	EXPECT_LT(mine[0] / 2, pipe_cls) TH_LOG("pipe pages not classed as pipe");
 	for (int i = 0; i < 2; i++) {
 		fragml_feed_close(r[i].feed);

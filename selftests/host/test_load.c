@@ -83,7 +83,7 @@ FIXTURE(live) {
 
 FIXTURE_SETUP(live)
 {
-	struct fragml_open_opts oo = { .install = true, .no_policy = true };
+	struct fragml_open_opts oo = { .install = true, .no_policy = true, .no_observe = true };
 	struct fragml_err err = { 0 };
 
 	if (geteuid() != 0)
@@ -91,6 +91,8 @@ FIXTURE_SETUP(live)
 	if (access(FRAGML_DEFAULT_BTF, R_OK))
 		SKIP(return, "kernel has no BTF");
 	ASSERT_EQ(0, tl_private_bpffs(self->bpffs, sizeof(self->bpffs)));
+	/* from here on a failing ASSERT must still detach and unmount */
+	_metadata->setup_completed = true;
 	oo.bpffs = self->bpffs;
 	self->h = NULL;
 	ASSERT_EQ(0, fragml_open(&self->h, &oo, NULL, &err)) TH_LOG("%s", err.msg);
@@ -105,7 +107,7 @@ FIXTURE_TEARDOWN(live)
 {
 	struct fragml_open_opts oo = { .bpffs = self->bpffs };
 
-	if (!self->h)
+	if (!self->bpffs[0])
 		return;
 	fragml_close(self->h);
 	fragml_detach(&oo, NULL);
