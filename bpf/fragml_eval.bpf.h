@@ -34,10 +34,35 @@ static __always_inline void fragml_count(__u32 hook, const struct fragml_blob *m
 }
 
 /*
+ * One step down from split node `n`: the child index.  Branch-free: the split
+ * outcome is data-dependent and would mispredict often, and BPF has no cmov,
+ * so the comparison is done arithmetically (the barrier keeps clang from
+ * turning it back into a branch).  A missing feature is rare and predictable,
+ * so it keeps a plain branch.
+ */
+static __always_inline __u32 fragml_step(const struct fragml_node *n, const struct fragml_vec *v)
+{
+	__u32 info = n->info;
+	__s64 x = v->f[info & (FRAGML_MAX_FEATURES - 1)], diff;
+	__u64 right;
+
+	if (x == FRAGML_MISSING) {
+		right = ((info >> 14) & 1) ^ 1;
+	} else {
+		diff = x - (__s64)n->value;
+		barrier_var(diff);
+		right = ((__u64)diff >> 63) ^ 1;
+	}
+	return n->left + (__u32)right;
+}
+
+/*
  * Evaluate `m` on `v`; fills res (version, action, score); returns the action.
- * The tree loop is an open-coded iterator (bpf_for), so the verifier checks
- * its body once rather than once per tree; the depth loop is a plain bounded
- * loop whose states converge because node indices are unknown scalars.
+ * Trees are walked two at a time: the two walks are independent chains of
+ * loads, so the CPU overlaps them.  The pair loop is an open-coded iterator
+ * (bpf_for), so the verifier checks its body once rather than once per tree;
+ * the depth loop is a plain bounded loop whose states converge because node
+ * indices are unknown scalars.
  */
 static __always_inline __u32 fragml_eval_blob(const struct fragml_blob *m,
 					      const struct fragml_vec *v,
@@ -46,35 +71,36 @@ static __always_inline __u32 fragml_eval_blob(const struct fragml_blob *m,
 	__s64 scores[FRAGML_MAX_ACTIONS];
 	__u32 n_trees = m->n_trees, action = 0;
 	__s64 best;
-	int t, d, i;
-
+	int p, d, i;
 
 	for (i = 0; i < FRAGML_MAX_ACTIONS; i++)
 		scores[i] = m->base[i];
 	if (n_trees > FRAGML_MAX_TREES)
 		n_trees = FRAGML_MAX_TREES;
-	bpf_for(t, 0, n_trees) {
-		const struct fragml_tree *tr = &m->trees[t & (FRAGML_MAX_TREES - 1)];
-		__u32 idx = tr->root;
+	bpf_for(p, 0, (n_trees + 1) / 2) {
+		const struct fragml_tree *ta = &m->trees[(2 * p) & (FRAGML_MAX_TREES - 1)];
+		const struct fragml_tree *tb = &m->trees[(2 * p + 1) & (FRAGML_MAX_TREES - 1)];
+		int has_b = 2 * p + 1 < n_trees;
+		__u32 ia = ta->root, ib = has_b ? tb->root : ta->root;
+		const struct fragml_node *na, *nb;
 
 #pragma clang loop unroll(disable)
 		for (d = 0; d <= FRAGML_MAX_DEPTH; d++) {
-			const struct fragml_node *n = &m->nodes[idx & (FRAGML_MAX_NODES - 1)];
-			__u16 info = n->info;
-			__s32 x;
-			int left;
-
-			if (info & FRAGML_NODE_LEAF) {
-				scores[tr->cls & (FRAGML_MAX_ACTIONS - 1)] += n->value;
+			na = &m->nodes[ia & (FRAGML_MAX_NODES - 1)];
+			nb = &m->nodes[ib & (FRAGML_MAX_NODES - 1)];
+			if (!(na->info & FRAGML_NODE_LEAF))
+				ia = fragml_step(na, v);
+			if (!(nb->info & FRAGML_NODE_LEAF))
+				ib = fragml_step(nb, v);
+			else if (na->info & FRAGML_NODE_LEAF)
 				break;
-			}
-			x = v->f[info & (FRAGML_MAX_FEATURES - 1)];
-			if (x == FRAGML_MISSING)
-				left = !!(info & FRAGML_NODE_DEFAULT_LEFT);
-			else
-				left = x < n->value;
-			idx = n->left + (left ? 0 : 1);
 		}
+		/* validated models reach their leaves within FRAGML_MAX_DEPTH steps */
+		na = &m->nodes[ia & (FRAGML_MAX_NODES - 1)];
+		nb = &m->nodes[ib & (FRAGML_MAX_NODES - 1)];
+		scores[ta->cls & (FRAGML_MAX_ACTIONS - 1)] += na->value;
+		if (has_b)
+			scores[tb->cls & (FRAGML_MAX_ACTIONS - 1)] += nb->value;
 	}
 	best = scores[0];
 	if (m->output == FRAGML_OUT_ORDINAL) {
