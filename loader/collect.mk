@@ -20,7 +20,7 @@ $(BIN)/fragml-work: selftests/workloads/fragml-work.c
 	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
 
 HOST_TESTS	+= $(BUILD)/selftests/host/test_collect
-$(BUILD)/selftests/host/test_collect: $(OBJ)/selftests/host/test_collect.o $(LIBFRAGML_A)
+$(BUILD)/selftests/host/test_collect: $(OBJ)/selftests/host/test_collect.o $(OBJ)/selftests/host/testlib.o $(LIBFRAGML_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm
 

@@ -39,6 +39,8 @@
 
 #include "kselftest_harness.h"
 
+#include "testlib.h"
+
 #include "fragml_collect.h"
 
 static char docs_path[PATH_MAX];
@@ -362,7 +364,8 @@ TEST(extfrag_attributed)
 		struct rlimit r = { 4096, 4096 };
 
 		setrlimit(RLIMIT_NOFILE, &r);
-		extfrag_child(768);	/* 768 MB of unmovable pages, freed at exit */
+		/* unmovable pages beyond the free unmovable pageblocks, freed at exit */
+		extfrag_child(tl_fallback_burst_mb(768, 2048));
 	}
 	ASSERT_EQ(0, fragml_collect_run(c, &st, &err)) TH_LOG("%s", fragml_err_msg(&err));
 	mine = fragml_collect_extfrag_of(c, pid);

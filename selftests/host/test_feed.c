@@ -61,36 +61,10 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* MB of free pages in unmovable pageblocks (/proc/pagetypeinfo, all zones). */
-static long free_unmovable_mb(void)
-{
-	FILE *f = fopen("/proc/pagetypeinfo", "r");
-	char line[512];
-	long pages = 0;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = strstr(line, "type    Unmovable");
-		int o = 0;
-
-		if (!p || strstr(line, "Number"))
-			continue;
-		p += strlen("type    Unmovable");
-		for (char *tok = strtok(p, " \n"); tok && o < 11; tok = strtok(NULL, " \n"), o++)
-			pages += atol(tok) << o;
-	}
-	fclose(f);
-	return pages * 4 / 1024;
-}
-
-/* Burst size: 256 MB beyond what the free unmovable pageblocks can serve. */
+/* Burst size: 768 MB beyond what the free unmovable pageblocks can serve (at most 2 GB). */
 static int polluter_mb(void)
 {
-	long mb = free_unmovable_mb();
-
-	mb = (mb < 0 ? 512 : mb) + 256;
-	return mb > 2048 ? 2048 : (int)mb;
+	return tl_fallback_burst_mb(768, 2048);
 }
 
 /* A child that, once `go` is written, fills `mb` pipes of 1 MB and holds them. */

@@ -103,6 +103,28 @@ void tl_random_vecs(const struct fragml_model *m, struct fragml_vec *v, unsigned
 	}
 }
 
+int tl_fallback_burst_mb(int margin_mb, int cap_mb)
+{
+	FILE *f = fopen("/proc/pagetypeinfo", "r");
+	char line[512];
+	long pages = 0, mb;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "type    Unmovable");
+		int o = 0;
+
+		if (!p || strstr(line, "Number"))
+			continue;
+		p += strlen("type    Unmovable");
+		for (char *tok = strtok(p, " \n"); tok && o < 11; tok = strtok(NULL, " \n"), o++)
+			pages += atol(tok) << o;
+	}
+	if (f)
+		fclose(f);
+	mb = (f ? pages * 4 / 1024 : 512) + margin_mb;
+	return mb > cap_mb ? cap_mb : (int)mb;
+}
+
 int tl_private_bpffs(char *dir, unsigned int len)
 {
 	snprintf(dir, len, "/tmp/fragml-bpffs-XXXXXX");

@@ -23,6 +23,13 @@ void tl_random_model(struct fragml_model *m, unsigned int hook, unsigned int n_t
 void tl_random_vecs(const struct fragml_model *m, struct fragml_vec *v, unsigned int n,
 		    uint64_t *seed);
 
+/*
+ * MB of unmovable pages a burst needs to force migratetype fallbacks: what the
+ * free lists of unmovable pageblocks hold (/proc/pagetypeinfo, all zones) plus
+ * `margin_mb`, at most `cap_mb`.
+ */
+int tl_fallback_burst_mb(int margin_mb, int cap_mb);
+
 /* Mount a private bpffs on a fresh temp dir; returns 0 and fills dir. */
 int tl_private_bpffs(char *dir, unsigned int len);
 void tl_release_bpffs(const char *dir);
