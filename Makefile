@@ -68,6 +68,7 @@ LIBTRAIN_OBJS	:= $(patsubst %.c,$(OBJ)/%.o,$(LIBFRAGML_TRAIN_SRCS))
 .PHONY: all deps tools check bench demo clean help install
 # Keep generated objects and skeletons (they are intermediates of several chains).
 .SECONDARY:
+## all: build the commands, libraries, BPF programs and examples (the default)
 all: $(BINS)
 
 # `make demo` and `make check` on a fresh machine install their own packages first.
