@@ -125,6 +125,13 @@ struct fragml_snapshot {
 int fragml_snapshot_take(struct fragml_snapshot *s, bool with_pagetypeinfo,
 			 struct fragml_err *err);
 
+/*
+ * /proc/pagetypeinfo "Number of blocks type" per migratetype, summed over
+ * zones; -1 for a type the kernel lacks.  Not rate-limited: it takes each
+ * zone lock, so callers keep it rare (fragml_snapshot_take does).
+ */
+int fragml_pagetypeinfo_blocks(int64_t blocks_by_mt[6], struct fragml_err *err);
+
 /* Unusable free space index at `order` for one zone, per 1024 (kernel's
  * unusable_free_index() * 1024 / 1000 scale). */
 int32_t fragml_unusable_ppk(const uint64_t *nr_free, unsigned int order);

@@ -128,7 +128,7 @@ static void read_vmstat(struct fragml_snapshot *s)
 
 /* Column order follows the header line: the kernel omits types it lacks
  * (the 6.18 host has no CMA column). */
-static void read_pagetypeinfo(struct fragml_snapshot *s)
+int fragml_pagetypeinfo_blocks(int64_t blocks_by_mt[6], struct fragml_err *err)
 {
 	static const char *const mts[6] = { "Unmovable", "Movable", "Reclaimable", "HighAtomic",
 					    "CMA", "Isolate" };
@@ -136,8 +136,10 @@ static void read_pagetypeinfo(struct fragml_snapshot *s)
 	char line[1024];
 	int in_blocks = 0, col_mt[8], ncol = 0;
 
+	for (int i = 0; i < 6; i++)
+		blocks_by_mt[i] = -1;
 	if (!f)
-		return;
+		return fragml_err_set(err, -errno, "/proc/pagetypeinfo: %s", strerror(errno));
 	while (fgets(line, sizeof(line), f)) {
 		char *p;
 
@@ -148,8 +150,8 @@ static void read_pagetypeinfo(struct fragml_snapshot *s)
 				for (int i = 0; i < 6; i++)
 					if (!strcmp(t, mts[i]))
 						col_mt[ncol] = i;
-				if (col_mt[ncol] >= 0 && s->blocks_by_mt[col_mt[ncol]] < 0)
-					s->blocks_by_mt[col_mt[ncol]] = 0;
+				if (col_mt[ncol] >= 0 && blocks_by_mt[col_mt[ncol]] < 0)
+					blocks_by_mt[col_mt[ncol]] = 0;
 				ncol++;
 			}
 			continue;
@@ -168,11 +170,12 @@ static void read_pagetypeinfo(struct fragml_snapshot *s)
 			if (end == p)
 				break;
 			if (col_mt[i] >= 0)
-				s->blocks_by_mt[col_mt[i]] += v;
+				blocks_by_mt[col_mt[i]] += v;
 			p = end;
 		}
 	}
 	fclose(f);
+	return 0;
 }
 
 /* "Node 0, zone   Normal 0.000 0.012 ..." -> thousandths per order */
@@ -303,7 +306,7 @@ int fragml_snapshot_take(struct fragml_snapshot *s, bool with_pagetypeinfo,
 			s->pagetypeinfo_rate_limited = 1;
 		} else {
 			last_pagetypeinfo = s->ts_ns;
-			read_pagetypeinfo(s);
+			fragml_pagetypeinfo_blocks(s->blocks_by_mt, NULL);
 		}
 	}
 	return 0;

@@ -801,41 +801,6 @@ TEST(filter_pid_cgroup)
 	ASSERT_EQ(0, rb);
 }
 
-/* "Number of blocks type" of /proc/pagetypeinfo summed over zones; -1 if unreadable. */
-static long long pagetypeinfo_blocks(int mt)
-{
-	FILE *f = fopen("/proc/pagetypeinfo", "r");
-	char line[1024];
-	long long sum = -1;
-	int in_blocks = 0;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *p;
-
-		if (!strncmp(line, "Number of blocks type", 21)) {
-			in_blocks = 1;
-			continue;
-		}
-		if (!in_blocks || strncmp(line, "Node", 4) || !(p = strstr(line, "zone")))
-			continue;
-		p += 4;
-		while (*p == ' ')
-			p++;
-		while (*p && *p != ' ')
-			p++;
-		for (int i = 0; i <= mt; i++) {
-			long long v = strtoll(p, &p, 10);
-
-			if (i == mt)
-				sum = (sum < 0 ? 0 : sum) + v;
-		}
-	}
-	fclose(f);
-	return sum;
-}
-
 /* Child: pipe scatter (4096 pipes each holding one page), held 2 s. */
 static void pipe_scatter_child(int wfd)
 {
@@ -860,27 +825,25 @@ TEST(pageblock_scan)
 	struct fragml_pageblock_scan s;
 	struct fragml_collector *c = NULL;
 	struct fragml_err err = {};
-	long long pti0[3], pti[3];
+	int64_t pti0[6], pti[6];
 	char dir[PATH_MAX];
 	int p[2], n = 0, ret;
 	pid_t pid;
 
 	if (why)
 		SKIP(return, "%s", why);
-	for (int mt = 0; mt < 3; mt++)
-		pti0[mt] = pagetypeinfo_blocks(mt);
+	fragml_pagetypeinfo_blocks(pti0, NULL);
 	ret = fragml_pageblock_scan(&s, -1, &err);
 	if (ret == -ENOENT || ret == -ENOTSUP || ret == -EFAULT)
 		SKIP(return, "%s", fragml_err_msg(&err));
 	ASSERT_EQ(0, ret) TH_LOG("%s", fragml_err_msg(&err));
 	/* pagetypeinfo read once before (pti0) and after the scan (pti): memory can be
 	 * onlined on these VMs meanwhile, so the scan must fall between the two */
-	for (int mt = 0; mt < 3; mt++)
-		pti[mt] = pagetypeinfo_blocks(mt);
+	fragml_pagetypeinfo_blocks(pti, NULL);
 	TH_LOG("scan: %llu blocks (%u bits each) in %.2fs: unmovable %llu movable %llu reclaimable %llu; pagetypeinfo %lld/%lld/%lld; mixed %llu",
 	       (unsigned long long)s.blocks, s.nr_pageblock_bits, s.elapsed_s,
 	       (unsigned long long)s.blocks_by_mt[0], (unsigned long long)s.blocks_by_mt[1],
-	       (unsigned long long)s.blocks_by_mt[2], pti[0], pti[1], pti[2],
+	       (unsigned long long)s.blocks_by_mt[2], (long long)pti[0], (long long)pti[1], (long long)pti[2],
 	       (unsigned long long)s.mixed);
 	/* the migratetypes read from the pageblock bits are the kernel's own counts
 	 * (racy by a few blocks: pagetypeinfo is read a moment later) */
