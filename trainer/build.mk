@@ -19,7 +19,7 @@ $(BIN)/fragml-synth: $(OBJ)/trainer/synth_main.o $(LIBFRAGML_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ -lz -lm
 
-$(BIN)/test_trainer: $(OBJ)/selftests/host/test_trainer.o $(LIBTRAIN_A) $(LIBFRAGML_A)
+$(BIN)/test_trainer: $(OBJ)/selftests/host/test_trainer.o $(OBJ)/selftests/host/testlib.o $(LIBTRAIN_A) $(LIBFRAGML_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ -lxgboost -ljson-c -lz -lm $(LDLIBS_BPF)
 

@@ -13,11 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+
+#include "testlib.h"
 
 #include "fragml_dataset.h"
 #include "fragml_load.h"
@@ -258,7 +259,7 @@ TEST(rule_evaluates_identically_in_kernel)
 	struct fragml_handle *h = NULL;
 	struct fragml_open_info info = { 0 };
 	struct fragml_err err = { 0 };
-	char bpffs[] = "/tmp/fragml-train-bpffs-XXXXXX";
+	char bpffs[64] = "";
 	struct fragml_vec *vecs;
 	struct fragml_result *out;
 	uint8_t *part;
@@ -274,8 +275,7 @@ TEST(rule_evaluates_identically_in_kernel)
 	opts_for(&o, FRAGML_HOOK_LIFETIME);
 	ASSERT_EQ(0, fragml_train(&ds, part, &o, res, &err)) TH_LOG("%s", fragml_err_msg(&err));
 	/* a private bpffs: the live /sys/fs/bpf/fragml is never touched */
-	ASSERT_NE(NULL, mkdtemp(bpffs));
-	ASSERT_EQ(0, mount("bpf", bpffs, "bpf", 0, "mode=0700"));
+	ASSERT_EQ(0, tl_private_bpffs(bpffs, sizeof(bpffs)));
 	oo.bpffs = bpffs;
 	ret = fragml_open(&h, &oo, &info, &err);
 	if (ret)
@@ -302,9 +302,10 @@ TEST(rule_evaluates_identically_in_kernel)
 out:
 	if (h)
 		fragml_close(h);
-	fragml_detach(&oo, NULL);
-	umount2(bpffs, MNT_DETACH);
-	rmdir(bpffs);
+	if (bpffs[0]) {	/* never the live /sys/fs/bpf */
+		fragml_detach(&oo, NULL);
+		tl_release_bpffs(bpffs);
+	}
 	free(part);
 	free(res);
 	fragml_dataset_free(&ds);
