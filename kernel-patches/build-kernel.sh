@@ -32,7 +32,17 @@ if [ ! -f "$dir/.fragml-configured" ]; then
 	make -s -C "$dir" ARCH=x86_64 olddefconfig >/dev/null
 	missing=0
 	while IFS= read -r line; do
-		case $line in CONFIG_*=*) ;; *) continue ;; esac
+		case $line in
+		CONFIG_*=*) ;;
+		'# CONFIG_'*' is not set')
+			opt=${line#\# }; opt=${opt%% *}
+			if grep -q "^$opt=" "$dir/.config"; then
+				echo "make kernel: $opt is still set although $(basename "$frag") turns it off" >&2
+				missing=1
+			fi
+			continue ;;
+		*) continue ;;
+		esac
 		if ! grep -qx "$line" "$dir/.config"; then
 			echo "make kernel: $line from $(basename "$frag") did not stick (missing dependency?)" >&2
 			missing=1
