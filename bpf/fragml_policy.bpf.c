@@ -11,6 +11,9 @@
  *
  * Variants (one struct_ops map each; loader/policy.c picks one by name):
  *   fragml          the models decide (what fragml-load attaches)
+ *   fragml_gate     the same plus the allocator's fallback gate (fragml-load
+ *                   switches to it when a fallback model is published: a
+ *                   gate makes every allocation first avoid falling back)
  *   kdefault        always "kernel default" (tests, A/B baselines)
  *   always_compact  always "huge page with direct compaction" (tests)
  */
@@ -106,6 +109,41 @@ static __always_inline int compact_decide(struct mm_policy_compact_ctx *ctx)
 	return action;
 }
 
+/* Parts per 1024 of @whole, capped to the feature range. */
+static __always_inline __s32 ppk(__u64 part, __u64 whole)
+{
+	if (!whole)
+		return part ? FRAGML_FEAT_MAX : 0;
+	return clamp_feat(part * 1024 / whole);
+}
+
+static __always_inline int fallback_decide(struct mm_policy_fallback_ctx *ctx)
+{
+	struct fragml_vec *v = fragml_scratch_vec();
+	struct fragml_result res;
+	int action;
+
+	if (!v)
+		return MM_POLICY_FALLBACK_NOW;
+	v->f[FRAGML_F_ORDER] = ctx->order;
+	v->f[FRAGML_F_MIGRATETYPE] = ctx->migratetype;
+	v->f[FRAGML_F_GFP_BITS] = ctx->gfp & 0xffffff;
+	v->f[FRAGML_F_IS_KTHREAD] = ctx->kthread;
+	v->f[FRAGML_F_FREE_HUGE_BLOCKS] = clamp_feat(ctx->free_huge);
+	v->f[FRAGML_F_UNUSABLE_PPK] = unusable_ppk(ctx->free_pages, ctx->free_huge);
+	v->f[FRAGML_F_ZONE_FREE_LOG2] = log2_u64(ctx->free_pages);
+	v->f[FRAGML_F_CAN_RECLAIM] = ctx->can_defer;
+	v->f[FRAGML_F_ATOMIC] = ctx->atomic;
+	v->f[FRAGML_F_FILE_PPK] = ppk(ctx->file_pages, ctx->managed_pages);
+	v->f[FRAGML_F_ANON_PPK] = ppk(ctx->anon_pages, ctx->managed_pages);
+	v->f[FRAGML_F_FREE_WMARK_PPK] = ppk(ctx->free_pages, ctx->high_wmark);
+	v->f[FRAGML_F_NOFRAG_ZONE] = ctx->nofragment_zone;
+	action = fragml_decide(FRAGML_HOOK_FALLBACK, v, &res);
+	if (action != MM_POLICY_FALLBACK_DEFER)
+		return MM_POLICY_FALLBACK_NOW;
+	return action;
+}
+
 SEC("struct_ops/thp_fault")
 int BPF_PROG(fragml_thp_fault, struct mm_policy_thp_ctx *c)
 {
@@ -123,6 +161,32 @@ struct mm_policy_ops fragml = {
 	.thp_fault	= (void *)fragml_thp_fault,
 	.compact	= (void *)fragml_compact,
 	.name		= "fragml",
+};
+
+SEC("struct_ops/thp_fault")
+int BPF_PROG(fragml_gate_thp_fault, struct mm_policy_thp_ctx *c)
+{
+	return thp_fault_decide(c);
+}
+
+SEC("struct_ops/compact")
+int BPF_PROG(fragml_gate_compact, struct mm_policy_compact_ctx *c)
+{
+	return compact_decide(c);
+}
+
+SEC("struct_ops/fallback")
+int BPF_PROG(fragml_gate_fallback, struct mm_policy_fallback_ctx *c)
+{
+	return fallback_decide(c);
+}
+
+SEC(".struct_ops.link")
+struct mm_policy_ops fragml_gate = {
+	.thp_fault	= (void *)fragml_gate_thp_fault,
+	.compact	= (void *)fragml_gate_compact,
+	.fallback	= (void *)fragml_gate_fallback,
+	.name		= "fragml_gate",
 };
 
 /* ---- fixed-answer variants ---- */

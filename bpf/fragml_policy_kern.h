@@ -30,6 +30,30 @@ enum mm_policy_compact_action {
 	MM_POLICY_COMPACT_RUN		= 1,
 };
 
+enum mm_policy_fallback_action {
+	MM_POLICY_FALLBACK_NOW		= 0,
+	MM_POLICY_FALLBACK_DEFER	= 1,
+};
+
+struct mm_policy_fallback_ctx {
+	__u64 free_pages;
+	__u64 managed_pages;
+	__u64 file_pages;
+	__u64 anon_pages;
+	__u64 high_wmark;
+	__u64 free_huge;
+	__u32 gfp;
+	__u32 order;
+	__s32 migratetype;
+	__s32 nid;
+	__u32 zone_idx;
+	__u32 pid;
+	__u8 can_defer;
+	__u8 atomic;
+	__u8 kthread;
+	__u8 nofragment_zone;
+} __attribute__((preserve_access_index));
+
 struct mm_policy_thp_ctx {
 	__u64 address;
 	__u64 vma_start;
@@ -67,6 +91,7 @@ struct mm_policy_compact_ctx {
 struct mm_policy_ops {
 	int (*thp_fault)(struct mm_policy_thp_ctx *ctx);
 	int (*compact)(struct mm_policy_compact_ctx *ctx);
+	int (*fallback)(struct mm_policy_fallback_ctx *ctx);
 	char name[16];
 };
 #endif /* !FRAGML_VMLINUX_PATCHED */
@@ -80,5 +105,8 @@ _Static_assert(FRAGML_THP_DECLINE == MM_POLICY_THP_DECLINE &&
 _Static_assert(FRAGML_COMPACT_SKIP == MM_POLICY_COMPACT_SKIP &&
 	       FRAGML_COMPACT_RUN == MM_POLICY_COMPACT_RUN,
 	       "compaction actions differ from enum mm_policy_compact_action");
+_Static_assert(FRAGML_FALLBACK_NOW == MM_POLICY_FALLBACK_NOW &&
+	       FRAGML_FALLBACK_DEFER == MM_POLICY_FALLBACK_DEFER,
+	       "fallback actions differ from enum mm_policy_fallback_action");
 
 #endif /* FRAGML_POLICY_KERN_H */

@@ -47,6 +47,8 @@ uint64_t fragml_model_map_bytes(void)
 	return (sizeof(struct fragml_blob) + 7) & ~7ull;
 }
 
+static uint32_t slot_version(struct fragml_handle *h, unsigned int hook);
+
 static int path_join(char *out, const char *a, const char *b)
 {
 	return snprintf(out, PATH_MAX, "%s/%s", a, b) >= PATH_MAX ? -ENAMETOOLONG : 0;
@@ -296,7 +298,10 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 				goto fail;
 		}
 		if (!opts->no_policy && !opts->bpffs && fragml_policy_supported(NULL) == 1) {
-			ret = fragml_policy_attach(err);
+			/* A published fallback model decides through the gate variant. */
+			ret = fragml_policy_attach_variant(slot_version(h, FRAGML_HOOK_FALLBACK) ?
+							   FRAGML_POLICY_GATE : FRAGML_POLICY_MODELS,
+							   err);
 			if (ret)
 				goto fail;
 			fi.mode = FRAGML_MODE_ENFORCE;
@@ -399,6 +404,21 @@ static uint32_t slot_version(struct fragml_handle *h, unsigned int hook)
 	return v;
 }
 
+/*
+ * The allocator asks a fallback gate only while the attached policy has one
+ * (a gate makes every allocation first avoid falling back), so the "fragml"
+ * policy is swapped for its gate variant, atomically, when the first
+ * fallback model is published.
+ */
+static int enable_gate(struct fragml_err *err)
+{
+	char cur[32];
+
+	if (fragml_policy_current(cur, sizeof(cur), NULL) || strcmp(cur, FRAGML_POLICY_MODELS))
+		return 0;
+	return fragml_policy_update(FRAGML_POLICY_GATE, err);
+}
+
 int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32_t *version,
 		   struct fragml_err *err)
 {
@@ -478,6 +498,8 @@ int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32
 		fi.prev_version[m->hook] = old;
 		write_info(h, &fi, NULL);
 	}
+	if (m->hook == FRAGML_HOOK_FALLBACK && fi.mode == FRAGML_MODE_ENFORCE)
+		ret = enable_gate(err);
 out:
 	if (fd >= 0)
 		close(fd);

@@ -27,7 +27,8 @@ enum fragml_hook {
 	FRAGML_HOOK_LIFETIME	= 0,	/* is this allocation long-lived (fragmenting)? */
 	FRAGML_HOOK_THP_FAULT	= 1,	/* huge page at this fault, and stall for it? */
 	FRAGML_HOOK_COMPACTION	= 2,	/* run this compaction attempt? */
-	FRAGML_NR_HOOKS		= 3,
+	FRAGML_HOOK_FALLBACK	= 3,	/* fall back into another migratetype now? */
+	FRAGML_NR_HOOKS		= 4,
 };
 
 /* Actions per hook (a model's output index). */
@@ -44,6 +45,10 @@ enum fragml_thp_action {
 enum fragml_compaction_action {
 	FRAGML_COMPACT_SKIP	= 0,
 	FRAGML_COMPACT_RUN	= 1,
+};
+enum fragml_fallback_action {
+	FRAGML_FALLBACK_NOW	= 0,	/* take pages from another migratetype now */
+	FRAGML_FALLBACK_DEFER	= 1,	/* reclaim and compact whole pageblocks first */
 };
 
 /* Allocation classes (value of FRAGML_F_ALLOC_CLASS). */
@@ -63,6 +68,7 @@ enum fragml_alloc_class {
 #define FRAGML_H_LT		FRAGML_HOOKBIT(FRAGML_HOOK_LIFETIME)
 #define FRAGML_H_THP		FRAGML_HOOKBIT(FRAGML_HOOK_THP_FAULT)
 #define FRAGML_H_CMP		FRAGML_HOOKBIT(FRAGML_HOOK_COMPACTION)
+#define FRAGML_H_FB		FRAGML_HOOKBIT(FRAGML_HOOK_FALLBACK)
 
 /*
  * X(ID, ENUM, "name", "unit", scale, hooks, "description")
@@ -71,12 +77,12 @@ enum fragml_alloc_class {
  *   hooks: which decision points compute it (others pass FRAGML_MISSING).
  */
 #define FRAGML_FEATURES(X) \
-	X(0,  ORDER,		"order",		"log2 pages",	1,    FRAGML_H_LT | FRAGML_H_THP | FRAGML_H_CMP, "allocation or compaction order") \
-	X(1,  MIGRATETYPE,	"migratetype",		"enum",		1,    FRAGML_H_LT, "requested migratetype: 0 unmovable, 1 movable, 2 reclaimable") \
+	X(0,  ORDER,		"order",		"log2 pages",	1,    FRAGML_H_LT | FRAGML_H_THP | FRAGML_H_CMP | FRAGML_H_FB, "allocation or compaction order") \
+	X(1,  MIGRATETYPE,	"migratetype",		"enum",		1,    FRAGML_H_LT | FRAGML_H_FB, "requested migratetype: 0 unmovable, 1 movable, 2 reclaimable") \
 	X(2,  FALLBACK_MT,	"fallback_mt",		"enum",		1,    FRAGML_H_LT, "migratetype of the pageblock the page came from on a fallback, else missing") \
 	X(3,  ALLOC_CLASS,	"alloc_class",		"enum",		1,    FRAGML_H_LT, "allocation class (enum fragml_alloc_class)") \
-	X(4,  GFP_BITS,		"gfp_bits",		"bitmask",	1,    FRAGML_H_LT | FRAGML_H_THP, "gfp flags, low 24 bits") \
-	X(5,  IS_KTHREAD,	"is_kthread",		"bool",		1,    FRAGML_H_LT | FRAGML_H_CMP, "allocating task is a kernel thread") \
+	X(4,  GFP_BITS,		"gfp_bits",		"bitmask",	1,    FRAGML_H_LT | FRAGML_H_THP | FRAGML_H_FB, "gfp flags, low 24 bits") \
+	X(5,  IS_KTHREAD,	"is_kthread",		"bool",		1,    FRAGML_H_LT | FRAGML_H_CMP | FRAGML_H_FB, "allocating task is a kernel thread") \
 	X(6,  TASK_ALLOC_RATE,	"task_alloc_rate",	"pages/s",	1,    FRAGML_H_LT | FRAGML_H_THP, "pages the allocating process took in the last second (capped)") \
 	X(7,  EXTFRAG_RATE,	"extfrag_rate",		"events/s",	1,    FRAGML_H_LT | FRAGML_H_THP | FRAGML_H_CMP, "system-wide migratetype fallbacks in the last second (capped)") \
 	X(8,  CHANGE_OWNER,	"change_owner",		"bool",		1,    FRAGML_H_LT, "fallback claimed the whole pageblock, else missing") \
@@ -88,14 +94,20 @@ enum fragml_alloc_class {
 	X(19, MM_RSS_LOG2,	"mm_rss_log2",		"log2 pages",	1,    FRAGML_H_THP, "resident anonymous pages of the process") \
 	X(20, TASK_THP_RATE,	"task_thp_rate",	"faults/s",	1,    FRAGML_H_THP, "huge-page faults of the process in the last second (capped)") \
 	X(21, TASK_DENSITY_PPK,	"task_density_ppk",	"per 1024",	1024, FRAGML_H_THP, "mean touched share of 2 MB regions this process faulted before") \
-	X(22, FREE_HUGE_BLOCKS,	"free_huge_blocks",	"blocks",	1,    FRAGML_H_THP | FRAGML_H_CMP, "free blocks of order >= 9: the node at a THP fault, the zone at compaction") \
-	X(23, UNUSABLE_PPK,	"unusable_ppk",		"per 1024",	1024, FRAGML_H_THP | FRAGML_H_CMP, "unusable free space index at order 9") \
+	X(22, FREE_HUGE_BLOCKS,	"free_huge_blocks",	"blocks",	1,    FRAGML_H_THP | FRAGML_H_CMP | FRAGML_H_FB, "free blocks of order >= 9: the node at a THP fault, the zone at compaction and fallback") \
+	X(23, UNUSABLE_PPK,	"unusable_ppk",		"per 1024",	1024, FRAGML_H_THP | FRAGML_H_CMP | FRAGML_H_FB, "unusable free space index at order 9") \
 	X(24, COMPACT_FAIL_PPK,	"compact_fail_ppk",	"per 1024",	1024, FRAGML_H_THP | FRAGML_H_CMP, "share of recent compactions that failed") \
 	X(32, COMPACT_PRIO,	"compact_prio",		"enum",		1,    FRAGML_H_CMP, "compaction priority (0 sync-full .. 2 async)") \
-	X(33, ZONE_FREE_LOG2,	"zone_free_log2",	"log2 pages",	1,    FRAGML_H_CMP, "free pages in the zone") \
+	X(33, ZONE_FREE_LOG2,	"zone_free_log2",	"log2 pages",	1,    FRAGML_H_CMP | FRAGML_H_FB, "free pages in the zone") \
 	X(34, FRAG_INDEX,	"frag_index",		"per 1000",	1000, FRAGML_H_CMP, "extfrag index at the requested order (-1000 when enough free)") \
 	X(35, IS_KCOMPACTD,	"is_kcompactd",		"bool",		1,    FRAGML_H_CMP, "proactive/background compaction rather than direct") \
-	X(36, COMPACT_DEFER,	"compact_defer",	"count",	1,    FRAGML_H_CMP, "zone compact_defer_shift")
+	X(36, COMPACT_DEFER,	"compact_defer",	"count",	1,    FRAGML_H_CMP, "zone compact_defer_shift") \
+	X(40, CAN_RECLAIM,	"can_reclaim",		"bool",		1,    FRAGML_H_FB, "the allocation may wait for direct reclaim and compaction (the kernel honours defer)") \
+	X(41, ATOMIC,		"atomic",		"bool",		1,    FRAGML_H_FB, "the allocation cannot enter direct reclaim (GFP_ATOMIC, GFP_NOWAIT)") \
+	X(42, FILE_PPK,		"file_ppk",		"per 1024",	1024, FRAGML_H_FB, "file LRU pages of the zone per managed page") \
+	X(43, ANON_PPK,		"anon_ppk",		"per 1024",	1024, FRAGML_H_FB, "anonymous LRU pages of the zone per managed page") \
+	X(44, FREE_WMARK_PPK,	"free_wmark_ppk",	"per 1024",	1024, FRAGML_H_FB, "free pages of the zone per page of its high watermark (capped)") \
+	X(45, NOFRAG_ZONE,	"nofrag_zone",		"bool",		1,    FRAGML_H_FB, "the kernel itself avoids fallback in this zone (ZONE_NORMAL above DMA32)")
 
 enum fragml_feature_id {
 #define FRAGML_X_ENUM(id, e, n, u, s, h, d) FRAGML_F_##e = id,

@@ -50,11 +50,13 @@ static const char *const hook_names[FRAGML_NR_HOOKS] = {
 	[FRAGML_HOOK_LIFETIME] = "lifetime",
 	[FRAGML_HOOK_THP_FAULT] = "thp_fault",
 	[FRAGML_HOOK_COMPACTION] = "compaction",
+	[FRAGML_HOOK_FALLBACK] = "fallback",
 };
 static const char *const action_names[FRAGML_NR_HOOKS][FRAGML_MAX_ACTIONS] = {
 	[FRAGML_HOOK_LIFETIME] = { "short", "long" },
 	[FRAGML_HOOK_THP_FAULT] = { "decline", "no_compact", "compact", "default" },
 	[FRAGML_HOOK_COMPACTION] = { "skip", "run" },
+	[FRAGML_HOOK_FALLBACK] = { "fallback", "defer" },
 };
 
 const char *fragml_hook_name(unsigned int hook)

@@ -24,7 +24,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: %s --hook HOOK (--const ACTION | --rule 'FEATURE<VALUE?A:B') -o FILE\n"
 		"Write a hand-specified fragml model (no training).\n\n"
-		"  -H, --hook HOOK        lifetime | thp_fault | compaction\n"
+		"  -H, --hook HOOK        lifetime | thp_fault | compaction | fallback\n"
 		"  -c, --const ACTION     every decision is ACTION (name or number)\n"
 		"  -r, --rule RULE        one split: 'FEATURE<VALUE?A:B' (x < VALUE -> A, else B);\n"
 		"                         'FEATURE>=VALUE?A:B' is accepted too (x >= VALUE -> A)\n"
@@ -33,7 +33,8 @@ static void usage(FILE *f)
 		"  -o, --output FILE      model file to write (atomically)\n"
 		"  -h, --help             this text\n\n"
 		"Actions: lifetime: short long; thp_fault: decline no_compact compact default;\n"
-		"compaction: skip run.  Features: see docs/features.md (must be computed at HOOK).\n",
+		"compaction: skip run; fallback: fallback defer.\n"
+		"Features: see docs/features.md (must be computed at HOOK).\n",
 		prog);
 }
 

@@ -12,21 +12,24 @@ VMTEST_KHDR	:= $(VMTEST_DIR)/kheaders
 MMSEL		:= $(KSRC)/tools/testing/selftests/mm
 # The kernel's own mm selftests, from the same tarball.
 MM_SELFTESTS	:= compaction_test transhuge-stress split_huge_page_test khugepaged
-VMTEST_BINS	:= $(VMTEST_DIR)/policy_test $(VMTEST_DIR)/wrong_type.bpf.o $(VMTEST_DIR)/vmdemo \
+VMTEST_BINS	:= $(VMTEST_DIR)/policy_test $(VMTEST_DIR)/gate_test $(VMTEST_DIR)/wrong_type.bpf.o \
+		   $(VMTEST_DIR)/alloc_events.bpf.o $(VMTEST_DIR)/vmdemo \
 		   $(addprefix $(VMTEST_MMDIR)/,$(MM_SELFTESTS)) \
 		   $(POLICY_BPF_DIR)/fragml_policy-patched.bpf.o \
 		   $(BIN)/fragml-load $(BIN)/fragml $(BIN)/fragml-mkmodel
 VMTEST_ENV	= FRAGML_BIN=$(BIN) FRAGML_TESTDIR=$(VMTEST_DIR) FRAGML_MMDIR=$(VMTEST_MMDIR)
 
-$(VMTEST_DIR)/policy_test: selftests/vm/policy_test.c loader/fragml_policy.h $(LIBFRAGML_A)
+# Each VM test binary: its own source plus the shared helpers (vmlib.c).
+$(VMTEST_DIR)/%_test: selftests/vm/%_test.c selftests/vm/vmlib.c $(wildcard selftests/vm/*.h) \
+		loader/fragml_policy.h $(LIBFRAGML_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBFRAGML_A) $(LDLIBS_BPF) -ljson-c -lm
+	$(CC) $(CFLAGS) -Iselftests/vm -o $@ $< selftests/vm/vmlib.c $(LIBFRAGML_A) $(LDLIBS_BPF) -ljson-c -lm
 
 $(VMTEST_DIR)/vmdemo: selftests/vm/vmdemo.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $<
 
-$(VMTEST_DIR)/wrong_type.bpf.o: selftests/vm/wrong_type.bpf.c $(VMLINUX_PATCHED_H) | $(LIBBPF_A)
+$(VMTEST_DIR)/%.bpf.o: selftests/vm/%.bpf.c $(wildcard selftests/vm/*.h) $(VMLINUX_PATCHED_H) | $(LIBBPF_A)
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

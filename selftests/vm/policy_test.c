@@ -30,46 +30,7 @@
 
 #include "kselftest_harness.h"
 #include "fragml_policy.h"
-
-#define HUGE_SZ		(2UL << 20)
-
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : def;
-}
-
-/* Run a shell command; returns its exit status (or -1). */
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return rc < 0 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc);
-}
-
-static long vmstat(const char *name)
-{
-	char key[64];
-	long val, ret = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", key, &val) == 2)
-		if (!strcmp(key, name)) {
-			ret = val;
-			break;
-		}
-	fclose(f);
-	return ret;
-}
+#include "vmlib.h"
 
 /* The vmstat counters the tests compare, before and after a step. */
 enum { C_ALLOC, C_FALLBACK, C_DECLINED, C_NOCOMPACT, C_COMPACT, C_DEFAULT,
@@ -102,55 +63,6 @@ static void snap_print(const char *what, const struct snap *d)
 	       d->v[C_COMPACT], d->v[C_DEFAULT], d->v[C_STALL], d->v[C_CSUCCESS], d->v[C_CFAIL],
 	       d->v[C_PSKIP], d->v[C_PRUN]);
 	fflush(stdout);
-}
-
-/* Write a constant model for `hook` and publish it with fragml-load. */
-static int publish_const(const char *hook, const char *action)
-{
-	const char *bin = env_or("FRAGML_BIN", "build/bin");
-
-	return sh("%s/fragml-mkmodel --hook %s --const %s -o /tmp/%s-%s.bin && %s/fragml-load -q /tmp/%s-%s.bin",
-		  bin, hook, action, hook, action, bin, hook, action);
-}
-
-/* Detach everything fragml pinned: the kernel default decides again. */
-static void reset_fragml(void)
-{
-	struct fragml_err err = {};
-
-	fragml_policy_detach(&err);
-	sh("%s/fragml detach >/dev/null 2>&1", env_or("FRAGML_BIN", "build/bin"));
-}
-
-struct region { char *raw, *p; size_t len; };
-
-/* Map `mb` MiB, 2 MiB aligned, MADV_HUGEPAGE, and write every 4 KiB page. */
-static int fault_region(struct region *r, size_t mb)
-{
-	r->len = mb << 20;
-	r->raw = mmap(NULL, r->len + HUGE_SZ, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (r->raw == MAP_FAILED)
-		return -errno;
-	r->p = (char *)(((unsigned long)r->raw + HUGE_SZ - 1) & ~(HUGE_SZ - 1));
-	if (madvise(r->p, r->len, MADV_HUGEPAGE))
-		return -errno;
-	for (size_t off = 0; off < r->len; off += 4096)
-		r->p[off] = 1;
-	return 0;
-}
-
-static void unmap_region(struct region *r)
-{
-	munmap(r->raw, r->len + HUGE_SZ);
-}
-
-static bool policy_is(const char *variant)
-{
-	struct fragml_err err = {};
-	char name[64] = "";
-
-	return fragml_policy_current(name, sizeof(name), &err) == 0 && !strcmp(name, variant);
 }
 
 /*
@@ -417,50 +329,6 @@ TEST_F_TIMEOUT(policy, link_update, 120)
 	/* An unknown variant is refused, the policy stays. */
 	EXPECT_EQ(-EINVAL, fragml_policy_update("no_such_policy", &err));
 	EXPECT_TRUE(policy_is(FRAGML_POLICY_KDEFAULT));
-}
-
-/*
- * Unmovable scatter (design.md section 3): many pipes each holding one page,
- * 7 of 8 closed again, so pinned pages sit in most pageblocks.  The pipes
- * live as long as this (forked) test.
- */
-static int fragment_unmovable(int npipes)
-{
-	struct rlimit rl = { 4 * (rlim_t)npipes + 1024, 4 * (rlim_t)npipes + 1024 };
-	static char page[4096];
-	int (*fds)[2];
-	int kept = 0;
-
-	memset(page, 0x5a, sizeof(page));
-	sh("echo %d > /proc/sys/fs/file-max", 4 * npipes + 65536);
-	sh("echo %d > /proc/sys/fs/nr_open", 4 * npipes + 65536);
-	if (setrlimit(RLIMIT_NOFILE, &rl))
-		return -errno;
-	fds = calloc(npipes, sizeof(*fds));
-	if (!fds)
-		return -ENOMEM;
-	for (int i = 0; i < npipes; i++) {
-		if (pipe(fds[i]))
-			break;
-		if (write(fds[i][1], page, sizeof(page)) != sizeof(page))
-			break;
-	}
-	for (int i = 0; i < npipes; i++) {
-		if (i % 8 == 0) {
-			kept++;
-			continue;
-		}
-		close(fds[i][0]);
-		close(fds[i][1]);
-	}
-	return kept;
-}
-
-static void print_frag_state(const char *what)
-{
-	printf("# %s: ", what);
-	fflush(stdout);
-	sh("grep -E 'Normal|DMA32' /proc/buddyinfo | head -2 | tr -s ' ' | tr '\\n' ' '; echo; echo -n '#   unusable index: '; cat /sys/kernel/debug/extfrag/unusable_index | tr '\\n' ' '; echo");
 }
 
 /*

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Allocator events the fallback-gate VM tests count (gate_test.c):
+ * migratetype fallbacks, those that leave a pageblock mixed (the block kept
+ * its type: a foreign page now sits in it), and failed page allocations,
+ * atomic ones apart.
+ */
+#include "vmlinux-patched.h"
+#include <bpf/bpf_helpers.h>
+
+#include "alloc_events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ALLOC_EV_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} alloc_events SEC(".maps");
+
+static __always_inline void bump(__u32 ev)
+{
+	__u64 *n = bpf_map_lookup_elem(&alloc_events, &ev);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
+SEC("tracepoint/kmem/mm_page_alloc_extfrag")
+int count_extfrag(struct trace_event_raw_mm_page_alloc_extfrag *ctx)
+{
+	bump(ALLOC_EV_FALLBACK);
+	if (!ctx->change_ownership) {
+		bump(ALLOC_EV_FALLBACK_MIXING);
+		if (ctx->alloc_migratetype != MIGRATE_MOVABLE)
+			bump(ALLOC_EV_FALLBACK_MIXING_UNMOVABLE);
+	}
+	return 0;
+}
+
+SEC("tracepoint/kmem/mm_page_alloc")
+int count_alloc(struct trace_event_raw_mm_page_alloc *ctx)
+{
+	if (ctx->pfn != -1UL)
+		return 0;
+	bump(ALLOC_EV_FAILED);
+	if (!(ctx->gfp_flags & (1U << ___GFP_DIRECT_RECLAIM_BIT)))
+		bump(ALLOC_EV_FAILED_ATOMIC);
+	return 0;
+}

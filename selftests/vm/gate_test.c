@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * VM selftests of the allocator's fallback gate (kernel-patches/0004, the
+ * "fallback" hook): run as root inside the patched kernel (make vmtest).
+ *
+ * The workload: an anonymous region fills most free memory with 4 KiB
+ * movable pages, every other page is dropped again (free memory is then
+ * scattered over movable pageblocks, none of them free as a whole), and
+ * pipes each holding one page ask for unmovable pages on top.  Without a
+ * gate those pages are stolen from the movable blocks one by one, leaving
+ * them mixed; a gate that defers lets compaction free whole blocks first.
+ * Fallbacks are counted by alloc_events.bpf.c on the kernel's tracepoints.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kselftest_harness.h"
+#include "fragml_abi.h"
+#include "fragml_policy.h"
+#include "alloc_events.h"
+#include "vmlib.h"
+
+#define PAGE_SZ		4096UL
+
+/* The kernel's gate counters (kernel-patches/0004). */
+enum { G_FALLBACK, G_DEFER, G_REFUSED, G_SATISFIED, G_FELLBACK, G_RECLAIMED,
+       G_COMPACTED, NR_G };
+static const char *const gname[NR_G] = {
+	"fallback_gate_fallback", "fallback_gate_defer", "fallback_gate_defer_refused",
+	"fallback_gate_defer_satisfied", "fallback_gate_defer_fellback",
+	"fallback_gate_defer_reclaimed", "fallback_gate_defer_compacted",
+};
+
+struct counts {
+	long g[NR_G];
+	long ev[ALLOC_EV_NR];
+};
+
+struct events {
+	struct bpf_object *obj;
+	int map_fd;
+};
+
+static int events_open(struct events *e)
+{
+	char path[512];
+	struct bpf_program *p;
+
+	snprintf(path, sizeof(path), "%s/alloc_events.bpf.o", env_or("FRAGML_TESTDIR", "."));
+	e->obj = bpf_object__open_file(path, NULL);
+	if (!e->obj || bpf_object__load(e->obj))
+		return -1;
+	bpf_object__for_each_program(p, e->obj)
+		if (!bpf_program__attach(p))
+			return -1;
+	e->map_fd = bpf_object__find_map_fd_by_name(e->obj, "alloc_events");
+	return e->map_fd < 0 ? -1 : 0;
+}
+
+static void counts_take(const struct events *e, struct counts *c)
+{
+	for (int i = 0; i < NR_G; i++)
+		c->g[i] = vmstat(gname[i]);
+	for (__u32 k = 0; k < ALLOC_EV_NR; k++) {
+		__u64 v = 0;
+
+		bpf_map_lookup_elem(e->map_fd, &k, &v);
+		c->ev[k] = (long)v;
+	}
+}
+
+static void counts_delta(struct counts *d, const struct counts *a, const struct counts *b)
+{
+	for (int i = 0; i < NR_G; i++)
+		d->g[i] = b->g[i] - a->g[i];
+	for (int i = 0; i < ALLOC_EV_NR; i++)
+		d->ev[i] = b->ev[i] - a->ev[i];
+}
+
+static void counts_print(const char *what, const struct counts *d)
+{
+	printf("# %-16s fallbacks %ld mixing %ld (unmovable %ld) failed %ld (atomic %ld) | gate fallback %ld defer %ld refused %ld satisfied %ld fellback %ld reclaimed %ld compacted %ld\n",
+	       what, d->ev[ALLOC_EV_FALLBACK], d->ev[ALLOC_EV_FALLBACK_MIXING],
+	       d->ev[ALLOC_EV_FALLBACK_MIXING_UNMOVABLE], d->ev[ALLOC_EV_FAILED],
+	       d->ev[ALLOC_EV_FAILED_ATOMIC], d->g[G_FALLBACK], d->g[G_DEFER], d->g[G_REFUSED],
+	       d->g[G_SATISFIED], d->g[G_FELLBACK], d->g[G_RECLAIMED], d->g[G_COMPACTED]);
+	fflush(stdout);
+}
+
+static long meminfo_kb(const char *key)
+{
+	char line[256];
+	long v = -1;
+	size_t n = strlen(key);
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			v = atol(line + n + 1);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/*
+ * The child of run_workload(): scatter free memory over movable blocks, then
+ * ask for `npipes` unmovable pages; report readiness on `ready`, then wait
+ * to be killed (its pages stay allocated until then).
+ */
+static void workload_child(size_t anon_pages, int npipes, int ready)
+{
+	struct rlimit rl = { 2 * (rlim_t)npipes + 1024, 2 * (rlim_t)npipes + 1024 };
+	static char page[PAGE_SZ];
+	char *a;
+
+	a = mmap(NULL, anon_pages * PAGE_SZ, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (a == MAP_FAILED)
+		_exit(2);
+	madvise(a, anon_pages * PAGE_SZ, MADV_NOHUGEPAGE);
+	for (size_t i = 0; i < anon_pages; i++)
+		a[i * PAGE_SZ] = 1;
+	for (size_t i = 0; i < anon_pages; i += 2)
+		madvise(a + i * PAGE_SZ, PAGE_SZ, MADV_DONTNEED);
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		_exit(3);
+	memset(page, 0x5a, sizeof(page));
+	for (int i = 0; i < npipes; i++) {
+		int fd[2];
+
+		if (pipe(fd) || write(fd[1], page, sizeof(page)) != (ssize_t)sizeof(page))
+			break;
+	}
+	if (write(ready, "r", 1) != 1)
+		_exit(4);
+	pause();
+	_exit(0);
+}
+
+struct workload {
+	pid_t pid;
+	size_t anon_pages;
+	int npipes;
+};
+
+/* Size the workload from the free memory of a freshly compacted guest. */
+static void workload_size(struct workload *w)
+{
+	long free_kb = meminfo_kb("MemFree");
+
+	w->anon_pages = (size_t)(free_kb * 85 / 100) / 4;
+	w->npipes = (int)(free_kb * 25 / 100 / 4);
+	sh("echo %d > /proc/sys/fs/file-max; echo %d > /proc/sys/fs/nr_open",
+	   4 * w->npipes + 65536, 4 * w->npipes + 65536);
+}
+
+/* Start the workload and wait until its pipes hold their pages. */
+static int workload_start(struct workload *w)
+{
+	struct pollfd pfd;
+	int p[2];
+	char c;
+
+	sh("sync; echo 3 > /proc/sys/vm/drop_caches; echo 1 > /proc/sys/vm/compact_memory");
+	if (pipe(p))
+		return -errno;
+	w->pid = fork();
+	if (w->pid < 0)
+		return -errno;
+	if (w->pid == 0) {
+		close(p[0]);
+		workload_child(w->anon_pages, w->npipes, p[1]);
+	}
+	close(p[1]);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 300 * 1000) != 1 || read(p[0], &c, 1) != 1) {
+		close(p[0]);
+		return -ETIMEDOUT;
+	}
+	close(p[0]);
+	return 0;
+}
+
+static void workload_stop(struct workload *w)
+{
+	if (w->pid > 0) {
+		kill(w->pid, SIGKILL);
+		waitpid(w->pid, NULL, 0);
+		w->pid = 0;
+	}
+}
+
+/* One run of the workload under whatever policy is attached. */
+static int measured_run(const struct events *e, struct workload *w, struct counts *d,
+			const char *what)
+{
+	struct counts a, b;
+	int ret;
+
+	counts_take(e, &a);
+	ret = workload_start(w);
+	counts_take(e, &b);
+	workload_stop(w);
+	counts_delta(d, &a, &b);
+	counts_print(what, d);
+	return ret;
+}
+
+static long labs_l(long x)
+{
+	return x < 0 ? -x : x;
+}
+
+FIXTURE(gate) {
+	struct events ev;
+	struct workload w;
+};
+
+FIXTURE_SETUP(gate)
+{
+	struct fragml_err err = {};
+
+	if (fragml_policy_supported(&err) != 1)
+		SKIP(return, "kernel has no %s: boot the patched kernel", FRAGML_POLICY_KTYPE);
+	if (vmstat("fallback_gate_defer") < 0)
+		SKIP(return, "kernel has no fallback gate (kernel-patches/0004)");
+	reset_fragml();
+	ASSERT_EQ(0, events_open(&self->ev)) TH_LOG("alloc_events.bpf.o: %s", strerror(errno));
+	workload_size(&self->w);
+	printf("# workload: %zu anonymous pages (half dropped again), %d pipe pages\n",
+	       self->w.anon_pages, self->w.npipes);
+}
+
+FIXTURE_TEARDOWN(gate)
+{
+	workload_stop(&self->w);
+	reset_fragml();
+	bpf_object__close(self->ev.obj);
+}
+
+/*
+ * A forced-defer model cuts the fallbacks that leave pageblocks mixed by
+ * more than two no-policy runs differ; a forced-fallback model stays within
+ * that spread (at least 5 % of their mean, so that two equal runs do not
+ * make the band empty).
+ */
+TEST_F_TIMEOUT(gate, defer_reduces_mixing_fallbacks, 900)
+{
+	struct counts base1, base2, fb, defer;
+	long lo, hi, spread, mean;
+
+	ASSERT_EQ(0, measured_run(&self->ev, &self->w, &base1, "no policy"));
+	ASSERT_EQ(0, publish_const("fallback", "fallback"));
+	ASSERT_TRUE(policy_is(FRAGML_POLICY_GATE));
+	ASSERT_EQ(0, measured_run(&self->ev, &self->w, &fb, "forced fallback"));
+	ASSERT_EQ(0, publish_const("fallback", "defer"));
+	ASSERT_EQ(0, measured_run(&self->ev, &self->w, &defer, "forced defer"));
+	reset_fragml();
+	ASSERT_EQ(0, measured_run(&self->ev, &self->w, &base2, "no policy again"));
+
+	lo = base1.ev[ALLOC_EV_FALLBACK_MIXING];
+	hi = base2.ev[ALLOC_EV_FALLBACK_MIXING];
+	if (lo > hi) {
+		long t = lo;
+
+		lo = hi;
+		hi = t;
+	}
+	mean = (lo + hi) / 2;
+	spread = hi - lo > mean / 20 ? hi - lo : mean / 20;
+	printf("# mixing fallbacks: no policy %ld and %ld (band +-%ld), forced fallback %ld, forced defer %ld\n",
+	       lo, hi, spread, fb.ev[ALLOC_EV_FALLBACK_MIXING], defer.ev[ALLOC_EV_FALLBACK_MIXING]);
+	ASSERT_GT(lo, 0) TH_LOG("the workload caused no mixing fallback: nothing to test");
+	/* The gate was asked and deferred; no policy, no gate counts. */
+	EXPECT_EQ(0, base1.g[G_FALLBACK] + base1.g[G_DEFER] + base1.g[G_REFUSED]);
+	EXPECT_GT(fb.g[G_FALLBACK], 0);
+	EXPECT_EQ(0, fb.g[G_DEFER]);
+	EXPECT_GT(defer.g[G_DEFER], 0);
+	EXPECT_EQ(0, defer.g[G_FALLBACK]);
+	/* Every deferral ended: satisfied without fallback, or fell back. */
+	EXPECT_GT(defer.g[G_SATISFIED], 0);
+	EXPECT_LT(defer.ev[ALLOC_EV_FALLBACK_MIXING], lo - spread);
+	EXPECT_LE(labs_l(fb.ev[ALLOC_EV_FALLBACK_MIXING] - mean), (hi - lo) / 2 + spread);
+}
+
+/*
+ * Allocations that cannot wait keep the kernel's behaviour: a model that
+ * says "defer" for exactly the atomic ones sees them at the fallback point
+ * (each answer counted as refused), defers none of them, and no more
+ * allocations fail than without a policy.  Atomic allocations come from ICMP
+ * echo replies of 60 000 bytes, built in softirq on the loopback device.
+ */
+static pid_t start_ping(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execlp("busybox", "busybox", "ping", "-q", "-A", "-s", "60000", "-w", "600",
+		       "127.0.0.1", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int atomic_run(FIXTURE_DATA(gate) *self, struct counts *d, const char *what)
+{
+	pid_t ping;
+	int ret;
+
+	sh("ip link set lo up 2>/dev/null || busybox ip link set lo up");
+	ping = start_ping();
+	usleep(500 * 1000);
+	ret = measured_run(&self->ev, &self->w, d, what);
+	kill(ping, SIGKILL);
+	waitpid(ping, NULL, 0);
+	return ret;
+}
+
+TEST_F_TIMEOUT(gate, atomic_allocations_never_deferred, 600)
+{
+	struct counts base, gate;
+	long slack;
+
+	ASSERT_EQ(0, atomic_run(self, &base, "no policy + ping"));
+	ASSERT_EQ(0, publish_rule("fallback", "atomic<1?fallback:defer"));
+	ASSERT_EQ(0, atomic_run(self, &gate, "defer atomic + ping"));
+	/* The gate saw atomic allocations and asked to defer them ... */
+	EXPECT_GT(gate.g[G_REFUSED], 0);
+	/* ... and the kernel deferred none: every answer was refused. */
+	EXPECT_EQ(0, gate.g[G_DEFER]);
+	slack = base.ev[ALLOC_EV_FAILED_ATOMIC] / 4 > 8 ? base.ev[ALLOC_EV_FAILED_ATOMIC] / 4 : 8;
+	EXPECT_LE(gate.ev[ALLOC_EV_FAILED_ATOMIC], base.ev[ALLOC_EV_FAILED_ATOMIC] + slack);
+}
+
+/* Detaching restores the kernel default: the gate counters freeze. */
+TEST_F_TIMEOUT(gate, detach_restores_default, 600)
+{
+	struct fragml_err err = {};
+	struct counts d;
+
+	ASSERT_EQ(0, publish_const("fallback", "defer"));
+	ASSERT_TRUE(policy_is(FRAGML_POLICY_GATE));
+	ASSERT_EQ(0, fragml_policy_detach(&err)) TH_LOG("%s", fragml_err_msg(&err));
+	ASSERT_EQ(0, measured_run(&self->ev, &self->w, &d, "detached"));
+	EXPECT_GT(d.ev[ALLOC_EV_FALLBACK], 0);
+	for (int i = 0; i < NR_G; i++) {
+		const char *counter = gname[i];
+		long delta = d.g[i];
+
+		EXPECT_EQ(0, delta) TH_LOG("%s changed with no policy attached", counter);
+	}
+}
+
+/* Sum one (hook, row, action) decision counter over the CPUs. */
+static long decisions(int fd, unsigned int hook, unsigned int row, unsigned int action)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 key = FRAGML_COUNTER_INDEX(hook, row, action);
+	__u64 vals[ncpu > 0 ? ncpu : 1];
+	long sum = 0;
+
+	if (ncpu <= 0 || bpf_map_lookup_elem(fd, &key, vals))
+		return -1;
+	for (int i = 0; i < ncpu; i++)
+		sum += (long)vals[i];
+	return sum;
+}
+
+/*
+ * Swapping the gate's model under load tears no decision: models alternate
+ * between "always fallback" and "always defer"; each version's decisions
+ * all carry its own action, and the kernel counted every decision the
+ * policy made exactly once.
+ */
+TEST_F_TIMEOUT(gate, model_swap_under_load, 900)
+{
+	const int swaps = 12;	/* 13 versions: 13 distinct counter rows */
+	struct fragml_err err = {};
+	long seen[2] = { 0 }, total = 0;
+	struct counts a, b, d;
+	pid_t loader;
+	int fd;
+
+	counts_take(&self->ev, &a);
+	ASSERT_EQ(0, publish_const("fallback", "fallback"));
+	fd = bpf_obj_get("/sys/fs/bpf/fragml/fragml_counters");
+	ASSERT_GE(fd, 0);
+	/* The models change while the workload runs. */
+	loader = fork();
+	ASSERT_GE(loader, 0);
+	if (loader == 0) {
+		for (int i = 1; i <= swaps; i++) {
+			usleep(300 * 1000);
+			publish_const("fallback", i % 2 ? "defer" : "fallback");
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(0, workload_start(&self->w));
+	waitpid(loader, NULL, 0);
+	/* No decision after this: the kernel and the policy counters can agree. */
+	ASSERT_EQ(0, fragml_policy_detach(&err)) TH_LOG("%s", fragml_err_msg(&err));
+	counts_take(&self->ev, &b);
+	workload_stop(&self->w);
+	counts_delta(&d, &a, &b);
+	counts_print("swapping models", &d);
+
+	for (unsigned int r = 0; r < FRAGML_COUNTER_ROWS; r++) {
+		long f = decisions(fd, FRAGML_HOOK_FALLBACK, r, FRAGML_FALLBACK_NOW);
+		long df = decisions(fd, FRAGML_HOOK_FALLBACK, r, FRAGML_FALLBACK_DEFER);
+
+		ASSERT_GE(f, 0);
+		ASSERT_GE(df, 0);
+		if (f || df)
+			printf("# counter row %2u: fallback %ld defer %ld\n", r, f, df);
+		/* A constant model's version decides only its own action. */
+		{
+			unsigned int row = r;
+
+			EXPECT_TRUE(f == 0 || df == 0) TH_LOG("row %u has both actions: torn", row);
+		}
+		seen[df > 0] += f + df;
+		total += f + df;
+	}
+	close(fd);
+	EXPECT_GT(seen[0], 0);
+	EXPECT_GT(seen[1], 0);
+	/* The kernel counted each of the policy's decisions exactly once. */
+	EXPECT_EQ(total, d.g[G_FALLBACK] + d.g[G_DEFER] + d.g[G_REFUSED]);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Helpers shared by the VM selftests (policy_test.c, gate_test.c): shell
+ * commands, /proc/vmstat, publishing hand-written models with the real tools,
+ * faulting huge-page regions and fragmenting memory with unmovable pages.
+ */
+#ifndef FRAGML_VMLIB_H
+#define FRAGML_VMLIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HUGE_SZ		(2UL << 20)
+
+/* getenv(name), or def when unset or empty. */
+const char *env_or(const char *name, const char *def);
+
+/* Run a shell command; returns its exit status (or -1). */
+int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A /proc/vmstat counter, -1 when the kernel has none of that name. */
+long vmstat(const char *name);
+
+/* Write a constant model for `hook` with fragml-mkmodel and publish it. */
+int publish_const(const char *hook, const char *action);
+
+/* Write a one-split model ('FEATURE<VALUE?A:B') for `hook` and publish it. */
+int publish_rule(const char *hook, const char *rule);
+
+/* Detach everything fragml pinned: the kernel default decides again. */
+void reset_fragml(void);
+
+/* Is the attached mm_policy_ops policy this variant? */
+bool policy_is(const char *variant);
+
+struct region { char *raw, *p; size_t len; };
+
+/* Map `mb` MiB, 2 MiB aligned, MADV_HUGEPAGE, and write every 4 KiB page. */
+int fault_region(struct region *r, size_t mb);
+void unmap_region(struct region *r);
+
+/*
+ * Unmovable scatter: `npipes` pipes each holding one page, 7 of 8 closed
+ * again, so pinned pages sit in most pageblocks.  The kept pipes live as
+ * long as the calling process.  Returns how many were kept, or -errno.
+ */
+int fragment_unmovable(int npipes);
+
+/* Print buddyinfo and the unusable index as a KTAP comment. */
+void print_frag_state(const char *what);
+
+#endif /* FRAGML_VMLIB_H */
