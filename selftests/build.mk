@@ -23,4 +23,4 @@ $(BENCH_INFER): $(OBJ)/selftests/bench/bench_infer.o $(TESTLIB_OBJ) $(LIBFRAGML_
 bench-infer: $(BENCH_INFER)
 	@$(BENCH_INFER) | tee $(BUILD)/bench-infer.md
 
-CHECK_SCRIPTS += $(TOP)/selftests/install/install-test.sh
+CHECK_SCRIPTS += $(TOP)/selftests/install/install-test.sh $(TOP)/selftests/install/deps-test.sh
