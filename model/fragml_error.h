@@ -28,7 +28,10 @@ struct fragml_err {
 	char msg[FRAGML_ERR_MSG_MAX];
 };
 
-/* Record an error; returns `code` (a negative errno) for `return fragml_err_set(...)`. */
+/* Record an error; returns `code` (a negative errno) for `return fragml_err_set(...)`.
+ * The message stays one line: control characters are escaped (\n, \xNN).  One
+ * longer than FRAGML_ERR_MSG_MAX - 1 bytes loses its middle ("..."), so a long
+ * file name is shortened and the reason after it kept. */
 int fragml_err_set(struct fragml_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
