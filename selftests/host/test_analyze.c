@@ -319,7 +319,7 @@ TEST_F(cmd, json_is_utf8)
 	snprintf(path, sizeof(path), "%s/bytes.csv", self->dir);
 	ASSERT_EQ(0, fragml_dataset_write_csv(&ds, path, &err)) TH_LOG("%s", err.msg);
 	fragml_dataset_free(&ds);
-	snprintf(cmd, sizeof(cmd), "%s analyze --json %s 2>/dev/null", fragml_bin, path);
+	snprintf(cmd, sizeof(cmd), "%s analyze --json --out %s/fig2 %s 2>/dev/null", fragml_bin, self->dir, path);
 	ASSERT_EQ(0, run(cmd, out, sizeof(out)));
 	clean = malloc(sizeof(out) * 3);
 	ASSERT_NE(NULL, clean);
