@@ -16,7 +16,7 @@ FRAGML_VERSION	:= 0.1.0
 
 # Cache for the kernel tarball tree, libbpf 1.5, bpftool 7.5 and built kernels.
 FRAGML_CACHE	?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/fragml
-KTARBALL	:= /usr/src/linux-source-6.12.tar.xz
+KTARBALL	?= /usr/src/linux-source-6.12.tar.xz
 KSRC		:= $(FRAGML_CACHE)/src/linux-source-6.12
 TOOLS		:= $(FRAGML_CACHE)/tools
 LIBBPF_A	:= $(TOOLS)/libbpf/libbpf.a
@@ -25,10 +25,12 @@ LIBBPF_INC	:= $(TOOLS)/libbpf/root/include
 BPFTOOL		:= $(TOOLS)/bpftool/bpftool
 HARNESS_INC	:= $(KSRC)/tools/testing/selftests
 
-# Debian packages the build, tests and demo need (installed by `make deps`).
+# Debian packages the build, tests and demo need (installed by `make deps`, without
+# Recommends: the VM runs -nographic, so QEMU needs no GUI; rsync is the one
+# Recommends of linux-source-6.12 the build uses, by the kernel's headers_install).
 DEB_PKGS := build-essential clang llvm libelf-dev zlib1g-dev libjson-c-dev \
 	libxgboost-dev linux-source-6.12 pkg-config pahole bc bison flex \
-	libssl-dev cpio kmod qemu-system-x86 busybox-static stress-ng \
+	libssl-dev cpio kmod rsync qemu-system-x86 busybox-static stress-ng \
 	redis-server redis-tools gnuplot-nox
 
 CC		?= cc
@@ -54,6 +56,27 @@ CHECK_SCRIPTS	 :=	# extra KTAP-producing commands run by `make check`
 BENCH_TARGETS	 :=
 HELP_LINES	 :=
 
+# Goals that build need the Debian packages first.  `make deps` runs as a make of
+# its own, then a second make builds the goals: make caches the directories it
+# has read, so one make running while apt-get unpacks linux-source-6.12 would
+# still miss the tarball.  FRAGML_DEPS_DONE=1 marks the second make (and every
+# make under it); FRAGML_DEPS_CMD replaces the installation (selftests/install/deps-test.sh).
+NODEPS_GOALS	:= deps tools clean help
+ifeq ($(FRAGML_DEPS_DONE),)
+ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+FRAGML_FORWARD	:= 1
+endif
+endif
+
+ifdef FRAGML_FORWARD
+.PHONY: $(or $(MAKECMDGOALS),all) fragml-deps-then-goals
+$(or $(MAKECMDGOALS),all): fragml-deps-then-goals
+	@:
+fragml-deps-then-goals:
+	@$(MAKE) --no-print-directory FRAGML_DEPS_DONE=1 deps
+	@$(MAKE) --no-print-directory FRAGML_DEPS_DONE=1 $(MAKECMDGOALS)
+else
+
 LIBFRAGML_A	:= $(LIBDIR)/libfragml.a
 LIBFRAGML_SO	:= $(LIBDIR)/libfragml.so
 LIBTRAIN_A	:= $(LIBDIR)/libfragml-train.a
@@ -71,21 +94,23 @@ LIBTRAIN_OBJS	:= $(patsubst %.c,$(OBJ)/%.o,$(LIBFRAGML_TRAIN_SRCS))
 ## all: build the commands, libraries, BPF programs and examples (the default)
 all: $(BINS)
 
-# `make demo` and `make check` on a fresh machine install their own packages first.
-ifeq ($(filter deps tools clean help,$(MAKECMDGOALS)),)
-$(BINS) $(HOST_TESTS): | deps
-endif
-
-## deps: install the Debian packages, build libbpf 1.5 + bpftool 7.5 from the kernel tarball
+## deps: install the Debian packages, build libbpf 1.5 + bpftool 7.5 from the kernel tarball (every building goal runs it first)
+ifdef FRAGML_DEPS_CMD
+deps:
+	@$(FRAGML_DEPS_CMD)
+else
 deps:
 	@if ! dpkg -s $(DEB_PKGS) >/dev/null 2>&1; then \
 		echo "deps: installing Debian packages"; \
 		[ "$$(id -u)" = 0 ] || { echo "deps: missing packages and not root: run 'sudo make deps'" >&2; exit 1; }; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS); \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends $(DEB_PKGS); \
 	fi
 	@$(MAKE) --no-print-directory tools
+endif
 
 tools: $(LIBBPF_A) $(LIBBPF_PIC) $(BPFTOOL)
+	@:
 
 $(KSRC)/Makefile: $(KTARBALL)
 	@echo "  TAR     $(KTARBALL) -> $(FRAGML_CACHE)/src"
@@ -204,3 +229,5 @@ clean:
 help:
 	@echo "fragml $(FRAGML_VERSION) — make targets:"
 	@grep -h '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
+
+endif # FRAGML_FORWARD

@@ -122,13 +122,15 @@ static void dump_text(const struct fragml_feed_record *r)
 
 static void dump_json(const struct fragml_feed_record *r)
 {
-	char src[64];
+	char raw[64], src[64 * 3];
 
-	fragml_feed_source(r, src, sizeof(src));
-	/* comm/slab come from the kernel: print only their safe characters */
-	for (char *p = src; *p; p++)
-		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+	fragml_feed_source(r, raw, sizeof(raw));
+	/* comm/slab come from the kernel: print only their safe characters, as
+	 * valid UTF-8 (a byte that is not becomes U+FFFD) */
+	for (char *p = raw; *p; p++)
+		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '_';
+	fragml_utf8_clean(src, sizeof(src), raw);
 	printf("{\"kind\":%u,\"seq\":%llu,\"ts_ns\":%llu,\"source\":\"%s\",\"tgid\":%u,\"cgroup\":%llu,"
 	       "\"class\":\"%s\",\"pfn\":%llu,\"pageblock\":%llu,\"order\":%u,\"mt\":%d,\"block_mt\":%d,"
 	       "\"flags\":%u,\"model_version\":%u,\"action\":%u,\"score\":%lld,\"weight\":%u,\"dropped\":%u}\n",

@@ -132,6 +132,16 @@ int fragml_snapshot_take(struct fragml_snapshot *s, bool with_pagetypeinfo,
  */
 int fragml_pagetypeinfo_blocks(int64_t blocks_by_mt[6], struct fragml_err *err);
 
+/* The parsers behind them, on any stream in the kernel's format (tests, fuzzing):
+ * pagetypeinfo text (`what` names it in errors; -ERANGE for a negative count or
+ * a sum beyond int64), and a debugfs extfrag/{unusable,extfrag}_index file
+ * into the zones already in s (from buddyinfo). */
+int fragml_pagetypeinfo_parse(FILE *f, const char *what, int64_t blocks_by_mt[6],
+			      struct fragml_err *err);
+void fragml_index_parse(FILE *f, struct fragml_snapshot *s, int extfrag);
+/* /proc/buddyinfo text: appends its zones to s (up to FRAGML_MAX_ZONES_SNAP). */
+void fragml_buddyinfo_parse(FILE *f, struct fragml_snapshot *s);
+
 /* Unusable free space index at `order` for one zone, per 1024 (kernel's
  * unusable_free_index() * 1024 / 1000 scale). */
 int32_t fragml_unusable_ppk(const uint64_t *nr_free, unsigned int order);

@@ -425,11 +425,15 @@ int fragml_ident_json(const struct fragml_ident *id, FILE *out, unsigned int lim
 	for (unsigned int i = 0; i < n; i++) {
 		const struct fragml_source *s = &id->src[i];
 		json_object *o = json_object_new_object();
+		char name[sizeof(s->name) * 3], comm[sizeof(s->comm) * 3];
 
-		json_object_object_add(o, "source", json_object_new_string(s->name));
+		/* task and cache names come from the kernel: any bytes; JSON wants UTF-8 */
+		fragml_utf8_clean(name, sizeof(name), s->name);
+		fragml_utf8_clean(comm, sizeof(comm), s->comm);
+		json_object_object_add(o, "source", json_object_new_string(name));
 		json_object_object_add(o, "class", json_object_new_string(cls_name(s->cls)));
 		json_object_object_add(o, "tgid", json_object_new_int64(s->tgid));
-		json_object_object_add(o, "comm", json_object_new_string(s->comm));
+		json_object_object_add(o, "comm", json_object_new_string(comm));
 		json_object_object_add(o, "cgroup", json_object_new_int64((int64_t)s->cgroup));
 		json_object_object_add(o, "events_per_s", json_object_new_double(s->pages_per_s + s->extfrag_per_s));
 		json_object_object_add(o, "pages", json_object_new_int64((int64_t)s->pages));

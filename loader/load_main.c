@@ -3,6 +3,7 @@
  * fragml-load: validate a model.bin and publish it atomically into the
  * running kernel, then exit.  What it loaded stays in force (pinned in bpffs).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -135,6 +136,14 @@ int main(int argc, char **argv)
 		ret = 0;
 		for (int i = optind; i < argc; i++) {
 			if (fragml_model_read_file(m, argv[i], &err)) {
+				ret = fragml_cli_fail(prog, &err);
+				continue;
+			}
+			/* what publishing would refuse, --check refuses too */
+			if (m->schema != FRAGML_SCHEMA_VERSION) {
+				fragml_err_set(&err, -EPROTO,
+					       "%s: feature schema %u, this fragml implements schema %d: retrain the model for schema %d or use a fragml of schema %u",
+					       argv[i], m->schema, FRAGML_SCHEMA_VERSION, FRAGML_SCHEMA_VERSION, m->schema);
 				ret = fragml_cli_fail(prog, &err);
 				continue;
 			}

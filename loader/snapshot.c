@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,13 +70,10 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static int read_buddyinfo(struct fragml_snapshot *s, struct fragml_err *err)
+void fragml_buddyinfo_parse(FILE *f, struct fragml_snapshot *s)
 {
-	FILE *f = fopen("/proc/buddyinfo", "r");
 	char line[512];
 
-	if (!f)
-		return fragml_err_set(err, -errno, "/proc/buddyinfo: %s", strerror(errno));
 	while (fgets(line, sizeof(line), f) && s->n_zones < FRAGML_MAX_ZONES_SNAP) {
 		struct fragml_zone_snap *z = &s->zones[s->n_zones];
 		char *p;
@@ -100,6 +98,15 @@ static int read_buddyinfo(struct fragml_snapshot *s, struct fragml_err *err)
 		z->unusable_ppk = fragml_unusable_ppk(z->nr_free, 9);
 		s->n_zones++;
 	}
+}
+
+static int read_buddyinfo(struct fragml_snapshot *s, struct fragml_err *err)
+{
+	FILE *f = fopen("/proc/buddyinfo", "r");
+
+	if (!f)
+		return fragml_err_set(err, -errno, "/proc/buddyinfo: %s", strerror(errno));
+	fragml_buddyinfo_parse(f, s);
 	fclose(f);
 	return 0;
 }
@@ -127,24 +134,24 @@ static void read_vmstat(struct fragml_snapshot *s)
 }
 
 /* Column order follows the header line: the kernel omits types it lacks
- * (the 6.18 host has no CMA column). */
-int fragml_pagetypeinfo_blocks(int64_t blocks_by_mt[6], struct fragml_err *err)
+ * (the 6.18 host has no CMA column).  Counts are non-negative and their sums
+ * must fit: anything else is not the kernel's file. */
+int fragml_pagetypeinfo_parse(FILE *f, const char *what, int64_t blocks_by_mt[6],
+			      struct fragml_err *err)
 {
 	static const char *const mts[6] = { "Unmovable", "Movable", "Reclaimable", "HighAtomic",
 					    "CMA", "Isolate" };
-	FILE *f = fopen("/proc/pagetypeinfo", "r");
 	char line[1024];
 	int in_blocks = 0, col_mt[8], ncol = 0;
 
 	for (int i = 0; i < 6; i++)
 		blocks_by_mt[i] = -1;
-	if (!f)
-		return fragml_err_set(err, -errno, "/proc/pagetypeinfo: %s", strerror(errno));
 	while (fgets(line, sizeof(line), f)) {
 		char *p;
 
 		if (!strncmp(line, "Number of blocks type", 21)) {
 			in_blocks = 1;
+			ncol = 0;
 			for (char *t = strtok(line + 21, " \n"); t && ncol < 8; t = strtok(NULL, " \n")) {
 				col_mt[ncol] = -1;
 				for (int i = 0; i < 6; i++)
@@ -165,28 +172,50 @@ int fragml_pagetypeinfo_blocks(int64_t blocks_by_mt[6], struct fragml_err *err)
 			p++;	/* zone name */
 		for (int i = 0; i < ncol; i++) {
 			char *end;
-			long long v = strtoll(p, &end, 10);
+			long long v;
 
+			errno = 0;
+			v = strtoll(p, &end, 10);
 			if (end == p)
 				break;
-			if (col_mt[i] >= 0)
-				blocks_by_mt[col_mt[i]] += v;
+			if (col_mt[i] >= 0 &&
+			    (errno || v < 0 || __builtin_add_overflow(blocks_by_mt[col_mt[i]], v,
+								      &blocks_by_mt[col_mt[i]]))) {
+				for (int k = 0; k < 6; k++)
+					blocks_by_mt[k] = -1;
+				return fragml_err_set(err, -ERANGE, "%s: %s block count '%.*s' negative or beyond %lld in sum",
+						      what, mts[col_mt[i]], (int)(end - p > 32 ? 32 : end - p), p,
+						      (long long)INT64_MAX);
+			}
 			p = end;
 		}
 	}
-	fclose(f);
 	return 0;
 }
 
-/* "Node 0, zone   Normal 0.000 0.012 ..." -> thousandths per order */
-static void read_index_file(struct fragml_snapshot *s, const char *path, int extfrag)
+int fragml_pagetypeinfo_blocks(int64_t blocks_by_mt[6], struct fragml_err *err)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen("/proc/pagetypeinfo", "r");
+	int ret;
+
+	if (!f) {
+		for (int i = 0; i < 6; i++)
+			blocks_by_mt[i] = -1;
+		return fragml_err_set(err, -errno, "/proc/pagetypeinfo: %s", strerror(errno));
+	}
+	ret = fragml_pagetypeinfo_parse(f, "/proc/pagetypeinfo", blocks_by_mt, err);
+	fclose(f);
+	return ret;
+}
+
+/* "Node 0, zone   Normal 0.000 0.012 ..." -> thousandths per order.  The
+ * kernel prints -1.000 .. 1.000; a value outside +-1000 (or not a number)
+ * ends the line's values there. */
+void fragml_index_parse(FILE *f, struct fragml_snapshot *s, int extfrag)
+{
 	char line[512], zone[16];
 	int node, off;
 
-	if (!f)
-		return;
 	while (fgets(line, sizeof(line), f)) {
 		struct fragml_zone_snap *z = NULL;
 		char *p;
@@ -203,7 +232,7 @@ static void read_index_file(struct fragml_snapshot *s, const char *path, int ext
 			char *end;
 			double v = strtod(p, &end);
 
-			if (end == p)
+			if (end == p || !(v >= -1000.0 && v <= 1000.0))
 				break;
 			(extfrag ? z->extfrag_index_pm : z->unusable_index_pm)[o] =
 				(int32_t)(v * 1000 + (v < 0 ? -0.5 : 0.5));
@@ -213,6 +242,15 @@ static void read_index_file(struct fragml_snapshot *s, const char *path, int ext
 		if (extfrag)
 			s->have_extfrag_index = 1;
 	}
+}
+
+static void read_index_file(struct fragml_snapshot *s, const char *path, int extfrag)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	fragml_index_parse(f, s, extfrag);
 	fclose(f);
 }
 

@@ -17,6 +17,8 @@
 #ifndef FRAGML_ERROR_H
 #define FRAGML_ERROR_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -28,7 +30,10 @@ struct fragml_err {
 	char msg[FRAGML_ERR_MSG_MAX];
 };
 
-/* Record an error; returns `code` (a negative errno) for `return fragml_err_set(...)`. */
+/* Record an error; returns `code` (a negative errno) for `return fragml_err_set(...)`.
+ * The message stays one line: control characters are escaped (\n, \xNN).  One
+ * longer than FRAGML_ERR_MSG_MAX - 1 bytes loses its middle ("..."), so a long
+ * file name is shortened and the reason after it kept. */
 int fragml_err_set(struct fragml_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -37,6 +42,11 @@ void fragml_err_clear(struct fragml_err *err);
 
 /* The message, or strerror(-code) when none was set. Never NULL. */
 const char *fragml_err_msg(const struct fragml_err *err);
+
+/* Copy src into dst[cap] as valid UTF-8: every byte that does not start a valid
+ * sequence becomes U+FFFD; cut at a character boundary.  For JSON output of
+ * names that come from files or the kernel.  Returns the bytes written. */
+size_t fragml_utf8_clean(char *dst, size_t cap, const char *src);
 
 #ifdef __cplusplus
 }

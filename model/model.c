@@ -349,14 +349,29 @@ int fragml_model_read_file(struct fragml_model *m, const char *path, struct frag
 {
 	size_t cap = fragml_model_file_size(&(struct fragml_model){ .n_trees = FRAGML_MAX_TREES,
 								     .n_nodes = FRAGML_MAX_NODES }) + 1;
+	struct stat st;
 	uint8_t *buf;
 	ssize_t n = 0;
 	size_t len = 0;
 	int fd, ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then
+	 * refuses anything but a regular file (FIFO, device, directory). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return fragml_err_set(err, -errno, "%s: cannot open: %s", path, strerror(errno));
+	if (fstat(fd, &st)) {
+		ret = errno;
+		close(fd);
+		return fragml_err_set(err, -ret, "%s: cannot stat: %s", path, strerror(ret));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return fragml_err_set(err, -EINVAL, "%s: not a regular file (%s): a model is read from a file",
+				      path, S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a directory" :
+				      S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" :
+				      S_ISSOCK(st.st_mode) ? "a socket" : "special");
+	}
 	buf = malloc(cap);
 	if (!buf) {
 		close(fd);

@@ -23,4 +23,16 @@ $(BENCH_INFER): $(OBJ)/selftests/bench/bench_infer.o $(TESTLIB_OBJ) $(LIBFRAGML_
 bench-infer: $(BENCH_INFER)
 	@$(BENCH_INFER) | tee $(BUILD)/bench-infer.md
 
-CHECK_SCRIPTS += $(TOP)/selftests/install/install-test.sh
+CHECK_SCRIPTS += $(TOP)/selftests/install/install-test.sh $(TOP)/selftests/install/deps-test.sh
+
+BENCH_DATASET := $(BUILD)/selftests/bench/bench_dataset
+BENCH_TARGETS += bench-dataset
+
+$(BENCH_DATASET): $(OBJ)/selftests/bench/bench_dataset.o $(LIBFRAGML_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm
+
+## bench-dataset: CSV reader and workload split on 20 000 rows of distinct names
+.PHONY: bench-dataset
+bench-dataset: $(BENCH_DATASET)
+	@$(BENCH_DATASET) | tee $(BUILD)/bench-dataset.md

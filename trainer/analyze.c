@@ -341,6 +341,21 @@ int fragml_drift_compute(const struct fragml_dataset *a, const struct fragml_dat
 
 /* ---- reports ---- */
 
+/* Names come from the CSV: any bytes.  JSON gets them as valid UTF-8. */
+static struct json_object *json_string_utf8(const char *s)
+{
+	size_t cap = strlen(s) * 3 + 1;
+	char *buf = malloc(cap);
+	struct json_object *o;
+
+	if (!buf)
+		return json_object_new_string("?");
+	fragml_utf8_clean(buf, cap, s);
+	o = json_object_new_string(buf);
+	free(buf);
+	return o;
+}
+
 static struct json_object *jgroups(const struct fragml_group_summary *g, unsigned int n,
 				   unsigned int top)
 {
@@ -349,7 +364,7 @@ static struct json_object *jgroups(const struct fragml_group_summary *g, unsigne
 	for (unsigned int i = 0; i < n && (!top || i < top); i++) {
 		struct json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "name", json_object_new_string(g[i].name));
+		json_object_object_add(o, "name", json_string_utf8(g[i].name));
 		json_object_object_add(o, "rows", json_object_new_int64((int64_t)g[i].rows));
 		json_object_object_add(o, "positive_rate",
 				       json_object_new_double((double)g[i].positives / (double)g[i].rows));
@@ -369,7 +384,7 @@ static int print_json(FILE *out, const char *name, const struct fragml_analysis 
 	struct json_object *root = json_object_new_object(), *labels = json_object_new_array();
 	struct json_object *feats = json_object_new_array();
 
-	json_object_object_add(root, "dataset", json_object_new_string(name));
+	json_object_object_add(root, "dataset", json_string_utf8(name));
 	json_object_object_add(root, "hook", json_object_new_string(fragml_hook_name((unsigned int)a->hook)));
 	json_object_object_add(root, "rows", json_object_new_int64((int64_t)a->rows));
 	for (unsigned int l = 0; l < a->n_labels && l < 8; l++) {
@@ -377,7 +392,7 @@ static int print_json(FILE *out, const char *name, const struct fragml_analysis 
 		const char *an = fragml_action_name((unsigned int)a->hook, l);
 
 		json_object_object_add(o, "label", json_object_new_int((int)l));
-		json_object_object_add(o, "name", json_object_new_string(an ? an : "?"));
+		json_object_object_add(o, "name", json_string_utf8(an ? an : "?"));
 		json_object_object_add(o, "rows", json_object_new_int64((int64_t)a->label_rows[l]));
 		json_object_object_add(o, "share",
 				       json_object_new_double((double)a->label_rows[l] / (double)a->rows));
@@ -391,7 +406,7 @@ static int print_json(FILE *out, const char *name, const struct fragml_analysis 
 		const struct fragml_feature_summary *s = &a->feat[k];
 		struct json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "name", json_object_new_string(s->name));
+		json_object_object_add(o, "name", json_string_utf8(s->name));
 		json_object_object_add(o, "present", json_object_new_int64((int64_t)s->present));
 		json_object_object_add(o, "missing", json_object_new_int64((int64_t)s->missing));
 		json_object_object_add(o, "min", jnum(s->min));
@@ -417,7 +432,7 @@ static int print_json(FILE *out, const char *name, const struct fragml_analysis 
 			const struct fragml_feature_drift *f = &d->feat[k];
 			struct json_object *o = json_object_new_object();
 
-			json_object_object_add(o, "name", json_object_new_string(f->name));
+			json_object_object_add(o, "name", json_string_utf8(f->name));
 			json_object_object_add(o, "psi", json_object_new_double(f->psi));
 			json_object_object_add(o, "ks", json_object_new_double(f->ks));
 			json_object_object_add(o, "ks_crit", json_object_new_double(f->ks_crit));

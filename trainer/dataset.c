@@ -54,6 +54,8 @@ uint64_t fragml_hook_feature_mask(unsigned int hook)
 	return m;
 }
 
+static void free_name_index(struct fragml_name_index *ni);
+
 void fragml_dataset_init(struct fragml_dataset *ds)
 {
 	memset(ds, 0, sizeof(*ds));
@@ -77,6 +79,7 @@ void fragml_dataset_free(struct fragml_dataset *ds)
 	free(ds->source);
 	free_names(ds->workloads, ds->n_workloads);
 	free_names(ds->sources, ds->n_sources);
+	free_name_index(ds->name_index);
 	fragml_dataset_init(ds);
 }
 
@@ -106,16 +109,87 @@ static int grow(struct fragml_dataset *ds, size_t need)
 	return 0;
 }
 
-/* Index of name in the table, adding it if new; negative errno on failure. */
-static long intern(char ***tab, unsigned int *n, const char *name)
-{
-	char **t, *s;
+/*
+ * Name tables (workloads, sources) with an open-addressing hash index each, so
+ * reading rows of many distinct names stays linear.  The index holds name
+ * index + 1 per slot (0 = empty) and covers the first `n` names of its table;
+ * when the table shrank (a failed read drops the names it added) or grew
+ * without it, the index is rebuilt from the table.
+ */
+struct fragml_name_index {
+	struct name_hash {
+		uint32_t *slot;
+		size_t cap;		/* power of two, 0 before first use */
+		unsigned int n;		/* names of the table in the index */
+	} t[2];
+};
 
-	/* Tables are small (workloads, sources): linear search from the end,
-	 * where the name of the previous row usually is. */
-	for (unsigned int i = *n; i-- > 0;)
-		if (!strcmp((*tab)[i], name))
-			return i;
+static void free_name_index(struct fragml_name_index *ni)
+{
+	if (ni) {
+		free(ni->t[0].slot);
+		free(ni->t[1].slot);
+		free(ni);
+	}
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
+	return h;
+}
+
+static void hash_put(struct name_hash *h, char **tab, unsigned int i)
+{
+	size_t k = name_hash(tab[i]) & (h->cap - 1);
+
+	while (h->slot[k])
+		k = (k + 1) & (h->cap - 1);
+	h->slot[k] = i + 1;
+}
+
+/* Make the index cover exactly the n names of tab, with room for one more. */
+static int hash_sync(struct name_hash *h, char **tab, unsigned int n)
+{
+	if (h->n > n || (size_t)(n + 1) * 2 > h->cap) {
+		size_t cap = h->cap ? h->cap : 64;
+		uint32_t *slot;
+
+		while ((size_t)(n + 1) * 2 > cap)
+			cap *= 2;
+		slot = calloc(cap, sizeof(*slot));
+		if (!slot)
+			return -ENOMEM;
+		free(h->slot);
+		h->slot = slot;
+		h->cap = cap;
+		h->n = 0;
+	}
+	for (; h->n < n; h->n++)
+		hash_put(h, tab, h->n);
+	return 0;
+}
+
+/* Index of name in the table, adding it if new; negative errno on failure. */
+static long intern(struct fragml_dataset *ds, int which, const char *name)
+{
+	char ***tab = which ? &ds->sources : &ds->workloads;
+	unsigned int *n = which ? &ds->n_sources : &ds->n_workloads;
+	struct name_hash *h;
+	char **t, *s;
+	size_t k;
+
+	if (!ds->name_index && !(ds->name_index = calloc(1, sizeof(*ds->name_index))))
+		return -ENOMEM;
+	h = &ds->name_index->t[which];
+	if (hash_sync(h, *tab, *n))
+		return -ENOMEM;
+	for (k = name_hash(name) & (h->cap - 1); h->slot[k]; k = (k + 1) & (h->cap - 1))
+		if (!strcmp((*tab)[h->slot[k] - 1], name))
+			return h->slot[k] - 1;
 	if (*n % 16 == 0) {
 		t = realloc(*tab, (*n + 16) * sizeof(*t));
 		if (!t)
@@ -126,6 +200,8 @@ static long intern(char ***tab, unsigned int *n, const char *name)
 	if (!s)
 		return -ENOMEM;
 	(*tab)[*n] = s;
+	h->slot[k] = *n + 1;
+	h->n = *n + 1;
 	return (*n)++;
 }
 
@@ -142,8 +218,8 @@ int fragml_dataset_add_row(struct fragml_dataset *ds, uint64_t ts_ns, const char
 				      r, hook, cls, label);
 	if (grow(ds, r + 1))
 		return fragml_err_set(err, -ENOMEM, "dataset: out of memory at row %zu", r);
-	w = intern(&ds->workloads, &ds->n_workloads, workload);
-	s = w < 0 ? w : intern(&ds->sources, &ds->n_sources, source);
+	w = intern(ds, 0, workload);
+	s = w < 0 ? w : intern(ds, 1, source);
 	if (w < 0 || s < 0)
 		return fragml_err_set(err, -ENOMEM, "dataset: out of memory at row %zu", r);
 	memcpy(ds->x + r * FRAGML_MAX_FEATURES, feat, FRAGML_MAX_FEATURES * sizeof(int32_t));
@@ -483,7 +559,7 @@ int fragml_dataset_split(const struct fragml_dataset *ds, const struct fragml_sp
 	struct fragml_split_opts def = { .test_workloads = NULL, .val_frac = 0.15, .test_frac = 0.20 };
 	unsigned int nw = ds->n_workloads, *order;
 	uint8_t *held;
-	size_t *idx;
+	size_t *idx, *start = NULL;
 	int ret = 0;
 
 	if (!o)
@@ -538,30 +614,43 @@ int fragml_dataset_split(const struct fragml_dataset *ds, const struct fragml_sp
 			goto out;
 		}
 	}
+	/* Rows grouped by workload, in row order (a counting sort): idx[start[w] ..
+	 * start[w + 1]) are the rows of workload w. */
+	start = calloc(nw + 2, sizeof(*start));
+	if (!start) {
+		ret = fragml_err_set(err, -ENOMEM, "split: out of memory");
+		goto out;
+	}
+	for (size_t r = 0; r < ds->n_rows; r++)
+		if (ds->workload[r] < nw)
+			start[ds->workload[r] + 2]++;
+	for (unsigned int w = 0; w < nw; w++)
+		start[w + 2] += start[w + 1];
+	for (size_t r = 0; r < ds->n_rows; r++)
+		if (ds->workload[r] < nw)
+			idx[start[ds->workload[r] + 1]++] = r;
 	sort_ds = ds;
 	for (unsigned int w = 0; w < nw; w++) {
-		size_t n = 0, n_train, n_val;
+		size_t *rows = idx + start[w], n = start[w + 1] - start[w], n_train, n_val;
 
-		for (size_t r = 0; r < ds->n_rows; r++)
-			if (ds->workload[r] == w)
-				idx[n++] = r;
 		if (held[w]) {
 			for (size_t i = 0; i < n; i++)
-				part[idx[i]] = FRAGML_PART_CROSS;
+				part[rows[i]] = FRAGML_PART_CROSS;
 			continue;
 		}
-		qsort(idx, n, sizeof(*idx), cmp_time);
+		qsort(rows, n, sizeof(*rows), cmp_time);
 		n_train = (size_t)((double)n * (1.0 - o->val_frac - o->test_frac) + 0.5);
 		n_val = (size_t)((double)n * o->val_frac + 0.5);
 		if (n_train + n_val > n)
 			n_val = n - n_train;
 		for (size_t i = 0; i < n; i++)
-			part[idx[i]] = i < n_train ? FRAGML_PART_TRAIN :
+			part[rows[i]] = i < n_train ? FRAGML_PART_TRAIN :
 				       i < n_train + n_val ? FRAGML_PART_VAL : FRAGML_PART_TEST;
 	}
 out:
 	free(held);
 	free(order);
 	free(idx);
+	free(start);
 	return ret;
 }

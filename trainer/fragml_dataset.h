@@ -49,6 +49,7 @@ struct fragml_dataset {
 	unsigned int n_sources;
 	unsigned int n_labels;	/* max label seen + 1 */
 	uint64_t has_column;	/* bit = feature id that had a column */
+	struct fragml_name_index *name_index; /* private: hash tables of workloads[], sources[] */
 };
 
 struct fragml_read_opts {

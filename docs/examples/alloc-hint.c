@@ -47,6 +47,8 @@ struct alloc_hint {
  * happen once the free lists of their type run dry. */
 #define HINT_MIN_FALLBACK_BLOCKS	1
 #define HINT_MIN_LONG_PAGES_PER_S	256
+/* Largest allocation order a record can carry (1 GB pages are order 18). */
+#define ALLOC_HINT_MAX_ORDER		20
 
 static int alloc_hint_open(struct alloc_hint *h, uint32_t pid, const char *sock,
 			   struct fragml_err *err)
@@ -61,6 +63,10 @@ static void alloc_hint_fold(struct alloc_hint *h, const struct fragml_feed_recor
 	uint64_t pages;
 
 	if (r->kind != FRAGML_FEED_ALLOC || r->tgid != h->pid)
+		return;
+	/* order is a byte off the socket: beyond any page size it is no record
+	 * the kernel wrote (and a shift by >= 64 is undefined) */
+	if (r->order > ALLOC_HINT_MAX_ORDER)
 		return;
 	pages = (uint64_t)r->weight << r->order;
 	h->pages += pages;

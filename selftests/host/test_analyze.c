@@ -299,4 +299,39 @@ TEST_F(cmd, bad_csv_is_refused_clearly)
 	EXPECT_NE(NULL, strstr(out, "nosuch"));
 }
 
+/* Names with bytes that are not UTF-8 (a fuzz finding): --json stays valid
+ * UTF-8, each such byte printed as U+FFFD. */
+TEST_F(cmd, json_is_utf8)
+{
+	char cmd[1024], out[65536], path[256], *clean;
+	struct fragml_dataset ds;
+	struct fragml_err err = { 0 };
+	int32_t f[FRAGML_MAX_FEATURES];
+
+	fragml_dataset_init(&ds);
+	for (int k = 0; k < FRAGML_MAX_FEATURES; k++)
+		f[k] = FRAGML_MISSING;
+	for (int i = 0; i < 20; i++)
+		ASSERT_EQ(0, fragml_dataset_add_row(&ds, (uint64_t)i, i & 1 ? "w\xff\xfe" : "w\xc3\xa9",
+						    FRAGML_HOOK_LIFETIME, FRAGML_CLASS_PIPE,
+						    i & 1 ? "src\xc3" : "src\xe2\x82\xac", f,
+						    (unsigned int)(i & 1), &err)) TH_LOG("%s", err.msg);
+	snprintf(path, sizeof(path), "%s/bytes.csv", self->dir);
+	ASSERT_EQ(0, fragml_dataset_write_csv(&ds, path, &err)) TH_LOG("%s", err.msg);
+	fragml_dataset_free(&ds);
+	snprintf(cmd, sizeof(cmd), "%s analyze --json --out %s/fig2 %s 2>/dev/null", fragml_bin, self->dir, path);
+	ASSERT_EQ(0, run(cmd, out, sizeof(out)));
+	clean = malloc(sizeof(out) * 3);
+	ASSERT_NE(NULL, clean);
+	fragml_utf8_clean(clean, sizeof(out) * 3, out);
+	EXPECT_STREQ(out, clean);
+	free(clean);
+	EXPECT_NE(NULL, strstr(out, "w\xef\xbf\xbd\xef\xbf\xbd")) TH_LOG("%.400s", out);
+	EXPECT_NE(NULL, strstr(out, "w\xc3\xa9")) TH_LOG("%.400s", out);
+	EXPECT_NE(NULL, strstr(out, "src\xe2\x82\xac")) TH_LOG("%.400s", out);
+	clean = (char *)json_tokener_parse(out);
+	EXPECT_NE(NULL, clean);
+	json_object_put((struct json_object *)clean);
+}
+
 TEST_HARNESS_MAIN

@@ -895,4 +895,71 @@ TEST(pageblock_scan)
 		TH_LOG("no pipe page fell back into a movable block (free unmovable blocks sufficed): the mixed-by-pipe count needs memory pressure, e.g. the 1 GB guest");
 }
 
+/* The /proc and debugfs parsers on text the kernel never writes (fuzz findings):
+ * no overflow, no undefined conversion, sensible results. */
+static FILE *text(const char *s)
+{
+	return fmemopen((void *)s, strlen(s), "r");
+}
+
+TEST(proc_parsers_hostile_text)
+{
+	static const char zones[] = "Node 0, zone   Normal   10 5 0 0 0 0 0 0 0 1 2\n";
+	static const char pti_ok[] =
+		"Number of blocks type     Unmovable      Movable  Reclaimable   HighAtomic      Isolate\n"
+		"Node 0, zone      DMA            3            5            0            0            0\n"
+		"Node 0, zone   Normal           40         7000           12            1            0\n";
+	static const char pti_sum[] =
+		"Number of blocks type     Unmovable      Movable\n"
+		"Node 0, zone      DMA 9223372036854775807 1\n"
+		"Node 0, zone   Normal            1 1\n";
+	static const char pti_neg[] =
+		"Number of blocks type     Unmovable      Movable\n"
+		"Node 0, zone   Normal           -5 1\n";
+	static const char idx[] =
+		"Node 0, zone   Normal nan 1e300 0.500\n";
+	static const char idx_ok[] =
+		"Node 0, zone   Normal -1.000 0.250 1.000\n";
+	struct fragml_snapshot *s = calloc(1, sizeof(*s));
+	struct fragml_err err = { 0 };
+	int64_t b[6];
+	FILE *f;
+
+	ASSERT_NE(NULL, s);
+	f = text(pti_ok);
+	ASSERT_EQ(0, fragml_pagetypeinfo_parse(f, "pti", b, &err)) TH_LOG("%s", err.msg);
+	fclose(f);
+	EXPECT_EQ(43, b[0]);
+	EXPECT_EQ(7005, b[1]);
+	EXPECT_EQ(-1, b[4]);	/* no CMA column */
+
+	f = text(pti_sum);
+	EXPECT_EQ(-ERANGE, fragml_pagetypeinfo_parse(f, "pti", b, &err));
+	fclose(f);
+	EXPECT_NE(NULL, strstr(err.msg, "pti: Unmovable block count")) TH_LOG("%s", err.msg);
+	EXPECT_EQ(-1, b[0]);
+	f = text(pti_neg);
+	EXPECT_EQ(-ERANGE, fragml_pagetypeinfo_parse(f, "pti", b, &err));
+	fclose(f);
+
+	f = text(zones);
+	fragml_buddyinfo_parse(f, s);
+	fclose(f);
+	ASSERT_EQ(1, s->n_zones);
+	EXPECT_EQ(10 + 5 * 2 + (1 << 9) + (2 << 10), (long long)s->zones[0].free_pages);
+	/* nan and 1e300 are no index: the line's values stop there */
+	f = text(idx);
+	fragml_index_parse(f, s, 1);
+	fclose(f);
+	EXPECT_EQ(0, s->zones[0].extfrag_index_pm[0]);
+	EXPECT_EQ(0, s->zones[0].extfrag_index_pm[2]);
+	f = text(idx_ok);
+	fragml_index_parse(f, s, 0);
+	fclose(f);
+	EXPECT_EQ(-1000, s->zones[0].unusable_index_pm[0]);
+	EXPECT_EQ(250, s->zones[0].unusable_index_pm[1]);
+	EXPECT_EQ(1000, s->zones[0].unusable_index_pm[2]);
+	free(s);
+}
+
 TEST_HARNESS_MAIN

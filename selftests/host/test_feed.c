@@ -19,7 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -429,6 +432,64 @@ TEST_F(feed, errors_name_the_problem)
 	/* the command refuses bad options */
 	snprintf(path, sizeof(path), "%s/build/bin/fragml feed serve --sample-shift 99 2>/dev/null", top);
 	EXPECT_EQ(2, run_status(path));
+}
+
+/* alloc-hint against a publisher that sends a record no kernel writes: an
+ * allocation order of 200 (a fuzz finding: shift by >= 64).  It is ignored; the
+ * valid record after it is counted. */
+TEST(alloc_hint_ignores_impossible_order)
+{
+	char dir[] = "/tmp/fragml-fakefeed-XXXXXX", out[256], cmd[1024], text[1024];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct fragml_feed_record r;
+	struct pollfd pfd;
+	int lfd, cfd, st;
+	pid_t hint;
+
+	find_top();
+	snprintf(cmd, sizeof(cmd), "%s/build/examples/alloc-hint", top);
+	if (access(cmd, X_OK))
+		SKIP(return, "%s not built: run make", cmd);
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", dir);
+	snprintf(out, sizeof(out), "%s/hint.out", dir);
+	lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sa, sizeof(sa)));
+	ASSERT_EQ(0, listen(lfd, 1));
+	snprintf(cmd, sizeof(cmd), "exec %s/build/examples/alloc-hint --socket %s --pid 4242 --window 2",
+		 top, sa.sun_path);
+	hint = spawn_sh(cmd, out);
+	ASSERT_LT(0, hint);
+	pfd = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	ASSERT_EQ(1, poll(&pfd, 1, 10000)) TH_LOG("alloc-hint did not connect within 10 s");
+	cfd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, cfd);
+	memset(&r, 0, sizeof(r));
+	r.magic = FRAGML_FEED_MAGIC;
+	r.version = FRAGML_FEED_VERSION;
+	r.size = FRAGML_FEED_RECORD_SIZE;
+	r.kind = FRAGML_FEED_HELLO;
+	ASSERT_EQ((ssize_t)sizeof(r), send(cfd, &r, sizeof(r), 0));
+	r.kind = FRAGML_FEED_ALLOC;
+	r.tgid = 4242;
+	r.order = 200;
+	r.weight = 1;
+	memcpy(r.comm, "fuzz", 5);
+	ASSERT_EQ((ssize_t)sizeof(r), send(cfd, &r, sizeof(r), 0));
+	r.order = 0;
+	r.weight = 3;
+	ASSERT_EQ((ssize_t)sizeof(r), send(cfd, &r, sizeof(r), 0));
+	ASSERT_EQ(hint, waitpid(hint, &st, 0));
+	close(cfd);
+	close(lfd);
+	slurp(out, text, sizeof(text));
+	TH_LOG("alloc-hint: %s", text);
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) <= 1);
+	EXPECT_NE(NULL, strstr(text, "unmovable_pages=3 ")) TH_LOG("%s", text);
+	unlink(out);
+	unlink(sa.sun_path);
+	rmdir(dir);
 }
 
 TEST_HARNESS_MAIN

@@ -518,6 +518,59 @@ TEST(environment_errors)
 	unlink(model);
 }
 
+/* --check refuses what it cannot read as a model file or what publishing would
+ * refuse, with one line each (inputs found by fuzzing the command). */
+TEST(check_refuses_bad_inputs)
+{
+	char dir[] = "/tmp/fragml-check-XXXXXX", path[4200], cmd[2048], line[1024];
+	struct fragml_model *m = malloc(sizeof(*m));
+	struct fragml_err err = { 0 };
+	size_t l;
+
+	ASSERT_NE(NULL, m);
+	ASSERT_NE(NULL, mkdtemp(dir));
+
+	/* a FIFO: refused at once, not a read that waits for a writer */
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	ASSERT_EQ(0, mkfifo(path, 0600));
+	snprintf(cmd, sizeof(cmd), "timeout 20 %s/fragml-load --check %s", bindir, path);
+	EXPECT_EQ(1, run(cmd, line, sizeof(line))) TH_LOG("%s", line);
+	EXPECT_NE(NULL, strstr(line, "not a regular file (a FIFO)")) TH_LOG("%s", line);
+	unlink(path);
+	snprintf(cmd, sizeof(cmd), "%s/fragml-load --check %s", bindir, dir);
+	EXPECT_EQ(1, run(cmd, line, sizeof(line)));
+	EXPECT_NE(NULL, strstr(line, "not a regular file (a directory)")) TH_LOG("%s", line);
+
+	/* another feature schema: "valid" would be a lie, publishing refuses it */
+	snprintf(path, sizeof(path), "%s/schema2.bin", dir);
+	tl_random_model(m, FRAGML_HOOK_LIFETIME, 1, 2, 0, 1);
+	m->schema = FRAGML_SCHEMA_VERSION + 1;
+	ASSERT_EQ(0, fragml_model_write_file(m, path, &err)) TH_LOG("%s", err.msg);
+	snprintf(cmd, sizeof(cmd), "%s/fragml-load --check %s", bindir, path);
+	EXPECT_EQ(1, run(cmd, line, sizeof(line)));
+	EXPECT_NE(NULL, strstr(line, "feature schema 2, this fragml implements schema 1")) TH_LOG("%s", line);
+	unlink(path);
+
+	/* a newline in the file name: still one line, the newline escaped */
+	snprintf(path, sizeof(path), "%s/a\nb.bin", dir);
+	EXPECT_GT(0, fragml_model_read_file(m, path, &err));
+	EXPECT_EQ(NULL, strchr(err.msg, '\n')) TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, "/a\\nb.bin: cannot open: No such file")) TH_LOG("%s", err.msg);
+
+	/* a 4000-byte name: shortened in the middle, the reason kept */
+	l = (size_t)snprintf(path, sizeof(path), "%s/", dir);
+	memset(path + l, 'x', 4000 - l);
+	path[4000] = '\0';
+	EXPECT_GT(0, fragml_model_read_file(m, path, &err));
+	EXPECT_GT(FRAGML_ERR_MSG_MAX, (int)strlen(err.msg));
+	EXPECT_EQ(0, strncmp(err.msg, dir, strlen(dir))) TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, "...")) TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, "xx: cannot open: File name too long")) TH_LOG("%s", err.msg);
+
+	rmdir(dir);
+	free(m);
+}
+
 int main(int argc, char **argv)
 {
 	find_bindir();
