@@ -54,7 +54,7 @@ void fragml_track_sizes(uint64_t ram_pages, int64_t track_pages, struct fragml_t
 	ts->tasks = (uint32_t)clamp64(pow2_at_least(blocks / 4), 1024, 8192);
 	ts->sources = (uint32_t)clamp64(pow2_at_least(blocks), 1024, 65536);
 	ts->slab_sources = ts->sources / 2;
-	ts->regions = (uint32_t)clamp64(pow2_at_least(blocks * 8), 4096, 262144);
+	ts->regions = (uint32_t)clamp64(pow2_at_least(blocks * 2), 4096, 262144);
 	ts->ringbuf = (uint32_t)clamp64(pow2_at_least(ram_pages * 4096 / 256), 1u << 20, 16u << 20);
 }
 
