@@ -116,6 +116,7 @@ int BPF_PROG(fragml_collect_exit, struct task_struct *task)
 {
 	struct fragml_ev_hdr *e;
 
+	fragml_task_exit(task);
 	if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
 		return 0;
 	e = fragml_reserve(sizeof(*e));

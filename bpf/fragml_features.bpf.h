@@ -81,9 +81,13 @@ struct {
 #endif
 } fragml_sites SEC(".maps");
 
+/* Allocated per process on its first tracked allocation, freed when its last
+ * thread exits (fragml_task_exit()): kernel memory follows the live processes.
+ * max_entries is a bound, set by the loader. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
 	__type(key, __u32);			/* tgid */
 	__type(value, struct fragml_task_state);
 } fragml_task_state SEC(".maps");
@@ -187,6 +191,18 @@ static __always_inline struct fragml_task_state *fragml_task_get(__u32 tgid, __u
 		t->win_start = now;
 	}
 	return t;
+}
+
+/* sched_process_exit of `task`: drop its process's state with its last thread
+ * (the tracepoint runs after exit_mm(): that thread allocates no more). */
+static __always_inline void fragml_task_exit(struct task_struct *task)
+{
+	__u32 tgid;
+
+	if (BPF_CORE_READ(task, signal, live.counter))
+		return;
+	tgid = BPF_CORE_READ(task, tgid);
+	bpf_map_delete_elem(&fragml_task_state, &tgid);
 }
 
 /* Rate over the last second: completed window plus the running one, scaled. */

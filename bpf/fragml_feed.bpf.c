@@ -244,3 +244,11 @@ int BPF_PROG(fragml_feed_slab, unsigned long call_site, const void *ptr, struct 
 	feed_submit(&p->ev);
 	return 0;
 }
+
+/* Free the per-process state with the process (fragml_task_state). */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(fragml_feed_exit, struct task_struct *task)
+{
+	fragml_task_exit(task);
+	return 0;
+}

@@ -9,9 +9,11 @@
  *   thp_fault  every order-9 movable allocation inside a user fault
  *   compaction every mm_compaction_begin
  *
- * The identification maps (fragml_src, fragml_src_slab, fragml_blocks,
- * fragml_stats, fragml_sites) are pinned by name next to the model maps, so
- * `fragml top` / `fragml report` read them while the programs stay attached.
+ * With identification (fragml-load --identify) the maps fragml_src,
+ * fragml_src_slab, fragml_blocks, fragml_stats and fragml_sites are pinned by
+ * name next to the model maps, so `fragml top` / `fragml report` read them
+ * while the programs stay attached; without it they are not created and
+ * fragml_observe_slab is not loaded (the loader clears want_ident).
  * tp_btf only: loads on the stock 6.18 host and on 6.12 (CO-RE).
  */
 #include "vmlinux.h"
@@ -78,4 +80,12 @@ int BPF_PROG(fragml_observe_compact_end, struct compact_control *cc, unsigned lo
 	     unsigned long zone_end, bool sync, int status)
 {
 	return fragml_on_compaction_end(cc, status);
+}
+
+/* Free the per-process state with the process (fragml_task_state). */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(fragml_observe_exit, struct task_struct *task)
+{
+	fragml_task_exit(task);
+	return 0;
 }

@@ -30,6 +30,17 @@ const volatile __u32 live_sample_shift = FRAGML_LIVE_SAMPLE_SHIFT;
 const volatile __u32 slab_sample_shift = FRAGML_SLAB_SAMPLE_SHIFT;	/* count 1 in 2^n slab objects per source */
 const volatile __u64 lifetime_T_ns = 10ULL * FRAGML_NSEC_PER_SEC;
 const volatile __u32 want_stacks = 0;
+/* What the loader asked for (docs/operator.md, "Kernel memory").  A path that
+ * is off is dead code for the verifier, and its maps are not created:
+ *   want_ident  source identification: fragml_src, fragml_src_slab, fragml_blocks
+ *               (`fragml top`, `fragml report`, the collector)
+ *   want_live   follow sampled allocations to their free (fragml_live and its
+ *               filter): the task_long_ppk feature and the collector's lifetimes */
+const volatile __u32 want_ident = 1;
+const volatile __u32 want_live = 1;
+/* fragml_track_filter slots - 1 (a power of two, sized to the machine's pageblocks) */
+#define FRAGML_FILTER_SLOTS	65536	/* compiled-in default */
+const volatile __u32 filter_mask = FRAGML_FILTER_SLOTS - 1;
 
 /* fragml-collect --pid / --cgroup (0: everyone).  The observe programs keep 0,
  * so the verifier drops the checks from their hot paths. */
@@ -49,8 +60,11 @@ struct fragml_live {
 	__u32 pad;
 };
 
+/* Sized by the loader to a share of RAM (--track-pages); elements are allocated
+ * when a page is tracked and freed with it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 262144);
 	__type(key, __u64);			/* struct page * */
 	__type(value, struct fragml_live);
@@ -58,12 +72,12 @@ struct {
 
 /*
  * Counting filter in front of fragml_live: tracked pages per pageblock slot
- * ((struct page * >> 15) mod 65536, i.e. 128 GB of memory without aliasing).
+ * ((struct page * >> 15) & filter_mask; the loader sizes it to the machine's
+ * pageblocks, so there is no aliasing up to the largest pfn it saw).
  * mm_page_free runs on every freed page; a free in a slot with no tracked page
  * (almost every free of anonymous or page-cache memory) returns after one
  * inlined array access instead of a hash lookup.  Aliasing only costs lookups.
  */
-#define FRAGML_FILTER_SLOTS	65536
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, FRAGML_FILTER_SLOTS);
@@ -87,8 +101,10 @@ struct {
 	FRAGML_IDENT_PIN
 } fragml_src_slab SEC(".maps");
 
+/* At most one entry per pageblock of the machine (the loader sets max_entries). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
 	__type(key, __u64);			/* page >> 15: the pageblock */
 	__type(value, struct fragml_block_val);
@@ -119,19 +135,21 @@ struct {
 	__type(value, struct fragml_pending_slab);
 } fragml_pending_slab SEC(".maps");
 
-/* Compaction run in progress, per thread (begin -> end). */
+#ifdef FRAGML_COLLECT
+/* Compaction run in progress, per thread (begin -> end): the collector's
+ * compaction rows.  One element per running compaction. */
 struct fragml_compact_run {
 	__u64 t0;
 	struct fragml_vec v;
 };
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1024);
 	__type(key, __u32);
 	__type(value, struct fragml_compact_run);
 } fragml_compact_runs SEC(".maps");
 
-#ifdef FRAGML_COLLECT
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);	/* resized by the loader */
@@ -144,7 +162,7 @@ struct {
 	__uint(value_size, FRAGML_STACK_DEPTH * sizeof(__u64));
 } fragml_stackmap SEC(".maps");
 
-/* 2 MB regions already seen: (tgid, region) */
+/* 2 MB regions already seen: (tgid, region); max_entries set by the collector */
 struct fragml_region_key {
 	__u32 tgid;
 	__u32 pad;
@@ -206,8 +224,11 @@ static __always_inline void *fragml_reserve(__u64 size)
 static __always_inline struct fragml_src_val *fragml_src_get(struct fragml_src_key *k,
 							   struct task_struct *task, __u64 now)
 {
-	struct fragml_src_val *s = bpf_map_lookup_elem(&fragml_src, k);
+	struct fragml_src_val *s;
 
+	if (!want_ident)
+		return NULL;
+	s = bpf_map_lookup_elem(&fragml_src, k);
 	if (!s) {
 		struct fragml_src_val init = {};
 
@@ -233,7 +254,7 @@ static __always_inline __u64 fragml_page_key(struct page *page)
 
 static __always_inline __u32 *fragml_filter_slot(__u64 page)
 {
-	__u32 i = (page >> (FRAGML_HPAGE_ORDER + 6)) & (FRAGML_FILTER_SLOTS - 1);
+	__u32 i = (page >> (FRAGML_HPAGE_ORDER + 6)) & filter_mask;
 
 	return bpf_map_lookup_elem(&fragml_track_filter, &i);
 }
@@ -347,7 +368,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 	if ((filter_tgid || filter_memcg_ino) && !fragml_task_wanted(task, tgid))
 		return 0;
 	pg = fragml_page_key(page);
-	if (!extfrag) {
+	if (!extfrag && want_ident) {
 		/* the extfrag hook already tracked this page a moment ago */
 		__u32 *slot = fragml_filter_slot(pg);
 		struct fragml_live *old = slot && *slot ? bpf_map_lookup_elem(&fragml_live, &pg) : NULL;
@@ -371,7 +392,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 			src->extfrag_claim += change_owner > 0;
 		}
 	}
-	if (sk.cls == FRAGML_CLASS_SLAB) {
+	if (want_ident && sk.cls == FRAGML_CLASS_SLAB) {
 		__u32 zero = 0;
 		struct fragml_pending_slab *ps = bpf_map_lookup_elem(&fragml_pending_slab, &zero);
 
@@ -400,12 +421,12 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 		}
 	}
 #endif
-	if (follow) {
+	if (follow && want_live) {
 		struct fragml_live lv = {
 			.ts = now, .src = sk, .order = order, .alloc_mt = mt,
 		};
 
-		if (extfrag) {
+		if (extfrag && want_ident) {
 			__u64 blk = fragml_block_of(pg);
 			struct fragml_block_val *b = bpf_map_lookup_elem(&fragml_blocks, &blk);
 
@@ -476,6 +497,8 @@ static __always_inline int fragml_on_free(__u64 pg)
 	struct fragml_task_state *t;
 	__u64 now;
 
+	if (!want_live)
+		return 0;
 	if (!slot || !*slot)
 		return 0;	/* the hot path: no tracked page in this pageblock slot */
 	lv = bpf_map_lookup_elem(&fragml_live, &pg);
@@ -491,7 +514,7 @@ static __always_inline int fragml_on_free(__u64 pg)
 				t->short_cnt++;
 		}
 	}
-	if (lv->in_mixed_block) {
+	if (want_ident && lv->in_mixed_block) {
 		__u64 blk = fragml_block_of(pg);
 		struct fragml_block_val *b = bpf_map_lookup_elem(&fragml_blocks, &blk);
 
@@ -539,6 +562,8 @@ static __always_inline int fragml_on_slab_obj(struct kmem_cache *s, __u32 kmallo
 	int pending = 0;
 	__u64 pend_page = 0;
 
+	if (!want_ident)
+		return 0;
 	if (ps && ps->page) {
 		id = bpf_get_current_pid_tgid();
 		if (ps->tid == (__u32)id) {
@@ -623,8 +648,6 @@ static __always_inline int fragml_on_compaction_begin(struct compact_control *cc
 	__u64 now = bpf_ktime_get_ns();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct fragml_vec *v = fragml_scratch_vec();
-	struct fragml_compact_run *run;
-	struct fragml_compact_run init = {};
 
 	if (!v)
 		return 0;
@@ -641,32 +664,42 @@ static __always_inline int fragml_on_compaction_begin(struct compact_control *cc
 		fragml_decide(FRAGML_HOOK_COMPACTION, v, &res);
 	}
 #endif
-	bpf_map_update_elem(&fragml_compact_runs, &tid, &init, BPF_ANY);
-	run = bpf_map_lookup_elem(&fragml_compact_runs, &tid);
-	if (!run)
-		return 0;
-	run->t0 = now;
-	__builtin_memcpy(&run->v, v, sizeof(run->v));
+#ifdef FRAGML_COLLECT
+	{
+		struct fragml_compact_run init = {}, *run;
+
+		bpf_map_update_elem(&fragml_compact_runs, &tid, &init, BPF_ANY);
+		run = bpf_map_lookup_elem(&fragml_compact_runs, &tid);
+		if (!run)
+			return 0;
+		run->t0 = now;
+		__builtin_memcpy(&run->v, v, sizeof(run->v));
+	}
+#else
+	(void)tid;
+#endif
 	return 0;
 }
 
 static __always_inline int fragml_on_compaction_end(struct compact_control *cc, int status)
 {
-	__u64 now = bpf_ktime_get_ns(), id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct fragml_compact_run *run = bpf_map_lookup_elem(&fragml_compact_runs, &tid);
+	__u64 now = bpf_ktime_get_ns();
 	int success = status == bpf_core_enum_value(enum compact_result, COMPACT_SUCCESS);
 
 	fragml_note_compaction(now, success);
 	fragml_stat(FRAGML_STAT_COMPACT);
-	if (!run)
-		return 0;
 #ifdef FRAGML_COLLECT
 	{
-		struct fragml_ev_compact *e = fragml_reserve(sizeof(*e));
+		__u64 id = bpf_get_current_pid_tgid();
+		__u32 tid = (__u32)id;
+		struct fragml_compact_run *run = bpf_map_lookup_elem(&fragml_compact_runs, &tid);
+		struct fragml_ev_compact *e;
 		struct fragml_zone_info zi;
 		struct zone *z = BPF_CORE_READ(cc, zone);
 
+		if (!run)
+			return 0;
+		e = fragml_reserve(sizeof(*e));
 		if (e) {
 			e->h.type = FRAGML_EV_COMPACT;
 			e->h.tgid = id >> 32;
@@ -681,9 +714,9 @@ static __always_inline int fragml_on_compaction_end(struct compact_control *cc, 
 			__builtin_memcpy(&e->v, &run->v, sizeof(e->v));
 			bpf_ringbuf_submit(e, 0);
 		}
+		bpf_map_delete_elem(&fragml_compact_runs, &tid);
 	}
 #endif
-	bpf_map_delete_elem(&fragml_compact_runs, &tid);
 	return 0;
 }
 

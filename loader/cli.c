@@ -29,6 +29,62 @@ void fragml_cli_open_notes(const char *prog, const struct fragml_open_info *info
 			info->enforce ? " and the enforcing struct_ops policy" : "");
 }
 
+/* Kernel memory of everything pinned: totals, then one row per map/program. */
+static int print_kmem(FILE *out, struct fragml_handle *h, struct json_object *root,
+		      struct fragml_err *err)
+{
+	struct fragml_kmem km;
+	int ret = fragml_kmem_read(h, &km, err);
+
+	if (ret)
+		return ret;
+	if (root) {
+		struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+		json_object_object_add(o, "total_bytes",
+				       json_object_new_int64((int64_t)(km.map_bytes + km.prog_bytes)));
+		json_object_object_add(o, "map_bytes", json_object_new_int64((int64_t)km.map_bytes));
+		json_object_object_add(o, "prog_bytes", json_object_new_int64((int64_t)km.prog_bytes));
+		json_object_object_add(o, "maps", json_object_new_int((int)km.n_maps));
+		json_object_object_add(o, "programs", json_object_new_int((int)km.n_progs));
+		for (unsigned int i = 0; i < km.n; i++) {
+			const struct fragml_kmem_obj *k = &km.obj[i];
+			struct json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "kind", json_object_new_string(k->is_prog ? "prog" : "map"));
+			json_object_object_add(e, "id", json_object_new_int64(k->id));
+			json_object_object_add(e, "name", json_object_new_string(k->name));
+			json_object_object_add(e, "type", json_object_new_string(k->type));
+			if (!k->is_prog) {
+				json_object_object_add(e, "max_entries", json_object_new_int64(k->max_entries));
+				json_object_object_add(e, "value_size", json_object_new_int64(k->value_size));
+				json_object_object_add(e, "flags", json_object_new_int64(k->flags));
+			}
+			json_object_object_add(e, "bytes", json_object_new_int64((int64_t)k->bytes));
+			json_object_array_add(a, e);
+		}
+		json_object_object_add(o, "objects", a);
+		json_object_object_add(root, "kernel_memory", o);
+	} else {
+		fprintf(out, "kernel memory (memlock reported by the kernel): %llu bytes = %.1f KiB "
+			"(%u maps %llu, %u programs %llu)\n",
+			(unsigned long long)(km.map_bytes + km.prog_bytes),
+			(km.map_bytes + km.prog_bytes) / 1024.0, km.n_maps, (unsigned long long)km.map_bytes,
+			km.n_progs, (unsigned long long)km.prog_bytes);
+		fprintf(out, "  %-16s %-18s %11s %6s %10s\n", "map", "type", "max_entries", "value",
+			"bytes");
+		for (unsigned int i = 0; i < km.n; i++) {
+			const struct fragml_kmem_obj *k = &km.obj[i];
+
+			if (!k->is_prog)
+				fprintf(out, "  %-16s %-18s %11u %6u %10llu\n", k->name, k->type,
+					k->max_entries, k->value_size, (unsigned long long)k->bytes);
+		}
+	}
+	fragml_kmem_free(&km);
+	return 0;
+}
+
 static const char *mode_name(uint32_t mode)
 {
 	return mode == FRAGML_MODE_ENFORCE ? "enforce" : "observe";
@@ -106,6 +162,9 @@ int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct frag
 				(unsigned long long)st.decisions[a]);
 		fprintf(out, "\n");
 	}
+	ret = print_kmem(out, h, root, err);
+	if (ret)
+		goto out;
 	if (json)
 		fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
 out:

@@ -24,6 +24,7 @@
 
 #include "fragml_collect.h"
 #include "fragml_identify.h"
+#include "fragml_load.h"
 #include "fragml_collect.skel.h"
 #include "../bpf/fragml_collect_events.h"
 
@@ -181,7 +182,7 @@ void fragml_collect_opts_default(struct fragml_collect_opts *o)
 	o->lifetime_T_s = 10;
 	o->thp_min_life_s = 1;
 	o->thp_dense_ppk = 768;
-	o->ringbuf_kb = 16384;
+	o->ringbuf_kb = 0;	/* sized to RAM */
 	o->stacks_top = 5;
 }
 
@@ -558,12 +559,22 @@ int fragml_collect_open(struct fragml_collector **cp, const struct fragml_collec
 			struct fragml_err *err)
 {
 	struct fragml_collector *c = calloc(1, sizeof(*c));
-	unsigned int mounted = 0, rb = o->ringbuf_kb ? o->ringbuf_kb : 16384;
+	struct fragml_track_sizes ts;
+	unsigned int mounted = 0, rb;
 	struct bpf_map *m;
 	char path[512];
 	int ret, nsites;
 
 	unsigned int sample = o->sample ? o->sample : 1;
+
+	/* every sampled unmovable/reclaimable page is followed: room for 1/16 of
+	 * RAM (at most 1 GB) of them, allocated as they come */
+	fragml_track_sizes(fragml_ram_pages(), (int64_t)(fragml_ram_pages() / 16 / sample), &ts);
+	if (ts.live > 262144)
+		ts.live = 262144;
+	if (ts.live < 4096)
+		ts.live = 4096;
+	rb = o->ringbuf_kb ? o->ringbuf_kb : ts.ringbuf / 1024;
 
 	if ((sample & (sample - 1)) || sample > (1u << 20)) {
 		free(c);
@@ -604,6 +615,16 @@ int fragml_collect_open(struct fragml_collector **cp, const struct fragml_collec
 	c->skel->rodata->live_sample_shift = 0;	/* every sampled allocation gets a lifetime row */
 	c->skel->rodata->lifetime_T_ns = (uint64_t)(c->o.lifetime_T_s * 1e9);
 	c->skel->rodata->want_stacks = c->o.stacks;
+	/* sized to the machine; the stack map only with --stacks */
+	c->skel->rodata->filter_mask = ts.filter_slots - 1;
+	bpf_map__set_max_entries(c->skel->maps.fragml_live, ts.live);
+	bpf_map__set_max_entries(c->skel->maps.fragml_track_filter, ts.filter_slots);
+	bpf_map__set_max_entries(c->skel->maps.fragml_blocks, ts.blocks);
+	bpf_map__set_max_entries(c->skel->maps.fragml_task_state, ts.tasks);
+	bpf_map__set_max_entries(c->skel->maps.fragml_src, ts.sources);
+	bpf_map__set_max_entries(c->skel->maps.fragml_src_slab, ts.slab_sources);
+	bpf_map__set_max_entries(c->skel->maps.fragml_regions, ts.regions);
+	bpf_map__set_autocreate(c->skel->maps.fragml_stackmap, c->o.stacks);
 	if (c->o.target_tgid) {
 		if (kill((pid_t)c->o.target_tgid, 0) && errno == ESRCH) {
 			ret = fragml_err_set(err, -ESRCH, "--pid %u: no such process", c->o.target_tgid);
@@ -821,6 +842,21 @@ static void write_stacks(struct fragml_collector *c, FILE *f)
 	fragml_ksyms_free(ks);
 }
 
+/* Kernel memory of the collector's maps and programs, as the kernel accounts it. */
+static uint64_t collector_kmem(struct fragml_collector *c)
+{
+	struct fragml_kmem km = { 0 };
+	struct bpf_program *p;
+	uint64_t total;
+
+	bpf_object__for_each_program(p, c->skel->obj)
+		if (bpf_program__fd(p) >= 0)
+			fragml_kmem_add_fd(&km, bpf_program__fd(p), NULL);
+	total = km.map_bytes + km.prog_bytes;
+	fragml_kmem_free(&km);
+	return total;
+}
+
 static int write_summary(struct fragml_collector *c, struct fragml_err *err)
 {
 	char path[512];
@@ -835,7 +871,7 @@ static int write_summary(struct fragml_collector *c, struct fragml_err *err)
 		"\"allocs\":%llu,\"frees_matched\":%llu,\"extfrag\":%llu,\"faults\":%llu,"
 		"\"regions\":%llu,\"compactions\":%llu,\"censored\":%llu,\"slab_named\":%llu,"
 		"\"rows\":{\"lifetime\":%llu,\"thp_fault\":%llu,\"compaction\":%llu},"
-		"\"sample\":%u,\"lifetime_T_s\":%g,\"vmemmap_base\":\"0x%llx\",\n\"before\":",
+		"\"sample\":%u,\"lifetime_T_s\":%g,\"vmemmap_base\":\"0x%llx\",\"kernel_bytes\":%llu,\n\"before\":",
 		c->csv[0].workload, c->st.elapsed_s, (unsigned long long)c->st.events,
 		(unsigned long long)c->st.lost, (unsigned long long)c->st.allocs,
 		(unsigned long long)c->st.frees_matched, (unsigned long long)c->st.extfrag,
@@ -844,7 +880,7 @@ static int write_summary(struct fragml_collector *c, struct fragml_err *err)
 		(unsigned long long)c->st.slab_named,
 		(unsigned long long)c->st.rows[0], (unsigned long long)c->st.rows[1],
 		(unsigned long long)c->st.rows[2], c->o.sample, c->o.lifetime_T_s,
-		(unsigned long long)c->vmemmap_base);
+		(unsigned long long)c->vmemmap_base, (unsigned long long)c->st.kernel_bytes);
 	fragml_snapshot_json(&c->before, f);
 	fputs(",\n\"after\":", f);
 	fragml_snapshot_json(&c->after, f);
@@ -917,6 +953,7 @@ int fragml_collect_run(struct fragml_collector *c, struct fragml_collect_stats *
 			break;
 	}
 	ring_buffer__consume(c->rb);
+	c->st.kernel_bytes = collector_kmem(c);
 	now = mono_ns();
 	fragml_snapshot_take(&c->after, true, NULL);
 	c->st.lost = stat_sum(c, FRAGML_STAT_LOST);

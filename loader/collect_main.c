@@ -37,7 +37,7 @@ static void usage(FILE *f)
 "  -T, --lifetime SEC     lifetime label threshold T (default 10)\n"
 "      --thp-life SEC     THP label: minimum region life (default 1)\n"
 "      --thp-dense PPK    THP label: touched share per 1024 (default 768)\n"
-"      --ringbuf KIB      ring buffer size (power of two, default 16384)\n"
+"      --ringbuf KIB      ring buffer size (power of two, default RAM / 256 within 1..16 MiB)\n"
 "      --stacks           record the kernel call stacks of tracked allocations; summary.json\n"
 "                         \"stacks\" lists the top sources with their stacks, symbolised\n"
 "      --stacks-top N     call stacks per source (default 5)\n"
@@ -126,10 +126,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fragml-collect: %s\n", fragml_err_msg(&err));
 		return 1;
 	}
-	fprintf(stderr, "fragml-collect: %.1fs, %llu events, %llu lost, rows lifetime %llu thp_fault %llu compaction %llu (censored %llu) -> %s\n",
+	fprintf(stderr, "fragml-collect: %.1fs, %llu events, %llu lost, rows lifetime %llu thp_fault %llu compaction %llu (censored %llu), kernel memory %.1f MiB -> %s\n",
 		st.elapsed_s, (unsigned long long)st.events, (unsigned long long)st.lost,
 		(unsigned long long)st.rows[0], (unsigned long long)st.rows[1],
-		(unsigned long long)st.rows[2], (unsigned long long)st.censored, o.outdir);
+		(unsigned long long)st.rows[2], (unsigned long long)st.censored,
+		st.kernel_bytes / 1048576.0, o.outdir);
 	if (st.lost)
 		fprintf(stderr, "fragml-collect: warning: %llu records lost (ring full): raise --ringbuf or --sample\n",
 			(unsigned long long)st.lost);

@@ -58,7 +58,7 @@ int fragml_cmd_status(int argc, char **argv)
 			json = true;
 		} else {
 			fprintf(c == 'h' ? stdout : stderr,
-				"Usage: fragml status [--json]\nPer hook: model version, crc32, trees, nodes, depth, map bytes,\ndecisions per action; the mode (observe or enforce).\n");
+				"Usage: fragml status [--json]\nPer hook: model version, crc32, trees, nodes, depth, map bytes,\ndecisions per action; the mode (observe or enforce); the kernel memory\nfragml holds (each map and program, as the kernel accounts it).\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}

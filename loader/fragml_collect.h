@@ -201,7 +201,7 @@ struct fragml_collect_opts {
 	uint32_t target_tgid;		/* 0: all processes; else only this process (--pid) */
 	const char *cgroup;		/* NULL: all; else a memory-cgroup directory (v1 memory
 					 * hierarchy or v2): tasks in it or below (--cgroup) */
-	unsigned int ringbuf_kb;	/* ring buffer size (power of two, KiB) */
+	unsigned int ringbuf_kb;	/* ring buffer size (power of two, KiB); 0: RAM / 256, 1..16 MiB */
 	bool stacks;			/* record kernel stacks of tracked allocations: summary.json "stacks" */
 	unsigned int stacks_top;	/* call stacks per source in summary.json (default 5) */
 	bool quiet;
@@ -219,6 +219,7 @@ struct fragml_collect_stats {
 	uint64_t censored;		/* tracked allocs younger than T at the end (no label) */
 	uint64_t slab_named;		/* slab pages whose cache name was resolved */
 	double elapsed_s;
+	uint64_t kernel_bytes;		/* memlock of the collector's maps and programs (kernel) */
 };
 
 struct fragml_collector;

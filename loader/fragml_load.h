@@ -41,6 +41,13 @@ struct fragml_open_opts {
 	bool no_observe;	/* install the maps only: no tracepoint programs
 				 * (parity tests and benchmarks, whose counters
 				 * must see only their own decisions) */
+	/* Only when the observe programs are attached now (the first load): */
+	bool identify;		/* source identification for `fragml top`/`report`
+				 * (fragml_src, fragml_src_slab, fragml_blocks); also
+				 * replaces running observe programs that lack it */
+	int64_t track_pages;	/* sampled pages followed to their free (the
+				 * task_long_ppk feature): 0 = RAM pages /
+				 * FRAGML_TRACK_RAM_DIV, < 0 = none */
 };
 
 /* What fragml_open() did, for the command to report. */
@@ -79,7 +86,7 @@ struct fragml_hook_status {
 	uint32_t version, prev_version, crc32;
 	uint16_t n_trees, n_nodes, schema;
 	uint8_t output, n_actions, max_depth;
-	uint64_t map_bytes;			/* kernel memory of this version's map */
+	uint64_t map_bytes;			/* memlock of this version's map, from the kernel */
 	uint64_t decisions[FRAGML_MAX_ACTIONS];	/* summed over CPUs */
 };
 int fragml_status(struct fragml_handle *h, unsigned int hook, struct fragml_hook_status *st,
@@ -112,8 +119,51 @@ int fragml_kernel_bench(struct fragml_handle *h, unsigned int hook, const struct
  */
 int fragml_detach(const struct fragml_open_opts *opts, struct fragml_err *err);
 
-/* Bytes of kernel memory one model version takes (array map of one blob). */
-uint64_t fragml_model_map_bytes(void);
+/*
+ * Kernel memory, as the kernel accounts it (the `memlock` of each map and
+ * program in fdinfo: map_mem_usage() for maps, JIT image pages for programs).
+ */
+struct fragml_kmem_obj {
+	bool is_prog;
+	uint32_t id;
+	char name[16];
+	char type[32];		/* map or program type name */
+	uint32_t max_entries, key_size, value_size, flags;	/* programs: value_size = JIT bytes */
+	uint64_t bytes;		/* memlock reported by the kernel */
+};
+struct fragml_kmem {
+	uint64_t map_bytes, prog_bytes;
+	unsigned int n_maps, n_progs;
+	unsigned int n;		/* entries of obj: maps and programs, each once */
+	struct fragml_kmem_obj *obj;
+};
+/* Everything reachable from the pin directory: pinned maps (model versions
+ * included), attached programs (pinned links) and the maps they use, the
+ * struct_ops policy.  km is reset first; free it with fragml_kmem_free(). */
+int fragml_kmem_read(struct fragml_handle *h, struct fragml_kmem *km, struct fragml_err *err);
+/* Add one map, program (and its maps) or link (and its program) fd to km;
+ * each object is counted once.  Zero km before the first call. */
+int fragml_kmem_add_fd(struct fragml_kmem *km, int fd, struct fragml_err *err);
+/* memlock of one map or program fd, from fdinfo. */
+int fragml_kmem_fd_bytes(int fd, uint64_t *bytes);
+void fragml_kmem_free(struct fragml_kmem *km);
+
+/* Tracking maps sized to the machine (max_entries; 0 = not created). */
+#define FRAGML_TRACK_RAM_DIV	512	/* default --track-pages: one page per 2 MB of RAM */
+struct fragml_track_sizes {
+	uint32_t live;		/* fragml_live: tracked pages (0: no tracking) */
+	uint32_t filter_slots;	/* fragml_track_filter: pageblocks, power of two */
+	uint32_t blocks;	/* fragml_blocks: polluted pageblocks */
+	uint32_t tasks;		/* fragml_task_state: processes */
+	uint32_t sources;	/* fragml_src (LRU, preallocated) */
+	uint32_t slab_sources;	/* fragml_src_slab (LRU, preallocated) */
+	uint32_t regions;	/* collector: fragml_regions (LRU, preallocated) */
+	uint32_t ringbuf;	/* collector: default ring buffer bytes */
+};
+/* track_pages as in fragml_open_opts. */
+void fragml_track_sizes(uint64_t ram_pages, int64_t track_pages, struct fragml_track_sizes *ts);
+/* RAM of this machine in 4 KB pages. */
+uint64_t fragml_ram_pages(void);
 
 #ifdef __cplusplus
 }

@@ -347,7 +347,7 @@ int fragml_ident_read(struct fragml_ident *id, const char *dir, const struct fra
 	src_fd = bpf_obj_get(p);
 	if (src_fd < 0)
 		return fragml_err_set(err, -ENOENT,
-			"%s: not pinned: the observe programs are not loaded (run fragml-load, or fragml-collect for a one-off trace)", p);
+			"%s: not pinned: identification is off (load with 'fragml-load --identify MODEL.bin', or use fragml-collect for a one-off trace)", p);
 	/* fragml-load does not know the call sites: fill them on first use */
 	snprintf(p, sizeof(p), "%s/fragml_sites", dir);
 	slab_fd = bpf_obj_get(p);

@@ -41,12 +41,6 @@ const char *fragml_pin_dir(const struct fragml_handle *h)
 	return h->dir;
 }
 
-uint64_t fragml_model_map_bytes(void)
-{
-	/* array map: one element rounded to 8 bytes (the bpf_array header is small) */
-	return (sizeof(struct fragml_blob) + 7) & ~7ull;
-}
-
 static uint32_t slot_version(struct fragml_handle *h, unsigned int hook);
 
 static int path_join(char *out, const char *a, const char *b)
@@ -151,24 +145,61 @@ static int unpin_tree(const char *dir)
 	return ret;
 }
 
-/* Load and attach every observe program, pinning each link under links/. */
-static int attach_observe(struct fragml_handle *h, int *nattached, struct fragml_err *err)
+/*
+ * Size the observe programs' maps to the machine and leave out what nobody
+ * asked for: without identification no source maps and no slab program,
+ * without tracking no live-page hash, no filter and no free program.
+ */
+static void size_observe(struct fragml_observe *obs, const struct fragml_open_opts *o)
+{
+	struct fragml_track_sizes ts;
+	bool live;
+
+	fragml_track_sizes(fragml_ram_pages(), o->track_pages, &ts);
+	live = ts.live > 0;
+	obs->rodata->want_ident = o->identify;
+	obs->rodata->want_live = live;
+	obs->rodata->filter_mask = ts.filter_slots - 1;
+	bpf_map__set_max_entries(obs->maps.fragml_task_state, ts.tasks);
+	bpf_map__set_max_entries(obs->maps.fragml_track_filter, ts.filter_slots);
+	bpf_map__set_max_entries(obs->maps.fragml_live, live ? ts.live : 1);
+	bpf_map__set_max_entries(obs->maps.fragml_blocks, ts.blocks);
+	bpf_map__set_max_entries(obs->maps.fragml_src, ts.sources);
+	bpf_map__set_max_entries(obs->maps.fragml_src_slab, ts.slab_sources);
+	bpf_map__set_autocreate(obs->maps.fragml_live, live);
+	bpf_map__set_autocreate(obs->maps.fragml_track_filter, live);
+	bpf_program__set_autoload(obs->progs.fragml_observe_free, live);
+	bpf_map__set_autocreate(obs->maps.fragml_src, o->identify);
+	bpf_map__set_autocreate(obs->maps.fragml_src_slab, o->identify);
+	bpf_map__set_autocreate(obs->maps.fragml_blocks, o->identify);
+	bpf_map__set_autocreate(obs->maps.fragml_pending_slab, o->identify);
+	bpf_program__set_autoload(obs->progs.fragml_observe_slab, o->identify);
+}
+
+/* Load and attach every observe program, pinning each link under links/.
+ * Running programs stay, unless identification is asked for and they lack it:
+ * then the new ones are attached first and the old links unpinned after. */
+static int attach_observe(struct fragml_handle *h, const struct fragml_open_opts *o,
+			  int *nattached, struct fragml_err *err)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = h->dir);
+	struct bpf_link *lk[32] = { 0 };
+	const char *lname[32];
 	struct fragml_observe *obs;
 	struct bpf_program *prog;
 	char links[PATH_MAX], p[PATH_MAX];
 	int ret = 0, n = 0;
 
-	if (path_join(links, h->dir, "links"))
+	if (path_join(links, h->dir, "links") || path_join(p, h->dir, "fragml_src"))
 		return fragml_err_set(err, -ENAMETOOLONG, "%s: path too long", h->dir);
-	if (pin_count(links) > 0) {
+	if (pin_count(links) > 0 && (!o->identify || access(p, F_OK) == 0)) {
 		*nattached = pin_count(links);
 		return 0;
 	}
 	obs = fragml_observe__open_opts(&oo);
 	if (!obs)
 		return fragml_err_set(err, -errno, "observe programs: open failed: %s", strerror(errno));
+	size_observe(obs, o);
 	ret = fragml_observe__load(obs);
 	if (ret) {
 		fragml_err_set(err, ret,
@@ -181,29 +212,40 @@ static int attach_observe(struct fragml_handle *h, int *nattached, struct fragml
 	if (ret < 0)
 		goto out;
 	ret = 0;
-	mkdir(links, 0700);
 	bpf_object__for_each_program(prog, obs->obj) {
-		struct bpf_link *link = bpf_program__attach(prog);
-
-		if (!link) {
+		if (!bpf_program__autoload(prog))
+			continue;
+		if (n >= (int)(sizeof(lk) / sizeof(lk[0]))) {
+			ret = fragml_err_set(err, -E2BIG, "observe programs: more than %zu",
+					     sizeof(lk) / sizeof(lk[0]));
+			break;
+		}
+		lname[n] = bpf_program__name(prog);
+		lk[n] = bpf_program__attach(prog);
+		if (!lk[n]) {
 			ret = -errno;
 			fragml_err_set(err, ret, "observe program %s: attach failed: %s",
 				       bpf_program__name(prog), strerror(-ret));
 			break;
 		}
-		if (path_join(p, links, bpf_program__name(prog)) == 0)
-			ret = bpf_link__pin(link, p);
-		bpf_link__destroy(link);	/* the pin keeps it attached */
-		if (ret) {
-			fragml_err_set(err, ret, "%s: pinning link failed: %s", p, strerror(-ret));
-			break;
-		}
 		n++;
 	}
-	if (ret)
-		unpin_tree(links);	/* all or nothing */
-	else
-		*nattached = n;
+	if (!ret) {
+		unpin_tree(links);	/* programs without identification, if any */
+		mkdir(links, 0700);
+		for (int i = 0; i < n && !ret; i++) {
+			if (path_join(p, links, lname[i]) == 0)
+				ret = bpf_link__pin(lk[i], p);
+			if (ret)
+				fragml_err_set(err, ret, "%s: pinning link failed: %s", p, strerror(-ret));
+		}
+		if (ret)
+			unpin_tree(links);	/* all or nothing */
+		else
+			*nattached = n;
+	}
+	for (int i = 0; i < n; i++)
+		bpf_link__destroy(lk[i]);	/* the pins keep them attached */
 out:
 	fragml_observe__destroy(obs);
 	return ret;
@@ -293,7 +335,7 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 		path_join(links, h->dir, "links");
 		info->installed = pin_count(links) == 0 && !opts->no_observe;
 		if (!opts->no_observe) {
-			ret = attach_observe(h, &info->attached_progs, err);
+			ret = attach_observe(h, opts, &info->attached_progs, err);
 			if (ret)
 				goto fail;
 		}
@@ -615,7 +657,8 @@ int fragml_status(struct fragml_handle *h, unsigned int hook, struct fragml_hook
 	st->output = b->output;
 	st->n_actions = b->n_actions;
 	st->max_depth = b->max_depth;
-	st->map_bytes = fragml_model_map_bytes();
+	if (fragml_kmem_fd_bytes(fd, &st->map_bytes))
+		st->map_bytes = 0;	/* kernel without memlock in fdinfo */
 	for (unsigned int a = 0; a < b->n_actions && a < FRAGML_MAX_ACTIONS; a++) {
 		__u32 k = FRAGML_COUNTER_INDEX(hook, b->counter_row % FRAGML_COUNTER_ROWS, a);
 

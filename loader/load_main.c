@@ -28,6 +28,12 @@ static void usage(FILE *f)
 		"  -r, --rollback H   put back the previous model of hook H\n"
 		"                     (lifetime, thp_fault, compaction)\n"
 		"      --no-policy    observe only, even on a kernel with the fragml struct_ops\n"
+		"      --identify     also identify who fragments memory (fragml top/report):\n"
+		"                     source maps sized to RAM; replaces running observe\n"
+		"                     programs that lack it\n"
+		"      --track-pages N  follow at most N sampled pages to their free (the\n"
+		"                     task_long_ppk feature; default RAM / 2 MB, 0 = off)\n"
+		"                     Both apply when the observe programs are attached.\n"
 		"  -j, --json         print the result as JSON\n"
 		"  -q, --quiet        print nothing on success\n"
 		"  -h, --help         this text\n\n"
@@ -74,6 +80,8 @@ int main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'c' },
 		{ "rollback", required_argument, NULL, 'r' },
 		{ "no-policy", no_argument, NULL, 'P' },
+		{ "identify", no_argument, NULL, 'I' },
+		{ "track-pages", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -95,6 +103,18 @@ int main(int argc, char **argv)
 		case 'c': check = true; break;
 		case 'r': rollback = optarg; break;
 		case 'P': oo.no_policy = true; break;
+		case 'I': oo.identify = true; break;
+		case 'T': {
+			char *end;
+			long long n = strtoll(optarg, &end, 0);
+
+			if (*end || n < 0 || n > (1LL << 26)) {
+				fprintf(stderr, "%s: --track-pages %s: give pages, 0..%d\n", prog, optarg, 1 << 26);
+				return 2;
+			}
+			oo.track_pages = n ? n : -1;
+			break;
+		}
 		case 'j': json = true; break;
 		case 'q': quiet = true; break;
 		case 'h': usage(stdout); return 0;

@@ -17,8 +17,9 @@ snap() { for k in thp_fault_alloc thp_fault_fallback compact_stall compact_fail 
 
 echo "== fragml demo (observe mode on $(uname -r)) =="
 $B/fragml detach >/dev/null
+# --identify: also keep the source maps that `fragml report` reads below
 for m in lifetime thp_fault compaction; do
-	$B/fragml-load model/defaults/$m.bin
+	$B/fragml-load --identify model/defaults/$m.bin
 done
 echo
 echo "== workload: ${secs}s of pipe-buffer scatter, dentry churn and a MADV_HUGEPAGE faulter (stress-ng) =="

@@ -485,6 +485,85 @@ static void write_good_model(const char *path)
 	free(m);
 }
 
+static const struct fragml_kmem_obj *kmem_find(const struct fragml_kmem *km, const char *name)
+{
+	for (unsigned int i = 0; i < km->n; i++)
+		if (!km->obj[i].is_prog && !strcmp(km->obj[i].name, name))
+			return &km->obj[i];
+	return NULL;
+}
+
+/*
+ * Kernel memory as the kernel accounts it: observe programs without
+ * identification create no source maps and a bounded, on-demand live-page
+ * hash; --identify adds the source maps and replaces the programs; every
+ * model version is counted with at least its value size; status agrees.
+ */
+TEST(kernel_memory)
+{
+	struct fragml_open_opts oo = { .install = true, .no_policy = true };
+	struct fragml_err err = { 0 };
+	struct fragml_handle *h = NULL;
+	struct fragml_hook_status st;
+	struct fragml_model *m = malloc(sizeof(*m));
+	const struct fragml_kmem_obj *o;
+	struct fragml_kmem km = { 0 };
+	uint64_t before;
+	uint32_t version;
+	char bpffs[64] = "";
+
+	ASSERT_NE(NULL, m);
+	if (geteuid() != 0 || access(FRAGML_DEFAULT_BTF, R_OK))
+		SKIP(goto out, "needs root and kernel BTF");
+	ASSERT_EQ(0, tl_private_bpffs(bpffs, sizeof(bpffs)));
+	oo.bpffs = bpffs;
+	ASSERT_EQ(0, fragml_open(&h, &oo, NULL, &err)) TH_LOG("%s", err.msg);
+	tl_random_model(m, FRAGML_HOOK_LIFETIME, 4, 4, 0, 77);
+	ASSERT_EQ(0, fragml_publish(h, m, &version, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, fragml_kmem_read(h, &km, &err)) TH_LOG("%s", err.msg);
+	EXPECT_LT(0, km.n_progs);
+	EXPECT_EQ(NULL, kmem_find(&km, "fragml_src"));
+	EXPECT_EQ(NULL, kmem_find(&km, "fragml_blocks"));
+	o = kmem_find(&km, "fragml_live");
+	ASSERT_NE(NULL, o);
+	EXPECT_TRUE(o->flags & BPF_F_NO_PREALLOC);
+	/* buckets only on an idle map: far below a preallocated 32-byte value per entry */
+	EXPECT_LT(o->bytes, (uint64_t)o->max_entries * 32);
+	o = NULL;
+	for (unsigned int i = 0; i < km.n; i++)
+		if (!strncmp(km.obj[i].name, "frgm_lif_v", 10))
+			o = &km.obj[i];
+	ASSERT_NE(NULL, o);
+	EXPECT_LE((uint64_t)sizeof(struct fragml_blob), o->bytes);
+	ASSERT_EQ(0, fragml_status(h, FRAGML_HOOK_LIFETIME, &st, &err));
+	EXPECT_EQ(o->bytes, st.map_bytes);
+	before = km.map_bytes + km.prog_bytes;
+	TH_LOG("observe: %llu bytes in %u maps, %u programs", (unsigned long long)before, km.n_maps,
+	       km.n_progs);
+	fragml_kmem_free(&km);
+	fragml_close(h);
+	h = NULL;
+
+	oo.identify = true;
+	ASSERT_EQ(0, fragml_open(&h, &oo, NULL, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, fragml_kmem_read(h, &km, &err)) TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, kmem_find(&km, "fragml_src"));
+	EXPECT_NE(NULL, kmem_find(&km, "fragml_src_slab"));
+	EXPECT_LT(before, km.map_bytes + km.prog_bytes);
+	TH_LOG("observe + identification: %llu bytes in %u maps, %u programs",
+	       (unsigned long long)(km.map_bytes + km.prog_bytes), km.n_maps, km.n_progs);
+out:
+	fragml_kmem_free(&km);
+	fragml_close(h);
+	if (bpffs[0]) {
+		struct fragml_open_opts d = { .bpffs = bpffs };
+
+		fragml_detach(&d, NULL);
+		tl_release_bpffs(bpffs);
+	}
+	free(m);
+}
+
 TEST(environment_errors)
 {
 	char cmd[1024], line[1024], model[] = "/tmp/fragml-good-XXXXXX";

@@ -26,9 +26,9 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < FRAGML_MAX_FEATURES; i++)
 		f[i] = FRAGML_MISSING;
-	printf("hook=%s trees=%u nodes=%u action=%s map_bytes=%llu\n", fragml_hook_name(m->hook),
+	printf("hook=%s trees=%u nodes=%u action=%s ram_pages=%llu\n", fragml_hook_name(m->hook),
 	       m->n_trees, m->n_nodes, fragml_action_name(m->hook, fragml_model_eval(m, f, NULL)),
-	       (unsigned long long)fragml_model_map_bytes());
+	       (unsigned long long)fragml_ram_pages());
 	free(m);
 	return 0;
 }

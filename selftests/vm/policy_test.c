@@ -380,4 +380,76 @@ TEST_F_TIMEOUT(policy, fragmented_compaction, 420)
 	EXPECT_EQ(0, self->d.v[C_PRUN]);
 }
 
+/*
+ * fragml's own kernel memory must not change what a memory-tight workload
+ * gets: the pipe scatter of fragml-work (150 000 pipes holding one page each,
+ * 1 in 8 kept) runs once with nothing loaded and once with the three shipped
+ * models loaded the way a user loads them (enforce mode: fragml-load, no
+ * options).  Same outcome required: the same exit status, no OOM kill that
+ * the kernel default did not have, and MemAvailable before the run within
+ * FOOTPRINT_MARGIN of the kernel-default run.
+ */
+#define FOOTPRINT_MARGIN_KB	(4 * 1024)	/* fragml may hold at most 4 MiB here */
+
+static long meminfo_kb(const char *key)
+{
+	char line[256];
+	size_t n = strlen(key);
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			v = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+struct tight_run { int status; long oom_kills, avail_kb; };
+
+static void tight_run(struct tight_run *r)
+{
+	const char *bin = env_or("FRAGML_BIN", "build/bin");
+	long oom0;
+
+	sh("sync; echo 3 > /proc/sys/vm/drop_caches");
+	sleep(1);
+	r->avail_kb = meminfo_kb("MemAvailable");
+	oom0 = vmstat("oom_kill");
+	r->status = sh("%s/fragml-work --count 150000 --hold 2 pipes >/dev/null 2>&1", bin);
+	r->oom_kills = vmstat("oom_kill") - oom0;
+	printf("# exit %d, oom kills %ld, MemAvailable before %ld kB\n", r->status, r->oom_kills,
+	       r->avail_kb);
+	fflush(stdout);
+}
+
+TEST(footprint_memory_tight)
+{
+	const char *bin = env_or("FRAGML_BIN", "build/bin");
+	const char *models = env_or("FRAGML_MODELS", NULL);
+	char dir[512];
+	struct tight_run base, loaded;
+
+	if (!models) {
+		snprintf(dir, sizeof(dir), "%s/../../model/defaults", bin);
+		models = dir;
+	}
+	reset_fragml();
+	tight_run(&base);
+	ASSERT_EQ(0, sh("for m in lifetime thp_fault compaction; do %s/fragml-load -q %s/$m.bin || exit 1; done",
+			bin, models));
+	sh("%s/fragml status | grep '^kernel memory' | sed 's/^/# /'", bin);
+	tight_run(&loaded);
+	reset_fragml();
+	EXPECT_EQ(base.status, loaded.status);
+	EXPECT_LE(loaded.oom_kills, base.oom_kills);
+	EXPECT_GE(loaded.avail_kb, base.avail_kb - FOOTPRINT_MARGIN_KB)
+		TH_LOG("fragml took %ld kB of MemAvailable (margin %d kB)",
+		       base.avail_kb - loaded.avail_kb, FOOTPRINT_MARGIN_KB);
+}
+
 TEST_HARNESS_MAIN
