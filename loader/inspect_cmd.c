@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,9 +200,10 @@ static int parse_vector(const char *spec, int32_t *feat)
 		}
 		errno = 0;
 		v = strtoll(eq + 1, &end, 0);
-		if (errno || end == eq + 1 || *end || v < FRAGML_FEAT_MIN || v > FRAGML_FEAT_MAX) {
-			fprintf(stderr, "%s: --vector: %s=%s: want an integer in %d..%d or 'missing'\n",
-				explain_prog, tok, eq + 1, FRAGML_FEAT_MIN, FRAGML_FEAT_MAX);
+		/* any value the evaluator takes (INT32_MIN is the missing marker) */
+		if (errno || end == eq + 1 || *end || v <= INT32_MIN || v > INT32_MAX) {
+			fprintf(stderr, "%s: --vector: %s=%s: want a 32-bit integer above %d or 'missing'\n",
+				explain_prog, tok, eq + 1, INT32_MIN);
 			ret = 2;
 			break;
 		}
