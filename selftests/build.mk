@@ -41,3 +41,4 @@ HOST_TESTS += $(HOST_TEST_DIR)/test_cli
 $(HOST_TEST_DIR)/test_cli: $(OBJ)/selftests/host/test_cli.o $(TESTLIB_OBJ) $(LIBFRAGML_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm
+-include selftests/fuzz/fuzz.mk
