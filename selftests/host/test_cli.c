@@ -31,18 +31,6 @@
 
 static char bindir[512];
 
-static void find_bindir(void)
-{
-	char self[512];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n <= 0)
-		return;
-	self[n] = '\0';
-	for (int i = 0; i < 3; i++)	/* build/selftests/host/test_cli -> build */
-		*strrchr(self, '/') = '\0';
-	snprintf(bindir, sizeof(bindir), "%s/bin", self);
-}
 
 /* Run cmd, its stdout into a malloc'd buffer; returns the exit status. */
 static int capture(const char *cmd, char **out)
@@ -437,6 +425,6 @@ TEST(status_sha256_and_root_only_pins)
 
 int main(int argc, char **argv)
 {
-	find_bindir();
+	tl_bindir(bindir, sizeof(bindir));
 	return test_harness_run(argc, argv);
 }
