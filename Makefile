@@ -27,11 +27,13 @@ HARNESS_INC	:= $(KSRC)/tools/testing/selftests
 
 # Debian packages the build, tests and demo need (installed by `make deps`, without
 # Recommends: the VM runs -nographic, so QEMU needs no GUI; rsync is the one
-# Recommends of linux-source-6.12 the build uses, by the kernel's headers_install).
+# Recommends of linux-source-6.12 the build uses, by the kernel's headers_install;
+# libclang-rt-14-dev, a Recommends of clang, holds the libFuzzer and sanitizer
+# runtimes of `make fuzz`).
 DEB_PKGS := build-essential clang llvm libelf-dev zlib1g-dev libjson-c-dev \
 	libxgboost-dev linux-source-6.12 pkg-config pahole bc bison flex \
 	libssl-dev cpio kmod rsync qemu-system-x86 busybox-static stress-ng \
-	redis-server redis-tools gnuplot-nox
+	redis-server redis-tools gnuplot-nox libclang-rt-14-dev
 
 CC		?= cc
 CLANG		?= clang
@@ -39,7 +41,7 @@ CFLAGS_COMMON	:= -DFRAGML_VERSION_STR='"$(FRAGML_VERSION)"' -std=gnu11 -O2 -g -W
 		   -I$(TOP)/model -I$(TOP)/loader -I$(TOP)/trainer -I$(GEN) \
 		   -isystem $(LIBBPF_INC) -isystem $(HARNESS_INC)
 CFLAGS		+= $(CFLAGS_COMMON)
-LDLIBS_BPF	:= $(LIBBPF_A) -lelf -lz
+LDLIBS_BPF	:= $(LIBBPF_A) -lelf -lz -lcrypto
 ARCH		:= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 BPF_CFLAGS	:= -target bpf -g -O2 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 		   -I$(GEN) -I$(TOP)/model -I$(TOP)/bpf -isystem $(LIBBPF_INC)
@@ -165,7 +167,7 @@ $(BUILD)/fragml.map:
 $(LIBFRAGML_SO): $(LIB_OBJS) $(BUILD)/fragml.map $(LIBBPF_PIC)
 	@mkdir -p $(@D)
 	$(CC) -shared -Wl,-soname,libfragml.so.0 -Wl,--version-script=$(BUILD)/fragml.map \
-		-o $@ $(LIB_OBJS) $(LIBBPF_PIC) -lelf -lz -ljson-c -lm
+		-o $@ $(LIB_OBJS) $(LIBBPF_PIC) -lelf -lz -lcrypto -ljson-c -lm
 # The installed static archive carries libbpf 1.5 too.
 $(LIBDIR)/dist/libfragml.a: $(LIB_OBJS) $(LIBBPF_PIC)
 	@mkdir -p $(@D); rm -f $@; ar rcs $@ $(LIB_OBJS) $(LIBBPF_PIC)
@@ -191,11 +193,11 @@ Cflags: -I$${includedir}/fragml
 Libs: -L$${libdir} -l$(1)
 Libs.private: $(3)
 endef
-export PC_FRAGML = $(call PCFILE,fragml,fragml model format and evaluator; loading; collection and identification,-lelf -lz -ljson-c -lm)
-export PC_TRAIN = $(call PCFILE,fragml-train,fragml training stage (XGBoost C API),-lfragml -lxgboost -ljson-c -lz -lm -lelf)
+export PC_FRAGML = $(call PCFILE,fragml,fragml model format and evaluator; loading; collection and identification,-lelf -lz -lcrypto -ljson-c -lm)
+export PC_TRAIN = $(call PCFILE,fragml-train,fragml training stage (XGBoost C API),-lfragml -lxgboost -ljson-c -lz -lcrypto -lm -lelf)
 
-## install: libraries, headers (include/fragml/), pkg-config files and commands under $(DESTDIR)$(PREFIX)
-install: all $(LIBFRAGML_SO) $(LIBDIR)/dist/libfragml.a $(LIBTRAIN_A) $(LIBTRAIN_SO)
+## install: libraries, headers (include/fragml/), pkg-config files, commands and manual pages under $(DESTDIR)$(PREFIX)
+install: all man $(LIBFRAGML_SO) $(LIBDIR)/dist/libfragml.a $(LIBTRAIN_A) $(LIBTRAIN_SO)
 	install -d $(DESTDIR)$(PREFIX)/include/fragml $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(PREFIX)/include/fragml/
 	install -m 644 $(LIBDIR)/dist/libfragml.a $(LIBTRAIN_A) $(DESTDIR)$(PREFIX)/lib/
@@ -207,6 +209,8 @@ install: all $(LIBFRAGML_SO) $(LIBDIR)/dist/libfragml.a $(LIBTRAIN_A) $(LIBTRAIN
 	printf '%s\n' "$$PC_FRAGML" > $(DESTDIR)$(PREFIX)/lib/pkgconfig/fragml.pc
 	printf '%s\n' "$$PC_TRAIN" > $(DESTDIR)$(PREFIX)/lib/pkgconfig/fragml-train.pc
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man1/
 
 ## check: build everything and run every selftest (host, then VM); ends with "N passed, N failed"
 check: all $(HOST_TESTS) $(CHECK_DEPS)

@@ -1,2 +1,2 @@
 # bpf/: programs that run on any kernel with BTF (observe mode + test runs).
-BPF_PROGS += fragml_core fragml_observe
+BPF_PROGS += fragml_core fragml_observe fragml_probe

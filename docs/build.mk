@@ -21,3 +21,5 @@ CHECK_DEPS	+= $(EXAMPLES)
 $(FEED_TESTS): $(BUILD)/selftests/host/%: $(OBJ)/selftests/host/%.o $(OBJ)/selftests/host/testlib.o $(LIBFRAGML_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lz -lm -lpthread
+
+include $(TOP)/docs/man/man.mk

@@ -136,6 +136,7 @@ int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct frag
 				char crc[16];
 
 				snprintf(crc, sizeof(crc), "%08x", st.crc32);
+				json_object_object_add(o, "sha256", json_object_new_string(st.sha256));
 				json_object_object_add(o, "crc32", json_object_new_string(crc));
 				json_object_object_add(o, "trees", json_object_new_int(st.n_trees));
 				json_object_object_add(o, "nodes", json_object_new_int(st.n_nodes));
@@ -160,7 +161,7 @@ int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct frag
 		for (unsigned int a = 0; a < st.n_actions; a++)
 			fprintf(out, " %s=%llu", fragml_action_name(hook, a),
 				(unsigned long long)st.decisions[a]);
-		fprintf(out, "\n");
+		fprintf(out, "\n%-11s sha256 %s\n", "", st.sha256);
 	}
 	ret = print_kmem(out, h, root, err);
 	if (ret)
@@ -169,5 +170,71 @@ int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct frag
 		fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
 out:
 	json_object_put(root);
+	return ret;
+}
+
+void fragml_cli_report_model(const char *prog, const char *what, uint32_t version,
+			     const struct fragml_model *m, const struct fragml_open_info *oi, bool json)
+{
+	const char *hook = fragml_hook_name(m->hook);
+	char sha[FRAGML_SHA256_HEX], crc[16];
+
+	if (fragml_model_sha256(m, sha, NULL))
+		snprintf(sha, sizeof(sha), "unknown");
+	snprintf(crc, sizeof(crc), "%08x", m->crc32);
+	if (json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "action", json_object_new_string(what));
+		json_object_object_add(o, "hook", json_object_new_string(hook));
+		json_object_object_add(o, "version", json_object_new_int64(version));
+		json_object_object_add(o, "sha256", json_object_new_string(sha));
+		json_object_object_add(o, "crc32", json_object_new_string(crc));
+		json_object_object_add(o, "trees", json_object_new_int(m->n_trees));
+		json_object_object_add(o, "nodes", json_object_new_int(m->n_nodes));
+		json_object_object_add(o, "max_depth", json_object_new_int(m->max_depth));
+		if (oi)
+			json_object_object_add(o, "mode",
+					       json_object_new_string(oi->enforce ? "enforce" : "observe"));
+		printf("%s\n", json_object_to_json_string(o));
+		json_object_put(o);
+		return;
+	}
+	printf("%s: %s %s model%s%.0u (sha256 %s, crc32 %s, %u trees, %u nodes, depth %u)%s\n", prog,
+	       what, hook, version ? " v" : "", version, sha, crc, m->n_trees, m->n_nodes, m->max_depth,
+	       oi ? (oi->enforce ? " - enforce mode" : " - observe mode (shadow decisions)") : "");
+}
+
+int fragml_cli_rollback(const char *prog, const struct fragml_open_opts *oo, unsigned int hook,
+			bool json, bool quiet)
+{
+	struct fragml_err err = { 0 };
+	struct fragml_handle *h = NULL;
+	struct fragml_model *m = malloc(sizeof(*m));
+	uint32_t version = 0;
+	int ret = 1;
+
+	if (!m) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return 1;
+	}
+	if (fragml_open(&h, oo, NULL, &err) || fragml_rollback(h, hook, &version, &err)) {
+		ret = fragml_cli_fail(prog, &err);
+		goto out;
+	}
+	ret = 0;
+	if (quiet)
+		goto out;
+	/* name what runs now by its SHA-256, read back from the kernel */
+	if (fragml_live_model(h, hook, m, NULL, &err) == 0)
+		fragml_cli_report_model(prog, "rolled back to", version, m, NULL, json);
+	else if (json)
+		printf("{ \"action\": \"rolled back to\", \"hook\": \"%s\", \"version\": %u }\n",
+		       fragml_hook_name(hook), version);
+	else
+		printf("%s: rolled back %s: now v%u\n", prog, fragml_hook_name(hook), version);
+out:
+	fragml_close(h);
+	free(m);
 	return ret;
 }

@@ -44,3 +44,4 @@ $(OBJ)/loader/pageblock.o: $(GEN)/fragml_kread.skel.h
 $(OBJ)/loader/load.o: $(GEN)/fragml_core.skel.h $(GEN)/fragml_observe.skel.h
 $(OBJ)/loader/feed_serve.o: $(GEN)/fragml_feed.skel.h
 $(OBJ)/selftests/bench/bench_collect.o: $(GEN)/fragml_observe.skel.h
+$(OBJ)/loader/probe.o: $(GEN)/fragml_probe.skel.h

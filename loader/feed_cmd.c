@@ -29,6 +29,8 @@ static void feed_usage(FILE *f)
 		"       other unmovable/reclaimable allocations; default N=4) to every subscriber of\n"
 		"       the UNIX socket (default $FRAGML_FEED_SOCK or " FRAGML_FEED_DEFAULT_SOCK ").\n"
 		"       Needs a model loaded by fragml-load ($FRAGML_BPFFS as for every command).\n"
+		"       The socket is root only (0600, its directory 0700); --mode 0660 and a group\n"
+		"       let others read the records (pids, comms, cgroup ids).\n"
 		"dump   print records as they arrive (text, or one JSON object per line).\n"
 		"Record layout: docs/feed.md.\n");
 }

@@ -209,14 +209,16 @@ static int listen_socket(struct fragml_feed_server *s, unsigned int mode, struct
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char parent[sizeof(sa.sun_path)], *slash;
-	int fd;
+	mode_t old_mask;
+	int fd, ret;
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", s->sock_path);
 	snprintf(parent, sizeof(parent), "%s", s->sock_path);
 	slash = strrchr(parent, '/');
 	if (slash && slash != parent) {
 		*slash = 0;
-		if (mkdir(parent, 0755) && errno != EEXIST)
+		/* root only, unless --mode lets others connect: then they may pass through */
+		if (mkdir(parent, mode & 0077 ? 0711 : 0700) && errno != EEXIST)
 			return fragml_err_set(err, -errno, "%s: cannot create the socket directory: %s",
 					      parent, strerror(errno));
 	}
@@ -236,7 +238,12 @@ static int listen_socket(struct fragml_feed_server *s, unsigned int mode, struct
 	s->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s->listen_fd < 0)
 		return fragml_err_set(err, -errno, "feed: socket: %s", strerror(errno));
-	if (bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(s->listen_fd, 64))
+	/* Created owner-only (no window in which others could connect), then given
+	 * `mode`.  umask is per process: the publisher binds from one thread. */
+	old_mask = umask(0177);
+	ret = bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_mask);
+	if (ret || listen(s->listen_fd, 64))
 		return fragml_err_set(err, -errno, "%s: cannot listen: %s", s->sock_path,
 				      strerror(errno));
 	if (chmod(s->sock_path, mode))
@@ -331,7 +338,7 @@ int fragml_feed_server_open(struct fragml_feed_server **sp, const struct fragml_
 		ret = fragml_err_set(err, -errno, "feed: ring buffer: %s", strerror(errno));
 		goto fail;
 	}
-	ret = listen_socket(s, o->sock_mode ? o->sock_mode : 0666, err);
+	ret = listen_socket(s, o->sock_mode ? o->sock_mode : 0600, err);
 	if (ret)
 		goto fail;
 	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* fragml: operator CLI (status, rollback, detach, ...).  Each subcommand is one function. */
+/* fragml: the operator CLI (load, status, probe, explain, ...).  Each subcommand is one function. */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,13 +13,16 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } cmds[] = {
-	{ "status", fragml_cmd_status, "show per hook: model version, hash, size, decisions, mode" },
+	{ "load", fragml_cmd_load, "validate a model.bin and publish it (fragml-load is the short form)" },
+	{ "status", fragml_cmd_status, "show per hook: model version, SHA-256, size, decisions, mode" },
 	{ "rollback", fragml_cmd_rollback, "put back the previous model of a hook" },
 	{ "detach", fragml_cmd_detach, "detach every program and model: kernel default again" },
 	{ "top", fragml_cmd_top, "live ranked table: who fragments memory now" },
 	{ "analyze", fragml_cmd_analyze, "dataset summaries, label balance, drift, gnuplot figures" },
 	{ "feed", fragml_cmd_feed, "identification feed: serve records to many readers, or dump them" },
 	{ "report", fragml_cmd_report, "identification snapshot: table, --json, --prometheus FILE" },
+	{ "probe", fragml_cmd_probe, "what this kernel offers: hooks, BTF, program types; the mode fragml runs in" },
+	{ "explain", fragml_cmd_explain, "the tree paths behind a decision: feature, value, threshold, leaves" },
 };
 
 static void usage(FILE *f)
@@ -27,7 +30,8 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: fragml COMMAND [OPTIONS]   (fragml COMMAND --help for details)\n\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].help);
-	fprintf(f, "\nLoad a model with fragml-load MODEL.bin.\n");
+	fprintf(f, "\nRead commands take --json.  Environment: FRAGML_BPFFS (bpffs mount, default\n"
+		"/sys/fs/bpf), FRAGML_BTF (kernel BTF).  Manual: man fragml.\n");
 }
 
 static int open_existing(const char *prog, struct fragml_handle **h)
@@ -58,7 +62,7 @@ int fragml_cmd_status(int argc, char **argv)
 			json = true;
 		} else {
 			fprintf(c == 'h' ? stdout : stderr,
-				"Usage: fragml status [--json]\nPer hook: model version, crc32, trees, nodes, depth, map bytes,\ndecisions per action; the mode (observe or enforce); the kernel memory\nfragml holds (each map and program, as the kernel accounts it).\n");
+				"Usage: fragml status [--json]\nPer hook: model version, SHA-256 and crc32 of the model file, trees, nodes, depth, map bytes,\ndecisions per action; the mode (observe or enforce); the kernel memory\nfragml holds (each map and program, as the kernel accounts it).\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -71,31 +75,36 @@ int fragml_cmd_status(int argc, char **argv)
 
 int fragml_cmd_rollback(int argc, char **argv)
 {
-	struct fragml_err err = { 0 };
-	struct fragml_handle *h;
-	uint32_t version = 0;
-	int hook;
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, { 0 }
+	};
+	struct fragml_open_opts oo;
+	bool json = false;
+	int c, hook;
 
-	if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		fprintf(argc == 2 ? stdout : stderr,
-			"Usage: fragml rollback HOOK   (lifetime, thp_fault, compaction)\n");
-		return argc == 2 ? 0 : 2;
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		if (c == 'j') {
+			json = true;
+			continue;
+		}
+		fprintf(c == 'h' ? stdout : stderr,
+			"Usage: fragml rollback [--json] HOOK   (lifetime, thp_fault, compaction, fallback)\n"
+			"Put back the previous model of HOOK (again: forward); prints the version and\n"
+			"SHA-256 that now decides.  The same as fragml-load --rollback HOOK.\n");
+		return c == 'h' ? 0 : 2;
 	}
-	hook = fragml_hook_from_name(argv[1]);
-	if (hook < 0) {
-		fprintf(stderr, "fragml rollback: unknown hook '%s' (lifetime, thp_fault, compaction)\n",
-			argv[1]);
+	if (optind + 1 != argc) {
+		fprintf(stderr, "fragml rollback: give one hook (lifetime, thp_fault, compaction, fallback)\n");
 		return 2;
 	}
-	if (open_existing("fragml rollback", &h))
-		return 1;
-	if (fragml_rollback(h, (unsigned int)hook, &version, &err)) {
-		fragml_close(h);
-		return fragml_cli_fail("fragml rollback", &err);
+	hook = fragml_hook_from_name(argv[optind]);
+	if (hook < 0) {
+		fprintf(stderr, "fragml rollback: unknown hook '%s' (lifetime, thp_fault, compaction, fallback)\n",
+			argv[optind]);
+		return 2;
 	}
-	printf("fragml rollback: %s now runs model v%u\n", argv[1], version);
-	fragml_close(h);
-	return 0;
+	fragml_cli_open_opts(&oo);
+	return fragml_cli_rollback("fragml rollback", &oo, (unsigned int)hook, json, false);
 }
 
 int fragml_cmd_detach(int argc, char **argv)

@@ -20,8 +20,22 @@ void fragml_cli_open_notes(const char *prog, const struct fragml_open_info *info
 /* `fragml status` body: table or JSON. */
 int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct fragml_err *err);
 
+/* One line (or a JSON object) naming a model: hook, version, SHA-256, crc32, size. */
+void fragml_cli_report_model(const char *prog, const char *what, uint32_t version,
+			     const struct fragml_model *m, const struct fragml_open_info *oi, bool json);
+
+/* Roll a hook back and report what runs now; returns the exit status. */
+int fragml_cli_rollback(const char *prog, const struct fragml_open_opts *oo, unsigned int hook,
+			bool json, bool quiet);
+
+/* `fragml load` with the program name its messages carry (fragml-load is the short form). */
+int fragml_cmd_load_as(const char *prog, int argc, char **argv);
+
 /* Subcommands of `fragml`, one function each (argv[0] is the subcommand). */
+int fragml_cmd_load(int argc, char **argv);
 int fragml_cmd_status(int argc, char **argv);
+int fragml_cmd_probe(int argc, char **argv);
+int fragml_cmd_explain(int argc, char **argv);
 int fragml_cmd_rollback(int argc, char **argv);
 int fragml_cmd_detach(int argc, char **argv);
 int fragml_cmd_top(int argc, char **argv);

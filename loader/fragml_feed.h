@@ -129,7 +129,7 @@ struct fragml_feed_server;
 struct fragml_feed_server_opts {
 	const char *bpffs;		/* bpffs mount point; NULL: /sys/fs/bpf */
 	const char *sock_path;		/* NULL: FRAGML_FEED_DEFAULT_SOCK */
-	unsigned int sock_mode;		/* permission bits of the socket; 0: 0666 */
+	unsigned int sock_mode;		/* permission bits of the socket; 0: 0600 (root only) */
 	unsigned int sample_shift;	/* report 1 in 2^n non-fallback allocations (fallbacks: all) */
 	unsigned int max_clients;	/* 0: 64 */
 	unsigned int ringbuf_kb;	/* 0: 4096 */

@@ -86,11 +86,17 @@ struct fragml_hook_status {
 	uint32_t version, prev_version, crc32;
 	uint16_t n_trees, n_nodes, schema;
 	uint8_t output, n_actions, max_depth;
+	char sha256[FRAGML_SHA256_HEX];		/* of the model file (sha256sum model.bin) */
 	uint64_t map_bytes;			/* memlock of this version's map, from the kernel */
 	uint64_t decisions[FRAGML_MAX_ACTIONS];	/* summed over CPUs */
 };
 int fragml_status(struct fragml_handle *h, unsigned int hook, struct fragml_hook_status *st,
 		  struct fragml_err *err);
+
+/* The model in force at `hook`, read back from the kernel (the same model the
+ * file held: crc32 and SHA-256 match); *version its version.  -ENOENT if none. */
+int fragml_live_model(struct fragml_handle *h, unsigned int hook, struct fragml_model *m,
+		      uint32_t *version, struct fragml_err *err);
 
 /* Running mode: FRAGML_MODE_OBSERVE or FRAGML_MODE_ENFORCE; schema of the programs. */
 int fragml_running_mode(struct fragml_handle *h, uint32_t *mode, uint32_t *schema,
@@ -147,6 +153,42 @@ int fragml_kmem_add_fd(struct fragml_kmem *km, int fd, struct fragml_err *err);
 /* memlock of one map or program fd, from fdinfo. */
 int fragml_kmem_fd_bytes(int fd, uint64_t *bytes);
 void fragml_kmem_free(struct fragml_kmem *km);
+
+/*
+ * What this kernel offers fragml (`fragml probe`).  Program types are probed
+ * by loading and attaching a trivial program of each (bpf/fragml_probe.bpf.c,
+ * detached at once), struct_ops by libbpf's feature probe; never from the
+ * kernel version.  Needs root.  Not thread safe (libbpf's print callback).
+ */
+enum fragml_probe_prog {
+	FRAGML_PROBE_TP_BTF, FRAGML_PROBE_RAW_TP, FRAGML_PROBE_TRACEPOINT,
+	FRAGML_PROBE_SYSCALL, FRAGML_PROBE_STRUCT_OPS, FRAGML_PROBE_FENTRY,
+	FRAGML_PROBE_LSM, FRAGML_PROBE_NR
+};
+#define FRAGML_PROBE_NR_MEMBERS	3	/* mm_policy_ops: thp_fault, compact, fallback */
+struct fragml_probe_type {
+	const char *name;	/* "tp_btf", ... */
+	bool loads;		/* the verifier accepted it */
+	bool attaches;		/* ... and it attached (syscall: runs by test run; = loads) */
+	int error;		/* negative errno of the step that failed, 0 if none */
+	char detail[256];	/* which step failed and the kernel's reason */
+};
+struct fragml_probe_result {
+	bool btf;		/* kernel BTF readable and parsed */
+	char btf_path[256];
+	bool policy_type;	/* struct mm_policy_ops in BTF (kernel-patches/) */
+	bool policy_member[FRAGML_PROBE_NR_MEMBERS];
+	bool bpffs_mounted;	/* on /sys/fs/bpf */
+	bool tracefs_mounted;	/* tracepoint programs need it */
+	bool lsm_known;		/* /sys/kernel/security/lsm readable */
+	char lsm[256];		/* active LSMs, comma-separated */
+	struct fragml_probe_type types[FRAGML_PROBE_NR];
+	const char *mode;	/* "enforce", "observe" or "none" */
+	char mode_reason[512];
+};
+int fragml_probe_kernel(struct fragml_probe_result *p, const char *btf_path, struct fragml_err *err);
+const char *fragml_probe_type_name(unsigned int t);
+const char *fragml_probe_member_name(unsigned int i);
 
 /* Tracking maps sized to the machine (max_entries; 0 = not created). */
 #define FRAGML_TRACK_RAM_DIV	512	/* default --track-pages: one page per 2 MB of RAM */

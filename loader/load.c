@@ -293,6 +293,12 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 		ret = fragml_err_set(err, -errno, "%s: cannot lock: %s", h->dir, strerror(errno));
 		goto fail;
 	}
+	/* Root only: pins are 0600 (the kernel's default), their directories 0700,
+	 * also a directory that an older build or a hand-made mkdir left open. */
+	if (opts->install && fchmod(h->lock_fd, 0700)) {
+		ret = fragml_err_set(err, -errno, "%s: cannot chmod 0700: %s", h->dir, strerror(errno));
+		goto fail;
+	}
 
 	libbpf_set_print(silent_print);
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = h->dir);
@@ -623,11 +629,82 @@ int fragml_unpublish(struct fragml_handle *h, unsigned int hook, struct fragml_e
 	return ret;
 }
 
+/* The model a blob holds, as fragml_model_parse() would have read it. */
+static int blob_to_model(const struct fragml_blob *b, struct fragml_model *m, struct fragml_err *err)
+{
+	memset(m, 0, sizeof(*m));
+	m->hook = b->hook;
+	m->output = b->output;
+	m->n_actions = b->n_actions;
+	m->schema = b->schema;
+	m->n_trees = b->n_trees;
+	m->n_nodes = b->n_nodes;
+	if (m->n_trees > FRAGML_MAX_TREES || m->n_nodes > FRAGML_MAX_NODES)
+		return fragml_err_set(err, -EINVAL, "model v%u in the kernel: %u trees, %u nodes: beyond the limits",
+				      b->version, m->n_trees, m->n_nodes);
+	memcpy(m->base, b->base, sizeof(m->base));
+	memcpy(m->thresholds, b->thresholds, sizeof(m->thresholds));
+	memcpy(m->trees, b->trees, sizeof(m->trees[0]) * m->n_trees);
+	memcpy(m->nodes, b->nodes, sizeof(m->nodes[0]) * m->n_nodes);
+	if (fragml_model_validate(m, "model in the kernel", err))
+		return err && err->code ? err->code : -EINVAL;
+	m->crc32 = b->crc32;
+	return 0;
+}
+
+/* Copy of the blob in a hook's slot; -ENOENT if the slot is empty. */
+static int read_slot(struct fragml_handle *h, unsigned int hook, struct fragml_blob *b,
+		     int *map_fd, struct fragml_err *err)
+{
+	__u32 key = hook, id = 0, zero = 0;
+	int fd;
+
+	if (bpf_map_lookup_elem(h->models_fd, &key, &id) || !id)
+		return -ENOENT;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &zero, b)) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return fragml_err_set(err, -e, "slot %s: cannot read model map %u: %s",
+				      fragml_hook_name(hook), id, strerror(e));
+	}
+	if (map_fd)
+		*map_fd = fd;
+	else
+		close(fd);
+	return 0;
+}
+
+int fragml_live_model(struct fragml_handle *h, unsigned int hook, struct fragml_model *m,
+		      uint32_t *version, struct fragml_err *err)
+{
+	struct fragml_blob *b;
+	int ret;
+
+	if (hook >= FRAGML_NR_HOOKS)
+		return fragml_err_set(err, -EINVAL, "hook %u unknown", hook);
+	b = malloc(sizeof(*b));
+	if (!b)
+		return fragml_err_set(err, -ENOMEM, "out of memory");
+	ret = read_slot(h, hook, b, NULL, err);
+	if (ret == -ENOENT)
+		fragml_err_set(err, ret, "%s: no %s model loaded: the kernel default decides",
+			       h->dir, fragml_hook_name(hook));
+	if (!ret)
+		ret = blob_to_model(b, m, err);
+	if (!ret && version)
+		*version = b->version;
+	free(b);
+	return ret;
+}
+
 int fragml_status(struct fragml_handle *h, unsigned int hook, struct fragml_hook_status *st,
 		  struct fragml_err *err)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	__u32 key = hook, id = 0, zero = 0;
+	struct fragml_model *m = NULL;
 	struct fragml_blob *b = NULL;
 	struct fragml_info fi;
 	__u64 *vals = NULL;
@@ -638,16 +715,24 @@ int fragml_status(struct fragml_handle *h, unsigned int hook, struct fragml_hook
 		return fragml_err_set(err, -EINVAL, "hook %u unknown", hook);
 	if (!read_info(h, &fi, NULL))
 		st->prev_version = fi.prev_version[hook];
-	if (bpf_map_lookup_elem(h->models_fd, &key, &id) || !id)
-		return 0;
-	fd = bpf_map_get_fd_by_id(id);
 	b = malloc(sizeof(*b));
+	m = malloc(sizeof(*m));
 	vals = calloc(ncpu > 0 ? (size_t)ncpu : 1, sizeof(*vals));
-	if (fd < 0 || !b || !vals || bpf_map_lookup_elem(fd, &zero, b)) {
-		ret = fragml_err_set(err, -errno ?: -ENOMEM, "slot %s: cannot read model map %u: %s",
-				     fragml_hook_name(hook), id, strerror(errno ?: ENOMEM));
+	if (!b || !m || !vals) {
+		ret = fragml_err_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
+	ret = read_slot(h, hook, b, &fd, err);
+	if (ret) {
+		ret = ret == -ENOENT ? 0 : ret;
+		goto out;
+	}
+	/* The model's identity: SHA-256 of its file, rebuilt from what the kernel holds. */
+	ret = blob_to_model(b, m, err);
+	if (!ret)
+		ret = fragml_model_sha256(m, st->sha256, err);
+	if (ret)
+		goto out;
 	st->loaded = true;
 	st->version = b->version;
 	st->crc32 = b->crc32;
@@ -671,6 +756,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(b);
+	free(m);
 	free(vals);
 	return ret;
 }

@@ -77,6 +77,45 @@ struct fragml_eval_out {
 uint32_t fragml_model_eval(const struct fragml_model *m, const int32_t *feat,
 			   struct fragml_eval_out *out);
 
+/*
+ * The tree paths behind one decision (`fragml explain`): per tree every split
+ * taken (feature, its value, the threshold, the direction) and the leaf; the
+ * scores are the base scores plus the leaf values summed per class.  A model
+ * that passed validation never needs more than FRAGML_MAX_DEPTH steps.
+ */
+struct fragml_explain_step {
+	uint16_t node;
+	uint16_t feature;	/* feature id */
+	int32_t  x;		/* the vector's value (FRAGML_MISSING: missing) */
+	int32_t  threshold;	/* x < threshold goes left */
+	uint8_t  left;		/* went left */
+	uint8_t  missing;	/* x was missing: the node's default direction */
+};
+struct fragml_explain_tree {
+	uint8_t  cls;		/* action this tree scores (ARGMAX); 0 for ORDINAL */
+	uint8_t  n_steps;
+	uint16_t leaf;		/* node index of the leaf reached */
+	int32_t  leaf_value;	/* Q15.16 */
+	struct fragml_explain_step steps[FRAGML_MAX_DEPTH];
+};
+struct fragml_explain {
+	unsigned int n_trees;
+	uint32_t action;
+	int64_t  score;				/* as fragml_eval_out.score */
+	int64_t  scores[FRAGML_MAX_ACTIONS];	/* base + leaves, per class */
+	struct fragml_explain_tree trees[FRAGML_MAX_TREES];
+};
+uint32_t fragml_model_explain(const struct fragml_model *m, const int32_t *feat,
+			      struct fragml_explain *x);
+
+/* SHA-256 (OpenSSL libcrypto) as 64 lowercase hex digits + NUL. */
+#define FRAGML_SHA256_HEX 65
+int fragml_sha256_hex(const void *buf, size_t len, char hex[FRAGML_SHA256_HEX]);
+/* SHA-256 of the model's file bytes (the format has exactly one serialization
+ * per model, so this equals `sha256sum model.bin`). */
+int fragml_model_sha256(const struct fragml_model *m, char hex[FRAGML_SHA256_HEX],
+			struct fragml_err *err);
+
 /* Fixed-point helpers (round to nearest, saturating at FRAGML_LEAF_MAX). */
 int32_t fragml_fixed_from_double(double v);
 double fragml_fixed_to_double(int64_t v);

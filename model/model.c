@@ -473,12 +473,33 @@ out:
 	return ret;
 }
 
+/* Action from the summed scores: ORDINAL counts thresholds reached, ARGMAX takes
+ * the first highest class.  *best receives the score reported with it. */
+static uint32_t decide(const struct fragml_model *m, const int64_t *scores, int64_t *best)
+{
+	uint32_t action = 0;
+
+	*best = scores[0];
+	if (m->output == FRAGML_OUT_ORDINAL) {
+		for (unsigned int i = 0; i + 1 < m->n_actions; i++)
+			if (scores[0] >= m->thresholds[i])
+				action++;
+	} else {
+		for (unsigned int a = 1; a < m->n_actions; a++)
+			if (scores[a] > *best) {
+				*best = scores[a];
+				action = a;
+			}
+	}
+	return action;
+}
+
 /* ---- reference evaluator: keep in lockstep with bpf/fragml_eval.bpf.h ---- */
 uint32_t fragml_model_eval(const struct fragml_model *m, const int32_t *feat,
 			   struct fragml_eval_out *out)
 {
 	int64_t scores[FRAGML_MAX_ACTIONS];
-	uint32_t action = 0;
+	uint32_t action;
 	int64_t best;
 
 	for (unsigned int a = 0; a < FRAGML_MAX_ACTIONS; a++)
@@ -503,23 +524,48 @@ uint32_t fragml_model_eval(const struct fragml_model *m, const int32_t *feat,
 			idx = n->left + (left ? 0u : 1u);
 		}
 	}
-	if (m->output == FRAGML_OUT_ORDINAL) {
-		best = scores[0];
-		for (unsigned int i = 0; i + 1 < m->n_actions; i++)
-			if (scores[0] >= m->thresholds[i])
-				action++;
-	} else {
-		best = scores[0];
-		for (unsigned int a = 1; a < m->n_actions; a++)
-			if (scores[a] > best) {
-				best = scores[a];
-				action = a;
-			}
-	}
+	action = decide(m, scores, &best);
 	if (out) {
 		out->action = action;
 		out->score = best;
 		memcpy(out->scores, scores, sizeof(scores));
 	}
 	return action;
+}
+
+/*
+ * The same walk, recording every split taken.  Written apart from
+ * fragml_model_eval() on purpose: `fragml explain` prints both results and
+ * its selftest checks that they agree.
+ */
+uint32_t fragml_model_explain(const struct fragml_model *m, const int32_t *feat,
+			      struct fragml_explain *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->n_trees = m->n_trees;
+	for (unsigned int a = 0; a < FRAGML_MAX_ACTIONS; a++)
+		x->scores[a] = m->base[a];
+	for (unsigned int t = 0; t < m->n_trees && t < FRAGML_MAX_TREES; t++) {
+		struct fragml_explain_tree *et = &x->trees[t];
+		unsigned int idx = m->trees[t].root;
+
+		et->cls = m->trees[t].cls;
+		while (!(m->nodes[idx].info & FRAGML_NODE_LEAF) && et->n_steps < FRAGML_MAX_DEPTH) {
+			const struct fragml_node *n = &m->nodes[idx];
+			struct fragml_explain_step *s = &et->steps[et->n_steps++];
+
+			s->node = (uint16_t)idx;
+			s->feature = n->info & FRAGML_NODE_FEAT_MASK;
+			s->x = feat[s->feature];
+			s->threshold = n->value;
+			s->missing = s->x == FRAGML_MISSING;
+			s->left = s->missing ? !!(n->info & FRAGML_NODE_DEFAULT_LEFT) : s->x < n->value;
+			idx = n->left + (s->left ? 0u : 1u);
+		}
+		et->leaf = (uint16_t)idx;
+		et->leaf_value = m->nodes[idx].value;
+		x->scores[et->cls] += et->leaf_value;
+	}
+	x->action = decide(m, x->scores, &x->score);
+	return x->action;
 }

@@ -36,3 +36,9 @@ $(BENCH_DATASET): $(OBJ)/selftests/bench/bench_dataset.o $(LIBFRAGML_A)
 .PHONY: bench-dataset
 bench-dataset: $(BENCH_DATASET)
 	@$(BENCH_DATASET) | tee $(BUILD)/bench-dataset.md
+
+HOST_TESTS += $(HOST_TEST_DIR)/test_cli
+$(HOST_TEST_DIR)/test_cli: $(OBJ)/selftests/host/test_cli.o $(TESTLIB_OBJ) $(LIBFRAGML_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm
+-include selftests/fuzz/fuzz.mk

@@ -114,6 +114,35 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Fold one record in; 1 if its source starts an alert. */
+static int alert_on_record(const struct fragml_feed_record *r, double window, double threshold)
+{
+	uint64_t window_ns = (uint64_t)(window * 1e9);
+	struct source *s;
+	unsigned int blocks;
+
+	if (r->kind != FRAGML_FEED_ALLOC)
+		return 0;
+	s = source_of(r);
+	s->allocs += r->weight;
+	s->model_version = r->model_version;
+	if (r->model_version && r->action == FRAGML_FEED_LONG_LIVED)
+		s->long_allocs += r->weight;
+	if (!(r->flags & FRAGML_FEED_F_EXTFRAG))
+		return 0;
+	s->ts[s->head] = r->ts_ns;
+	s->block[s->head] = r->pageblock;
+	s->head = (s->head + 1) % MAX_RECENT;
+	if (s->n < MAX_RECENT)
+		s->n++;
+	blocks = distinct_blocks(s, r->ts_ns, window_ns);
+	if (s->alerting || blocks / window < threshold)
+		return 0;
+	s->alerting = 1;
+	report("ALERT", s, blocks, window, threshold, r->ts_ns);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -148,8 +177,8 @@ int main(int argc, char **argv)
 			return c == 'h' ? 0 : 2;
 		}
 	}
-	if (threshold <= 0 || window <= 0) {
-		fprintf(stderr, "frag-alert: --threshold and --window must be > 0\n");
+	if (!(threshold > 0) || !(window > 0) || window > 86400) {
+		fprintf(stderr, "frag-alert: --threshold must be > 0 and --window in (0, 86400] s\n");
 		return 2;
 	}
 	window_ns = (uint64_t)(window * 1e9);
@@ -187,26 +216,8 @@ int main(int argc, char **argv)
 				}
 			}
 		}
-		if (ret == 0 || r.kind != FRAGML_FEED_ALLOC)
-			continue;
-		s = source_of(&r);
-		s->allocs += r.weight;
-		s->model_version = r.model_version;
-		if (r.model_version && r.action == FRAGML_FEED_LONG_LIVED)
-			s->long_allocs += r.weight;
-		if (!(r.flags & FRAGML_FEED_F_EXTFRAG))
-			continue;
-		s->ts[s->head] = r.ts_ns;
-		s->block[s->head] = r.pageblock;
-		s->head = (s->head + 1) % MAX_RECENT;
-		if (s->n < MAX_RECENT)
-			s->n++;
-		blocks = distinct_blocks(s, r.ts_ns, window_ns);
-		if (!s->alerting && blocks / window >= threshold) {
-			s->alerting = 1;
-			alerts++;
-			report("ALERT", s, blocks, window, threshold, r.ts_ns);
-		}
+		if (ret > 0)
+			alerts += (unsigned long)alert_on_record(&r, window, threshold);
 	}
 	fragml_feed_close(feed);
 	return 0;

@@ -29,20 +29,6 @@
 
 static char bindir[512];
 
-static void find_bindir(void)
-{
-	char self[512];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n <= 0)
-		return;
-	self[n] = '\0';
-	/* build/selftests/host/test_load -> build/bin */
-	*strrchr(self, '/') = '\0';
-	*strrchr(self, '/') = '\0';
-	*strrchr(self, '/') = '\0';
-	snprintf(bindir, sizeof(bindir), "%s/bin", self);
-}
 
 /* Run a shell command; capture stderr's first line; return exit status. */
 static int run(const char *cmd, char *errline, size_t len)
@@ -652,6 +638,6 @@ TEST(check_refuses_bad_inputs)
 
 int main(int argc, char **argv)
 {
-	find_bindir();
+	tl_bindir(bindir, sizeof(bindir));
 	return test_harness_run(argc, argv);
 }

@@ -142,3 +142,21 @@ void tl_release_bpffs(const char *dir)
 	umount2(dir, MNT_DETACH);
 	rmdir(dir);
 }
+
+void tl_bindir(char *out, unsigned int len)
+{
+	char self[512];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	out[0] = '\0';
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	for (int i = 0; i < 3; i++) {	/* build/selftests/host/X -> build */
+		char *slash = strrchr(self, '/');
+
+		if (slash)
+			*slash = '\0';
+	}
+	snprintf(out, len, "%s/bin", self);
+}

@@ -13,8 +13,9 @@ check() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not 
 make -s -C "$top" install DESTDIR="$dest" PREFIX=/usr >"$dest/install.log" 2>&1
 rc=$?
 [ $rc -eq 0 ] || sed 's/^/# /' "$dest/install.log" | tail -n 20
-[ -f "$dest/usr/include/fragml/fragml_model.h" ] && [ -f "$dest/usr/lib/pkgconfig/fragml.pc" ]
-check $(( rc | $? )) "install: headers under include/fragml and pkg-config files"
+[ -f "$dest/usr/include/fragml/fragml_model.h" ] && [ -f "$dest/usr/lib/pkgconfig/fragml.pc" ] &&
+	[ -f "$dest/usr/share/man/man1/fragml.1" ] && [ -f "$dest/usr/share/man/man1/fragml-load.1" ]
+check $(( rc | $? )) "install: headers under include/fragml, pkg-config files, manual pages"
 
 export PKG_CONFIG_SYSROOT_DIR="$dest" PKG_CONFIG_PATH="$dest/usr/lib/pkgconfig"
 cflags=$(pkg-config --cflags fragml) && libs=$(pkg-config --libs fragml)

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * `fragml load` and its short form fragml-load: validate a model.bin and
+ * publish it atomically into the running kernel, then exit.  What it loaded
+ * stays in force (pinned in bpffs).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "fragml_cli.h"
+
+static const char *prog = "fragml-load";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s [OPTIONS] MODEL.bin\n"
+		"       %s --check MODEL.bin...\n"
+		"       %s --rollback HOOK\n"
+		"Validate a fragml model and publish it atomically into the running kernel.\n"
+		"The previous model of the same hook stays pinned for --rollback.\n\n"
+		"  -c, --check        validate only; touch nothing (no root needed)\n"
+		"  -r, --rollback H   put back the previous model of hook H\n"
+		"                     (lifetime, thp_fault, compaction)\n"
+		"      --no-policy    observe only, even on a kernel with the fragml struct_ops\n"
+		"      --identify     also identify who fragments memory (fragml top/report):\n"
+		"                     source maps sized to RAM; replaces running observe\n"
+		"                     programs that lack it\n"
+		"      --track-pages N  follow at most N sampled pages to their free (the\n"
+		"                     task_long_ppk feature; default RAM / 2 MB, 0 = off)\n"
+		"                     Both apply when the observe programs are attached.\n"
+		"  -j, --json         print the result as JSON\n"
+		"  -q, --quiet        print nothing on success\n"
+		"  -h, --help         this text\n\n"
+		"Environment: FRAGML_BPFFS (bpffs mount, default /sys/fs/bpf),\n"
+		"FRAGML_BTF (kernel BTF, default /sys/kernel/btf/vmlinux).\n"
+		"Exit status: 0 on success, 1 on any error (the running model is unchanged).\n"
+		"Models are named by the SHA-256 of their file (as sha256sum prints it) in\n"
+		"every line this command prints and in fragml status.\n"
+		"Needs root: CAP_BPF and CAP_PERFMON to load and attach the programs,\n"
+		"CAP_SYS_ADMIN to pin them in bpffs and read other BPF objects by id.\n",
+		prog, prog, prog);
+}
+
+int fragml_cmd_load_as(const char *name, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "check", no_argument, NULL, 'c' },
+		{ "rollback", required_argument, NULL, 'r' },
+		{ "no-policy", no_argument, NULL, 'P' },
+		{ "identify", no_argument, NULL, 'I' },
+		{ "track-pages", required_argument, NULL, 'T' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct fragml_err err = { 0 };
+	struct fragml_open_opts oo;
+	struct fragml_open_info oi;
+	struct fragml_handle *h = NULL;
+	struct fragml_model *m = NULL;
+	const char *rollback = NULL;
+	bool check = false, json = false, quiet = false;
+	uint32_t version = 0;
+	int c, ret = 1;
+
+	prog = name;
+	fragml_cli_open_opts(&oo);
+	while ((c = getopt_long(argc, argv, "cr:jqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': check = true; break;
+		case 'r': rollback = optarg; break;
+		case 'P': oo.no_policy = true; break;
+		case 'I': oo.identify = true; break;
+		case 'T': {
+			char *end;
+			long long n = strtoll(optarg, &end, 0);
+
+			if (*end || n < 0 || n > (1LL << 26)) {
+				fprintf(stderr, "%s: --track-pages %s: give pages, 0..%d\n", prog, optarg, 1 << 26);
+				return 2;
+			}
+			oo.track_pages = n ? n : -1;
+			break;
+		}
+		case 'j': json = true; break;
+		case 'q': quiet = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (rollback) {
+		int hook = fragml_hook_from_name(rollback);
+
+		if (optind != argc) {
+			fprintf(stderr, "%s: --rollback takes a hook, not a model file\n", prog);
+			return 2;
+		}
+		if (hook < 0) {
+			fprintf(stderr, "%s: unknown hook '%s' (lifetime, thp_fault, compaction)\n", prog,
+				rollback);
+			return 2;
+		}
+		return fragml_cli_rollback(prog, &oo, (unsigned int)hook, json, quiet);
+	}
+	if (optind == argc || (!check && optind + 1 != argc)) {
+		usage(stderr);
+		return 2;
+	}
+	m = malloc(sizeof(*m));
+	if (!m) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return 1;
+	}
+	if (check) {
+		/* every file is checked; the status says whether all were valid */
+		ret = 0;
+		for (int i = optind; i < argc; i++) {
+			if (fragml_model_read_file(m, argv[i], &err)) {
+				ret = fragml_cli_fail(prog, &err);
+				continue;
+			}
+			/* what publishing would refuse, --check refuses too */
+			if (m->schema != FRAGML_SCHEMA_VERSION) {
+				fragml_err_set(&err, -EPROTO,
+					       "%s: feature schema %u, this fragml implements schema %d: retrain the model for schema %d or use a fragml of schema %u",
+					       argv[i], m->schema, FRAGML_SCHEMA_VERSION, FRAGML_SCHEMA_VERSION, m->schema);
+				ret = fragml_cli_fail(prog, &err);
+				continue;
+			}
+			if (!quiet)
+				fragml_cli_report_model(prog, "valid", 0, m, NULL, json);
+		}
+		goto out;
+	}
+	if (fragml_model_read_file(m, argv[optind], &err)) {
+		ret = fragml_cli_fail(prog, &err);
+		goto out;
+	}
+	oo.install = true;
+	if (fragml_open(&h, &oo, &oi, &err)) {
+		ret = fragml_cli_fail(prog, &err);
+		goto out;
+	}
+	if (!quiet && !json)
+		fragml_cli_open_notes(prog, &oi);
+	if (fragml_publish(h, m, &version, &err)) {
+		ret = fragml_cli_fail(prog, &err);
+		goto out;
+	}
+	if (!quiet)
+		fragml_cli_report_model(prog, "published", version, m, &oi, json);
+	ret = 0;
+out:
+	fragml_close(h);
+	free(m);
+	return ret;
+}
+
+int fragml_cmd_load(int argc, char **argv)
+{
+	return fragml_cmd_load_as("fragml load", argc, argv);
+}
