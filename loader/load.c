@@ -317,16 +317,16 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 		goto fail;
 	if (fi.schema == 0) {
 		fi.schema = FRAGML_SCHEMA_VERSION;
-		fi.abi = FRAGML_FORMAT_VERSION;
+		fi.abi = FRAGML_KERNEL_ABI;
 		fi.next_version = 1;
 		fi.mode = FRAGML_MODE_OBSERVE;
 		ret = write_info(h, &fi, err);
 		if (ret)
 			goto fail;
-	} else if (fi.schema != FRAGML_SCHEMA_VERSION || fi.abi != FRAGML_FORMAT_VERSION) {
+	} else if (fi.schema != FRAGML_SCHEMA_VERSION || fi.abi != FRAGML_KERNEL_ABI) {
 		ret = fragml_err_set(err, -EPROTO,
-				     "%s: running programs implement feature schema %u / format %u, this build %d / %d: run 'fragml detach' first",
-				     h->dir, fi.schema, fi.abi, FRAGML_SCHEMA_VERSION, FRAGML_FORMAT_VERSION);
+				     "%s: running programs implement feature schema %u / kernel model layout %u, this build %d / %d: run 'fragml detach' first",
+				     h->dir, fi.schema, fi.abi, FRAGML_SCHEMA_VERSION, FRAGML_KERNEL_ABI);
 		goto fail;
 	}
 	if (opts->install) {
@@ -371,8 +371,29 @@ void fragml_close(struct fragml_handle *h)
 	free(h);
 }
 
-static void fill_blob(struct fragml_blob *b, const struct fragml_model *m, uint32_t version)
+/* Transformed split threshold: see struct fragml_blob in fragml_abi.h. */
+static uint32_t knode_thr(const struct fragml_node *n)
 {
+	int32_t t = n->value;
+
+	if (n->info & FRAGML_NODE_DEFAULT_LEFT)
+		/* x < t, and a missing x (u = 0) goes left: also when t = INT32_MIN */
+		return (uint32_t)(t == INT32_MIN ? INT32_MIN + 1 : t) ^ 0x80000000u;
+	/* u = x - 1 biased: x < t <=> u < t - 1; missing wraps to the top */
+	return (uint32_t)(t == INT32_MIN ? INT32_MIN : t - 1) ^ 0x80000000u;
+}
+
+/*
+ * Pack a validated model into the kernel layout.  Breadth-first per tree: a
+ * split's children get adjacent entries (one shared entry when both are
+ * leaves), so the walk needs only `left` and the step to the right child.
+ */
+static int fragml_blob_pack(struct fragml_blob *b, const struct fragml_model *m, uint32_t version,
+			    struct fragml_err *err)
+{
+	uint16_t queue[FRAGML_MAX_NODES], qslot[FRAGML_MAX_NODES];
+	unsigned int used = 0;
+
 	memset(b, 0, sizeof(*b));
 	b->version = version;
 	b->crc32 = m->crc32;
@@ -386,8 +407,59 @@ static void fill_blob(struct fragml_blob *b, const struct fragml_model *m, uint3
 	b->counter_row = version % FRAGML_COUNTER_ROWS;
 	memcpy(b->base, m->base, sizeof(b->base));
 	memcpy(b->thresholds, m->thresholds, sizeof(b->thresholds));
-	memcpy(b->trees, m->trees, sizeof(m->trees[0]) * m->n_trees);
-	memcpy(b->nodes, m->nodes, sizeof(m->nodes[0]) * m->n_nodes);
+	for (unsigned int t = 0; t < m->n_trees; t++) {
+		const struct fragml_node *root = &m->nodes[m->trees[t].root];
+		unsigned int qh = 0, qt = 0;
+
+		if (used >= FRAGML_KNODES)
+			goto full;
+		b->tree[t] = used * 8u | (uint32_t)m->trees[t].cls << FRAGML_KT_CLS_SHIFT;
+		if (root->info & FRAGML_NODE_LEAF) {
+			b->tree[t] |= FRAGML_KT_LEAF;
+			b->knode[used++].thr = (uint32_t)root->value;
+			continue;
+		}
+		queue[qt] = m->trees[t].root;
+		qslot[qt++] = (uint16_t)used++;
+		while (qh < qt) {
+			const struct fragml_node *n = &m->nodes[queue[qh]];
+			const struct fragml_node *l = &m->nodes[n->left], *r = &m->nodes[n->left + 1];
+			struct fragml_knode *k = &b->knode[qslot[qh++]];
+			unsigned int ll = !!(l->info & FRAGML_NODE_LEAF), rl = !!(r->info & FRAGML_NODE_LEAF);
+			uint32_t fb = (n->info & FRAGML_NODE_FEAT_MASK) * 4u;
+
+			if (!(n->info & FRAGML_NODE_DEFAULT_LEFT))
+				fb |= FRAGML_KN_DFLT_RIGHT;
+			if (ll && rl)
+				fb |= FRAGML_KN_PAIR;
+			if (used + (ll && rl ? 1 : 2) > FRAGML_KNODES)
+				goto full;
+			k->thr = knode_thr(n);
+			k->meta = used * 8u | fb << FRAGML_KN_FB_SHIFT | (uint32_t)ll << FRAGML_KN_LLEAF_SHIFT |
+				  (uint32_t)rl << FRAGML_KN_RLEAF_SHIFT;
+			if (ll && rl) {
+				b->knode[used].thr = (uint32_t)l->value;
+				b->knode[used++].meta = (uint32_t)r->value;
+				continue;
+			}
+			for (unsigned int c = 0; c < 2; c++) {
+				const struct fragml_node *ch = c ? r : l;
+
+				if (ch->info & FRAGML_NODE_LEAF) {
+					b->knode[used].thr = (uint32_t)ch->value;
+				} else {
+					queue[qt] = (uint16_t)(n->left + c);
+					qslot[qt++] = (uint16_t)used;
+				}
+				used++;
+			}
+		}
+	}
+	b->n_knodes = (uint16_t)used;
+	return 0;
+full:
+	return fragml_err_set(err, -E2BIG, "model: %u nodes need more than %d kernel entries (8 bytes each)",
+			      m->n_nodes, FRAGML_KNODES);
 }
 
 static int zero_counters(struct fragml_handle *h, unsigned int hook, unsigned int row,
@@ -504,7 +576,9 @@ int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32
 		ret = fragml_err_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	fill_blob(blob, m, *version);
+	ret = fragml_blob_pack(blob, m, *version, err);
+	if (ret)
+		goto out;
 	snprintf(name, sizeof(name), "frgm_%.3s_v%u", fragml_hook_name(m->hook), *version % 100000);
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, sizeof(__u32), sizeof(*blob), 1, NULL);
 	if (fd < 0) {
