@@ -371,18 +371,6 @@ void fragml_close(struct fragml_handle *h)
 	free(h);
 }
 
-/* Transformed split threshold: see struct fragml_blob in fragml_abi.h. */
-static uint32_t knode_thr(const struct fragml_node *n)
-{
-	int32_t t = n->value;
-
-	if (n->info & FRAGML_NODE_DEFAULT_LEFT)
-		/* x < t, and a missing x (u = 0) goes left: also when t = INT32_MIN */
-		return (uint32_t)(t == INT32_MIN ? INT32_MIN + 1 : t) ^ 0x80000000u;
-	/* u = x - 1 biased: x < t <=> u < t - 1; missing wraps to the top */
-	return (uint32_t)(t == INT32_MIN ? INT32_MIN : t - 1) ^ 0x80000000u;
-}
-
 /*
  * Pack a validated model into the kernel layout.  Breadth-first per tree: a
  * split's children get adjacent entries (one shared entry when both are
@@ -426,7 +414,7 @@ static int fragml_blob_pack(struct fragml_blob *b, const struct fragml_model *m,
 			const struct fragml_node *l = &m->nodes[n->left], *r = &m->nodes[n->left + 1];
 			struct fragml_knode *k = &b->knode[qslot[qh++]];
 			unsigned int ll = !!(l->info & FRAGML_NODE_LEAF), rl = !!(r->info & FRAGML_NODE_LEAF);
-			uint32_t fb = (n->info & FRAGML_NODE_FEAT_MASK) * 4u;
+			uint32_t fb = (n->info & FRAGML_NODE_FEAT_MASK) * 4u, bias;
 
 			if (!(n->info & FRAGML_NODE_DEFAULT_LEFT))
 				fb |= FRAGML_KN_DFLT_RIGHT;
@@ -434,7 +422,7 @@ static int fragml_blob_pack(struct fragml_blob *b, const struct fragml_model *m,
 				fb |= FRAGML_KN_PAIR;
 			if (used + (ll && rl ? 1 : 2) > FRAGML_KNODES)
 				goto full;
-			k->thr = knode_thr(n);
+			k->thr = fragml_split_ukey(n, &bias);
 			k->meta = used * 8u | fb << FRAGML_KN_FB_SHIFT | (uint32_t)ll << FRAGML_KN_LLEAF_SHIFT |
 				  (uint32_t)rl << FRAGML_KN_RLEAF_SHIFT;
 			if (ll && rl) {
@@ -830,10 +818,12 @@ int fragml_kernel_eval(struct fragml_handle *h, unsigned int hook, const struct 
 }
 
 int fragml_kernel_bench(struct fragml_handle *h, unsigned int hook, const struct fragml_vec *vecs,
-			unsigned int n, unsigned int repeat, uint64_t *ns, struct fragml_err *err)
+			unsigned int n, unsigned int repeat, unsigned int flags, uint64_t *ns,
+			struct fragml_err *err)
 {
 	struct fragml_test_ctx ctx = { .hook = hook, .count = n, .repeat = repeat,
-				       .flags = FRAGML_TEST_F_NORESULT };
+				       .flags = FRAGML_TEST_F_NORESULT |
+						(flags & (FRAGML_TEST_F_COUNT | FRAGML_TEST_F_EMPTY)) };
 	int ret = put_vectors(h, vecs, n, err);
 
 	if (ret)

@@ -137,6 +137,7 @@ struct fragml_result {
 #define FRAGML_TEST_VECS	4096
 #define FRAGML_TEST_F_COUNT	0x1	/* count decisions like a real hook */
 #define FRAGML_TEST_F_NORESULT	0x2	/* don't store results (benchmark) */
+#define FRAGML_TEST_F_EMPTY	0x4	/* fetch the vector only: the harness's own cost */
 struct fragml_test_ctx {
 	__u32 hook;
 	__u32 first;		/* first vector index in fragml_test_vecs */

@@ -77,6 +77,13 @@ struct fragml_eval_out {
 uint32_t fragml_model_eval(const struct fragml_model *m, const int32_t *feat,
 			   struct fragml_eval_out *out);
 
+/*
+ * Split node `n` as one unsigned compare, the form the kernel walk and the
+ * generated native code use: go left iff (uint32_t)(x + *bias) < return value,
+ * for every x including FRAGML_MISSING (which then goes to its default side).
+ */
+uint32_t fragml_split_ukey(const struct fragml_node *n, uint32_t *bias);
+
 /* Fixed-point helpers (round to nearest, saturating at FRAGML_LEAF_MAX). */
 int32_t fragml_fixed_from_double(double v);
 double fragml_fixed_to_double(int64_t v);
