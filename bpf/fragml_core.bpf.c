@@ -48,7 +48,10 @@ static long eval_one(__u64 i, void *data)
 	v = bpf_map_lookup_elem(&fragml_test_vecs, &key);
 	if (!v)
 		return 1;
-	if (st->flags & FRAGML_TEST_F_COUNT) {
+	if (st->flags & FRAGML_TEST_F_EMPTY) {
+		barrier_var(v);
+		r.version = 0, r.action = 0, r.score = 0;
+	} else if (st->flags & FRAGML_TEST_F_COUNT) {
 		fragml_decide(st->hook, v, &r);
 	} else {
 		m = fragml_model_get(st->hook);

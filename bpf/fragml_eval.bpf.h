@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * In-kernel tree-ensemble evaluator.  Integer only; every walk is bounded by
- * FRAGML_MAX_TREES x (FRAGML_MAX_DEPTH + 1) steps.  Must stay bit-for-bit equal to
+ * In-kernel tree-ensemble evaluator over the packed layout of struct
+ * fragml_blob (fragml_abi.h).  Integer only; every walk is bounded by
+ * FRAGML_MAX_TREES x FRAGML_MAX_DEPTH steps.  Must stay bit-for-bit equal to
  * fragml_model_eval() in model/model.c (the parity selftest checks).
  *
  * The model slot is looked up once per decision, so a decision is always made
@@ -33,74 +34,113 @@ static __always_inline void fragml_count(__u32 hook, const struct fragml_blob *m
 		*c += 1;
 }
 
-/*
- * One step down from split node `n`: the child index.  Branch-free: the split
- * outcome is data-dependent and would mispredict often, and BPF has no cmov,
- * so the comparison is done arithmetically (the barrier keeps clang from
- * turning it back into a branch).  A missing feature is rare and predictable,
- * so it keeps a plain branch.
- */
-static __always_inline __u32 fragml_step(const struct fragml_node *n, const struct fragml_vec *v)
-{
-	__u32 info = n->info;
-	__s64 x = v->f[info & (FRAGML_MAX_FEATURES - 1)], diff;
-	__u64 right;
+#define FRAGML_KN_BYTES	(FRAGML_KNODES * 8)
+#define FRAGML_SMALL_TREES	4	/* up to this many trees: a straight-line walk */
 
-	if (x == FRAGML_MISSING) {
-		right = ((info >> 14) & 1) ^ 1;
-	} else {
-		diff = x - (__s64)n->value;
-		barrier_var(diff);
-		right = ((__u64)diff >> 63) ^ 1;
+/*
+ * Walk one tree from the split entry at byte offset `off` down to a leaf;
+ * returns the byte offset of the leaf value.  Per level: two loads of the
+ * entry, one load of the feature, one unsigned compare; no index scaling, no
+ * masking: the bound check the verifier needs is a branch never taken.  The
+ * leaf test is a branch too; it follows the tree's shape, which the CPU learns.
+ *
+ * `branchless` does the compare arithmetically (BPF has no cmov): each level
+ * then waits for its feature load, but never mispredicts.  With a branch the
+ * CPU runs ahead on its guess: faster when decisions repeat, slower when they
+ * are a coin toss.  Measured (docs/performance.md): a branch wins for single
+ * trees and small ensembles even on random vectors; ensembles, whose walks
+ * add up their mispredictions, are walked branch-free.
+ */
+static __always_inline __u64 fragml_walk(const struct fragml_blob *m, __u64 off,
+					 const struct fragml_vec *v, const bool branchless)
+{
+	const char *kn = (const char *)m->knode;
+	int d;
+
+#pragma clang loop unroll(disable)
+	for (d = 0; d < FRAGML_MAX_DEPTH; d++) {
+		const struct fragml_knode *n;
+		__u64 meta, fb, x, u, step, lbit, diff;
+
+		barrier_var(off);
+		if (off > FRAGML_KN_BYTES - sizeof(*n))
+			break;
+		n = (const void *)(kn + off);
+		meta = n->meta;
+		fb = meta >> FRAGML_KN_FB_SHIFT;
+		x = *(const __u32 *)((const char *)v->f + (fb & 0xfc));
+		u = (__u32)(x + 0x80000000u - (fb & FRAGML_KN_DFLT_RIGHT));
+		diff = u - n->thr;
+		if (branchless)
+			barrier_var(diff);	/* keep clang from turning the sign into a branch */
+		lbit = diff >> 63;	/* 1: go left */
+		if (branchless)
+			barrier_var(lbit);
+		step = 8 >> ((fb >> 1) & 1);
+		off = (meta & FRAGML_KN_LEFT_MASK) + step - (step & -lbit);
+		if ((meta >> (FRAGML_KN_RLEAF_SHIFT - lbit)) & 1)
+			break;
 	}
-	return n->left + (__u32)right;
+	return off;
+}
+
+/* The leaf value tree entry `t` leads to for `v`. */
+static __always_inline __s32 fragml_tree_value(const struct fragml_blob *m, __u32 t,
+					       const struct fragml_vec *v, const bool branchless)
+{
+	__u64 off = t & FRAGML_KT_OFF_MASK;
+
+	if (!(t & FRAGML_KT_LEAF))
+		off = fragml_walk(m, off, v, branchless);
+	barrier_var(off);
+	if (off > FRAGML_KN_BYTES - sizeof(__s32))
+		off = 0;
+	return *(const __s32 *)((const char *)m->knode + off);
+}
+
+static __always_inline void fragml_add_tree(const struct fragml_blob *m, unsigned int i,
+					    const struct fragml_vec *v, __s64 *scores,
+					    const bool branchless)
+{
+	__u32 t = m->tree[i & (FRAGML_MAX_TREES - 1)];
+
+	scores[(t >> FRAGML_KT_CLS_SHIFT) & (FRAGML_MAX_ACTIONS - 1)] += fragml_tree_value(m, t, v, branchless);
 }
 
 /*
  * Evaluate `m` on `v`; fills res (version, action, score); returns the action.
- * Trees are walked two at a time: the two walks are independent chains of
- * loads, so the CPU overlaps them.  The pair loop is an open-coded iterator
- * (bpf_for), so the verifier checks its body once rather than once per tree;
- * the depth loop is a plain bounded loop whose states converge because node
- * indices are unknown scalars.
+ * Up to FRAGML_SMALL_TREES trees the walks are straight-line code (the
+ * verifier checks each copy); larger ensembles go through an open-coded
+ * iterator (bpf_for: its body is verified once) two trees per step, whose two
+ * independent walks the CPU overlaps.
  */
 static __always_inline __u32 fragml_eval_blob(const struct fragml_blob *m,
 					      const struct fragml_vec *v,
 					      struct fragml_result *res)
 {
-	__s64 scores[FRAGML_MAX_ACTIONS];
+	__s64 scores[FRAGML_MAX_ACTIONS] = {};
 	__u32 n_trees = m->n_trees, action = 0;
 	__s64 best;
-	int p, d, i;
+	int p, i;
 
-	for (i = 0; i < FRAGML_MAX_ACTIONS; i++)
-		scores[i] = m->base[i];
-	if (n_trees > FRAGML_MAX_TREES)
-		n_trees = FRAGML_MAX_TREES;
-	bpf_for(p, 0, (n_trees + 1) / 2) {
-		const struct fragml_tree *ta = &m->trees[(2 * p) & (FRAGML_MAX_TREES - 1)];
-		const struct fragml_tree *tb = &m->trees[(2 * p + 1) & (FRAGML_MAX_TREES - 1)];
-		int has_b = 2 * p + 1 < n_trees;
-		__u32 ia = ta->root, ib = has_b ? tb->root : ta->root;
-		const struct fragml_node *na, *nb;
-
-#pragma clang loop unroll(disable)
-		for (d = 0; d <= FRAGML_MAX_DEPTH; d++) {
-			na = &m->nodes[ia & (FRAGML_MAX_NODES - 1)];
-			nb = &m->nodes[ib & (FRAGML_MAX_NODES - 1)];
-			if (!(na->info & FRAGML_NODE_LEAF))
-				ia = fragml_step(na, v);
-			if (!(nb->info & FRAGML_NODE_LEAF))
-				ib = fragml_step(nb, v);
-			else if (na->info & FRAGML_NODE_LEAF)
-				break;
+	scores[0] = m->base[0];
+	if (m->output != FRAGML_OUT_ORDINAL)
+		for (i = 1; i < FRAGML_MAX_ACTIONS; i++)
+			scores[i] = m->base[i];
+	if (n_trees <= FRAGML_SMALL_TREES) {
+		fragml_add_tree(m, 0, v, scores, false);
+		for (i = 1; i < FRAGML_SMALL_TREES; i++)
+			if (i < n_trees)
+				fragml_add_tree(m, i, v, scores, false);
+	} else {
+		if (n_trees > FRAGML_MAX_TREES)
+			n_trees = FRAGML_MAX_TREES;
+		bpf_for(p, 0, n_trees / 2) {
+			fragml_add_tree(m, 2 * p, v, scores, true);
+			fragml_add_tree(m, 2 * p + 1, v, scores, true);
 		}
-		/* validated models reach their leaves within FRAGML_MAX_DEPTH steps */
-		na = &m->nodes[ia & (FRAGML_MAX_NODES - 1)];
-		nb = &m->nodes[ib & (FRAGML_MAX_NODES - 1)];
-		scores[ta->cls & (FRAGML_MAX_ACTIONS - 1)] += na->value;
-		if (has_b)
-			scores[tb->cls & (FRAGML_MAX_ACTIONS - 1)] += nb->value;
+		if (n_trees & 1)
+			fragml_add_tree(m, n_trees - 1, v, scores, true);
 	}
 	best = scores[0];
 	if (m->output == FRAGML_OUT_ORDINAL) {

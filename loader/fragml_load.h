@@ -115,9 +115,15 @@ int fragml_kernel_eval(struct fragml_handle *h, unsigned int hook, const struct 
 		       unsigned int n, struct fragml_result *out, bool count,
 		       struct fragml_err *err);
 
-/* Time `repeat` passes over n vectors in the kernel; *ns = elapsed in the loop. */
+/*
+ * Time `repeat` passes over n vectors in the kernel; *ns = elapsed in the loop.
+ * flags: FRAGML_TEST_F_COUNT decides exactly like a hook (fragml_decide: slot
+ * lookup, walk, count); FRAGML_TEST_F_EMPTY only fetches the vectors (the
+ * loop's own cost); 0 evaluates without counting.
+ */
 int fragml_kernel_bench(struct fragml_handle *h, unsigned int hook, const struct fragml_vec *vecs,
-			unsigned int n, unsigned int repeat, uint64_t *ns, struct fragml_err *err);
+			unsigned int n, unsigned int repeat, unsigned int flags, uint64_t *ns,
+			struct fragml_err *err);
 
 /*
  * Remove everything fragml pinned (programs detach, maps are freed when their

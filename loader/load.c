@@ -323,16 +323,16 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 		goto fail;
 	if (fi.schema == 0) {
 		fi.schema = FRAGML_SCHEMA_VERSION;
-		fi.abi = FRAGML_FORMAT_VERSION;
+		fi.abi = FRAGML_KERNEL_ABI;
 		fi.next_version = 1;
 		fi.mode = FRAGML_MODE_OBSERVE;
 		ret = write_info(h, &fi, err);
 		if (ret)
 			goto fail;
-	} else if (fi.schema != FRAGML_SCHEMA_VERSION || fi.abi != FRAGML_FORMAT_VERSION) {
+	} else if (fi.schema != FRAGML_SCHEMA_VERSION || fi.abi != FRAGML_KERNEL_ABI) {
 		ret = fragml_err_set(err, -EPROTO,
-				     "%s: running programs implement feature schema %u / format %u, this build %d / %d: run 'fragml detach' first",
-				     h->dir, fi.schema, fi.abi, FRAGML_SCHEMA_VERSION, FRAGML_FORMAT_VERSION);
+				     "%s: running programs implement feature schema %u / kernel model layout %u, this build %d / %d: run 'fragml detach' first",
+				     h->dir, fi.schema, fi.abi, FRAGML_SCHEMA_VERSION, FRAGML_KERNEL_ABI);
 		goto fail;
 	}
 	if (opts->install) {
@@ -377,8 +377,17 @@ void fragml_close(struct fragml_handle *h)
 	free(h);
 }
 
-static void fill_blob(struct fragml_blob *b, const struct fragml_model *m, uint32_t version)
+/*
+ * Pack a validated model into the kernel layout.  Breadth-first per tree: a
+ * split's children get adjacent entries (one shared entry when both are
+ * leaves), so the walk needs only `left` and the step to the right child.
+ */
+static int fragml_blob_pack(struct fragml_blob *b, const struct fragml_model *m, uint32_t version,
+			    struct fragml_err *err)
 {
+	uint16_t queue[FRAGML_MAX_NODES], qslot[FRAGML_MAX_NODES];
+	unsigned int used = 0;
+
 	memset(b, 0, sizeof(*b));
 	b->version = version;
 	b->crc32 = m->crc32;
@@ -390,10 +399,64 @@ static void fill_blob(struct fragml_blob *b, const struct fragml_model *m, uint3
 	b->n_nodes = m->n_nodes;
 	b->schema = m->schema;
 	b->counter_row = version % FRAGML_COUNTER_ROWS;
+	_Static_assert(sizeof(b->sha256) >= FRAGML_SHA256_HEX, "blob sha256 field");
+	if (fragml_model_sha256(m, b->sha256, err))
+		return err && err->code ? err->code : -EINVAL;
 	memcpy(b->base, m->base, sizeof(b->base));
 	memcpy(b->thresholds, m->thresholds, sizeof(b->thresholds));
-	memcpy(b->trees, m->trees, sizeof(m->trees[0]) * m->n_trees);
-	memcpy(b->nodes, m->nodes, sizeof(m->nodes[0]) * m->n_nodes);
+	for (unsigned int t = 0; t < m->n_trees; t++) {
+		const struct fragml_node *root = &m->nodes[m->trees[t].root];
+		unsigned int qh = 0, qt = 0;
+
+		if (used >= FRAGML_KNODES)
+			goto full;
+		b->tree[t] = used * 8u | (uint32_t)m->trees[t].cls << FRAGML_KT_CLS_SHIFT;
+		if (root->info & FRAGML_NODE_LEAF) {
+			b->tree[t] |= FRAGML_KT_LEAF;
+			b->knode[used++].thr = (uint32_t)root->value;
+			continue;
+		}
+		queue[qt] = m->trees[t].root;
+		qslot[qt++] = (uint16_t)used++;
+		while (qh < qt) {
+			const struct fragml_node *n = &m->nodes[queue[qh]];
+			const struct fragml_node *l = &m->nodes[n->left], *r = &m->nodes[n->left + 1];
+			struct fragml_knode *k = &b->knode[qslot[qh++]];
+			unsigned int ll = !!(l->info & FRAGML_NODE_LEAF), rl = !!(r->info & FRAGML_NODE_LEAF);
+			uint32_t fb = (n->info & FRAGML_NODE_FEAT_MASK) * 4u, bias;
+
+			if (!(n->info & FRAGML_NODE_DEFAULT_LEFT))
+				fb |= FRAGML_KN_DFLT_RIGHT;
+			if (ll && rl)
+				fb |= FRAGML_KN_PAIR;
+			if (used + (ll && rl ? 1 : 2) > FRAGML_KNODES)
+				goto full;
+			k->thr = fragml_split_ukey(n, &bias);
+			k->meta = used * 8u | fb << FRAGML_KN_FB_SHIFT | (uint32_t)ll << FRAGML_KN_LLEAF_SHIFT |
+				  (uint32_t)rl << FRAGML_KN_RLEAF_SHIFT;
+			if (ll && rl) {
+				b->knode[used].thr = (uint32_t)l->value;
+				b->knode[used++].meta = (uint32_t)r->value;
+				continue;
+			}
+			for (unsigned int c = 0; c < 2; c++) {
+				const struct fragml_node *ch = c ? r : l;
+
+				if (ch->info & FRAGML_NODE_LEAF) {
+					b->knode[used].thr = (uint32_t)ch->value;
+				} else {
+					queue[qt] = (uint16_t)(n->left + c);
+					qslot[qt++] = (uint16_t)used;
+				}
+				used++;
+			}
+		}
+	}
+	b->n_knodes = (uint16_t)used;
+	return 0;
+full:
+	return fragml_err_set(err, -E2BIG, "model: %u nodes need more than %d kernel entries (8 bytes each)",
+			      m->n_nodes, FRAGML_KNODES);
 }
 
 static int zero_counters(struct fragml_handle *h, unsigned int hook, unsigned int row,
@@ -510,7 +573,9 @@ int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32
 		ret = fragml_err_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	fill_blob(blob, m, *version);
+	ret = fragml_blob_pack(blob, m, *version, err);
+	if (ret)
+		goto out;
 	snprintf(name, sizeof(name), "frgm_%.3s_v%u", fragml_hook_name(m->hook), *version % 100000);
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, sizeof(__u32), sizeof(*blob), 1, NULL);
 	if (fd < 0) {
@@ -629,27 +694,94 @@ int fragml_unpublish(struct fragml_handle *h, unsigned int hook, struct fragml_e
 	return ret;
 }
 
-/* The model a blob holds, as fragml_model_parse() would have read it. */
+/* A split threshold back from its unsigned key (fragml_split_ukey()).  The
+ * two thresholds INT32_MIN and INT32_MIN + 1 share a key; they decide every
+ * x alike (x < either is true only for the missing value, which takes the
+ * default side), so either is the model's. */
+static int32_t ukey_threshold(uint32_t key, bool dflt_right)
+{
+	int32_t v = (int32_t)(key ^ 0x80000000u);
+
+	if (!dflt_right)
+		return v;
+	return v == INT32_MIN ? INT32_MIN + 1 : v + 1;
+}
+
+/*
+ * The model a blob holds, unpacked from the kernel layout (fragml_blob_pack())
+ * into the file layout with each tree's nodes in breadth-first order.  It
+ * decides exactly as the published file does; node numbers may differ from
+ * the file's, which status does not need: the file's SHA-256 is in the blob.
+ */
 static int blob_to_model(const struct fragml_blob *b, struct fragml_model *m, struct fragml_err *err)
 {
+	uint16_t queue[FRAGML_MAX_NODES], qnode[FRAGML_MAX_NODES];
+	unsigned int n = 0;
+
 	memset(m, 0, sizeof(*m));
 	m->hook = b->hook;
 	m->output = b->output;
 	m->n_actions = b->n_actions;
 	m->schema = b->schema;
 	m->n_trees = b->n_trees;
-	m->n_nodes = b->n_nodes;
-	if (m->n_trees > FRAGML_MAX_TREES || m->n_nodes > FRAGML_MAX_NODES)
-		return fragml_err_set(err, -EINVAL, "model v%u in the kernel: %u trees, %u nodes: beyond the limits",
-				      b->version, m->n_trees, m->n_nodes);
+	if (m->n_trees > FRAGML_MAX_TREES || b->n_knodes > FRAGML_KNODES)
+		return fragml_err_set(err, -EINVAL, "model v%u in the kernel: %u trees, %u entries: beyond the limits",
+				      b->version, m->n_trees, b->n_knodes);
 	memcpy(m->base, b->base, sizeof(m->base));
 	memcpy(m->thresholds, b->thresholds, sizeof(m->thresholds));
-	memcpy(m->trees, b->trees, sizeof(m->trees[0]) * m->n_trees);
-	memcpy(m->nodes, b->nodes, sizeof(m->nodes[0]) * m->n_nodes);
+	for (unsigned int t = 0; t < m->n_trees; t++) {
+		unsigned int root = (b->tree[t] & FRAGML_KT_OFF_MASK) / 8, qh = 0, qt = 0;
+
+		m->trees[t].cls = (uint8_t)(b->tree[t] >> FRAGML_KT_CLS_SHIFT);
+		m->trees[t].root = (uint16_t)n;
+		if (n >= FRAGML_MAX_NODES || root >= FRAGML_KNODES)
+			goto bad;
+		if (b->tree[t] & FRAGML_KT_LEAF) {
+			m->nodes[n].info = FRAGML_NODE_LEAF;
+			m->nodes[n++].value = (int32_t)b->knode[root].thr;
+			continue;
+		}
+		queue[qt] = (uint16_t)root;
+		qnode[qt++] = (uint16_t)n++;
+		while (qh < qt) {
+			const struct fragml_knode *k = &b->knode[queue[qh]];
+			struct fragml_node *nd = &m->nodes[qnode[qh++]];
+			uint32_t fb = (k->meta >> FRAGML_KN_FB_SHIFT) & 0xffu;
+			unsigned int left = (k->meta & FRAGML_KN_LEFT_MASK) / 8;
+			bool dflt_right = fb & FRAGML_KN_DFLT_RIGHT;
+
+			if (n + 2 > FRAGML_MAX_NODES || left + 1 >= FRAGML_KNODES)
+				goto bad;
+			nd->info = (uint16_t)(fb >> 2) | (dflt_right ? 0 : FRAGML_NODE_DEFAULT_LEFT);
+			nd->value = ukey_threshold(k->thr, dflt_right);
+			nd->left = (uint16_t)n;
+			if (fb & FRAGML_KN_PAIR) {
+				m->nodes[n].info = m->nodes[n + 1].info = FRAGML_NODE_LEAF;
+				m->nodes[n].value = (int32_t)b->knode[left].thr;
+				m->nodes[n + 1].value = (int32_t)b->knode[left].meta;
+				n += 2;
+				continue;
+			}
+			for (unsigned int c = 0; c < 2; c++, n++) {
+				if (k->meta >> (c ? FRAGML_KN_RLEAF_SHIFT : FRAGML_KN_LLEAF_SHIFT) & 1) {
+					m->nodes[n].info = FRAGML_NODE_LEAF;
+					m->nodes[n].value = (int32_t)b->knode[left + c].thr;
+				} else {
+					if (qt >= FRAGML_MAX_NODES)
+						goto bad;
+					queue[qt] = (uint16_t)(left + c);
+					qnode[qt++] = (uint16_t)n;
+				}
+			}
+		}
+	}
+	m->n_nodes = (uint16_t)n;
 	if (fragml_model_validate(m, "model in the kernel", err))
 		return err && err->code ? err->code : -EINVAL;
 	m->crc32 = b->crc32;
 	return 0;
+bad:
+	return fragml_err_set(err, -EINVAL, "model v%u in the kernel: malformed packed trees", b->version);
 }
 
 /* Copy of the blob in a hook's slot; -ENOENT if the slot is empty. */
@@ -727,12 +859,8 @@ int fragml_status(struct fragml_handle *h, unsigned int hook, struct fragml_hook
 		ret = ret == -ENOENT ? 0 : ret;
 		goto out;
 	}
-	/* The model's identity: SHA-256 of its file, rebuilt from what the kernel holds. */
-	ret = blob_to_model(b, m, err);
-	if (!ret)
-		ret = fragml_model_sha256(m, st->sha256, err);
-	if (ret)
-		goto out;
+	/* The model's identity: SHA-256 of its file, recorded when it was published. */
+	snprintf(st->sha256, sizeof(st->sha256), "%.*s", FRAGML_SHA256_HEX - 1, b->sha256);
 	st->loaded = true;
 	st->version = b->version;
 	st->crc32 = b->crc32;
@@ -842,10 +970,12 @@ int fragml_kernel_eval(struct fragml_handle *h, unsigned int hook, const struct 
 }
 
 int fragml_kernel_bench(struct fragml_handle *h, unsigned int hook, const struct fragml_vec *vecs,
-			unsigned int n, unsigned int repeat, uint64_t *ns, struct fragml_err *err)
+			unsigned int n, unsigned int repeat, unsigned int flags, uint64_t *ns,
+			struct fragml_err *err)
 {
 	struct fragml_test_ctx ctx = { .hook = hook, .count = n, .repeat = repeat,
-				       .flags = FRAGML_TEST_F_NORESULT };
+				       .flags = FRAGML_TEST_F_NORESULT |
+						(flags & (FRAGML_TEST_F_COUNT | FRAGML_TEST_F_EMPTY)) };
 	int ret = put_vectors(h, vecs, n, err);
 
 	if (ret)

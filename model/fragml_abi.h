@@ -46,7 +46,42 @@ struct fragml_tree {
 	__u8  reserved;
 };
 
-/* ---- in-kernel layout: one value of a 1-entry array map per model version ---- */
+/* ---- in-kernel layout: one value of a 1-entry array map per model version ----
+ *
+ * Not the file layout: the loader packs a validated model into this form
+ * (loader/load.c, fragml_blob_pack) so that the kernel walk needs no index
+ * scaling, masking or sign extension and a version stays under 64 KiB.
+ *
+ * knode[] holds 8-byte entries addressed by byte offset.  A split entry is
+ * { thr, meta }; a leaf is one s32 value: a pair of sibling leaves shares one
+ * entry (left value, right value), any other leaf has an entry of its own.
+ * Split semantics (docs/model-format.md) become one unsigned compare:
+ *   u = (u32)(x + 0x80000000 - dflt_right);   go left iff u < thr
+ * (thr is the transformed threshold; a missing x, INT32_MIN, maps to 0 or to
+ * 0xffffffff, which sends it to its default side).  Children: left at
+ * byte offset `left`, right at `left + 4` (pair) or `left + 8`.
+ */
+#define FRAGML_KERNEL_ABI	2	/* fragml_info.abi: layout of struct fragml_blob */
+#define FRAGML_KNODES		8064	/* 8-byte entries per version; every valid model fits */
+
+/* knode meta bits */
+#define FRAGML_KN_LEFT_MASK	0xffffu	/* byte offset of the left child in knode[] */
+#define FRAGML_KN_FB_SHIFT	16	/* 8 bits: feature * 4 | pair << 1 | dflt_right */
+#define FRAGML_KN_DFLT_RIGHT	0x1u	/* in fb: a missing value goes right */
+#define FRAGML_KN_PAIR		0x2u	/* in fb: both children are leaves in one entry */
+#define FRAGML_KN_LLEAF_SHIFT	24	/* left child is a leaf */
+#define FRAGML_KN_RLEAF_SHIFT	25	/* right child is a leaf */
+
+struct fragml_knode {
+	__u32 thr;	/* split: transformed threshold; leaf entry: s32 value(s) */
+	__u32 meta;	/* split: FRAGML_KN_*; leaf entry: second value of a pair, or 0 */
+};
+
+/* tree[] entries */
+#define FRAGML_KT_OFF_MASK	0xffffu	/* byte offset of the root in knode[] */
+#define FRAGML_KT_LEAF		0x10000u	/* the root is a leaf */
+#define FRAGML_KT_CLS_SHIFT	24	/* action the tree scores (ARGMAX) */
+
 #define FRAGML_COUNTER_ROWS	16	/* counters kept for the last 16 versions */
 
 struct fragml_blob {
@@ -57,14 +92,17 @@ struct fragml_blob {
 	__u8  n_actions;
 	__u8  max_depth;
 	__u16 n_trees;
-	__u16 n_nodes;
+	__u16 n_nodes;		/* nodes of the model file */
 	__u16 schema;
 	__u16 counter_row;	/* version % FRAGML_COUNTER_ROWS */
+	__u16 n_knodes;		/* entries of knode[] in use */
+	__u16 reserved;
 	__s32 base[FRAGML_MAX_ACTIONS];
 	__s32 thresholds[FRAGML_MAX_ACTIONS - 1];
-	__u32 reserved;
-	struct fragml_tree trees[FRAGML_MAX_TREES];
-	struct fragml_node nodes[FRAGML_MAX_NODES];
+	__u32 reserved2;
+	char  sha256[72];		/* of the model file, hex + NUL (FRAGML_SHA256_HEX) */
+	__u32 tree[FRAGML_MAX_TREES];	/* FRAGML_KT_* */
+	struct fragml_knode knode[FRAGML_KNODES];
 };
 
 /* fragml_counters: per-CPU array, index = counter_index(hook, row, action). */
@@ -78,7 +116,7 @@ struct fragml_blob {
 #define FRAGML_MODE_ENFORCE	1
 struct fragml_info {
 	__u32 schema;		/* FRAGML_SCHEMA_VERSION the programs were built with */
-	__u32 abi;		/* FRAGML_FORMAT_VERSION */
+	__u32 abi;		/* FRAGML_KERNEL_ABI */
 	__u32 next_version;	/* next model version the loader hands out */
 	__u32 mode;		/* FRAGML_MODE_* */
 	__u32 prev_version[FRAGML_NR_HOOKS];	/* rollback target, 0 = none */
@@ -100,6 +138,7 @@ struct fragml_result {
 #define FRAGML_TEST_VECS	4096
 #define FRAGML_TEST_F_COUNT	0x1	/* count decisions like a real hook */
 #define FRAGML_TEST_F_NORESULT	0x2	/* don't store results (benchmark) */
+#define FRAGML_TEST_F_EMPTY	0x4	/* fetch the vector only: the harness's own cost */
 struct fragml_test_ctx {
 	__u32 hook;
 	__u32 first;		/* first vector index in fragml_test_vecs */

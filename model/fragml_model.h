@@ -116,6 +116,13 @@ int fragml_sha256_hex(const void *buf, size_t len, char hex[FRAGML_SHA256_HEX]);
 int fragml_model_sha256(const struct fragml_model *m, char hex[FRAGML_SHA256_HEX],
 			struct fragml_err *err);
 
+/*
+ * Split node `n` as one unsigned compare, the form the kernel walk and the
+ * generated native code use: go left iff (uint32_t)(x + *bias) < return value,
+ * for every x including FRAGML_MISSING (which then goes to its default side).
+ */
+uint32_t fragml_split_ukey(const struct fragml_node *n, uint32_t *bias);
+
 /* Fixed-point helpers (round to nearest, saturating at FRAGML_LEAF_MAX). */
 int32_t fragml_fixed_from_double(double v);
 double fragml_fixed_to_double(int64_t v);

@@ -494,6 +494,21 @@ static uint32_t decide(const struct fragml_model *m, const int64_t *scores, int6
 	return action;
 }
 
+uint32_t fragml_split_ukey(const struct fragml_node *n, uint32_t *bias)
+{
+	int32_t t = n->value;
+
+	if (n->info & FRAGML_NODE_DEFAULT_LEFT) {
+		/* u = x biased to unsigned order: a missing x is 0, below every key
+		 * but that of t = INT32_MIN, which is moved up by one */
+		*bias = 0x80000000u;
+		return (uint32_t)(t == INT32_MIN ? INT32_MIN + 1 : t) ^ 0x80000000u;
+	}
+	/* u = x - 1 biased: x < t <=> u < t - 1, and a missing x wraps to the top */
+	*bias = 0x7fffffffu;
+	return (uint32_t)(t == INT32_MIN ? INT32_MIN : t - 1) ^ 0x80000000u;
+}
+
 /* ---- reference evaluator: keep in lockstep with bpf/fragml_eval.bpf.h ---- */
 uint32_t fragml_model_eval(const struct fragml_model *m, const int32_t *feat,
 			   struct fragml_eval_out *out)

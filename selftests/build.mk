@@ -18,7 +18,17 @@ $(BENCH_INFER): $(OBJ)/selftests/bench/bench_infer.o $(TESTLIB_OBJ) $(LIBFRAGML_
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm
 
-## bench-infer: ns per in-kernel inference vs the reference evaluator, map bytes per model
+# The benchmark models as native if-else C, generated at build time.
+GEN_IFELSE := $(BUILD)/selftests/bench/gen_ifelse
+$(GEN_IFELSE): $(OBJ)/selftests/bench/gen_ifelse.o $(TESTLIB_OBJ) $(LIBFRAGML_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm
+$(GEN)/bench_ifelse.h: $(GEN_IFELSE)
+	@echo "  GEN     $(@F)"
+	@$(GEN_IFELSE) > $@.tmp && mv $@.tmp $@
+$(OBJ)/selftests/bench/bench_infer.o: $(GEN)/bench_ifelse.h selftests/bench/bench_shapes.h
+
+## bench-infer: ns per decision in the kernel vs the C reference and native if-else code, map bytes per model
 .PHONY: bench-infer
 bench-infer: $(BENCH_INFER)
 	@$(BENCH_INFER) | tee $(BUILD)/bench-infer.md

@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * make bench: ns per in-kernel inference (the live model, evaluated by the
- * syscall program through the same slot lookup and walk as the hooks, timed
- * inside the kernel around a bpf_loop) beside the userspace reference
- * evaluator on the same vectors, and the map bytes per model version.
- * Runs in a private bpffs; prints a Markdown table.
+ * make bench-infer: ns per decision, in one run, for
+ *   - the C reference evaluator (fragml_model_eval, userspace),
+ *   - the same model compiled natively as if-else code (gen_ifelse, build time),
+ *   - the in-kernel evaluator, decided exactly like a hook (fragml_decide: slot
+ *     lookup, walk, count), timed inside the kernel around a bpf_loop by the
+ *     fragml_eval_batch syscall program (BPF_PROG_TEST_RUN),
+ * on vectors that go to full depth (random, no missing value) and on one
+ * vector repeated (branch prediction at its best).  The in-kernel figure is
+ * net of the loop's own cost (a pass that only fetches the vectors), which is
+ * printed apart, as is the cost of one BPF_PROG_TEST_RUN call.  Every figure
+ * is the median of ROUNDS interleaved rounds.  Runs in a private bpffs;
+ * prints Markdown.  BENCH_ROUNDS overrides the number of rounds.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +21,11 @@
 
 #include "fragml_load.h"
 #include "../host/testlib.h"
+#include "bench_shapes.h"
+#include "bench_ifelse.h"
 
-#define NVEC 4096
+#define NVEC	4096
+#define REPEAT	64	/* 262 144 decisions per timing */
 
 static double now_ns(void)
 {
@@ -25,30 +35,55 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n & 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* ns per decision of one in-kernel pass. */
+static int kernel_pass(struct fragml_handle *h, const struct fragml_vec *v, unsigned int flags,
+		       double *ns, struct fragml_err *err)
+{
+	uint64_t kns = 0;
+
+	if (fragml_kernel_bench(h, BENCH_HOOK, v, NVEC, REPEAT, flags, &kns, err) < 0)
+		return -1;
+	*ns = (double)kns / (NVEC * REPEAT);
+	return 0;
+}
+
 int main(void)
 {
-	static const struct { const char *name; unsigned int trees, depth; } shapes[] = {
-		{ "single leaf (fixed cost)", 1, 0 },
-		{ "single tree, depth 4", 1, 4 },
-		{ "single tree, depth 8", 1, 8 },
-		{ "single tree, depth 12", 1, 12 },
-		{ "8 trees, depth 6", 8, 6 },
-		{ "32 trees, depth 6", 32, 6 },
-	};
 	struct fragml_open_opts oo = { .install = true, .no_policy = true, .no_observe = true };
 	struct fragml_model *m = malloc(sizeof(*m));
-	struct fragml_vec *v = calloc(NVEC, sizeof(*v)), *same = calloc(NVEC, sizeof(*same));
+	struct fragml_vec *rnd = calloc(NVEC, sizeof(*rnd)), *same = calloc(NVEC, sizeof(*same));
+	const char *env = getenv("BENCH_ROUNDS");
+	int rounds = env ? atoi(env) : 11;
+	double *kd = calloc(64, sizeof(double)), *rd = calloc(64, sizeof(double)),
+	       *nd = calloc(64, sizeof(double)), *ed = calloc(64, sizeof(double));
 	struct fragml_err err = { 0 };
 	struct fragml_handle *h = NULL;
 	char bpffs[64];
 	uint64_t seed = 99;
-	volatile uint32_t sink = 0;
+	volatile uint64_t sink = 0;
+	int ret = 1;
 
+	if (rounds < 1 || rounds > 64)
+		rounds = 11;
 	if (geteuid() != 0) {
 		fprintf(stderr, "bench_infer: needs root to load BPF programs\n");
 		return 1;
 	}
-	if (!m || !v || !same || tl_private_bpffs(bpffs, sizeof(bpffs))) {
+	if (!m || !rnd || !same || !kd || !rd || !nd || !ed ||
+	    tl_private_bpffs(bpffs, sizeof(bpffs))) {
 		fprintf(stderr, "bench_infer: cannot set up a private bpffs\n");
 		return 1;
 	}
@@ -58,68 +93,95 @@ int main(void)
 		tl_release_bpffs(bpffs);
 		return 1;
 	}
-	printf("| model | nodes | in-kernel ns/inference | reference ns/inference | ratio | in-kernel ns, one repeated vector | map bytes |\n");
-	printf("|---|---|---|---|---|---|---|\n");
-	for (unsigned int s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
-		const unsigned int repeat = 256;	/* 1M evaluations */
+	printf("| model | nodes | vectors | C reference ns | native if-else ns | in-kernel ns | kernel / reference | kernel / if-else | map bytes |\n");
+	printf("|---|---|---|---|---|---|---|---|---|\n");
+	for (unsigned int s = 0; s < BENCH_NSHAPES; s++) {
+		struct fragml_hook_status st = { 0 };
 		uint32_t version = 0;
-		uint64_t kns = 0, best = UINT64_MAX, best_same = UINT64_MAX;
-		double t0, uns, ubest = 1e300;
 
-		tl_random_model(m, FRAGML_HOOK_LIFETIME, shapes[s].trees, shapes[s].depth, 0, 500 + s);
+		tl_random_model(m, BENCH_HOOK, bench_shapes[s].trees, bench_shapes[s].depth, 0,
+				BENCH_SEED(s));
 		/* vectors with no missing values, so every walk goes full depth */
-		tl_random_vecs(m, v, NVEC, &seed);
+		tl_random_vecs(m, rnd, NVEC, &seed);
 		for (unsigned int i = 0; i < NVEC; i++)
 			for (int f = 0; f < FRAGML_MAX_FEATURES; f++)
-				if (v[i].f[f] == FRAGML_MISSING)
-					v[i].f[f] = (int32_t)(i % 100);
+				if (rnd[i].f[f] == FRAGML_MISSING)
+					rnd[i].f[f] = (int32_t)(i % 100);
+		for (unsigned int i = 0; i < NVEC; i++) {
+			struct fragml_eval_out ref;
+			int64_t score;
+
+			same[i] = rnd[0];
+			fragml_model_eval(m, rnd[i].f, &ref);
+			if (ifelse_fn[s](rnd[i].f, &score) != ref.action || score != ref.score) {
+				fprintf(stderr, "bench_infer: %s: generated code disagrees with the reference on vector %u: rebuild\n",
+					bench_shapes[s].name, i);
+				goto out;
+			}
+		}
 		if (fragml_publish(h, m, &version, &err)) {
 			fprintf(stderr, "bench_infer: %s\n", err.msg);
-			break;
+			goto out;
 		}
-		for (int rep = 0; rep < 5; rep++) {
-			if (fragml_kernel_bench(h, FRAGML_HOOK_LIFETIME, v, NVEC, repeat, &kns, &err) < 0) {
-				fprintf(stderr, "bench_infer: %s\n", err.msg);
-				goto out;
-			}
-			if (kns < best)
-				best = kns;
-			t0 = now_ns();
-			for (unsigned int r = 0; r < repeat; r++)
-				for (unsigned int i = 0; i < NVEC; i++)
-					sink += fragml_model_eval(m, v[i].f, NULL);
-			uns = now_ns() - t0;
-			if (uns < ubest)
-				ubest = uns;
-		}
-		/* the same walk every time: branch prediction at its best */
-		for (unsigned int i = 1; i < NVEC; i++)
-			same[i] = v[0];
-		same[0] = v[0];
-		for (int rep = 0; rep < 5; rep++) {
-			if (fragml_kernel_bench(h, FRAGML_HOOK_LIFETIME, same, NVEC, repeat, &kns, &err) < 0) {
-				fprintf(stderr, "bench_infer: %s\n", err.msg);
-				goto out;
-			}
-			if (kns < best_same)
-				best_same = kns;
-		}
-		double kper = (double)best / (NVEC * repeat), uper = ubest / (NVEC * repeat);
-		struct fragml_hook_status st = { 0 };
+		fragml_status(h, BENCH_HOOK, &st, NULL);	/* map bytes: from the kernel */
+		for (int set = 0; set < 2; set++) {
+			const struct fragml_vec *v = set ? same : rnd;
 
-		fragml_status(h, FRAGML_HOOK_LIFETIME, &st, NULL);	/* map bytes: from the kernel */
+			for (int r = 0; r < rounds; r++) {
+				double t0, full, empty;
+				int64_t score;
 
-		printf("| %s | %u | %.1f | %.1f | %.2f | %.1f | %llu |\n", shapes[s].name, m->n_nodes, kper,
-		       uper, kper / uper, (double)best_same / (NVEC * repeat),
-		       (unsigned long long)st.map_bytes);
+				if (kernel_pass(h, v, FRAGML_TEST_F_COUNT, &full, &err) ||
+				    kernel_pass(h, v, FRAGML_TEST_F_EMPTY, &empty, &err)) {
+					fprintf(stderr, "bench_infer: %s\n", err.msg);
+					goto out;
+				}
+				kd[r] = full - empty;
+				ed[r] = empty;
+				t0 = now_ns();
+				for (unsigned int k = 0; k < REPEAT; k++)
+					for (unsigned int i = 0; i < NVEC; i++)
+						sink += fragml_model_eval(m, v[i].f, NULL);
+				rd[r] = (now_ns() - t0) / (NVEC * REPEAT);
+				t0 = now_ns();
+				for (unsigned int k = 0; k < REPEAT; k++)
+					for (unsigned int i = 0; i < NVEC; i++)
+						sink += ifelse_fn[s](v[i].f, &score);
+				nd[r] = (now_ns() - t0) / (NVEC * REPEAT);
+			}
+			double kmed = median(kd, rounds), rmed = median(rd, rounds), nmed = median(nd, rounds);
+
+			printf("| %s | %u | %s | %.1f | %.1f | %.1f | %.2f | %.2f | %llu |\n",
+			       bench_shapes[s].name, m->n_nodes, set ? "one, repeated" : "full depth",
+			       rmed, nmed, kmed, kmed / rmed, kmed / nmed, (unsigned long long)st.map_bytes);
+			if (s == 0 && set == 0)
+				fprintf(stderr, "loop cost (bpf_loop step + vector fetch), subtracted: %.1f ns\n",
+					median(ed, rounds));
+		}
 	}
+	/* the dispatch of one BPF_PROG_TEST_RUN call (plus one vector update), from userspace */
+	for (int r = 0; r < rounds; r++) {
+		double t0 = now_ns();
+		uint64_t kns;
+
+		for (int i = 0; i < 1000; i++)
+			fragml_kernel_bench(h, BENCH_HOOK, rnd, 1, 1, FRAGML_TEST_F_EMPTY, &kns, NULL);
+		ed[r] = (now_ns() - t0) / 1000;
+	}
+	printf("\nOne BPF_PROG_TEST_RUN call of fragml_eval_batch with one vector (one map update + the syscall), from userspace: %.0f ns; in-kernel figures above exclude it.\n",
+	       median(ed, rounds));
+	ret = 0;
 out:
 	(void)sink;
 	fragml_close(h);
 	fragml_detach(&oo, NULL);
 	tl_release_bpffs(bpffs);
 	free(m);
-	free(v);
+	free(rnd);
 	free(same);
-	return 0;
+	free(kd);
+	free(rd);
+	free(nd);
+	free(ed);
+	return ret;
 }

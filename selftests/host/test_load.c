@@ -117,15 +117,35 @@ static int publish(struct __test_metadata *_metadata, struct fragml_handle *h,
 	return err.code;
 }
 
-/* ≥100 000 vectors per model x 5 models: kernel result == reference result. */
+/* Split thresholds and feature values at the ends of the s32 range. */
+static void make_extreme(struct fragml_model *m, struct fragml_vec *v, unsigned int n)
+{
+	for (unsigned int i = 0; i < m->n_nodes; i++)
+		if (!(m->nodes[i].info & FRAGML_NODE_LEAF) && i % 5 < 2)
+			m->nodes[i].value = i % 5 ? INT32_MAX : INT32_MIN;
+	for (unsigned int i = 0; i < n; i++)
+		for (int f = 0; f < FRAGML_MAX_FEATURES; f++)
+			if ((i + f) % 7 == 0)
+				v[i].f[f] = (i + f) % 2 ? INT32_MAX : INT32_MIN + 1;
+}
+
+/*
+ * ≥100 000 vectors per model x 8 models: kernel result == reference result,
+ * through every path of the in-kernel evaluator: a single leaf, a single tree
+ * and small ensembles (straight-line walks with a branch per level), larger
+ * ensembles with an even and an odd number of trees (iterator, branch-free).
+ */
 TEST_F(live, parity)
 {
-	static const struct { unsigned int hook, trees, depth; int argmax; } shapes[] = {
-		{ FRAGML_HOOK_LIFETIME, 1, 12, 0 },	/* deep tree */
-		{ FRAGML_HOOK_LIFETIME, 64, 6, 0 },	/* wide ensemble, at the tree limit */
-		{ FRAGML_HOOK_THP_FAULT, 32, 6, 1 },	/* multi-action, one score per action */
-		{ FRAGML_HOOK_THP_FAULT, 8, 8, 0 },	/* multi-action, ordinal thresholds */
-		{ FRAGML_HOOK_COMPACTION, 4, 3, 0 },
+	static const struct { unsigned int hook, trees, depth; int argmax, extreme; } shapes[] = {
+		{ FRAGML_HOOK_LIFETIME, 1, 12, 0, 0 },	/* deep tree */
+		{ FRAGML_HOOK_LIFETIME, 64, 6, 0, 0 },	/* wide ensemble, at the tree limit */
+		{ FRAGML_HOOK_THP_FAULT, 32, 6, 1, 0 },	/* multi-action, one score per action */
+		{ FRAGML_HOOK_THP_FAULT, 8, 8, 0, 0 },	/* multi-action, ordinal thresholds */
+		{ FRAGML_HOOK_COMPACTION, 4, 3, 0, 0 },
+		{ FRAGML_HOOK_LIFETIME, 1, 0, 0, 0 },	/* a single leaf */
+		{ FRAGML_HOOK_THP_FAULT, 3, 7, 1, 1 },	/* small ensemble, INT32_MIN/MAX splits */
+		{ FRAGML_HOOK_THP_FAULT, 5, 5, 1, 1 },	/* odd ensemble, INT32_MIN/MAX splits */
 	};
 	uint64_t seed = 42;
 	uint64_t total = 0, mismatches = 0;
@@ -137,9 +157,33 @@ TEST_F(live, parity)
 
 		tl_random_model(self->a, shapes[s].hook, shapes[s].trees, shapes[s].depth,
 				shapes[s].argmax, 1000 + s);
+		if (shapes[s].extreme)
+			make_extreme(self->a, self->vecs, 0);
 		ASSERT_EQ(0, publish(_metadata, self->h, self->a, &version));
+		/* The model read back from the kernel (status, explain --live) decides alike. */
+		ASSERT_EQ(0, fragml_live_model(self->h, shapes[s].hook, self->b, NULL, &err))
+			TH_LOG("%s", err.msg);
+		for (unsigned int r = 0; r < 4; r++) {
+			tl_random_vecs(self->a, self->vecs, BATCH, &seed);
+			if (shapes[s].extreme)
+				make_extreme(self->a, self->vecs, BATCH);
+			for (unsigned int i = 0; i < BATCH; i++) {
+				struct fragml_eval_out ref, back;
+
+				fragml_model_eval(self->a, self->vecs[i].f, &ref);
+				fragml_model_eval(self->b, self->vecs[i].f, &back);
+				if (ref.action != back.action || ref.score != back.score) {
+					if (mismatches++ < 5)
+						TH_LOG("model %u vector %u: read back from the kernel: action %u score %lld, file action %u score %lld",
+						       s, i, back.action, (long long)back.score, ref.action,
+						       (long long)ref.score);
+				}
+			}
+		}
 		while (per_model < 100000) {
 			tl_random_vecs(self->a, self->vecs, BATCH, &seed);
+			if (shapes[s].extreme)
+				make_extreme(self->a, self->vecs, BATCH);
 			ASSERT_EQ(BATCH, fragml_kernel_eval(self->h, shapes[s].hook, self->vecs, BATCH,
 							    self->res, false, &err)) TH_LOG("%s", err.msg);
 			for (unsigned int i = 0; i < BATCH; i++) {
@@ -158,8 +202,8 @@ TEST_F(live, parity)
 		}
 		total += per_model;
 	}
-	TH_LOG("%llu vectors over 5 models, %llu mismatches", (unsigned long long)total,
-	       (unsigned long long)mismatches);
+	TH_LOG("%llu vectors over %zu models, %llu mismatches", (unsigned long long)total,
+	       sizeof(shapes) / sizeof(shapes[0]), (unsigned long long)mismatches);
 	ASSERT_EQ(0, mismatches);
 }
 
@@ -192,9 +236,11 @@ static void *swapper(void *p)
  * One thread evaluates (counting decisions like a hook) while another swaps two
  * models 1 000 times: every result must be exactly what one whole model gives,
  * and the counters of the versions whose rows were not recycled must equal the
- * results seen with those versions.
+ * results seen with those versions.  Once per evaluator path: `trees` = 1
+ * (single tree), 3 (small ensemble), 8 (iterator).
  */
-TEST_F(live, hot_swap_atomic)
+static void hot_swap(struct __test_metadata *_metadata, FIXTURE_DATA(live) *self,
+		     unsigned int trees, unsigned int depth)
 {
 	static uint32_t version_model[4096];
 	static uint64_t seen[4096][FRAGML_MAX_ACTIONS];
@@ -209,8 +255,8 @@ TEST_F(live, hot_swap_atomic)
 
 	memset(version_model, 0xff, sizeof(version_model));
 	memset(seen, 0, sizeof(seen));
-	tl_random_model(self->a, FRAGML_HOOK_THP_FAULT, 8, 6, 1, 11);
-	tl_random_model(self->b, FRAGML_HOOK_THP_FAULT, 8, 6, 1, 12);
+	tl_random_model(self->a, FRAGML_HOOK_THP_FAULT, trees, depth, 1, 11);
+	tl_random_model(self->b, FRAGML_HOOK_THP_FAULT, trees, depth, 1, 12);
 	arg.m[0] = self->a;
 	arg.m[1] = self->b;
 	ASSERT_EQ(0, publish(_metadata, self->h, self->a, &v0));
@@ -251,8 +297,8 @@ TEST_F(live, hot_swap_atomic)
 			break;
 	}
 	ASSERT_EQ(0, arg.err);
-	TH_LOG("%llu evaluations during 1000 swaps, %llu batches saw a swap mid-batch",
-	       (unsigned long long)evals, (unsigned long long)mixed_batches);
+	TH_LOG("%u trees: %llu evaluations during 1000 swaps, %llu batches saw a swap mid-batch",
+	       trees, (unsigned long long)evals, (unsigned long long)mixed_batches);
 	ASSERT_EQ(0, torn);
 	/* Counters: versions last-15..last still own their rows. */
 	{
@@ -283,6 +329,13 @@ TEST_F(live, hot_swap_atomic)
 		close(fd);
 		free(vals);
 	}
+}
+
+TEST_F(live, hot_swap_atomic)
+{
+	hot_swap(_metadata, self, 1, 8);
+	hot_swap(_metadata, self, 3, 6);
+	hot_swap(_metadata, self, 8, 6);
 }
 
 TEST_F(live, rollback_restores_previous)
