@@ -20,10 +20,14 @@ void fragml_cli_open_notes(const char *prog, const struct fragml_open_info *info
 /* `fragml status` body: table or JSON. */
 int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct fragml_err *err);
 
+/* `fragml guard` body: the guard's state, counters and log. */
+int fragml_cli_guard(FILE *out, struct fragml_handle *h, bool json, struct fragml_err *err);
+
 /* Subcommands of `fragml`, one function each (argv[0] is the subcommand). */
 int fragml_cmd_status(int argc, char **argv);
 int fragml_cmd_rollback(int argc, char **argv);
 int fragml_cmd_detach(int argc, char **argv);
+int fragml_cmd_guard(int argc, char **argv);
 int fragml_cmd_top(int argc, char **argv);
 int fragml_cmd_report(int argc, char **argv);
 int fragml_cmd_feed(int argc, char **argv);

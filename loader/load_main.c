@@ -28,6 +28,8 @@ static void usage(FILE *f)
 		"  -r, --rollback H   put back the previous model of hook H\n"
 		"                     (lifetime, thp_fault, compaction)\n"
 		"      --no-policy    observe only, even on a kernel with the fragml struct_ops\n"
+		"      --no-guard     do not install the guard (BPF-LSM: only fragml's tools may\n"
+		"                     change its maps, links and pins; docs/guard.md)\n"
 		"      --identify     also identify who fragments memory (fragml top/report):\n"
 		"                     source maps sized to RAM; replaces running observe\n"
 		"                     programs that lack it\n"
@@ -59,9 +61,15 @@ static void report(const char *what, const char *hook, uint32_t version,
 			json_object_object_add(o, "nodes", json_object_new_int(m->n_nodes));
 			json_object_object_add(o, "max_depth", json_object_new_int(m->max_depth));
 		}
-		if (oi)
+		if (oi) {
 			json_object_object_add(o, "mode",
 					       json_object_new_string(oi->enforce ? "enforce" : "observe"));
+			json_object_object_add(o, "guard",
+					       json_object_new_string(oi->guard_active ? "active" : "unavailable"));
+			if (!oi->guard_active && oi->guard_reason[0])
+				json_object_object_add(o, "guard_reason",
+						       json_object_new_string(oi->guard_reason));
+		}
 		printf("%s\n", json_object_to_json_string(o));
 		json_object_put(o);
 		return;
@@ -80,6 +88,7 @@ int main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'c' },
 		{ "rollback", required_argument, NULL, 'r' },
 		{ "no-policy", no_argument, NULL, 'P' },
+		{ "no-guard", no_argument, NULL, 'G' },
 		{ "identify", no_argument, NULL, 'I' },
 		{ "track-pages", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
@@ -98,11 +107,13 @@ int main(int argc, char **argv)
 	int c, ret = 1;
 
 	fragml_cli_open_opts(&oo);
+	oo.guard = true;
 	while ((c = getopt_long(argc, argv, "cr:jqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': check = true; break;
 		case 'r': rollback = optarg; break;
 		case 'P': oo.no_policy = true; break;
+		case 'G': oo.guard = false; break;
 		case 'I': oo.identify = true; break;
 		case 'T': {
 			char *end;
