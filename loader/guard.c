@@ -86,25 +86,11 @@ static int open_guard_map(const char *dir, const char *name, bool rdonly)
 	return bpf_obj_get_opts(p, &o);
 }
 
-static int pins_in(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 bool fragml_guard_pinned(const char *dir)
 {
 	char p[PATH_MAX];
 
-	return snprintf(p, sizeof(p), "%s/guard/links", dir) < PATH_MAX && pins_in(p) > 0;
+	return snprintf(p, sizeof(p), "%s/guard/links", dir) < PATH_MAX && fragml_pin_count(p) > 0;
 }
 
 static int write_state(const char *dir, const struct guard_state *gs)

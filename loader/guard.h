@@ -17,6 +17,9 @@ void fragml_guard_protect_fd(struct fragml_handle *h, int map_fd);
 /* Is there a guard pinned in dir (it may refuse this process)? */
 bool fragml_guard_pinned(const char *dir);
 
+/* Entries of a pin directory, not counting dot files (load.c). */
+int fragml_pin_count(const char *dir);
+
 /* Unpin a directory tree (load.c). */
 int fragml_unpin_tree(const char *dir);
 

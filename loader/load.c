@@ -106,7 +106,7 @@ static int write_info(struct fragml_handle *h, const struct fragml_info *info, s
 	return 0;
 }
 
-static int pin_count(const char *dir)
+int fragml_pin_count(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -193,8 +193,8 @@ static int attach_observe(struct fragml_handle *h, const struct fragml_open_opts
 
 	if (path_join(links, h->dir, "links") || path_join(p, h->dir, "fragml_src"))
 		return fragml_err_set(err, -ENAMETOOLONG, "%s: path too long", h->dir);
-	if (pin_count(links) > 0 && (!o->identify || access(p, F_OK) == 0)) {
-		*nattached = pin_count(links);
+	if (fragml_pin_count(links) > 0 && (!o->identify || access(p, F_OK) == 0)) {
+		*nattached = fragml_pin_count(links);
 		return 0;
 	}
 	obs = fragml_observe__open_opts(&oo);
@@ -339,7 +339,7 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 		char links[PATH_MAX];
 
 		path_join(links, h->dir, "links");
-		info->installed = pin_count(links) == 0 && !opts->no_observe;
+		info->installed = fragml_pin_count(links) == 0 && !opts->no_observe;
 		if (!opts->no_observe) {
 			ret = attach_observe(h, opts, &info->attached_progs, err);
 			if (ret)
