@@ -28,10 +28,11 @@ void fragml_cli_open_notes(const char *prog, const struct fragml_open_info *info
 	if (info->installed)
 		fprintf(stderr, "%s: attached %d observe program(s)%s\n", prog, info->attached_progs,
 			info->enforce ? " and the enforcing struct_ops policy" : "");
-	if (info->guard_reason[0])
+	/* once: with the first load, or when the guard comes (back) */
+	if (info->guard_reason[0] && info->installed)
 		fprintf(stderr, "%s: guard: unavailable (%s)\n", prog, info->guard_reason);
-	else if (info->installed && info->guard_active)
-		fprintf(stderr, "%s: guard: active\n", prog);
+	else if (info->guard_new)
+		fprintf(stderr, "%s: guard: active (docs/guard.md)\n", prog);
 }
 
 /* The guard: "guard: active (...)" or "guard: unavailable (reason)", and its log. */

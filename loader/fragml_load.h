@@ -59,6 +59,7 @@ struct fragml_open_info {
 	bool enforce;		/* struct_ops policy attached (patched kernel) */
 	int attached_progs;	/* observe programs attached (pinned links) */
 	bool guard_active;	/* the guard protects the pins (opts.guard) */
+	bool guard_new;		/* ... installed now */
 	char guard_reason[160];	/* opts.guard and not active: why */
 };
 

@@ -440,6 +440,7 @@ void fragml_guard_setup(struct fragml_handle *h, struct fragml_open_info *info)
 		return unavailable(dir, info, &gs, ret, "cannot enable it: %s", strerror(-ret));
 	}
 	info->guard_active = true;
+	info->guard_new = true;
 	info->guard_reason[0] = '\0';
 }
 
