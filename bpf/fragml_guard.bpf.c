@@ -10,8 +10,9 @@
  *
  *   bpf_map        opening a protected map for writing (pin, id, creation)
  *   bpf            map update/delete/freeze through an fd of a protected map,
- *                  BPF_LINK_UPDATE/BPF_LINK_DETACH on a protected link, and
- *                  fmod_ret programs aimed at the guard's own hooks
+ *                  a map iterator link on one, BPF_LINK_UPDATE/BPF_LINK_DETACH
+ *                  on a protected link, fmod_ret programs aimed at the
+ *                  guard's own hooks
  *   bpf_prog       a new program whose maps include a protected one (a
  *                  read-only fd is enough to build one that writes the map)
  *   inode_unlink, inode_rmdir, inode_rename
@@ -279,6 +280,19 @@ int BPF_PROG(fragml_guard_bpf, int cmd, union bpf_attr *attr, unsigned int size)
 		kind = FRAGML_GUARD_LINK;
 		id = fd_link_id(BPF_CORE_READ(attr, link_detach.link_fd));
 		hit = is_protected(FRAGML_GUARD_OBJ_LINK, id);
+		break;
+	case BPF_LINK_CREATE:
+		/* a bpf_map_elem iterator may write the values of the map it walks */
+		if (BPF_CORE_READ(attr, link_create.attach_type) == BPF_TRACE_ITER) {
+			__u64 uinfo = BPF_CORE_READ(attr, link_create.iter_info);
+			__u32 map_fd = 0;
+
+			if (uinfo && BPF_CORE_READ(attr, link_create.iter_info_len) >= sizeof(__u32) &&
+			    !bpf_probe_read_user(&map_fd, sizeof(map_fd), (void *)uinfo) && map_fd) {
+				id = fd_map_id(map_fd);
+				hit = is_protected(FRAGML_GUARD_OBJ_MAP, id);
+			}
+		}
 		break;
 	case BPF_PROG_LOAD:
 		/* fmod_ret on the functions the guard's hooks run in would skip them */
