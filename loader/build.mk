@@ -13,3 +13,6 @@ $(BIN)/fragml-load: $(OBJ)/loader/load_main.o $(OBJ)/loader/cli.o $(LIBFRAGML_A)
 $(BIN)/fragml: $(OBJ)/loader/fragml.o $(OBJ)/loader/cli.o $(FRAGML_CMD_OBJS) $(LIBFRAGML_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LIBFRAGML_LDLIBS)
+
+# The guard's skeleton embeds its BPF object: rebuild guard.o when it changes.
+$(OBJ)/loader/guard.o: $(GEN)/fragml_guard.skel.h
