@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Helpers shared by the fragml commands: option defaults, errors, status output. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,86 @@ void fragml_cli_open_notes(const char *prog, const struct fragml_open_info *info
 	if (info->installed)
 		fprintf(stderr, "%s: attached %d observe program(s)%s\n", prog, info->attached_progs,
 			info->enforce ? " and the enforcing struct_ops policy" : "");
+	/* once: with the first load, or when the guard comes (back) */
+	if (info->guard_reason[0] && info->installed)
+		fprintf(stderr, "%s: guard: unavailable (%s)\n", prog, info->guard_reason);
+	else if (info->guard_new)
+		fprintf(stderr, "%s: guard: active (docs/guard.md)\n", prog);
+}
+
+/* The guard: "guard: active (...)" or "guard: unavailable (reason)", and its log. */
+static int print_guard(FILE *out, struct fragml_handle *h, struct json_object *root,
+		       struct fragml_err *err)
+{
+	struct fragml_guard_status *gs = malloc(sizeof(*gs));
+	bool active;
+	int ret;
+
+	if (!gs)
+		return fragml_err_set(err, -ENOMEM, "out of memory");
+	ret = fragml_guard_status(h, gs, err);
+	if (ret)
+		goto out;
+	active = gs->state == FRAGML_GUARD_ACTIVE;
+	if (root) {
+		struct json_object *o = json_object_new_object(), *r = json_object_new_object();
+		struct json_object *log = json_object_new_array();
+
+		json_object_object_add(o, "state", json_object_new_string(active ? "active" : "unavailable"));
+		if (!active)
+			json_object_object_add(o, "reason", json_object_new_string(gs->reason));
+		if (gs->trusted[0])
+			json_object_object_add(o, "trusted_dir", json_object_new_string(gs->trusted));
+		json_object_object_add(o, "protected_objects", json_object_new_int((int)gs->protected_objs));
+		for (unsigned int k = 0; k < FRAGML_GUARD_KINDS; k++)
+			json_object_object_add(r, fragml_guard_kind_name(k),
+					       json_object_new_int64((int64_t)gs->refusals[k]));
+		json_object_object_add(o, "refusals", r);
+		json_object_object_add(o, "refusals_total", json_object_new_int64((int64_t)gs->total));
+		for (unsigned int i = 0; i < gs->n_log; i++) {
+			const struct fragml_guard_event *e = &gs->log[i];
+			struct json_object *x = json_object_new_object();
+
+			json_object_object_add(x, "seq", json_object_new_int64((int64_t)e->seq));
+			json_object_object_add(x, "boot_ns", json_object_new_int64((int64_t)e->boot_ns));
+			json_object_object_add(x, "kind", json_object_new_string(fragml_guard_kind_name(e->kind)));
+			json_object_object_add(x, "pid", json_object_new_int64(e->tgid));
+			json_object_object_add(x, "tid", json_object_new_int64(e->pid));
+			json_object_object_add(x, "uid", json_object_new_int64(e->uid));
+			json_object_object_add(x, "comm", json_object_new_string(e->comm));
+			json_object_object_add(x, "bpf_cmd", json_object_new_int(e->cmd));
+			json_object_object_add(x, "id", json_object_new_int64(e->id));
+			json_object_array_add(log, x);
+		}
+		json_object_object_add(o, "log", log);
+		json_object_object_add(root, "guard", o);
+		goto out;
+	}
+	if (!active) {
+		fprintf(out, "guard: unavailable (%s)\n", gs->reason);
+		goto out;
+	}
+	fprintf(out, "guard: active (%u maps and links protected, tools trusted in %s), %llu refusal(s)",
+		gs->protected_objs, gs->trusted, (unsigned long long)gs->total);
+	for (unsigned int k = 0; k < FRAGML_GUARD_KINDS; k++)
+		if (gs->refusals[k])
+			fprintf(out, " %s=%llu", fragml_guard_kind_name(k),
+				(unsigned long long)gs->refusals[k]);
+	fprintf(out, "\n");
+	for (unsigned int i = gs->n_log > 5 ? gs->n_log - 5 : 0; i < gs->n_log; i++) {
+		const struct fragml_guard_event *e = &gs->log[i];
+
+		fprintf(out, "  refused #%llu: %s by pid %u (%s) uid %u", (unsigned long long)e->seq,
+			fragml_guard_kind_name(e->kind), e->tgid, e->comm, e->uid);
+		if (e->cmd >= 0)
+			fprintf(out, ", bpf cmd %d", e->cmd);
+		if (e->id)
+			fprintf(out, ", object id %u", e->id);
+		fprintf(out, "\n");
+	}
+out:
+	free(gs);
+	return ret;
 }
 
 /* Kernel memory of everything pinned: totals, then one row per map/program. */
@@ -163,6 +244,9 @@ int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct frag
 				(unsigned long long)st.decisions[a]);
 		fprintf(out, "\n%-11s sha256 %s\n", "", st.sha256);
 	}
+	ret = print_guard(out, h, root, err);
+	if (ret)
+		goto out;
 	ret = print_kmem(out, h, root, err);
 	if (ret)
 		goto out;
@@ -176,10 +260,19 @@ out:
 void fragml_cli_report_model(const char *prog, const char *what, uint32_t version,
 			     const struct fragml_model *m, const struct fragml_open_info *oi, bool json)
 {
+	fragml_cli_report_model_sha(prog, what, version, m, NULL, oi, json);
+}
+
+void fragml_cli_report_model_sha(const char *prog, const char *what, uint32_t version,
+				 const struct fragml_model *m, const char *sha256,
+				 const struct fragml_open_info *oi, bool json)
+{
 	const char *hook = fragml_hook_name(m->hook);
 	char sha[FRAGML_SHA256_HEX], crc[16];
 
-	if (fragml_model_sha256(m, sha, NULL))
+	if (sha256 && *sha256)
+		snprintf(sha, sizeof(sha), "%s", sha256);
+	else if (fragml_model_sha256(m, sha, NULL))
 		snprintf(sha, sizeof(sha), "unknown");
 	snprintf(crc, sizeof(crc), "%08x", m->crc32);
 	if (json) {
@@ -193,9 +286,15 @@ void fragml_cli_report_model(const char *prog, const char *what, uint32_t versio
 		json_object_object_add(o, "trees", json_object_new_int(m->n_trees));
 		json_object_object_add(o, "nodes", json_object_new_int(m->n_nodes));
 		json_object_object_add(o, "max_depth", json_object_new_int(m->max_depth));
-		if (oi)
+		if (oi) {
 			json_object_object_add(o, "mode",
 					       json_object_new_string(oi->enforce ? "enforce" : "observe"));
+			json_object_object_add(o, "guard",
+					       json_object_new_string(oi->guard_active ? "active" : "unavailable"));
+			if (!oi->guard_active && oi->guard_reason[0])
+				json_object_object_add(o, "guard_reason",
+						       json_object_new_string(oi->guard_reason));
+		}
 		printf("%s\n", json_object_to_json_string(o));
 		json_object_put(o);
 		return;
@@ -211,6 +310,7 @@ int fragml_cli_rollback(const char *prog, const struct fragml_open_opts *oo, uns
 	struct fragml_err err = { 0 };
 	struct fragml_handle *h = NULL;
 	struct fragml_model *m = malloc(sizeof(*m));
+	struct fragml_hook_status st;
 	uint32_t version = 0;
 	int ret = 1;
 
@@ -225,9 +325,12 @@ int fragml_cli_rollback(const char *prog, const struct fragml_open_opts *oo, uns
 	ret = 0;
 	if (quiet)
 		goto out;
-	/* name what runs now by its SHA-256, read back from the kernel */
-	if (fragml_live_model(h, hook, m, NULL, &err) == 0)
-		fragml_cli_report_model(prog, "rolled back to", version, m, NULL, json);
+	/* name what runs now by its SHA-256, recorded in the kernel at publish */
+	if (fragml_live_model(h, hook, m, NULL, &err) == 0 &&
+	    fragml_status(h, hook, &st, &err) == 0) {
+		m->crc32 = st.crc32;
+		fragml_cli_report_model_sha(prog, "rolled back to", version, m, st.sha256, NULL, json);
+	}
 	else if (json)
 		printf("{ \"action\": \"rolled back to\", \"hook\": \"%s\", \"version\": %u }\n",
 		       fragml_hook_name(hook), version);
@@ -236,5 +339,17 @@ int fragml_cli_rollback(const char *prog, const struct fragml_open_opts *oo, uns
 out:
 	fragml_close(h);
 	free(m);
+	return ret;
+}
+
+int fragml_cli_guard(FILE *out, struct fragml_handle *h, bool json, struct fragml_err *err)
+{
+	struct json_object *root = json ? json_object_new_object() : NULL;
+	int ret = print_guard(out, h, root, err);
+
+	if (!ret && root)
+		fprintf(out, "%s\n", json_object_to_json_string_ext(json_object_object_get(root, "guard"),
+								     JSON_C_TO_STRING_PRETTY));
+	json_object_put(root);
 	return ret;
 }

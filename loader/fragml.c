@@ -17,6 +17,7 @@ static const struct {
 	{ "status", fragml_cmd_status, "show per hook: model version, SHA-256, size, decisions, mode" },
 	{ "rollback", fragml_cmd_rollback, "put back the previous model of a hook" },
 	{ "detach", fragml_cmd_detach, "detach every program and model: kernel default again" },
+	{ "guard", fragml_cmd_guard, "the guard: who tried to change fragml's models; 'off' removes it" },
 	{ "top", fragml_cmd_top, "live ranked table: who fragments memory now" },
 	{ "analyze", fragml_cmd_analyze, "dataset summaries, label balance, drift, gnuplot figures" },
 	{ "feed", fragml_cmd_feed, "identification feed: serve records to many readers, or dump them" },
@@ -124,6 +125,49 @@ int fragml_cmd_detach(int argc, char **argv)
 		return fragml_cli_fail("fragml detach", &err);
 	printf("fragml detach: all programs and models removed\n");
 	return 0;
+}
+
+int fragml_cmd_guard(int argc, char **argv)
+{
+	static const char usage_text[] =
+		"Usage: fragml guard [status] [--json]\n"
+		"       fragml guard off\n"
+		"The guard (BPF-LSM, docs/guard.md) refuses with EPERM changes to fragml's\n"
+		"maps, links and pins by any program but fragml's own tools; status shows\n"
+		"whether it is active, what it refused and who tried.  'off' removes it\n"
+		"(fragml-load installs it again with the next model).\n";
+	struct fragml_err err = { 0 };
+	struct fragml_open_opts oo;
+	struct fragml_handle *h;
+	bool json = false, off = false;
+	int ret;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j")) {
+			json = true;
+		} else if (!strcmp(argv[i], "off")) {
+			off = true;
+		} else if (!strcmp(argv[i], "status")) {
+			continue;
+		} else {
+			bool help = !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
+
+			fputs(usage_text, help ? stdout : stderr);
+			return help ? 0 : 2;
+		}
+	}
+	if (off) {
+		fragml_cli_open_opts(&oo);
+		if (fragml_guard_remove(&oo, &err))
+			return fragml_cli_fail("fragml guard", &err);
+		printf("fragml guard: off (changes to fragml's pins are no longer refused)\n");
+		return 0;
+	}
+	if (open_existing("fragml guard", &h))
+		return 1;
+	ret = fragml_cli_guard(stdout, h, json, &err);
+	fragml_close(h);
+	return ret ? fragml_cli_fail("fragml guard", &err) : 0;
 }
 
 int main(int argc, char **argv)

@@ -23,6 +23,11 @@ int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct frag
 /* One line (or a JSON object) naming a model: hook, version, SHA-256, crc32, size. */
 void fragml_cli_report_model(const char *prog, const char *what, uint32_t version,
 			     const struct fragml_model *m, const struct fragml_open_info *oi, bool json);
+/* The same with the SHA-256 given (a model read back from the kernel is
+ * equivalent to its file, not byte-identical: its hash was recorded at publish). */
+void fragml_cli_report_model_sha(const char *prog, const char *what, uint32_t version,
+				 const struct fragml_model *m, const char *sha256,
+				 const struct fragml_open_info *oi, bool json);
 
 /* Roll a hook back and report what runs now; returns the exit status. */
 int fragml_cli_rollback(const char *prog, const struct fragml_open_opts *oo, unsigned int hook,
@@ -31,6 +36,9 @@ int fragml_cli_rollback(const char *prog, const struct fragml_open_opts *oo, uns
 /* `fragml load` with the program name its messages carry (fragml-load is the short form). */
 int fragml_cmd_load_as(const char *prog, int argc, char **argv);
 
+/* `fragml guard` body: the guard's state, counters and log. */
+int fragml_cli_guard(FILE *out, struct fragml_handle *h, bool json, struct fragml_err *err);
+
 /* Subcommands of `fragml`, one function each (argv[0] is the subcommand). */
 int fragml_cmd_load(int argc, char **argv);
 int fragml_cmd_status(int argc, char **argv);
@@ -38,6 +46,7 @@ int fragml_cmd_probe(int argc, char **argv);
 int fragml_cmd_explain(int argc, char **argv);
 int fragml_cmd_rollback(int argc, char **argv);
 int fragml_cmd_detach(int argc, char **argv);
+int fragml_cmd_guard(int argc, char **argv);
 int fragml_cmd_top(int argc, char **argv);
 int fragml_cmd_report(int argc, char **argv);
 int fragml_cmd_feed(int argc, char **argv);

@@ -48,6 +48,8 @@ struct fragml_open_opts {
 	int64_t track_pages;	/* sampled pages followed to their free (the
 				 * task_long_ppk feature): 0 = RAM pages /
 				 * FRAGML_TRACK_RAM_DIV, < 0 = none */
+	bool guard;		/* with install: also install the guard (BPF-LSM,
+				 * docs/guard.md) where the kernel allows it */
 };
 
 /* What fragml_open() did, for the command to report. */
@@ -56,6 +58,9 @@ struct fragml_open_info {
 	bool installed;		/* programs were loaded and attached now */
 	bool enforce;		/* struct_ops policy attached (patched kernel) */
 	int attached_progs;	/* observe programs attached (pinned links) */
+	bool guard_active;	/* the guard protects the pins (opts.guard) */
+	bool guard_new;		/* ... installed now */
+	char guard_reason[160];	/* opts.guard and not active: why */
 };
 
 int fragml_open(struct fragml_handle **h, const struct fragml_open_opts *opts,
@@ -158,6 +163,8 @@ int fragml_kmem_read(struct fragml_handle *h, struct fragml_kmem *km, struct fra
 int fragml_kmem_add_fd(struct fragml_kmem *km, int fd, struct fragml_err *err);
 /* memlock of one map or program fd, from fdinfo. */
 int fragml_kmem_fd_bytes(int fd, uint64_t *bytes);
+/* One "key:\tvalue" number of /proc/self/fdinfo/<fd>; -ENOENT without it. */
+int fragml_fdinfo_u64(int fd, const char *key, uint64_t *val);
 void fragml_kmem_free(struct fragml_kmem *km);
 
 /*
@@ -195,6 +202,44 @@ struct fragml_probe_result {
 int fragml_probe_kernel(struct fragml_probe_result *p, const char *btf_path, struct fragml_err *err);
 const char *fragml_probe_type_name(unsigned int t);
 const char *fragml_probe_member_name(unsigned int i);
+
+/*
+ * The guard (docs/guard.md): BPF-LSM programs that refuse (-EPERM) changes
+ * to fragml's maps, links and pins by any program but fragml's own tools.
+ * fragml_open() installs it with opts.guard on kernels that allow LSM
+ * programs; elsewhere it is "unavailable" and nothing else changes.
+ */
+enum fragml_guard_state {
+	FRAGML_GUARD_NONE,		/* never installed here */
+	FRAGML_GUARD_ACTIVE,
+	FRAGML_GUARD_UNAVAILABLE,	/* install refused: see reason */
+	FRAGML_GUARD_REMOVED,		/* removed with fragml_guard_remove() */
+};
+#define FRAGML_GUARD_KINDS	7	/* refusal kinds, see fragml_guard_kind_name() */
+#define FRAGML_GUARD_LOG	32
+struct fragml_guard_event {
+	uint64_t seq;			/* 1, 2, ... over the guard's lifetime */
+	uint64_t boot_ns;		/* CLOCK_BOOTTIME of the refusal */
+	uint32_t tgid, pid, uid, id;	/* offending task; map or link id (0: none) */
+	int32_t cmd;			/* bpf() command, -1 for filesystem hooks */
+	unsigned int kind;
+	char comm[16];
+};
+struct fragml_guard_status {
+	enum fragml_guard_state state;
+	char reason[160];		/* not active: why */
+	char trusted[256];		/* directory of the trusted tools */
+	unsigned int protected_objs;	/* maps and links it protects */
+	uint64_t refusals[FRAGML_GUARD_KINDS], total;
+	unsigned int n_log;		/* log[] oldest first */
+	struct fragml_guard_event log[FRAGML_GUARD_LOG];
+};
+int fragml_guard_status(struct fragml_handle *h, struct fragml_guard_status *st,
+			struct fragml_err *err);
+/* "map_open", "map_cmd", "link", "prog_load", "fmod_ret", "pin", "umount" */
+const char *fragml_guard_kind_name(unsigned int kind);
+/* Switch the guard off and unpin it (only fragml's tools can); 0 if absent. */
+int fragml_guard_remove(const struct fragml_open_opts *opts, struct fragml_err *err);
 
 /* Tracking maps sized to the machine (max_entries; 0 = not created). */
 #define FRAGML_TRACK_RAM_DIV	512	/* default --track-pages: one page per 2 MB of RAM */

@@ -59,7 +59,7 @@ void fragml_track_sizes(uint64_t ram_pages, int64_t track_pages, struct fragml_t
 }
 
 /* "key:\tvalue" lines of /proc/self/fdinfo/<fd> */
-static int fdinfo_u64(int fd, const char *key, uint64_t *val)
+int fragml_fdinfo_u64(int fd, const char *key, uint64_t *val)
 {
 	char path[64], line[256];
 	size_t klen = strlen(key);
@@ -82,7 +82,7 @@ static int fdinfo_u64(int fd, const char *key, uint64_t *val)
 
 int fragml_kmem_fd_bytes(int fd, uint64_t *bytes)
 {
-	return fdinfo_u64(fd, "memlock", bytes);
+	return fragml_fdinfo_u64(fd, "memlock", bytes);
 }
 
 static bool seen(const struct fragml_kmem *km, bool prog, uint32_t id)
@@ -183,14 +183,14 @@ int fragml_kmem_add_fd(struct fragml_kmem *km, int fd, struct fragml_err *err)
 	uint64_t id;
 	int ofd, ret;
 
-	if (!fdinfo_u64(fd, "map_type", &id))
+	if (!fragml_fdinfo_u64(fd, "map_type", &id))
 		return add_map(km, fd, err);
-	if (!fdinfo_u64(fd, "prog_type", &id))
+	if (!fragml_fdinfo_u64(fd, "prog_type", &id))
 		return add_prog(km, fd, err);
-	if (fdinfo_u64(fd, "link_type", &id))
+	if (fragml_fdinfo_u64(fd, "link_type", &id))
 		return fragml_err_set(err, -EINVAL, "fd %d: not a BPF map, program or link", fd);
 	/* a link: its program, or the map of a struct_ops link */
-	if (!fdinfo_u64(fd, "prog_id", &id) && id) {
+	if (!fragml_fdinfo_u64(fd, "prog_id", &id) && id) {
 		ofd = bpf_prog_get_fd_by_id((__u32)id);
 		if (ofd < 0)
 			return 0;	/* detached meanwhile */
@@ -198,7 +198,7 @@ int fragml_kmem_add_fd(struct fragml_kmem *km, int fd, struct fragml_err *err)
 		close(ofd);
 		return ret;
 	}
-	if (!fdinfo_u64(fd, "map_id", &id) && id) {
+	if (!fragml_fdinfo_u64(fd, "map_id", &id) && id) {
 		ofd = bpf_map_get_fd_by_id((__u32)id);
 		if (ofd < 0)
 			return 0;

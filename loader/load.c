@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 
 #include "fragml_identify.h"
+#include "guard.h"
 #include "fragml_load.h"
 #include "fragml_policy.h"
 #include "fragml_core.skel.h"
@@ -105,7 +106,7 @@ static int write_info(struct fragml_handle *h, const struct fragml_info *info, s
 	return 0;
 }
 
-static int pin_count(const char *dir)
+int fragml_pin_count(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -120,7 +121,7 @@ static int pin_count(const char *dir)
 	return n;
 }
 
-static int unpin_tree(const char *dir)
+int fragml_unpin_tree(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -135,7 +136,7 @@ static int unpin_tree(const char *dir)
 		if (path_join(p, dir, e->d_name))
 			continue;
 		if (e->d_type == DT_DIR)
-			ret = ret ?: unpin_tree(p);
+			ret = ret ?: fragml_unpin_tree(p);
 		else if (unlink(p))
 			ret = ret ?: -errno;
 	}
@@ -192,8 +193,8 @@ static int attach_observe(struct fragml_handle *h, const struct fragml_open_opts
 
 	if (path_join(links, h->dir, "links") || path_join(p, h->dir, "fragml_src"))
 		return fragml_err_set(err, -ENAMETOOLONG, "%s: path too long", h->dir);
-	if (pin_count(links) > 0 && (!o->identify || access(p, F_OK) == 0)) {
-		*nattached = pin_count(links);
+	if (fragml_pin_count(links) > 0 && (!o->identify || access(p, F_OK) == 0)) {
+		*nattached = fragml_pin_count(links);
 		return 0;
 	}
 	obs = fragml_observe__open_opts(&oo);
@@ -231,7 +232,7 @@ static int attach_observe(struct fragml_handle *h, const struct fragml_open_opts
 		n++;
 	}
 	if (!ret) {
-		unpin_tree(links);	/* programs without identification, if any */
+		fragml_unpin_tree(links);	/* programs without identification, if any */
 		mkdir(links, 0700);
 		for (int i = 0; i < n && !ret; i++) {
 			if (path_join(p, links, lname[i]) == 0)
@@ -240,7 +241,7 @@ static int attach_observe(struct fragml_handle *h, const struct fragml_open_opts
 				fragml_err_set(err, ret, "%s: pinning link failed: %s", p, strerror(-ret));
 		}
 		if (ret)
-			unpin_tree(links);	/* all or nothing */
+			fragml_unpin_tree(links);	/* all or nothing */
 		else
 			*nattached = n;
 	}
@@ -309,9 +310,14 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 	}
 	ret = fragml_core__load(h->core);
 	if (ret) {
-		ret = fragml_err_set(err, ret,
-				     "%s: the pinned maps do not match this build of fragml (or the kernel refused the core program: %s): run 'fragml detach' and load again",
-				     h->dir, strerror(-ret));
+		if (ret == -EPERM && fragml_guard_pinned(h->dir))
+			ret = fragml_err_set(err, ret,
+					     "%s: the fragml guard refused this program the pinned maps: only fragml-load and fragml change them (docs/guard.md)",
+					     h->dir);
+		else
+			ret = fragml_err_set(err, ret,
+					     "%s: the pinned maps do not match this build of fragml (or the kernel refused the core program: %s): run 'fragml detach' and load again",
+					     h->dir, strerror(-ret));
 		goto fail;
 	}
 	h->models_fd = bpf_map__fd(h->core->maps.fragml_models);
@@ -339,7 +345,7 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 		char links[PATH_MAX];
 
 		path_join(links, h->dir, "links");
-		info->installed = pin_count(links) == 0 && !opts->no_observe;
+		info->installed = fragml_pin_count(links) == 0 && !opts->no_observe;
 		if (!opts->no_observe) {
 			ret = attach_observe(h, opts, &info->attached_progs, err);
 			if (ret)
@@ -357,6 +363,9 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 			if (ret)
 				goto fail;
 		}
+		/* never fatal: where LSM programs are refused it is "unavailable" */
+		if (opts->guard || fragml_guard_pinned(h->dir))
+			fragml_guard_setup(h, info);
 	}
 	info->enforce = fi.mode == FRAGML_MODE_ENFORCE;
 	flock(h->lock_fd, LOCK_UN);
@@ -584,6 +593,7 @@ int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32
 				     strerror(errno));
 		goto out;
 	}
+	fragml_guard_protect_fd(h, fd);	/* before anyone else can open it by id */
 	if (bpf_map_update_elem(fd, &zero, blob, BPF_ANY) || bpf_map_freeze(fd)) {
 		ret = fragml_err_set(err, -errno, "model map: fill/freeze failed: %s", strerror(errno));
 		goto out;
@@ -611,8 +621,10 @@ int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32
 		fi.prev_version[m->hook] = old;
 		write_info(h, &fi, NULL);
 	}
-	if (m->hook == FRAGML_HOOK_FALLBACK && fi.mode == FRAGML_MODE_ENFORCE)
+	if (m->hook == FRAGML_HOOK_FALLBACK && fi.mode == FRAGML_MODE_ENFORCE) {
 		ret = enable_gate(err);
+		fragml_guard_refresh(h);	/* the gate variant's struct_ops map */
+	}
 out:
 	if (fd >= 0)
 		close(fd);
@@ -998,12 +1010,15 @@ int fragml_detach(const struct fragml_open_opts *opts, struct fragml_err *err)
 		return fragml_err_set(err, -ENAMETOOLONG, "path too long");
 	if (access(dir, F_OK))
 		return 0;
+	ret = fragml_guard_remove(opts, err);	/* refused unless this is one of fragml's tools */
+	if (ret)
+		return ret;
 	if (!opts || !opts->bpffs) {
 		ret = fragml_policy_detach(err);
 		if (ret)
 			return ret;
 	}
-	ret = unpin_tree(dir);
+	ret = fragml_unpin_tree(dir);
 	if (ret)
 		return fragml_err_set(err, ret, "%s: cannot remove pins: %s", dir, strerror(-ret));
 	return 0;

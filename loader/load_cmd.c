@@ -29,6 +29,8 @@ static void usage(FILE *f)
 		"  -r, --rollback H   put back the previous model of hook H\n"
 		"                     (lifetime, thp_fault, compaction)\n"
 		"      --no-policy    observe only, even on a kernel with the fragml struct_ops\n"
+		"      --no-guard     do not install the guard (BPF-LSM: only fragml's tools may\n"
+		"                     change its maps, links and pins; docs/guard.md)\n"
 		"      --identify     also identify who fragments memory (fragml top/report):\n"
 		"                     source maps sized to RAM; replaces running observe\n"
 		"                     programs that lack it\n"
@@ -54,6 +56,7 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 		{ "check", no_argument, NULL, 'c' },
 		{ "rollback", required_argument, NULL, 'r' },
 		{ "no-policy", no_argument, NULL, 'P' },
+		{ "no-guard", no_argument, NULL, 'G' },
 		{ "identify", no_argument, NULL, 'I' },
 		{ "track-pages", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
@@ -73,11 +76,13 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 
 	prog = name;
 	fragml_cli_open_opts(&oo);
+	oo.guard = true;
 	while ((c = getopt_long(argc, argv, "cr:jqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': check = true; break;
 		case 'r': rollback = optarg; break;
 		case 'P': oo.no_policy = true; break;
+		case 'G': oo.guard = false; break;
 		case 'I': oo.identify = true; break;
 		case 'T': {
 			char *end;

@@ -248,7 +248,9 @@ int fragml_policy_current(char *buf, size_t len, struct fragml_err *err)
 	_Static_assert(offsetof(struct bpf_link_info, raw_tracepoint) == 16,
 		       "bpf_link_info layout");
 	memcpy(&map_id, (const char *)&li + 16, sizeof(map_id));
-	mfd = bpf_map_get_fd_by_id(map_id);
+	/* read-only: enough for the name, and allowed by the guard to anyone */
+	LIBBPF_OPTS(bpf_get_fd_by_id_opts, ro, .open_flags = BPF_F_RDONLY);
+	mfd = bpf_map_get_fd_by_id_opts(map_id, &ro);
 	if (mfd < 0) {
 		ret = fragml_err_set(err, -ENOENT, "%s: the link has no policy (detached)",
 				     FRAGML_POLICY_PIN);

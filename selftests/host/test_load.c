@@ -515,6 +515,73 @@ TEST_F(live, malformed_refused_running_model_intact)
 	}
 }
 
+/* Run a shell command, stdout and stderr into out; returns the exit status. */
+static int run_out(const char *cmd, char *out, size_t len)
+{
+	char full[2048];
+	size_t n = 0;
+	FILE *p;
+	int st;
+
+	snprintf(full, sizeof(full), "%s 2>&1", cmd);
+	p = popen(full, "r");
+	if (!p)
+		return -1;
+	out[0] = '\0';
+	while (n + 1 < len && fgets(out + n, (int)(len - n), p))
+		n += strlen(out + n);
+	while (fgetc(p) != EOF)
+		;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/*
+ * The guard (docs/guard.md) where the kernel refuses LSM programs, as the
+ * stock kernel of these machines does: fragml-load says it is unavailable
+ * and why, loads the model all the same, and status says so too.  (Where
+ * LSM programs load, the VM selftests cover the guard.)
+ */
+TEST_F(live, guard_unavailable_still_loads)
+{
+	struct fragml_hook_status st;
+	struct fragml_err err = { 0 };
+	char cmd[1024], out[8192], path[] = "/tmp/fragml-guard-XXXXXX";
+	int fd = mkstemp(path);
+
+	ASSERT_LE(0, fd);
+	close(fd);
+	tl_random_model(self->a, FRAGML_HOOK_LIFETIME, 2, 3, 0, 5);
+	ASSERT_EQ(0, fragml_model_write_file(self->a, path, &err)) TH_LOG("%s", err.msg);
+	snprintf(cmd, sizeof(cmd), "FRAGML_BPFFS=%s %s/fragml-load --no-policy %s", self->bpffs, bindir, path);
+	ASSERT_EQ(0, run_out(cmd, out, sizeof(out))) TH_LOG("%s", out);
+	unlink(path);
+	if (strstr(out, "guard: active")) {
+		snprintf(cmd, sizeof(cmd), "FRAGML_BPFFS=%s %s/fragml guard off", self->bpffs, bindir);
+		EXPECT_EQ(0, run_out(cmd, out, sizeof(out))) TH_LOG("%s", out);
+		SKIP(return, "this kernel allows LSM programs: the guard is active (VM tests cover it)");
+	}
+	EXPECT_NE(NULL, strstr(out, "fragml-load: guard: unavailable (the kernel refuses BPF-LSM programs ("))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "published lifetime model v")) TH_LOG("%s", out);
+	ASSERT_EQ(0, fragml_status(self->h, FRAGML_HOOK_LIFETIME, &st, &err)) TH_LOG("%s", err.msg);
+	EXPECT_TRUE(st.loaded);
+	EXPECT_EQ(self->a->crc32, st.crc32);
+
+	snprintf(cmd, sizeof(cmd), "FRAGML_BPFFS=%s %s/fragml status", self->bpffs, bindir);
+	ASSERT_EQ(0, run_out(cmd, out, sizeof(out))) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\nguard: unavailable (the kernel refuses BPF-LSM programs")) TH_LOG("%s", out);
+	snprintf(cmd, sizeof(cmd), "FRAGML_BPFFS=%s %s/fragml status --json", self->bpffs, bindir);
+	ASSERT_EQ(0, run_out(cmd, out, sizeof(out))) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"state\":\"unavailable\"")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"reason\":\"the kernel refuses BPF-LSM programs")) TH_LOG("%s", out);
+	/* nothing of the guard stays pinned; `fragml guard off` has nothing to do */
+	snprintf(path, sizeof(path), "%s", self->bpffs);
+	snprintf(cmd, sizeof(cmd), "test ! -e %s/fragml/guard && FRAGML_BPFFS=%s %s/fragml guard off",
+		 self->bpffs, self->bpffs, bindir);
+	EXPECT_EQ(0, run_out(cmd, out, sizeof(out))) TH_LOG("%s", out);
+}
+
 static void write_good_model(const char *path)
 {
 	struct fragml_model *m = malloc(sizeof(*m));
