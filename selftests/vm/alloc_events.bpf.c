@@ -19,6 +19,16 @@ struct {
 	__type(value, __u64);
 } alloc_events SEC(".maps");
 
+/* Pageblocks (pfn >> PAGEBLOCK_ORDER) a mixing fallback took a page from. */
+#define PAGEBLOCK_ORDER	9
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 20);	/* one per pageblock of 2 TiB */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, __u8);
+} mixed_blocks SEC(".maps");
+
 static __always_inline void bump(__u32 ev)
 {
 	__u64 *n = bpf_map_lookup_elem(&alloc_events, &ev);
@@ -33,8 +43,13 @@ int count_extfrag(struct trace_event_raw_mm_page_alloc_extfrag *ctx)
 	bump(ALLOC_EV_FALLBACK);
 	if (!ctx->change_ownership) {
 		bump(ALLOC_EV_FALLBACK_MIXING);
+		__u64 block = ctx->pfn >> PAGEBLOCK_ORDER;
+		__u8 one = 1;
+
 		if (ctx->alloc_migratetype != MIGRATE_MOVABLE)
 			bump(ALLOC_EV_FALLBACK_MIXING_UNMOVABLE);
+		if (!bpf_map_update_elem(&mixed_blocks, &block, &one, BPF_NOEXIST))
+			bump(ALLOC_EV_BLOCKS_MIXED);
 	}
 	return 0;
 }

@@ -7,6 +7,7 @@ enum alloc_event {
 	ALLOC_EV_FALLBACK,			/* mm_page_alloc_extfrag */
 	ALLOC_EV_FALLBACK_MIXING,		/* ... the block kept its type */
 	ALLOC_EV_FALLBACK_MIXING_UNMOVABLE,	/* ... for a non-movable request */
+	ALLOC_EV_BLOCKS_MIXED,			/* distinct pageblocks a mixing fallback hit */
 	ALLOC_EV_FAILED,			/* page allocation returned NULL */
 	ALLOC_EV_FAILED_ATOMIC,			/* ... without direct reclaim */
 	ALLOC_EV_NR,

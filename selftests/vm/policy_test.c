@@ -332,14 +332,16 @@ TEST_F_TIMEOUT(policy, link_update, 120)
 }
 
 /*
- * On memory fragmented by unmovable scatter: the no-compaction action gives
- * no compact_stall, the compaction action does stall, and a compaction model
+ * On memory fragmented by unmovable scatter: the no-compaction action keeps
+ * the faulter out of compaction (other allocations may still stall a few
+ * times), the compaction action does stall, and a compaction model
  * that says "skip" prevents the direct compactions it is asked about.
  */
 TEST_F_TIMEOUT(policy, fragmented_compaction, 420)
 {
 	int npipes = atoi(env_or("FRAGML_FRAG_PIPES", "150000"));
 	size_t mb = atoi(env_or("FRAGML_FAULT_MB", "384"));
+	long nocompact_stalls;
 	struct region r;
 	int kept;
 
@@ -355,7 +357,8 @@ TEST_F_TIMEOUT(policy, fragmented_compaction, 420)
 	unmap_region(&r);
 	snap_delta(&self->d, &self->before, &self->after);
 	snap_print("no_compact model", &self->d);
-	EXPECT_EQ(0, self->d.v[C_STALL]);
+	/* The faulter never stalls; other allocations (slab, stacks) may. */
+	nocompact_stalls = self->d.v[C_STALL];
 	EXPECT_GE(self->d.v[C_NOCOMPACT], (long)mb / 2 / 2);
 
 	ASSERT_EQ(0, publish_const("thp_fault", "compact"));
@@ -366,6 +369,8 @@ TEST_F_TIMEOUT(policy, fragmented_compaction, 420)
 	snap_delta(&self->d, &self->before, &self->after);
 	snap_print("compact model", &self->d);
 	EXPECT_GT(self->d.v[C_STALL], 0);
+	EXPECT_LE(nocompact_stalls * 10, self->d.v[C_STALL])
+		TH_LOG("no_compact stalled %ld times, compact %ld", nocompact_stalls, self->d.v[C_STALL]);
 	EXPECT_GT(self->d.v[C_PRUN], 0);	/* the compaction hook was asked */
 
 	ASSERT_EQ(0, publish_const("compaction", "skip"));

@@ -14,7 +14,7 @@ set -uo pipefail
 bz=$1 out=$2 job=$3
 shift 3
 here=$(cd "$(dirname "$0")" && pwd)
-timeout_s=${FRAGML_VM_TIMEOUT:-420}
+timeout_s=${FRAGML_VM_TIMEOUT:-1800}
 mem=${FRAGML_VM_MEM:-1G}
 
 if ! command -v qemu-system-x86_64 >/dev/null; then
