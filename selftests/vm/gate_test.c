@@ -136,7 +136,7 @@ static long meminfo_kb(const char *key)
  * ask for `npipes` unmovable pages; report readiness on `ready`, then wait
  * to be killed (its pages stay allocated until then).
  */
-static void workload_child(size_t anon_pages, int npipes, int ready)
+static void workload_child(size_t anon_pages, int npipes, int ready, unsigned int pace_us)
 {
 	struct rlimit rl = { 2 * (rlim_t)npipes + 1024, 2 * (rlim_t)npipes + 1024 };
 	static char page[PAGE_SZ];
@@ -153,12 +153,17 @@ static void workload_child(size_t anon_pages, int npipes, int ready)
 		madvise(a + i * PAGE_SZ, PAGE_SZ, MADV_DONTNEED);
 	if (setrlimit(RLIMIT_NOFILE, &rl))
 		_exit(3);
+	/* free memory is scattered now: the unmovable burst starts */
+	if (write(ready, "a", 1) != 1)
+		_exit(4);
 	memset(page, 0x5a, sizeof(page));
 	for (int i = 0; i < npipes; i++) {
 		int fd[2];
 
 		if (pipe(fd) || write(fd[1], page, sizeof(page)) != (ssize_t)sizeof(page))
 			break;
+		if (pace_us && i % 100 == 99)
+			usleep(pace_us);
 	}
 	if (write(ready, "r", 1) != 1)
 		_exit(4);
@@ -170,6 +175,7 @@ struct workload {
 	pid_t pid;
 	size_t anon_pages;
 	int npipes;
+	unsigned int pace_us;	/* pause after every 100 pipes (0: none) */
 };
 
 /* Size the workload from the free memory of a freshly compacted guest. */
@@ -183,12 +189,10 @@ static void workload_size(struct workload *w)
 	   4 * w->npipes + 65536, 4 * w->npipes + 65536);
 }
 
-/* Start the workload and wait until its pipes hold their pages. */
-static int workload_start(struct workload *w)
+/* Fork the workload; returns the read end of its progress pipe. */
+static int workload_spawn(struct workload *w)
 {
-	struct pollfd pfd;
 	int p[2];
-	char c;
 
 	sh("sync; echo 3 > /proc/sys/vm/drop_caches; echo 1 > /proc/sys/vm/compact_memory");
 	if (pipe(p))
@@ -198,17 +202,35 @@ static int workload_start(struct workload *w)
 		return -errno;
 	if (w->pid == 0) {
 		close(p[0]);
-		workload_child(w->anon_pages, w->npipes, p[1]);
+		workload_child(w->anon_pages, w->npipes, p[1], w->pace_us);
 	}
 	close(p[1]);
-	pfd.fd = p[0];
-	pfd.events = POLLIN;
-	if (poll(&pfd, 1, 300 * 1000) != 1 || read(p[0], &c, 1) != 1) {
-		close(p[0]);
+	return p[0];
+}
+
+/* Wait for the workload to report `step` ('a': memory scattered, 'r': done). */
+static int workload_wait(int fd, char step)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char c;
+
+	if (poll(&pfd, 1, 300 * 1000) != 1 || read(fd, &c, 1) != 1 || c != step)
 		return -ETIMEDOUT;
-	}
-	close(p[0]);
 	return 0;
+}
+
+/* Start the workload and wait until its pipes hold their pages. */
+static int workload_start(struct workload *w)
+{
+	int fd = workload_spawn(w), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = workload_wait(fd, 'a');
+	if (!ret)
+		ret = workload_wait(fd, 'r');
+	close(fd);
+	return ret;
 }
 
 static void workload_stop(struct workload *w)
@@ -401,29 +423,28 @@ static long decisions(int fd, unsigned int hook, unsigned int row, unsigned int 
  */
 TEST_F_TIMEOUT(gate, model_swap_under_load, 900)
 {
-	const int swaps = 12;	/* 13 versions: 13 distinct counter rows */
+	const int swaps = 12;	/* 14 versions: 14 distinct counter rows */
+	const char *bin = env_or("FRAGML_BIN", "build/bin");
 	struct fragml_err err = {};
 	long seen[2] = { 0 }, total = 0;
 	struct counts a, b, d;
-	pid_t loader;
-	int fd;
+	int fd, progress;
 
 	counts_take(&self->ev, &a);
+	ASSERT_EQ(0, publish_const("fallback", "defer"));
 	ASSERT_EQ(0, publish_const("fallback", "fallback"));
 	fd = bpf_obj_get("/sys/fs/bpf/fragml/fragml_counters");
 	ASSERT_GE(fd, 0);
-	/* The models change while the workload runs. */
-	loader = fork();
-	ASSERT_GE(loader, 0);
-	if (loader == 0) {
-		for (int i = 1; i <= swaps; i++) {
-			usleep(300 * 1000);
-			publish_const("fallback", i % 2 ? "defer" : "fallback");
-		}
-		_exit(0);
-	}
-	ASSERT_EQ(0, workload_start(&self->w));
-	waitpid(loader, NULL, 0);
+	/* The models change while the unmovable burst runs (paced to ~30 s). */
+	self->w.pace_us = 50 * 1000;
+	progress = workload_spawn(&self->w);
+	ASSERT_GE(progress, 0);
+	ASSERT_EQ(0, workload_wait(progress, 'a'));
+	for (int i = 1; i <= swaps; i++)
+		ASSERT_EQ(0, sh("%s/fragml-load -q --no-guard /tmp/fallback-%s.bin", bin,
+				i % 2 ? "defer" : "fallback"));
+	ASSERT_EQ(0, workload_wait(progress, 'r'));
+	close(progress);
 	/* No decision after this: the kernel and the policy counters can agree. */
 	ASSERT_EQ(0, fragml_policy_detach(&err)) TH_LOG("%s", fragml_err_msg(&err));
 	counts_take(&self->ev, &b);

@@ -207,7 +207,7 @@ FIXTURE_TEARDOWN(guard)
 }
 
 /* bpftool rewrites a slot of the pinned model map: EPERM, the model is unchanged. */
-TEST_F(guard, pinned_model_map_update)
+TEST_F_TIMEOUT(guard, pinned_model_map_update, 300)
 {
 	unsigned int prev = pinned_map_id(PIN "/thp_fault_prev");
 	long long before = refusals("map_open"), ver = thp_version();
@@ -229,7 +229,7 @@ TEST_F(guard, pinned_model_map_update)
 }
 
 /* The running model version, unpinned from bpftool's point of view: opened by id. */
-TEST_F(guard, inner_map_by_id)
+TEST_F_TIMEOUT(guard, inner_map_by_id, 300)
 {
 	unsigned int id = pinned_map_id(PIN "/thp_fault_cur"), own;
 	LIBBPF_OPTS(bpf_get_fd_by_id_opts, ro, .open_flags = BPF_F_RDONLY);
@@ -276,7 +276,7 @@ TEST_F(guard, inner_map_by_id)
 }
 
 /* Detach and update of the policy link and of the guard's own links. */
-TEST_F(guard, links)
+TEST_F_TIMEOUT(guard, links, 300)
 {
 	char path[256];
 	int fd, ret;
@@ -305,7 +305,7 @@ TEST_F(guard, links)
 }
 
 /* rm and mv of pins, rmdir, umount of the bpffs: all refused. */
-TEST_F(guard, pins)
+TEST_F_TIMEOUT(guard, pins, 300)
 {
 	long long before = refusals("pin");
 
@@ -327,7 +327,7 @@ TEST_F(guard, pins)
 }
 
 /* fragml's own tools: publish, roll back, status; `fragml guard off` restores ordinary access. */
-TEST_F(guard, own_tools_and_off)
+TEST_F_TIMEOUT(guard, own_tools_and_off, 300)
 {
 	long long ver = thp_version();
 
