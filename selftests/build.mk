@@ -24,3 +24,6 @@ bench-infer: $(BENCH_INFER)
 	@$(BENCH_INFER) | tee $(BUILD)/bench-infer.md
 
 CHECK_SCRIPTS += $(TOP)/selftests/install/install-test.sh
+
+# The evaluation runner (two levels down, so included from here).
+include $(TOP)/selftests/eval/build.mk
