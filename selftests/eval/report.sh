@@ -14,7 +14,7 @@ out=${1:?usage: report.sh OUTDIR}
 edir=$(cd "$(dirname "$0")" && pwd)
 fig=$out/report
 mkdir -p "$fig"
-rm -f "$fig"/*.png "$fig"/*.dat "$fig"/*.gp
+rm -f "$fig"/*.png "$fig"/*.dat "$fig"/*.gp "$fig"/gnuplot.log
 cells=$(find "$out/cells" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | sort)
 [ -n "$cells" ] || { echo "report: no cells under $out/cells" >&2; exit 1; }
 
@@ -94,7 +94,7 @@ END {
 			k = g SUBSEP j
 			if (!(k in nn)) { printf ",,,,"; continue }
 			mu = s[k] / nn[k]; v = s2[k] / nn[k] - mu * mu
-			printf ",%.6g,%.6g,%.6g,%.3g", mu, lo[k], hi[k], v > 0 ? sqrt(v) : 0
+			printf ",%.6g,%.6g,%.6g,%.3g", mu, lo[k], hi[k], (v > 0 ? sqrt(v) : 0)
 		}
 		printf "\n"
 	}
@@ -148,7 +148,7 @@ bars() {	# NAME METRIC TITLE YLABEL
 	set style fill solid 0.8 border -1
 	set datafile missing "?"
 	set key outside right top
-	set yrange [0:*]
+	${5:-set yrange [0:*]}
 	set grid ytics
 	plot for [i=2:$(($(echo $policies | wc -w) + 1))] "$f.dat" using i:xtic(1) title columnhead(i)
 	EOF
@@ -194,7 +194,7 @@ bars free9 free9_end "Free order-9 blocks, end of cell" "blocks"
 bars stalls vm_compact_stall "Direct-compaction stalls" "stalls"
 bars extfrag extfrag_events "Migratetype fallback events (kmem:mm_page_alloc_extfrag)" "events"
 bars mixed mixed "Mixed pageblocks, end of cell" "pageblocks"
-bars bloat bloat_vs_never_pct "Anonymous memory (+swap) of the scenario against THP never" "% over never"
+bars bloat bloat_vs_never_pct "Anonymous memory (+swap) of the scenario against THP never" "% over never" "set yrange [*:*]"
 for s in $scenarios; do timeline_fig "$s"; done
 
 # ---- report -----------------------------------------------------------------
