@@ -110,7 +110,7 @@ echo 3 >/proc/sys/vm/drop_caches
 t0=$(awk '{ print int($1) }' /proc/uptime)
 echo "t_s,thp_fault_alloc,thp_fault_fallback,free_order9,unusable9_pm,extfrag_events" >"$out/timeline.csv"
 vmsnap 0
-read -r free9_0 unus9_0 < <(frag9)
+read -r free9_0 unus9_0 <<<"$(frag9)"
 ext0=$(extfrag_count) psi0=$(psi_total)
 timeline
 
@@ -124,7 +124,7 @@ log "scenario $scenario (seed $SEED): fragmenters for $frag_secs s, then the THP
 scenario_start || fail "scenario $scenario did not start"
 run_until "$frag_secs"
 vmsnap 1
-read -r free9_1 unus9_1 < <(frag9)
+read -r free9_1 unus9_1 <<<"$(frag9)"
 put app_anon_kb $(($(meminfo AnonPages) + $(meminfo SwapTotal) - $(meminfo SwapFree)))
 put app_anon_huge_kb "$(meminfo AnonHugePages)"
 put app_slab_kb "$(meminfo Slab)"
@@ -135,7 +135,7 @@ run_until "$SECS"
 kill -TERM "$fpid" 2>/dev/null
 wait "$fpid" || fail "faulter exited with an error"
 vmsnap 2
-read -r free9_2 unus9_2 < <(frag9)
+read -r free9_2 unus9_2 <<<"$(frag9)"
 ext2=$(extfrag_count) psi2=$(psi_total)
 echo 0 >$T/events/kmem/mm_page_alloc_extfrag/enable 2>/dev/null
 

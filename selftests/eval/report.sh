@@ -43,8 +43,8 @@ END {
 		st = sc = as = ""
 		for (i = 1; i <= nk; i++) {
 			if (!((r, keys[i]) in val)) continue
-			if (keys[i] ~ /^vm_pgsteal_/) st += val[r, keys[i]]
-			if (keys[i] ~ /^vm_pgscan_/) sc += val[r, keys[i]]
+			if (keys[i] ~ /^vm_pgsteal_(kswapd|direct|khugepaged)$/) st += val[r, keys[i]]
+			if (keys[i] ~ /^vm_pgscan_(kswapd|direct|khugepaged)$/) sc += val[r, keys[i]]
 			if (keys[i] ~ /^vm_allocstall_/) as += val[r, keys[i]]
 		}
 		val[r, "pgsteal_total"] = st; val[r, "pgscan_total"] = sc; val[r, "allocstall_total"] = as

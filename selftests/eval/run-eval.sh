@@ -94,7 +94,8 @@ for c in "${cells[@]}"; do
 	} >"$cdir/meta.txt"
 	if [ $rc != 0 ] || ! grep -q '^cell_ok 1$' "$cdir/metrics.txt" 2>/dev/null; then
 		failed=$((failed + 1))
-		echo "# eval: cell $sc.$p.s$s FAILED (exit $rc): $(grep -h -m1 -E 'FAILED|guest check failed|did not finish|timed out' "$cdir/run.log" "$cdir/vm.log" "$cdir/guest.txt" 2>/dev/null | head -1)" >&2
+		echo "# eval: cell $sc.$p.s$s FAILED (exit $rc): $(grep -h -m1 -E 'FAILED|guest check failed|did not finish|timed out' "$cdir/run.log" "$cdir/vm.log" "$cdir/guest.txt" 2>/dev/null | head -1)${rc:+}" >&2
+		tail -3 "$cdir/run.log" 2>/dev/null | sed 's/^/#   /' >&2
 	fi
 done
 

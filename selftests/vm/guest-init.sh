@@ -9,6 +9,7 @@ export HOME=/tmp LANG=C
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd	# bash process substitution
 mount -t tmpfs tmpfs /run
 # The tools need a writable /tmp, but the checkout (and so the test binaries)
 # may itself live under /tmp on the host: keep the host's view of those

@@ -456,6 +456,26 @@ static int fragment_unmovable(int npipes)
 	return kept;
 }
 
+/*
+ * Pipes for the scatter when FRAGML_FRAG_PIPES is unset: all of them exist at
+ * once before 7 of 8 close, at about 6 KiB each (the page plus the pipe's
+ * files, inode, dentry and buffer array under SLUB), so size the burst to
+ * about 3/4 of MemAvailable (8 KiB budget per pipe), at most 150000.
+ */
+static int pipes_for_memory(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	long kb = 0;
+	char line[128];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb <= 0 || kb / 8 > 150000 ? 150000 : (int)(kb / 8);
+}
+
 static void print_frag_state(const char *what)
 {
 	printf("# %s: ", what);
@@ -470,7 +490,7 @@ static void print_frag_state(const char *what)
  */
 TEST_F_TIMEOUT(policy, fragmented_compaction, 420)
 {
-	int npipes = atoi(env_or("FRAGML_FRAG_PIPES", "150000"));
+	int npipes = atoi(env_or("FRAGML_FRAG_PIPES", "0")) ?: pipes_for_memory();
 	size_t mb = atoi(env_or("FRAGML_FAULT_MB", "384"));
 	struct region r;
 	int kept;

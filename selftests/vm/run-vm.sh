@@ -17,13 +17,13 @@
 #                      guest a ZONE_NORMAL above 4 GB
 #   FRAGML_VM_SWAP     size of the sparse raw swap disk created in OUTDIR for
 #                      each run (default 1G; 0: no disk, the guest check fails)
-#   FRAGML_VM_TIMEOUT  seconds before QEMU is killed (default 420)
+#   FRAGML_VM_TIMEOUT  seconds before QEMU is killed (default 600)
 set -uo pipefail
 
 bz=$1 out=$2 job=$3
 shift 3
 here=$(cd "$(dirname "$0")" && pwd)
-timeout_s=${FRAGML_VM_TIMEOUT:-420}
+timeout_s=${FRAGML_VM_TIMEOUT:-600}
 mem=${FRAGML_VM_MEM:-1G}
 machine=${FRAGML_VM_MACHINE:-pc}
 swap=${FRAGML_VM_SWAP:-1G}

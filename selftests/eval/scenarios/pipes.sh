@@ -1,11 +1,11 @@
-# desc: unmovable scatter: pipes holding one page each, a seeded 1 in 8 kept open and churned (one replaced every 20 ms)
+# desc: unmovable scatter: pipes holding one page each (MemAvailable / 8 KiB of them, at most 150000), a seeded 1 in 8 kept open and churned (one replaced every 20 ms)
 # A scenario is sourced by eval-guest.sh with SEED, SECS, EW (the evalwork
 # binary), WORK (a tmpfs folder) set.  It defines scenario_start, which starts
 # the fragmenters in the background (bg_pid PID... so they are stopped at the
 # end) and returns once they are set up; scenario_stop is optional.  The
 # fragmenters run on while the THP faulter runs.
 scenario_start() {
-	"$EW" pipes "${FRAGML_EVAL_PIPES:-150000}" "$SEED" "$WORK/pipes.ready" &
+	"$EW" pipes "${FRAGML_EVAL_PIPES:-0}" "$SEED" "$WORK/pipes.ready" &
 	bg_pid $!
 	wait_ready "$WORK/pipes.ready"
 }
