@@ -35,11 +35,19 @@ function add(k) { if (!(k in seen)) { seen[k] = 1; keys[++nk] = k } }
 END {
 	add("thp_success_pct"); add("faulter_huge_pct"); add("pgsteal_total"); add("pgscan_total")
 	add("allocstall_total"); add("mixed"); add("bloat_vs_never_pct")
+	add("thp_fallback_pct"); add("extfrag_per_kregion"); add("stalls_per_kregion")
 	for (r = 1; r <= n; r++) {
 		a = num(r, "vm_thp_fault_alloc"); f = num(r, "vm_thp_fault_fallback")
 		if (a != "" && a + f > 0) val[r, "thp_success_pct"] = sprintf("%.1f", 100 * a / (a + f))
+		if (a != "" && a + f > 0) val[r, "thp_fallback_pct"] = sprintf("%.1f", 100 * f / (a + f))
 		h = num(r, "faulter_huge"); g = num(r, "faulter_regions")
-		if (g != "" && g > 0) val[r, "faulter_huge_pct"] = sprintf("%.1f", 100 * h / g)
+		if (g != "" && g > 0) {
+			val[r, "faulter_huge_pct"] = sprintf("%.1f", 100 * h / g)
+			# cells are bounded by time, so a policy that spends less time
+			# compacting does more work: per 1000 faulted 2 MB regions
+			val[r, "extfrag_per_kregion"] = sprintf("%.1f", 1000 * num(r, "extfrag_events") / g)
+			val[r, "stalls_per_kregion"] = sprintf("%.1f", 1000 * num(r, "vm_compact_stall") / g)
+		}
 		st = sc = as = ""
 		for (i = 1; i <= nk; i++) {
 			if (!((r, keys[i]) in val)) continue
@@ -64,7 +72,7 @@ END {
 }' >"$out/cells.csv"
 
 # ---- summary: mean, min, max, sd per scenario x policy ----------------------
-METRICS="thp_success_pct faulter_huge_pct vm_thp_fault_alloc vm_thp_fault_fallback vm_thp_fault_declined
+METRICS="thp_success_pct thp_fallback_pct faulter_huge_pct faulter_regions extfrag_per_kregion stalls_per_kregion vm_thp_fault_alloc vm_thp_fault_fallback vm_thp_fault_declined
  extfrag_events extfrag_polluted_blocks mixed kpf_mixed_blocks free9_after_frag free9_end unusable9_after_frag_pm
  unusable9_end_pm vm_compact_stall vm_compact_success vm_compact_fail vm_compact_migrate_scanned
  vm_compact_free_scanned vm_pgmigrate_success pgsteal_total pgscan_total vm_pswpout allocstall_total
@@ -191,8 +199,9 @@ bars thp_success thp_success_pct "THP fault success: alloc / (alloc + fallback)"
 bars faulter_huge faulter_huge_pct "Faulter's 2 MB regions backed by a huge page" "%"
 bars unusable9 unusable9_end_pm "Unusable free-space index at order 9, end of cell" "per 1000"
 bars free9 free9_end "Free order-9 blocks, end of cell" "blocks"
-bars stalls vm_compact_stall "Direct-compaction stalls" "stalls"
-bars extfrag extfrag_events "Migratetype fallback events (kmem:mm_page_alloc_extfrag)" "events"
+bars stalls stalls_per_kregion "Direct-compaction stalls per 1000 faulted 2 MB regions" "stalls / kregion"
+bars extfrag extfrag_per_kregion "Migratetype fallbacks (kmem:mm_page_alloc_extfrag) per 1000 faulted 2 MB regions" "events / kregion"
+bars regions faulter_regions "2 MB regions the faulter faulted in its time" "regions"
 bars mixed mixed "Mixed pageblocks, end of cell" "pageblocks"
 bars bloat bloat_vs_never_pct "Anonymous memory (+swap) of the scenario against THP never" "% over never" "set yrange [*:*]"
 for s in $scenarios; do timeline_fig "$s"; done
@@ -244,15 +253,15 @@ mixed_src="the pageblock scan (\`fragml report --pageblocks\`)"
 	echo
 	echo "## Results per scenario"
 	echo
-	echo "THP % = thp_fault_alloc / (alloc + fallback) over the whole cell (all processes); faulter % = the faulter's 2 MB regions backed by a huge page; declined = THP faults the policy declined; fallbacks = migratetype fallback events; polluted = pageblocks they polluted; mixed, free o9 and unusable9 at the end of the cell; stalls = direct-compaction stalls; reclaim = pages stolen by reclaim; bloat against THP never."
+	echo "THP % = thp_fault_alloc / (alloc + fallback) over the whole cell (all processes); faulter % = the faulter's 2 MB regions backed by a huge page; regions = 2 MB regions the faulter faulted in its time (cells are bounded by time: a policy that spends less time in compaction faults more, and its event counts grow with that work); declined = THP faults the policy declined; fallbacks = migratetype fallback events; polluted = pageblocks they polluted; mixed, free o9 and unusable9 at the end of the cell; stalls = direct-compaction stalls; reclaim = pages stolen by reclaim; bloat against THP never."
 	for s in $scenarios; do
 		echo
 		echo "### $s"
 		echo
-		echo "| policy | THP % | faulter % | THP fallback | declined | fallbacks | polluted | mixed | free o9 | unusable9 ‰ | stalls | reclaim | swap-out | OOM | bloat % |"
-		echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+		echo "| policy | THP % | faulter % | regions | THP fallback | declined | fallbacks | polluted | mixed | free o9 | unusable9 ‰ | stalls | reclaim | swap-out | OOM | bloat % |"
+		echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 		for p in $(pols_of "$s"); do
-			echo "| \`$p\` | $(fmt "$s" "$p" thp_success_pct 1) | $(fmt "$s" "$p" faulter_huge_pct 1) | $(fmt "$s" "$p" vm_thp_fault_fallback) | $(fmt "$s" "$p" vm_thp_fault_declined) | $(fmt "$s" "$p" extfrag_events) | $(fmt "$s" "$p" extfrag_polluted_blocks) | $(fmt "$s" "$p" mixed) | $(fmt "$s" "$p" free9_end) | $(fmt "$s" "$p" unusable9_end_pm) | $(fmt "$s" "$p" vm_compact_stall) | $(fmt "$s" "$p" pgsteal_total) | $(fmt "$s" "$p" vm_pswpout) | $(fmt "$s" "$p" vm_oom_kill) | $(fmt "$s" "$p" bloat_vs_never_pct 1) |"
+			echo "| \`$p\` | $(fmt "$s" "$p" thp_success_pct 1) | $(fmt "$s" "$p" faulter_huge_pct 1) | $(fmt "$s" "$p" faulter_regions) | $(fmt "$s" "$p" vm_thp_fault_fallback) | $(fmt "$s" "$p" vm_thp_fault_declined) | $(fmt "$s" "$p" extfrag_events) | $(fmt "$s" "$p" extfrag_polluted_blocks) | $(fmt "$s" "$p" mixed) | $(fmt "$s" "$p" free9_end) | $(fmt "$s" "$p" unusable9_end_pm) | $(fmt "$s" "$p" vm_compact_stall) | $(fmt "$s" "$p" pgsteal_total) | $(fmt "$s" "$p" vm_pswpout) | $(fmt "$s" "$p" vm_oom_kill) | $(fmt "$s" "$p" bloat_vs_never_pct 1) |"
 		done
 	done
 	echo
@@ -260,19 +269,22 @@ mixed_src="the pageblock scan (\`fragml report --pageblocks\`)"
 	echo
 	echo "Targets (issue): THP fault fallbacks −75 %, mixed pageblocks −50 %, direct-compaction stalls −70 %, bloat ≤ +2.5 % over THP never, no scenario worse than the default."
 	echo
-	echo "| scenario | policy | THP fallbacks | mixed pageblocks | compaction stalls | migratetype fallbacks | free o9 at end | faulter huge % (default → policy) |"
+	echo "Cells are bounded by time and the policies do different amounts of work in that time, so the counts are normalised:"
+	echo "THP fallbacks as a share of THP faults, compaction stalls and migratetype fallbacks per 1000 faulted 2 MB regions; mixed pageblocks and free order-9 blocks are states at the end of the cell."
+	echo
+	echo "| scenario | policy | THP fallback share | mixed pageblocks | compaction stalls / kregion | migratetype fallbacks / kregion | free o9 at end | faulter huge % (default → policy) |"
 	echo "|---|---|---|---|---|---|---|---|"
 	for s in $scenarios; do
 		pols_of "$s" | grep -qx always || continue
 		for p in $(pols_of "$s"); do
 			[ "$p" = always ] && continue
-			echo "| \`$s\` | \`$p\` | $(pct "$(get "$s" always vm_thp_fault_fallback mean)" "$(get "$s" "$p" vm_thp_fault_fallback mean)") | $(pct "$(get "$s" always mixed mean)" "$(get "$s" "$p" mixed mean)") | $(pct "$(get "$s" always vm_compact_stall mean)" "$(get "$s" "$p" vm_compact_stall mean)") | $(pct "$(get "$s" always extfrag_events mean)" "$(get "$s" "$p" extfrag_events mean)") | $(pct "$(get "$s" always free9_end mean)" "$(get "$s" "$p" free9_end mean)") | $(fmt "$s" always faulter_huge_pct 1) → $(fmt "$s" "$p" faulter_huge_pct 1) |"
+			echo "| \`$s\` | \`$p\` | $(pct "$(get "$s" always thp_fallback_pct mean)" "$(get "$s" "$p" thp_fallback_pct mean)") | $(pct "$(get "$s" always mixed mean)" "$(get "$s" "$p" mixed mean)") | $(pct "$(get "$s" always stalls_per_kregion mean)" "$(get "$s" "$p" stalls_per_kregion mean)") | $(pct "$(get "$s" always extfrag_per_kregion mean)" "$(get "$s" "$p" extfrag_per_kregion mean)") | $(pct "$(get "$s" always free9_end mean)" "$(get "$s" "$p" free9_end mean)") | $(fmt "$s" always faulter_huge_pct 1) → $(fmt "$s" "$p" faulter_huge_pct 1) |"
 		done
 	done
 	echo
 	echo "## Figures"
 	echo
-	for f in thp_success faulter_huge free9 unusable9 mixed extfrag stalls bloat; do
+	for f in thp_success faulter_huge regions free9 unusable9 mixed extfrag stalls bloat; do
 		[ -s "$fig/$f.png" ] && echo "![$f](report/$f.png)" && echo
 	done
 	for s in $scenarios; do
