@@ -5,7 +5,7 @@
  * runner bounds it by time.  All randomness comes from the SEED argument.
  *
  *   evalwork pipes N SEED READY         unmovable scatter: N pipes holding one
- *       page each (N = 0: sized from MemAvailable), a seeded 1 in 8 kept open, then one kept pipe replaced
+ *       page each, a seeded 1 in 8 kept open, then one kept pipe replaced
  *       every 20 ms
  *   evalwork sockets N BYTES SEED READY  N loopback TCP connections, each
  *       holding up to BYTES unread in its socket buffers; a seeded 1 in 3
@@ -103,28 +103,11 @@ static int one_pipe(int fd[2])
 	return 0;
 }
 
-/* N = 0: MemAvailable / 8 KiB pipes (all exist at once, ~6 KiB each), at most 150000 */
-static int pipes_for_memory(void)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	long kb = 0;
-	char line[128];
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb <= 0 || kb / 8 > 150000 ? 150000 : (int)(kb / 8);
-}
-
 static int pipes(int n, const char *ready_path)
 {
 	int (*fds)[2];
 	int kept = 0;
 
-	if (n <= 0)
-		n = pipes_for_memory();
 	fds = calloc(n, sizeof(*fds));
 
 	raise_nofile(2L * n + 1024);
