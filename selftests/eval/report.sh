@@ -205,6 +205,7 @@ bars regions faulter_regions "2 MB regions the faulter faulted in its time" "reg
 bars mixed mixed "Mixed pageblocks, end of cell" "pageblocks"
 bars bloat bloat_vs_never_pct "Anonymous memory (+swap) of the scenario against THP never" "% over never" "set yrange [*:*]"
 for s in $scenarios; do timeline_fig "$s"; done
+find "$fig" -name '*.png' -empty -delete	# a metric no cell has (e.g. bloat without `never`)
 
 # ---- report -----------------------------------------------------------------
 ncell=$(($(wc -l <"$out/cells.csv") - 1))
@@ -230,6 +231,18 @@ mixed_src="the pageblock scan (\`fragml report --pageblocks\`)"
 	echo "  free order-9 blocks and the unusable index at order 9 (the kernel's formula over all zones) from /proc/buddyinfo; mixed pageblocks from $mixed_src;"
 	echo "  bloat = anonymous memory + swap in use by the scenario at the end of the fragmentation phase against THP \`never\` on the same scenario and seed. Model hashes (sha256, 12 digits): $(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $c["models"] != "none" && !s[$c["policy"]]++ { printf "%s`%s`: %s", n++ ? "; " : "", $c["policy"], $c["models"] }' "$out/cells.csv")."
 	echo
+	if [ -r "$out/matrix.txt" ]; then
+		echo "### Matrix \`$(cat "$out/matrix.name" 2>/dev/null)\`"
+		echo
+		echo "Which policies each scenario runs, and why (the matrix file's own words):"
+		echo
+		echo '```'
+		sed -n 's/^# \{0,1\}//p' "$out/matrix.txt" | grep -v '^Keys:'
+		echo
+		grep -E '^(secs|seeds|fault_mb|cell) ' "$out/matrix.txt"
+		echo '```'
+		echo
+	fi
 	echo "### Policies"
 	echo
 	echo "| policy | what |"

@@ -53,6 +53,7 @@ done <"$matrix"
 mkdir -p "$out/cells"
 # a partial run (FRAGML_EVAL_ONLY) keeps the other cells of an earlier run
 [ -z "${FRAGML_EVAL_ONLY:-}" ] && rm -rf "${out:?}"/cells/*
+cp "$matrix" "$out/matrix.txt" && basename "$matrix" >"$out/matrix.name"
 total=${#cells[@]} i=0 failed=0 t_start=$(date +%s) last=0
 mmss() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 echo "# eval: $total cells from $(basename "$matrix"), $secs s of workload each, guest $FRAGML_VM_MEM machine $FRAGML_VM_MACHINE swap $FRAGML_VM_SWAP" >&2
