@@ -52,3 +52,6 @@ $(HOST_TEST_DIR)/test_cli: $(OBJ)/selftests/host/test_cli.o $(TESTLIB_OBJ) $(LIB
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm
 -include selftests/fuzz/fuzz.mk
+
+# The evaluation runner (two levels down, so included from here).
+include $(TOP)/selftests/eval/build.mk

@@ -67,7 +67,7 @@ vmtest: vmtest-deps
 .PHONY: demo-vm
 demo-vm: vmtest-deps
 	@$(TOP)/selftests/vm/run-vm.sh $(KBZIMAGE) $(BUILD)/vmdemo demo $(VMTEST_ENV) \
-		FRAGML_FRAG_PIPES=$${FRAGML_FRAG_PIPES:-150000} FRAGML_FAULT_MB=$${FRAGML_FAULT_MB:-384} \
+		FRAGML_FRAG_PIPES=$${FRAGML_FRAG_PIPES:-110000} FRAGML_FAULT_MB=$${FRAGML_FAULT_MB:-384} \
 		FRAGML_MODELS=$(TOP)/model/defaults
 
 CHECK_DEPS	+= vmtest-deps

@@ -6,7 +6,7 @@
 # models, model/defaults) come from the kernel command line.
 set -u
 bin=${FRAGML_BIN:?} tdir=${FRAGML_TESTDIR:?}
-pipes=${FRAGML_FRAG_PIPES:-150000} mb=${FRAGML_FAULT_MB:-384}
+pipes=${FRAGML_FRAG_PIPES:-110000} mb=${FRAGML_FAULT_MB:-384}
 counters="thp_fault_alloc thp_fault_fallback thp_fault_declined thp_fault_policy_no_compact
  thp_fault_policy_compact thp_fault_policy_default compact_stall compact_success compact_fail
  compact_policy_run compact_policy_skip"

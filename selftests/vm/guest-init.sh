@@ -9,6 +9,7 @@ export HOME=/tmp LANG=C
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd	# bash process substitution
 mount -t tmpfs tmpfs /run
 # The tools need a writable /tmp, but the checkout (and so the test binaries)
 # may itself live under /tmp on the host: keep the host's view of those
@@ -31,9 +32,58 @@ mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mkdir -p /tmp/out
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 fragml_out /tmp/out
 
+mkdir -p /sys/fs/cgroup
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+
 echo always >/sys/kernel/mm/transparent_hugepage/enabled
 ulimit -l unlimited
-echo "# guest: $(uname -r), $(nproc) CPUs, THP $(cat /sys/kernel/mm/transparent_hugepage/enabled)" >/dev/console
+
+# Swap on the virtio disk run-vm.sh attaches (FRAGML_VM_SWAP=0: none).
+if [ "${FRAGML_VM_SWAP:-0}" != 0 ] && [ -b /dev/vda ]; then
+	mkswap /dev/vda >/dev/null 2>&1 && swapon /dev/vda 2>/dev/null
+fi
+
+# What the guest got, checked against what it was given: a run on a guest
+# that lacks any of it would measure another kernel.
+guest_check() {
+	local bad="" cpus want swapkb rcl zones memmb memcg=on psi=on
+	want=${FRAGML_VM_CPUS:-1}
+	cpus=$(getconf _NPROCESSORS_ONLN)
+	[ "$cpus" = "$want" ] || bad="$bad; $cpus of $want CPUs online (CONFIG_ACPI?)"
+	swapkb=$(awk 'NR > 1 { s += $3 } END { print s + 0 }' /proc/swaps)
+	if [ "${FRAGML_VM_SWAP:-0}" != 0 ] && [ "$swapkb" = 0 ]; then
+		bad="$bad; no active swap on /dev/vda (CONFIG_SWAP, CONFIG_VIRTIO_BLK?)"
+	fi
+	if ! grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+		memcg=off bad="$bad; no memory controller in /sys/fs/cgroup/cgroup.controllers (CONFIG_MEMCG?)"
+	fi
+	if ! cat /proc/pressure/memory >/dev/null 2>&1; then
+		psi=off bad="$bad; no /proc/pressure/memory (CONFIG_PSI?)"
+	fi
+	# SLUB (not SLUB_TINY): reclaimable kmalloc caches exist and are not
+	# merged into the normal ones.
+	rcl=0
+	for c in /sys/kernel/slab/kmalloc-rcl-*; do
+		[ "$(cat "$c/reclaim_account" 2>/dev/null)" = 1 ] && rcl=$((rcl + 1))
+	done
+	[ "$rcl" -gt 0 ] || bad="$bad; no reclaimable kmalloc-rcl-* SLUB caches (SLUB_TINY?)"
+	zones=$(awk '{ printf "%s%s", (NR > 1 ? "+" : ""), $4 }' /proc/buddyinfo)
+	memmb=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
+	GUEST_LINE="# guest: $(uname -r), $cpus/$want CPUs online, ${memmb} MB ($zones, machine ${FRAGML_VM_MACHINE:-pc}), swap ${swapkb} kB, memcg $memcg, PSI $psi, SLUB kmalloc-rcl-* x$rcl, THP $(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/enabled)"
+	GUEST_BAD=${bad#; }
+}
+guest_check
+echo "$GUEST_LINE" >/dev/console
+echo "$GUEST_LINE" >/tmp/out/guest.txt
+if [ -n "$GUEST_BAD" ]; then
+	echo "# guest check failed: $GUEST_BAD" >/dev/console
+	echo "# guest check failed: $GUEST_BAD" >>/tmp/out/guest.txt
+	echo "guest-init: the guest is not the one asked for: $GUEST_BAD" >/tmp/out/output.txt
+	echo 1 >/tmp/out/status
+	sync
+	umount /tmp/out
+	/bin/busybox reboot -f
+fi
 
 cd /tmp
 case $FRAGML_JOB in

@@ -339,7 +339,7 @@ TEST_F_TIMEOUT(policy, link_update, 120)
  */
 TEST_F_TIMEOUT(policy, fragmented_compaction, 420)
 {
-	int npipes = atoi(env_or("FRAGML_FRAG_PIPES", "150000"));
+	int npipes = atoi(env_or("FRAGML_FRAG_PIPES", "0")) ?: pipes_for_memory();
 	size_t mb = atoi(env_or("FRAGML_FAULT_MB", "384"));
 	long nocompact_stalls;
 	struct region r;

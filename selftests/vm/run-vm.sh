@@ -9,6 +9,15 @@
 # JOB is `tests` (the VM selftests) or `demo` (selftests/vm/demo-guest.sh).
 # NAME=VALUE pairs reach the guest's init as environment variables (kernel
 # command line), so they must not contain spaces.
+#
+# Guest shape (environment of this script):
+#   FRAGML_VM_MEM      guest memory (default 1G)
+#   FRAGML_VM_MACHINE  QEMU machine (default pc: a guest of <= 3.5 GB is all
+#                      ZONE_DMA32); `pc,max-ram-below-4g=512M` gives a 1 GB
+#                      guest a ZONE_NORMAL above 4 GB
+#   FRAGML_VM_SWAP     size of the sparse raw swap disk created in OUTDIR for
+#                      each run (default 1G; 0: no disk, the guest check fails)
+#   FRAGML_VM_TIMEOUT  seconds before QEMU is killed (default 600)
 set -uo pipefail
 
 bz=$1 out=$2 job=$3
@@ -16,6 +25,8 @@ shift 3
 here=$(cd "$(dirname "$0")" && pwd)
 timeout_s=${FRAGML_VM_TIMEOUT:-1800}
 mem=${FRAGML_VM_MEM:-1G}
+machine=${FRAGML_VM_MACHINE:-pc}
+swap=${FRAGML_VM_SWAP:-1G}
 
 if ! command -v qemu-system-x86_64 >/dev/null; then
 	printf '1..1\nok 1 vm-%s # SKIP qemu-system-x86_64 not installed (make deps)\n' "$job"
@@ -24,27 +35,38 @@ fi
 [ -r "$bz" ] || { echo "run-vm: $bz missing: run 'make kernel'" >&2; exit 1; }
 
 mkdir -p "$out"
-rm -f "$out/status" "$out/output.txt" "$out/console.log"
+rm -f "$out/status" "$out/output.txt" "$out/console.log" "$out/guest.txt" "$out/swap.img"
+disk=()
+if [ "$swap" != 0 ]; then
+	# sparse: costs host disk only for what the guest swaps out
+	truncate -s "$swap" "$out/swap.img" ||
+		{ echo "run-vm: cannot create $out/swap.img ($swap)" >&2; exit 1; }
+	disk=(-drive "file=$out/swap.img,if=virtio,format=raw,cache=unsafe")
+fi
 
 cmdline="console=ttyS0 printk.time=1 panic=-1 oops=panic root=/dev/root rootfstype=9p"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
-cmdline+=" init=$here/guest-init.sh FRAGML_JOB=$job FRAGML_VMDIR=$here $*"
+cmdline+=" init=$here/guest-init.sh FRAGML_JOB=$job FRAGML_VMDIR=$here"
+cmdline+=" FRAGML_VM_CPUS=2 FRAGML_VM_SWAP=$swap FRAGML_VM_MACHINE=$machine $*"
 
-echo "# vm: booting $(basename "$bz") (TCG, -cpu max, -smp 2, -m $mem), job $job" >&2
+echo "# vm: booting $(basename "$bz") (TCG, -machine $machine, -cpu max, -smp 2, -m $mem, swap $swap), job $job" >&2
 start=$(date +%s.%N)
 timeout --foreground "$timeout_s" qemu-system-x86_64 \
-	-machine pc -cpu max -smp 2 -m "$mem" -accel tcg \
+	-machine "$machine" -cpu max -smp 2 -m "$mem" -accel tcg \
 	-nographic -no-reboot -nodefaults -serial stdio -display none \
 	-kernel "$bz" -append "$cmdline" \
 	-fsdev local,id=rootfs,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=rootfs,mount_tag=/dev/root \
 	-fsdev local,id=outfs,path="$out",security_model=none,multidevs=remap \
 	-device virtio-9p-pci,fsdev=outfs,mount_tag=fragml_out \
+	"${disk[@]}" \
 	>"$out/console.log" 2>&1 </dev/null
 qrc=$?
 elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+rm -f "$out/swap.img"
 echo "# vm: qemu exited ($qrc) after ${elapsed%.*} s; console log: $out/console.log" >&2
 
+[ -f "$out/guest.txt" ] && cat "$out/guest.txt" >&2
 if [ -f "$out/output.txt" ]; then
 	cat "$out/output.txt"
 fi

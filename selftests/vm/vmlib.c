@@ -136,6 +136,20 @@ int fragment_unmovable(int npipes)
 	return kept;
 }
 
+int pipes_for_memory(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	long kb = 0;
+	char line[128];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb <= 0 || kb / 8 > 150000 ? 150000 : (int)(kb / 8);
+}
+
 void print_frag_state(const char *what)
 {
 	printf("# %s: ", what);

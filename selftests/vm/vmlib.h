@@ -46,6 +46,14 @@ void unmap_region(struct region *r);
  */
 int fragment_unmovable(int npipes);
 
+/*
+ * Pipes for the scatter when FRAGML_FRAG_PIPES is unset: all of them exist at
+ * once before 7 of 8 close, at about 6 KiB each (the page plus the pipe's
+ * files, inode, dentry and buffer array under SLUB), so size the burst to
+ * about 3/4 of MemAvailable (8 KiB budget per pipe), at most 150000.
+ */
+int pipes_for_memory(void);
+
 /* Print buddyinfo and the unusable index as a KTAP comment. */
 void print_frag_state(const char *what);
 

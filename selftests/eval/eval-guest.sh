@@ -1,0 +1,171 @@
+#!/bin/bash
+# One cell of the evaluation matrix, inside the patched kernel (run by
+# selftests/vm/guest-init.sh as its `script` job; selftests/eval/run-eval.sh
+# boots one VM per cell).  Order: policy applied (THP mode, sysctls, fragml
+# models loaded) -> baseline snapshot -> the scenario's fragmenters for 2/5
+# of the cell -> snapshot -> the THP faulter alongside them for the rest ->
+# final snapshot.  Results go to the results share (/tmp/out):
+#   metrics.txt   "key value" lines, one cell's row of the raw CSV
+#   timeline.csv  t_s,thp_fault_alloc,thp_fault_fallback,free_order9,unusable9_pm,extfrag_events
+#   log.txt       what ran (also the job's output)
+# Environment (kernel command line): FRAGML_BIN, FRAGML_EVAL_DIR (this folder),
+# FRAGML_EVAL_WORK (the evalwork binary), FRAGML_EVAL_TOP (the checkout),
+# FRAGML_EVAL_SCENARIO, FRAGML_EVAL_POLICY, FRAGML_EVAL_SEED, FRAGML_EVAL_SECS,
+# FRAGML_EVAL_FAULT_MB (faulter working set, MiB).
+set -u
+bin=${FRAGML_BIN:?} edir=${FRAGML_EVAL_DIR:?} ew=${FRAGML_EVAL_WORK:?} top=${FRAGML_EVAL_TOP:?}
+scenario=${FRAGML_EVAL_SCENARIO:?} policy=${FRAGML_EVAL_POLICY:?}
+SEED=${FRAGML_EVAL_SEED:-1} SECS=${FRAGML_EVAL_SECS:-60} FAULT_MB=${FRAGML_EVAL_FAULT_MB:-448}
+EW=$ew WORK=/tmp/work
+out=/tmp/out M=/tmp/out/metrics.txt T=/sys/kernel/tracing
+mkdir -p "$WORK"
+: >"$M"
+PIDS=()
+
+log() { echo "# eval: $*"; }
+put() { echo "$1 $2" >>"$M"; }
+fail() { log "FAILED: $*"; put cell_error "$(echo "$*" | tr ' ' '_')"; exit 1; }
+bg_pid() { PIDS+=("$@"); }
+# wait for a fragmenter's ready file, at most until the fragmentation phase ends
+wait_ready() {
+	while [ ! -e "$1" ] && [ "$(awk '{ print int($1) }' /proc/uptime)" -lt $((t0 + frag_secs)) ]; do
+		sleep 1
+	done
+	[ -e "$1" ] || log "$(basename "$1" .ready) not set up within $frag_secs s (fragmenting on)"
+}
+
+# ---- snapshots --------------------------------------------------------------
+# vmstat counters kept, by prefix: new kernel counters with these prefixes
+# (fallback_gate_*, placement_*) appear in the CSV without a change here.
+VM_PREFIXES='^(thp_|compact_|pgmigrate_|pgsteal_|pgscan_|pswp|allocstall_|oom_kill|fallback_gate_|placement_|pgalloc_|pgfault|pgmajfault|workingset_|drop_|nr_free_pages$|nr_anon_pages$|nr_anon_transparent_hugepages$|nr_slab_|nr_kernel_stack|nr_page_table_pages)'
+vmsnap() { grep -E "$VM_PREFIXES" /proc/vmstat >"/tmp/vm.$1"; }
+# free blocks of order >= 9 and the unusable index at order 9 (per 1000, the
+# kernel's formula over all zones): (free - free in blocks >= 9) / free
+frag9() {
+	awk '{ for (i = 5; i <= NF; i++) { o = i - 5; p = $i * 2 ^ o; f += p; if (o >= 9) { b += $i * 2 ^ (o - 9); u += p } } }
+	     END { printf "%d %d\n", b, f ? int((f - u) * 1000 / f) : 0 }' /proc/buddyinfo
+}
+extfrag_count() {
+	cat $T/per_cpu/cpu*/stats 2>/dev/null | awk '$1 == "entries:" || $1 == "overrun:" { s += $2 } END { print s + 0 }'
+}
+extfrag_lost() {
+	cat $T/per_cpu/cpu*/stats 2>/dev/null | awk '$1 == "overrun:" { s += $2 } END { print s + 0 }'
+}
+meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
+psi_total() { awk '/^some/ { sub("total=", "", $5); print $5 }' /proc/pressure/memory; }
+timeline() {
+	local t v9
+	t=$(awk '{ print int($1) }' /proc/uptime)
+	v9=($(frag9))
+	echo "$((t - t0)),$(awk '$1 == "thp_fault_alloc" { a = $2 } $1 == "thp_fault_fallback" { f = $2 } END { print a + 0 "," f + 0 }' /proc/vmstat),${v9[0]},${v9[1]},$(extfrag_count)" >>"$out/timeline.csv"
+}
+# sleep until $1 s since the cell began, sampling the timeline every 2 s
+run_until() {
+	while [ "$(awk '{ print int($1) }' /proc/uptime)" -lt $((t0 + $1)) ]; do
+		sleep 2
+		timeline
+	done
+}
+
+# ---- policy -----------------------------------------------------------------
+pfile=$edir/policies/$policy.policy
+[ -r "$pfile" ] || fail "no policy file $pfile"
+"$bin/fragml" detach >/dev/null 2>&1
+models="" nmodel=0
+while read -r key rest; do
+	case $key in
+	'' | '#'*) continue ;;
+	desc) ;;
+	thp_enabled) echo "$rest" >/sys/kernel/mm/transparent_hugepage/enabled || fail "THP enabled=$rest" ;;
+	thp_defrag) echo "$rest" >/sys/kernel/mm/transparent_hugepage/defrag || fail "THP defrag=$rest" ;;
+	sysctl)
+		k=${rest%%=*} v=${rest#*=}
+		echo "$v" >"/proc/sys/${k//.//}" || fail "sysctl $rest" ;;
+	mkmodel | load)
+		if [ "$key" = mkmodel ]; then
+			nmodel=$((nmodel + 1)) m=/tmp/policy-$nmodel.bin
+			eval "args=($rest)"
+			"$bin/fragml-mkmodel" "${args[@]}" -o "$m" >/dev/null || fail "fragml-mkmodel $rest"
+		else
+			m=$rest
+			[ "${m#/}" = "$m" ] && m=$top/$m
+		fi
+		"$bin/fragml-load" -q "$m" || fail "fragml-load $m"
+		models="$models${models:+;}$(basename "$m" .bin):$(sha256sum "$m" | cut -c1-12)" ;;
+	*) fail "$pfile: unknown key '$key'" ;;
+	esac
+done <"$pfile"
+put models "${models:-none}"
+put thp_enabled "$(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/enabled)"
+put thp_defrag "$(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/defrag)"
+put compaction_proactiveness "$(cat /proc/sys/vm/compaction_proactiveness)"
+log "policy $policy: THP $(cat /sys/kernel/mm/transparent_hugepage/enabled), models ${models:-none}"
+
+# ---- counters on ------------------------------------------------------------
+"$EW" lo || fail "loopback interface"
+echo 2048 >$T/buffer_size_kb 2>/dev/null
+echo 1 >$T/events/kmem/mm_page_alloc_extfrag/enable 2>/dev/null || log "no kmem:mm_page_alloc_extfrag event: extfrag counts are 0"
+sync
+echo 3 >/proc/sys/vm/drop_caches
+t0=$(awk '{ print int($1) }' /proc/uptime)
+echo "t_s,thp_fault_alloc,thp_fault_fallback,free_order9,unusable9_pm,extfrag_events" >"$out/timeline.csv"
+vmsnap 0
+read -r free9_0 unus9_0 <<<"$(frag9)"
+ext0=$(extfrag_count) psi0=$(psi_total)
+timeline
+
+# ---- scenario ---------------------------------------------------------------
+sfile=$edir/scenarios/$scenario.sh
+[ -r "$sfile" ] || fail "no scenario file $sfile"
+frag_secs=$((SECS * 2 / 5))
+# shellcheck source=/dev/null
+. "$sfile"
+log "scenario $scenario (seed $SEED): fragmenters for $frag_secs s, then the THP faulter ($FAULT_MB MiB) for $((SECS - frag_secs)) s"
+scenario_start || fail "scenario $scenario did not start"
+run_until "$frag_secs"
+vmsnap 1
+read -r free9_1 unus9_1 <<<"$(frag9)"
+put app_anon_kb $(($(meminfo AnonPages) + $(meminfo SwapTotal) - $(meminfo SwapFree)))
+put app_anon_huge_kb "$(meminfo AnonHugePages)"
+put app_slab_kb "$(meminfo Slab)"
+
+"$EW" fault "$FAULT_MB" "$SEED" /tmp/faulter.txt &
+fpid=$!
+run_until "$SECS"
+kill -TERM "$fpid" 2>/dev/null
+wait "$fpid" || fail "faulter exited with an error"
+vmsnap 2
+read -r free9_2 unus9_2 <<<"$(frag9)"
+ext2=$(extfrag_count) psi2=$(psi_total)
+echo 0 >$T/events/kmem/mm_page_alloc_extfrag/enable 2>/dev/null
+
+# ---- metrics ----------------------------------------------------------------
+cat /tmp/faulter.txt >>"$M"
+put free9_start "$free9_0"
+put free9_after_frag "$free9_1"
+put free9_end "$free9_2"
+put unusable9_start_pm "$unus9_0"
+put unusable9_after_frag_pm "$unus9_1"
+put unusable9_end_pm "$unus9_2"
+put extfrag_events $((ext2 - ext0))
+put extfrag_lost "$(extfrag_lost)"
+put psi_memory_some_us $((psi2 - psi0))
+put swap_used_kb_end $(($(meminfo SwapTotal) - $(meminfo SwapFree)))
+# whole-cell deltas, and the fragmentation phase alone (frag_*)
+awk 'FNR == NR { a[$1] = $2; next } { print "vm_" $1, $2 - a[$1] }' /tmp/vm.0 /tmp/vm.2 >>"$M"
+awk 'FNR == NR { a[$1] = $2; next } $1 ~ /^(thp_fault|compact_stall|pswpout)/ { print "frag_" $1, $2 - a[$1] }' /tmp/vm.0 /tmp/vm.1 >>"$M"
+cat $T/trace >/tmp/trace.txt 2>/dev/null && "$EW" extfrag /tmp/trace.txt >>"$M"
+"$EW" pageblocks >>"$M" || fail "pageblock count"
+if pb=$("$bin/fragml" report --pageblocks --json 2>/tmp/pb.err); then
+	echo "$pb" >"$out/pageblocks.json"
+	put mixed_blocks "$(echo "$pb" | tr ',{}' '\n\n\n' | awk -F: '$1 ~ /"mixed"$/ { gsub(/ /, "", $2); print $2; exit }')"
+else
+	log "fragml report --pageblocks: $(head -1 /tmp/pb.err)"
+fi
+cp /sys/kernel/debug/extfrag/unusable_index "$out/unusable_index.txt" 2>/dev/null
+"$bin/fragml" status >"$out/fragml-status.txt" 2>&1
+for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+type scenario_stop >/dev/null 2>&1 && scenario_stop
+put cell_ok 1
+log "done: faulter $(tr '\n' ' ' </tmp/faulter.txt), free order-9 blocks $free9_0 -> $free9_1 -> $free9_2, unusable9 $unus9_0 -> $unus9_1 -> $unus9_2 per 1000"
+exit 0
