@@ -3,7 +3,7 @@
 # (selftests/eval/policies/*.policy), scenarios as scripts
 # (selftests/eval/scenarios/*.sh); raw and summary CSV, figures and the report
 # under build/eval/.  Included from selftests/build.mk.
-EVAL_OUT	:= $(BUILD)/eval
+EVAL_OUT	?= $(BUILD)/eval
 EVALWORK	:= $(BUILD)/selftests/eval/evalwork
 EVAL_ENV	= FRAGML_BIN=$(BIN) FRAGML_EVAL_WORK=$(EVALWORK) FRAGML_EVAL_KHASH=$(KHASH)
 EVAL_RUN	= $(EVAL_ENV) $(TOP)/selftests/eval/run-eval.sh
@@ -17,11 +17,11 @@ CHECK_DEPS	+= $(EVALWORK)
 
 .PHONY: eval eval-quick eval-report eval-publish
 ## eval-quick: smoke run of the evaluation (5 cells, about 8 min) into build/eval/quick; fails when a cell yields no metrics
-eval-quick: vmtest-deps $(EVALWORK)
+eval-quick: vmtest-deps $(EVALWORK) rules
 	@$(EVAL_RUN) $(TOP)/selftests/eval/quick.matrix $(EVAL_OUT)/quick $(KBZIMAGE)
 
 ## eval: the evaluation matrix (EVAL_MATRIX, default selftests/eval/full.matrix: 51 cells, about 85 min) -> build/eval/report.md
-eval: vmtest-deps $(EVALWORK)
+eval: vmtest-deps $(EVALWORK) rules
 	@$(EVAL_RUN) $(abspath $(EVAL_MATRIX)) $(EVAL_OUT) $(KBZIMAGE)
 
 ## eval-report: rebuild build/eval/{cells,summary}.csv, figures and report.md from the cells of the last `make eval`
