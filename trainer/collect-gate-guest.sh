@@ -2,7 +2,8 @@
 # Fallback-gate training data, inside the QEMU guest (patched 6.12), run by
 # trainer/collect-gate.sh through selftests/vm/run-vm.sh.  For every workload
 # and seed: scatter free memory over movable pageblocks (fragml-work holes,
-# as selftests/vm/gate_test.c does), then run the workload under
+# as selftests/vm/gate_test.c does, freeing 1 page in 2, 3 or 4 by seed),
+# then run the workload under
 # `fragml-collect --gate` with the gate exploring (a "fall back now" model
 # plus GATE_EXPLORE ppm random actions).  Output: /tmp/out/<workload>-s<seed>/.
 #
@@ -44,7 +45,9 @@ for w in ${workloads//,/ }; do
 		args=$(wargs "$w") || { echo "# unknown workload $w"; exit 1; }
 		sync; echo 3 > /proc/sys/vm/drop_caches; echo 1 > /proc/sys/vm/compact_memory
 		free_mb=$(( $(awk '/MemFree/{print $2}' /proc/meminfo) / 1024 ))
-		"$B/fragml-work" --seed "$s" --mb $(( free_mb * 85 / 100 )) --hold 3600 holes >/tmp/holes.log 2>&1 &
+		# 1 page in 2, 3, 4 freed (by seed): blocks a fallback claims whole, or only steals from
+		"$B/fragml-work" --seed "$s" --stride $(( (s - 1) % 3 + 2 )) --mb $(( free_mb * 85 / 100 )) \
+			--hold 3600 holes >/tmp/holes.log 2>&1 &
 		hp=$!
 		for _ in $(seq 600); do grep -q ready /tmp/holes.log 2>/dev/null && break; sleep 0.5; done
 		t0=$(date +%s)

@@ -14,7 +14,7 @@
  *   pagetables  child processes touching one page per 2 MB of a sparse mapping (page tables)
  *   pagecache   write and reread files, then delete them (page-cache churn)
  *   nothp       like thp-dense but with PR_SET_THP_DISABLE (4 KB pages: clean density labels)
- *   holes       4 KB anonymous pages, every other one freed again and the rest held:
+ *   holes       4 KB anonymous pages, 1 in --stride (default 2) freed again, the rest held:
  *               free memory scattered over movable pageblocks, none of them whole
  *               (the fallback-gate workloads run on top of it); prints "ready"
  *
@@ -55,8 +55,8 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static struct { long mb; double secs, hold; long count, keep; const char *dir; } opt = {
-	.mb = 256, .secs = 5, .hold = 1, .count = 20000, .keep = 8, .dir = "/tmp",
+static struct { long mb; double secs, hold; long count, keep, stride; const char *dir; } opt = {
+	.mb = 256, .secs = 5, .hold = 1, .count = 20000, .keep = 8, .stride = 2, .dir = "/tmp",
 };
 
 #define HUGE (2UL << 20)
@@ -204,7 +204,7 @@ static int w_holes(void)
 	madvise(p, len, MADV_NOHUGEPAGE);
 	for (size_t off = 0; off < len; off += 4096)
 		p[off] = 1;
-	for (size_t off = 0; off < len; off += 2 * 4096)
+	for (size_t off = 0; off < len; off += (size_t)opt.stride * 4096)
 		madvise(p + off, 4096, MADV_DONTNEED);
 	printf("ready\n");
 	fflush(stdout);
@@ -269,12 +269,12 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "mb", 1, 0, 'm' }, { "secs", 1, 0, 's' }, { "hold", 1, 0, 'H' },
 		{ "count", 1, 0, 'n' }, { "seed", 1, 0, 'S' }, { "dir", 1, 0, 'd' },
-		{ "keep", 1, 0, 'k' }, {}
+		{ "keep", 1, 0, 'k' }, { "stride", 1, 0, 'x' }, {}
 	};
 	uint64_t seed = 1;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+m:s:H:n:S:d:k:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+m:s:H:n:S:d:k:x:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'm': opt.mb = atol(optarg); break;
 		case 's': opt.secs = atof(optarg); break;
@@ -283,17 +283,18 @@ int main(int argc, char **argv)
 		case 'S': seed = strtoull(optarg, NULL, 0); break;
 		case 'd': opt.dir = optarg; break;
 		case 'k': opt.keep = atol(optarg); break;
+		case 'x': opt.stride = atol(optarg); break;
 		default: return 2;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: fragml-work [--mb N] [--secs S] [--hold S] [--count N] [--seed N] [--dir D] [--keep K] "
+		fprintf(stderr, "usage: fragml-work [--mb N] [--secs S] [--hold S] [--count N] [--seed N] [--dir D] [--keep K] [--stride K] "
 			"thp-dense|thp-sparse|nothp|malloc|files|sockets|pipes|pagetables|pagecache|holes\n");
 		return 2;
 	}
 	if (opt.mb < 1 || opt.mb > 2048 || opt.secs > 600 || opt.hold > 600 || opt.count > 1000000 ||
-	    opt.keep < 1 || opt.keep > 1000000) {
-		fprintf(stderr, "fragml-work: bounds: --mb 1..2048, --secs/--hold <= 600, --count <= 1000000, --keep 1..1000000\n");
+	    opt.keep < 1 || opt.keep > 1000000 || opt.stride < 2 || opt.stride > 512) {
+		fprintf(stderr, "fragml-work: bounds: --mb 1..2048, --secs/--hold <= 600, --count <= 1000000, --keep 1..1000000, --stride 2..512\n");
 		return 2;
 	}
 	rng_state = seed * 0x9E3779B97F4A7C15ULL | 1;
