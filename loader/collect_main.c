@@ -26,16 +26,31 @@ static void show(const char *line, void *ctx)
 	fprintf(stderr, "fragml-collect: %s\n", line);
 }
 
-static pid_t run_command(char **argv)
+/* Signals stop the collection; so does the end of the command after "--", if any. */
+static pid_t start_command(int argc, char **argv)
 {
-	pid_t child = fork();
+	pid_t child;
 
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (optind >= argc)
+		return 0;
+	signal(SIGCHLD, on_signal);
+	child = fork();
 	if (child == 0) {
-		execvp(argv[0], argv);
-		fprintf(stderr, "fragml-collect: %s: cannot run: %m\n", argv[0]);
+		execvp(argv[optind], argv + optind);
+		fprintf(stderr, "fragml-collect: %s: cannot run: %m\n", argv[optind]);
 		_exit(127);
 	}
 	return child;
+}
+
+static void end_command(pid_t child, int *status)
+{
+	if (child > 0) {
+		kill(child, SIGTERM);
+		waitpid(child, status, 0);
+	}
 }
 
 /* --gate: the fallback gate's decisions and outcomes (docs/dataset.md "fallback"). */
@@ -56,17 +71,9 @@ static int gate_main(const struct fragml_collect_opts *o, struct fragml_gate_col
 		fprintf(stderr, "fragml-collect: %s\n", fragml_err_msg(&err));
 		return 1;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	if (optind < argc) {
-		signal(SIGCHLD, on_signal);
-		child = run_command(argv + optind);
-	}
+	child = start_command(argc, argv);
 	ret = fragml_gate_collect_run(g_gc, &st, &err);
-	if (child > 0) {
-		kill(child, SIGTERM);
-		waitpid(child, &status, 0);
-	}
+	end_command(child, &status);
 	fragml_gate_collect_close(g_gc);
 	if (ret) {
 		fprintf(stderr, "fragml-collect: %s\n", fragml_err_msg(&err));
@@ -183,17 +190,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fragml-collect: %s\n", fragml_err_msg(&err));
 		return 1;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	if (optind < argc) {
-		signal(SIGCHLD, on_signal);
-		child = run_command(argv + optind);
-	}
+	child = start_command(argc, argv);
 	ret = fragml_collect_run(g_c, &st, &err);
-	if (child > 0) {
-		kill(child, SIGTERM);
-		waitpid(child, &status, 0);
-	}
+	end_command(child, &status);
 	fragml_collect_close(g_c);
 	if (ret) {
 		fprintf(stderr, "fragml-collect: %s\n", fragml_err_msg(&err));

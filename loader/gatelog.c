@@ -115,38 +115,39 @@ static struct gate_rec *slot(struct fragml_gate_collector *c, uint64_t seq)
 	return &c->recs[i];
 }
 
-static int on_decision(void *ctx, void *data, size_t len)
+/* A decision or an outcome record into its sequence number's slot. */
+static int store(struct fragml_gate_collector *c, uint64_t seq, const void *rec, size_t len,
+		 bool outcome)
 {
-	struct fragml_gate_collector *c = ctx;
-	const struct fragml_gate_decision *d = data;
 	struct gate_rec *r;
 
-	if (len < sizeof(*d))
+	if (len < (outcome ? sizeof(r->o) : sizeof(r->d)))
 		return 0;
-	c->st.decisions++;
-	r = slot(c, d->seq);
-	if (r) {
-		r->d = *d;
+	if (outcome)
+		c->st.outcomes++;
+	else
+		c->st.decisions++;
+	r = slot(c, seq);
+	if (!r)
+		return 0;
+	if (outcome) {
+		memcpy(&r->o, rec, sizeof(r->o));
+		r->has_o = 1;
+	} else {
+		memcpy(&r->d, rec, sizeof(r->d));
 		r->has_d = 1;
 	}
 	return 0;
 }
 
+static int on_decision(void *ctx, void *data, size_t len)
+{
+	return store(ctx, ((const struct fragml_gate_decision *)data)->seq, data, len, false);
+}
+
 static int on_outcome(void *ctx, void *data, size_t len)
 {
-	struct fragml_gate_collector *c = ctx;
-	const struct fragml_gate_outcome *o = data;
-	struct gate_rec *r;
-
-	if (len < sizeof(*o))
-		return 0;
-	c->st.outcomes++;
-	r = slot(c, o->seq);
-	if (r) {
-		r->o = *o;
-		r->has_o = 1;
-	}
-	return 0;
+	return store(ctx, ((const struct fragml_gate_outcome *)data)->seq, data, len, true);
 }
 
 static int cfg_write(struct fragml_gate_collector *c, uint32_t explore, uint32_t log,
