@@ -263,12 +263,29 @@ fail:
 	return ret;
 }
 
-static const char *zone_name(unsigned int idx)
+/*
+ * Zone names by zone index, from /proc/zoneinfo (it lists every zone of a
+ * node, populated or not, in index order): which zones exist depends on the
+ * kernel's configuration (CONFIG_ZONE_DMA, CONFIG_ZONE_DMA32, ...).
+ */
+static void zone_names(char names[][16], unsigned int max)
 {
-	/* x86-64 with ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, ZONE_MOVABLE */
-	static const char *const names[] = { "DMA", "DMA32", "Normal", "Movable" };
+	char line[256], name[16];
+	unsigned int n = 0;
+	int node;
+	FILE *f = fopen("/proc/zoneinfo", "r");
 
-	return idx < sizeof(names) / sizeof(names[0]) ? names[idx] : "-";
+	for (unsigned int i = 0; i < max; i++)
+		snprintf(names[i], 16, "zone%u", i);
+	if (!f)
+		return;
+	while (n < max && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Node %d, zone %15s", &node, name) == 2) {
+			if (node != 0)
+				break;
+			snprintf(names[n++], 16, "%s", name);
+		}
+	fclose(f);
 }
 
 static int write_rows(struct fragml_gate_collector *c, struct fragml_err *err)
@@ -278,9 +295,10 @@ static int write_rows(struct fragml_gate_collector *c, struct fragml_err *err)
 	int ids[FRAGML_GATE_NFEAT], nids = 0, ret;
 	const struct fragml_feature_desc *fd;
 	struct fragml_csv defer, now;
-	char path[4096], src[32], extra[256];
+	char path[4096], src[32], extra[256], zones[8][16];
 	int32_t feat[FRAGML_MAX_FEATURES];
 
+	zone_names(zones, 8);
 	for (unsigned int i = 0; (fd = fragml_feature_at(i)); i++)
 		if ((fd->hooks & FRAGML_H_FB) && nids < FRAGML_GATE_NFEAT)
 			ids[nids++] = fd->id;
@@ -322,11 +340,11 @@ static int write_rows(struct fragml_gate_collector *c, struct fragml_err *err)
 		/* 1: the allocation got its page and left no pageblock mixed */
 		label = !o->mixing && !o->failed;
 		if (d->action == FRAGML_FALLBACK_DEFER) {
-			ret = fragml_csv_row(&defer, d->ts, FRAGML_HOOK_FALLBACK, zone_name(d->zone_idx),
+			ret = fragml_csv_row(&defer, d->ts, FRAGML_HOOK_FALLBACK, zones[d->zone_idx & 7],
 					     src, feat, label, extra, err);
 			c->st.rows_defer++;
 		} else {
-			ret = fragml_csv_row(&now, d->ts, FRAGML_HOOK_FALLBACK, zone_name(d->zone_idx),
+			ret = fragml_csv_row(&now, d->ts, FRAGML_HOOK_FALLBACK, zones[d->zone_idx & 7],
 					     src, feat, label, extra, err);
 			c->st.rows_now++;
 		}

@@ -46,10 +46,11 @@ for w in ${workloads//,/ }; do
 		sync; echo 3 > /proc/sys/vm/drop_caches; echo 1 > /proc/sys/vm/compact_memory
 		free_mb=$(( $(awk '/MemFree/{print $2}' /proc/meminfo) / 1024 ))
 		# 1 page in 2, 3, 4 freed (by seed): blocks a fallback claims whole, or only steals from
-		"$B/fragml-work" --seed "$s" --stride $(( (s - 1) % 3 + 2 )) --mb $(( free_mb * 85 / 100 )) \
-			--hold 3600 holes >/tmp/holes.log 2>&1 &
+		"$B/fragml-work" --seed "$s" --stride $(( (s - 1) % 3 + 2 )) --mb $(( free_mb * 95 / 100 )) \
+			--hold 600 holes >/tmp/holes.log 2>&1 &
 		hp=$!
-		for _ in $(seq 600); do grep -q ready /tmp/holes.log 2>/dev/null && break; sleep 0.5; done
+		for _ in $(seq 600); do grep -q ready /tmp/holes.log 2>/dev/null && break; kill -0 $hp 2>/dev/null || break; sleep 0.5; done
+		grep -q ready /tmp/holes.log || { echo "# holes failed: $(cat /tmp/holes.log)"; exit 1; }
 		t0=$(date +%s)
 		# shellcheck disable=SC2086
 		timeout "$tmo" "$B/fragml-collect" --gate -q --explore "$explore" -o "$O/$name" -w "$w" \

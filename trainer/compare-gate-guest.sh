@@ -37,9 +37,10 @@ for s in ${seeds//,/ }; do
 		esac
 		sync; echo 3 > /proc/sys/vm/drop_caches; echo 1 > /proc/sys/vm/compact_memory
 		free_mb=$(( $(awk '/MemFree/{print $2}' /proc/meminfo) / 1024 ))
-		"$B/fragml-work" --seed "$s" --mb $(( free_mb * 85 / 100 )) --hold 3600 holes >/tmp/holes.log 2>&1 &
+		"$B/fragml-work" --seed "$s" --mb $(( free_mb * 95 / 100 )) --hold 600 holes >/tmp/holes.log 2>&1 &
 		hp=$!
-		for _ in $(seq 600); do grep -q ready /tmp/holes.log 2>/dev/null && break; sleep 0.5; done
+		for _ in $(seq 600); do grep -q ready /tmp/holes.log 2>/dev/null && break; kill -0 $hp 2>/dev/null || break; sleep 0.5; done
+		grep -q ready /tmp/holes.log || { echo "# holes failed: $(cat /tmp/holes.log)"; exit 1; }
 		t0=$(date +%s%N)
 		# shellcheck disable=SC2086
 		line=$("$T/gate_compare" "$pol seed=$s" -- "$B/fragml-work" --seed "$s" $args 2>&1 | tail -1)
