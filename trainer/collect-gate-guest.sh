@@ -9,7 +9,8 @@
 #
 # Kernel command line (NAME=VALUE): FRAGML_BIN, GATE_SEEDS (1,2,3),
 # GATE_WORKLOADS (pipes,sockets,files,pagetables), GATE_EXPLORE (500000),
-# GATE_TIMEOUT (seconds per run, 240).
+# GATE_TIMEOUT (seconds per run, 240), GATE_PCP_FRACTION
+# (vm.percpu_pagelist_high_fraction, 100000; 0 = the kernel default).
 set -u
 B=${FRAGML_BIN:?}
 O=/tmp/out
@@ -23,10 +24,15 @@ echo 1048576 > /proc/sys/fs/nr_open
 echo 2000000 > /proc/sys/fs/file-max
 ulimit -n 400000
 mkdir -p /tmp/d
+# Small per-CPU page lists (high = 4 batches): one gate decision then covers one
+# batch refill (~63 pages) rather than up to the default high (~1500 pages in
+# this guest), so a run yields a few hundred decisions instead of a dozen.
+pcp_frac=${GATE_PCP_FRACTION:-100000}
+echo "$pcp_frac" > /proc/sys/vm/percpu_pagelist_high_fraction
+echo "# percpu_pagelist_high_fraction $(cat /proc/sys/vm/percpu_pagelist_high_fraction)"
 "$B/fragml" detach >/dev/null 2>&1
 "$B/fragml-mkmodel" --hook fallback --const fallback -o /tmp/fb-now.bin >/dev/null || exit 1
 "$B/fragml-load" -q /tmp/fb-now.bin || { echo "# fragml-load failed"; exit 1; }
-"$B/fragml" status | sed 's/^/# /'
 
 # workload arguments of fragml-work, sized for a 1 GB guest
 wargs() {
@@ -34,7 +40,7 @@ wargs() {
 	pipes)      echo "--count 30000 --keep 1 --hold 1 pipes" ;;	# one unmovable page each
 	sockets)    echo "--count 20000 --keep 1 --hold 1 sockets" ;;	# skb + socket slab, unmovable
 	files)      echo "--count 40000 --hold 1 --dir /tmp/d files" ;;	# dentry/inode slab, reclaimable
-	pagetables) echo "--mb 128 --hold 1 pagetables" ;;		# page-table pages, unmovable
+	pagetables) echo "--mb 48 --hold 1 pagetables" ;;		# page-table pages, unmovable
 	*) return 1 ;;
 	esac
 }

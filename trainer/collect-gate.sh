@@ -17,11 +17,14 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 data=${3:-$top/trainer/data}
 mkdir -p "$out/vm" "$data"
 vars=(FRAGML_SCRIPT="$top/trainer/collect-gate-guest.sh" FRAGML_BIN="$top/build/bin")
-for v in GATE_SEEDS GATE_WORKLOADS GATE_EXPLORE GATE_TIMEOUT; do
+for v in GATE_SEEDS GATE_WORKLOADS GATE_EXPLORE GATE_TIMEOUT GATE_PCP_FRACTION; do
 	[ -n "${!v:-}" ] && vars+=("$v=${!v}")
 done
-FRAGML_VM_TIMEOUT=${FRAGML_VM_TIMEOUT:-3000} "$top/selftests/vm/run-vm.sh" "$bz" "$out/vm" script "${vars[@]}" |
-	tee "$out/guest.txt"
+# GATE_MERGE_ONLY=1: no guest run, merge what OUT/vm holds (runs of several collections)
+if [ -z "${GATE_MERGE_ONLY:-}" ]; then
+	FRAGML_VM_TIMEOUT=${FRAGML_VM_TIMEOUT:-3000} "$top/selftests/vm/run-vm.sh" "$bz" "$out/vm" script "${vars[@]}" |
+		tee -a "$out/guest.txt"
+fi
 
 merge() {	# name: header of the first file, rows of all, in run order
 	local first=1 f

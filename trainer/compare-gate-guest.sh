@@ -24,7 +24,7 @@ case $w in
 pipes)      args="--count 30000 --keep 1 --hold 1 pipes" ;;
 sockets)    args="--count 20000 --keep 1 --hold 1 sockets" ;;
 files)      args="--count 40000 --hold 1 --dir /tmp/d files" ;;
-pagetables) args="--mb 128 --hold 1 pagetables" ;;
+pagetables) args="--mb 48 --hold 1 pagetables" ;;
 *) echo "# unknown workload $w"; exit 1 ;;
 esac
 

@@ -7,6 +7,7 @@
 #   FRAGML_BIN=build/bin trainer/make-fallback-model.sh DATA_DIR MODELS_DIR WORK_DIR
 set -euo pipefail
 : "${FRAGML_BIN:?}"
+FRAGML_BIN=$(cd "$FRAGML_BIN" && pwd)
 data=${1:?} models=${2:?} work=${3:?}
 seed=${TRAIN_SEED:-1}
 # Held out: one workload never trained on, for the cross-workload figures.
