@@ -54,5 +54,5 @@ compare-gate: vmtest-deps rules
 	@FRAGML_VM_TIMEOUT=$${FRAGML_VM_TIMEOUT:-3000} $(TOP)/selftests/vm/run-vm.sh $(KBZIMAGE) \
 		$(BUILD)/compare-gate script FRAGML_SCRIPT=$(TOP)/trainer/compare-gate-guest.sh \
 		$(VMTEST_ENV) FRAGML_MODELS_DIR=$(TOP)/model \
-		$(if $(GATE_SEEDS),GATE_SEEDS=$(GATE_SEEDS)) $(if $(GATE_CMP_WORKLOAD),GATE_CMP_WORKLOAD=$(GATE_CMP_WORKLOAD))
+		$(foreach v,GATE_SEEDS GATE_CMP_WORKLOAD GATE_CMP_STRIDE GATE_PCP_FRACTION,$(if $($(v)),$(v)=$($(v))))
 .PHONY: collect-gate fallback-model compare-gate

@@ -8,11 +8,14 @@
 # (selftests/vm/gate_compare.c) with the allocator's counters.
 #
 # Kernel command line: FRAGML_BIN, FRAGML_TESTDIR, FRAGML_MODELS_DIR (the
-# repository's model/), GATE_SEEDS (1,2,3), GATE_CMP_WORKLOAD (pipes).
+# repository's model/), GATE_SEEDS (1,2,3), GATE_CMP_WORKLOAD (pipes),
+# GATE_CMP_STRIDE (holes frees 1 page in this many, 4), GATE_PCP_FRACTION
+# (vm.percpu_pagelist_high_fraction, 100000 as in the collection; 0 = default).
 set -u
 B=${FRAGML_BIN:?} T=${FRAGML_TESTDIR:?} M=${FRAGML_MODELS_DIR:?}
 seeds=${GATE_SEEDS:-1,2,3}
 w=${GATE_CMP_WORKLOAD:-pipes}
+stride=${GATE_CMP_STRIDE:-4}
 rule=$B/../models/defrag_mode.bin learned=$M/defaults/fallback.bin
 
 echo "# guest $(uname -r), $(nproc) CPUs, MemTotal $(awk '/MemTotal/{print $2}' /proc/meminfo) kB, swap $(awk 'NR>1' /proc/swaps | wc -l) devices"
@@ -20,6 +23,8 @@ echo 1048576 > /proc/sys/fs/nr_open
 echo 2000000 > /proc/sys/fs/file-max
 ulimit -n 400000
 mkdir -p /tmp/d
+echo "${GATE_PCP_FRACTION:-100000}" > /proc/sys/vm/percpu_pagelist_high_fraction
+echo "# workload $w, holes stride $stride, percpu_pagelist_high_fraction $(cat /proc/sys/vm/percpu_pagelist_high_fraction)"
 case $w in
 pipes)      args="--count 30000 --keep 1 --hold 1 pipes" ;;
 sockets)    args="--count 20000 --keep 1 --hold 1 sockets" ;;
@@ -37,7 +42,7 @@ for s in ${seeds//,/ }; do
 		esac
 		sync; echo 3 > /proc/sys/vm/drop_caches; echo 1 > /proc/sys/vm/compact_memory
 		free_mb=$(( $(awk '/MemFree/{print $2}' /proc/meminfo) / 1024 ))
-		"$B/fragml-work" --seed "$s" --mb $(( free_mb * 95 / 100 )) --hold 600 holes >/tmp/holes.log 2>&1 &
+		"$B/fragml-work" --seed "$s" --stride "$stride" --mb $(( free_mb * 95 / 100 )) --hold 600 holes >/tmp/holes.log 2>&1 &
 		hp=$!
 		for _ in $(seq 600); do grep -q ready /tmp/holes.log 2>/dev/null && break; kill -0 $hp 2>/dev/null || break; sleep 0.5; done
 		grep -q ready /tmp/holes.log || { echo "# holes failed: $(cat /tmp/holes.log)"; exit 1; }
