@@ -55,4 +55,5 @@ compare-gate: vmtest-deps rules
 		$(BUILD)/compare-gate script FRAGML_SCRIPT=$(TOP)/trainer/compare-gate-guest.sh \
 		$(VMTEST_ENV) FRAGML_MODELS_DIR=$(TOP)/model \
 		$(foreach v,GATE_SEEDS GATE_CMP_WORKLOAD GATE_CMP_STRIDE GATE_PCP_FRACTION,$(if $($(v)),$(v)=$($(v))))
+	@$(TOP)/trainer/compare-gate-table.sh $(BUILD)/compare-gate/output.txt
 .PHONY: collect-gate fallback-model compare-gate
