@@ -20,7 +20,7 @@ VMTEST_BINS	:= $(VMTEST_DIR)/policy_test $(VMTEST_DIR)/gate_test $(VMTEST_DIR)/w
 		   $(BIN)/fragml-load $(BIN)/fragml $(BIN)/fragml-mkmodel
 VMTEST_ENV	= FRAGML_BIN=$(BIN) FRAGML_TESTDIR=$(VMTEST_DIR) FRAGML_MMDIR=$(VMTEST_MMDIR)
 
-# Each VM test binary (and gate_compare): its own source plus the shared helpers (vmlib.c).
+# Each VM test binary (and gate_compare): its own source plus the shared vmlib.c.
 $(VMTEST_DIR)/gate_compare: $(VMTEST_DIR)/%: selftests/vm/%.c selftests/vm/vmlib.c $(wildcard selftests/vm/*.h) \
 		loader/fragml_policy.h $(LIBFRAGML_A)
 	@mkdir -p $(@D)
