@@ -26,6 +26,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "fragml_eval.bpf.h"
+#include "fragml_gate.bpf.h"
 #include "fragml_policy_kern.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -117,11 +118,110 @@ static __always_inline __s32 ppk(__u64 part, __u64 whole)
 	return clamp_feat(part * 1024 / whole);
 }
 
+/*
+ * Exploration and the decision log of the fallback gate, for collecting
+ * training data (`fragml-collect --gate`, docs/dataset.md "fallback").  Off
+ * unless the collector sets fragml_gate_cfg; then the only cost is the one
+ * lookup of that map.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fragml_gate_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fragml_gate_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, FRAGML_GATE_LOG_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fragml_gate_log SEC(".maps");
+
+/*
+ * With probability explore_ppm / 10^6 an allocation the kernel may defer
+ * gets a uniformly random action instead of the model's; when logging, the
+ * decision is written to fragml_gate_log and, for a task-context allocation
+ * the kernel may defer, left open in fragml_gate_pending for the outcome
+ * tracer.  Allocations that cannot be deferred are never explored: the
+ * kernel would refuse the deferral, so the random action would teach nothing.
+ */
+static __always_inline int gate_explore_log(struct mm_policy_fallback_ctx *ctx,
+					    const struct fragml_vec *v,
+					    struct fragml_gate_cfg *cfg, int model,
+					    int action, __u32 version)
+{
+	struct fragml_gate_decision *d;
+	struct fragml_gate_pending p = {};
+	__u32 pid = ctx->pid, k = 0;
+	bool can_defer = ctx->can_defer;
+	__u8 flags = 0;
+
+	if (can_defer && cfg->explore_ppm) {
+		__u32 r = bpf_get_prandom_u32();
+
+		/* low bit: the action; the rest: the draw (2^31 > 10^6 * 2) */
+		if ((r >> 1) % FRAGML_GATE_PPM < cfg->explore_ppm) {
+			action = r & 1 ? MM_POLICY_FALLBACK_DEFER : MM_POLICY_FALLBACK_NOW;
+			flags |= FRAGML_GATE_F_EXPLORED;
+		}
+	}
+	if (cfg->log == FRAGML_GATE_LOG_OFF ||
+	    (cfg->log == FRAGML_GATE_LOG_HONOURED && !can_defer))
+		return action;
+	if (can_defer)
+		flags |= FRAGML_GATE_F_CAN_DEFER;
+	if (ctx->kthread)
+		flags |= FRAGML_GATE_F_KTHREAD;
+	d = bpf_ringbuf_reserve(&fragml_gate_log, sizeof(*d), 0);
+	if (!d) {
+		__sync_fetch_and_add(&cfg->lost, 1);
+		return action;
+	}
+	d->seq = __sync_fetch_and_add(&cfg->seq, 1) + 1;
+	d->ts = bpf_ktime_get_ns();
+	d->pid = pid;
+	d->gfp = ctx->gfp;
+	d->order = ctx->order;
+	d->mt = ctx->migratetype;
+	d->model_version = version;
+	d->action = action;
+	d->model_action = model < 0 ? 0xff : model;
+	d->zone_idx = ctx->zone_idx;
+	/* the fallback hook's features, densely, in registry order */
+#define GATE_COPY(id, e, n, u, s, h, desc)				\
+	if (((h) & FRAGML_H_FB) && k < FRAGML_GATE_NFEAT) {		\
+		d->f[k] = v->f[id];					\
+		k++;							\
+	}
+	FRAGML_FEATURES(GATE_COPY)
+#undef GATE_COPY
+	for (; k < FRAGML_GATE_NFEAT; k++)
+		d->f[k & (FRAGML_GATE_NFEAT - 1)] = FRAGML_MISSING;
+	if (can_defer && pid) {
+		p.seq = d->seq;
+		p.ts = d->ts;
+		p.gfp = ctx->gfp;
+		p.order = ctx->order;
+		p.mt = ctx->migratetype;
+		p.action = action;
+		if (bpf_map_update_elem(&fragml_gate_pending, &pid, &p, BPF_ANY))
+			__sync_fetch_and_add(&cfg->pending_full, 1);
+		else
+			flags |= FRAGML_GATE_F_PENDING;
+	}
+	d->flags = flags;
+	bpf_ringbuf_submit(d, 0);
+	return action;
+}
+
 static __always_inline int fallback_decide(struct mm_policy_fallback_ctx *ctx)
 {
 	struct fragml_vec *v = fragml_scratch_vec();
+	struct fragml_gate_cfg *cfg;
 	struct fragml_result res;
-	int action;
+	int model, action;
+	__u32 zero = 0;
 
 	if (!v)
 		return MM_POLICY_FALLBACK_NOW;
@@ -138,9 +238,12 @@ static __always_inline int fallback_decide(struct mm_policy_fallback_ctx *ctx)
 	v->f[FRAGML_F_ANON_PPK] = ppk(ctx->anon_pages, ctx->managed_pages);
 	v->f[FRAGML_F_FREE_WMARK_PPK] = ppk(ctx->free_pages, ctx->high_wmark);
 	v->f[FRAGML_F_NOFRAG_ZONE] = ctx->nofragment_zone;
-	action = fragml_decide(FRAGML_HOOK_FALLBACK, v, &res);
-	if (action != MM_POLICY_FALLBACK_DEFER)
-		return MM_POLICY_FALLBACK_NOW;
+	model = fragml_decide(FRAGML_HOOK_FALLBACK, v, &res);
+	action = model == MM_POLICY_FALLBACK_DEFER ? MM_POLICY_FALLBACK_DEFER :
+						    MM_POLICY_FALLBACK_NOW;
+	cfg = bpf_map_lookup_elem(&fragml_gate_cfg, &zero);
+	if (cfg && (cfg->explore_ppm || cfg->log))
+		action = gate_explore_log(ctx, v, cfg, model, action, res.version);
 	return action;
 }
 

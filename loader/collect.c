@@ -683,11 +683,14 @@ int fragml_collect_open(struct fragml_collector **cp, const struct fragml_collec
 		progress(c, "warning: vmemmap calibration failed: the pfn column stays 0");
 	mkdir(c->o.outdir, 0755);
 	{
+		/* The tracepoint hooks; the fallback gate's data come from --gate (gatelog.c). */
 		static const char *const files[] = { "lifetime.csv", "thp_fault.csv", "compaction.csv" };
 		static const char *const extras[] = { "block_mt,life_ms,pfn", "touched,life_ms,huge",
 						      "status,duration_us,free_huge_after" };
+		_Static_assert(FRAGML_HOOK_LIFETIME == 0 && FRAGML_HOOK_THP_FAULT == 1 &&
+			       FRAGML_HOOK_COMPACTION == 2, "files[] is indexed by hook");
 
-		for (int h = 0; h < FRAGML_NR_HOOKS; h++) {
+		for (size_t h = 0; h < sizeof(files) / sizeof(files[0]); h++) {
 			snprintf(path, sizeof(path), "%s/%s", c->o.outdir, files[h]);
 			ret = fragml_csv_open(&c->csv[h], path, c->o.workload, extras[h], err);
 			if (ret)

@@ -2,8 +2,8 @@
 # stages, fragml-collect, `fragml top`/`fragml report`, workloads, tests, bench.
 
 LIBFRAGML_SRCS	+= loader/csv.c
-BPF_PROGS	+= fragml_collect fragml_kread
-LIBFRAGML_SRCS	+= loader/snapshot.c loader/identify.c loader/collect.c loader/pageblock.c
+BPF_PROGS	+= fragml_collect fragml_kread fragml_gatelog
+LIBFRAGML_SRCS	+= loader/snapshot.c loader/identify.c loader/collect.c loader/pageblock.c loader/gatelog.c
 BINS		+= $(BIN)/fragml-collect
 FRAGML_CMD_OBJS	+= $(OBJ)/loader/top.o
 
@@ -40,6 +40,7 @@ bench-collect: $(BENCH_COLLECT)
 # object that embeds a program whose headers this stage shares
 # (bpf/fragml_features.bpf.h, bpf/fragml_track.bpf.h).
 $(OBJ)/loader/collect.o: $(GEN)/fragml_collect.skel.h
+$(OBJ)/loader/gatelog.o: $(GEN)/fragml_gatelog.skel.h
 $(OBJ)/loader/pageblock.o: $(GEN)/fragml_kread.skel.h
 $(OBJ)/loader/load.o: $(GEN)/fragml_core.skel.h $(GEN)/fragml_observe.skel.h
 $(OBJ)/loader/feed_serve.o: $(GEN)/fragml_feed.skel.h

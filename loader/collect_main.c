@@ -11,17 +11,80 @@
 #include "fragml_collect.h"
 
 static struct fragml_collector *g_c;
+static struct fragml_gate_collector *g_gc;
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	fragml_collect_stop(g_c);
+	fragml_gate_collect_stop(g_gc);
 }
 
 static void show(const char *line, void *ctx)
 {
 	(void)ctx;
 	fprintf(stderr, "fragml-collect: %s\n", line);
+}
+
+/* Signals stop the collection; so does the end of the command after "--", if any. */
+static pid_t start_command(int argc, char **argv)
+{
+	pid_t child;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (optind >= argc)
+		return 0;
+	signal(SIGCHLD, on_signal);
+	child = fork();
+	if (child == 0) {
+		execvp(argv[optind], argv + optind);
+		fprintf(stderr, "fragml-collect: %s: cannot run: %m\n", argv[optind]);
+		_exit(127);
+	}
+	return child;
+}
+
+static void end_command(pid_t child, int *status)
+{
+	if (child > 0) {
+		kill(child, SIGTERM);
+		waitpid(child, status, 0);
+	}
+}
+
+/* --gate: the fallback gate's decisions and outcomes (docs/dataset.md "fallback"). */
+static int gate_main(const struct fragml_collect_opts *o, struct fragml_gate_collect_opts *go,
+		     int argc, char **argv)
+{
+	struct fragml_gate_collect_stats st;
+	struct fragml_err err = {};
+	pid_t child = 0;
+	int ret, status = 0;
+
+	go->outdir = o->outdir;
+	go->workload = o->workload;
+	go->duration_s = o->duration_s;
+	go->progress = o->progress;
+	ret = fragml_gate_collect_open(&g_gc, go, &err);
+	if (ret) {
+		fprintf(stderr, "fragml-collect: %s\n", fragml_err_msg(&err));
+		return 1;
+	}
+	child = start_command(argc, argv);
+	ret = fragml_gate_collect_run(g_gc, &st, &err);
+	end_command(child, &status);
+	fragml_gate_collect_close(g_gc);
+	if (ret) {
+		fprintf(stderr, "fragml-collect: %s\n", fragml_err_msg(&err));
+		return 1;
+	}
+	fprintf(stderr, "fragml-collect: %.1fs, %llu decisions, %llu outcomes, rows defer %llu now %llu, open %llu, lost %llu+%llu -> %s\n",
+		st.elapsed_s, (unsigned long long)st.decisions, (unsigned long long)st.outcomes,
+		(unsigned long long)st.rows_defer, (unsigned long long)st.rows_now,
+		(unsigned long long)st.open, (unsigned long long)st.lost_decisions,
+		(unsigned long long)st.lost_outcomes, o->outdir);
+	return child > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : 0;
 }
 
 static void usage(FILE *f)
@@ -45,6 +108,10 @@ static void usage(FILE *f)
 "  -c, --cgroup DIR       follow only tasks in this memory cgroup or below it\n"
 "                         (/sys/fs/cgroup/memory/... on cgroup v1, /sys/fs/cgroup/... on v2)\n"
 "  -q, --quiet            no progress line\n"
+"      --gate             fallback-gate data instead (patched kernel, a fallback model\n"
+"                         published): DIR/fallback.csv, fallback_now.csv, gate_summary.json\n"
+"      --explore PPM      --gate: a random action for PPM per 10^6 decisions (default 500000)\n"
+"      --log-all          --gate: also log decisions the kernel cannot defer\n"
 "With a command, collection starts before it runs and stops when it exits.\n");
 }
 
@@ -54,14 +121,16 @@ int main(int argc, char **argv)
 		{ "out", 1, 0, 'o' }, { "workload", 1, 0, 'w' }, { "duration", 1, 0, 'd' },
 		{ "sample", 1, 0, 's' }, { "lifetime", 1, 0, 'T' }, { "thp-life", 1, 0, 1 },
 		{ "thp-dense", 1, 0, 2 }, { "ringbuf", 1, 0, 3 }, { "stacks", 0, 0, 4 },
-		{ "stacks-top", 1, 0, 5 },
+		{ "stacks-top", 1, 0, 5 }, { "gate", 0, 0, 6 }, { "explore", 1, 0, 7 },
+		{ "log-all", 0, 0, 8 },
 		{ "pid", 1, 0, 'p' }, { "cgroup", 1, 0, 'c' }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' }, {}
 	};
 	struct fragml_collect_opts o;
 	struct fragml_collect_stats st;
 	struct fragml_err err = {};
+	struct fragml_gate_collect_opts go = { .explore_ppm = 500000 };
 	pid_t child = 0;
-	int opt, ret, status = 0;
+	int opt, ret, status = 0, gate = 0;
 
 	fragml_collect_opts_default(&o);
 	o.progress = show;
@@ -90,6 +159,20 @@ int main(int argc, char **argv)
 		}
 		case 'c': o.cgroup = optarg; break;
 		case 'q': o.progress = NULL; break;
+		case 6: gate = 1; break;
+		case 7: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || *optarg == '-' || v > 1000000) {
+				fprintf(stderr, "fragml-collect: --explore %s: parts per million, 0..1000000\n",
+					optarg);
+				return 2;
+			}
+			go.explore_ppm = (uint32_t)v;
+			break;
+		}
+		case 8: go.log_all = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -100,27 +183,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fragml-collect: --lifetime %g: must be > 0 seconds\n", o.lifetime_T_s);
 		return 2;
 	}
+	if (gate)
+		return gate_main(&o, &go, argc, argv);
 	ret = fragml_collect_open(&g_c, &o, &err);
 	if (ret) {
 		fprintf(stderr, "fragml-collect: %s\n", fragml_err_msg(&err));
 		return 1;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	if (optind < argc) {
-		signal(SIGCHLD, on_signal);
-		child = fork();
-		if (child == 0) {
-			execvp(argv[optind], argv + optind);
-			fprintf(stderr, "fragml-collect: %s: cannot run: %m\n", argv[optind]);
-			_exit(127);
-		}
-	}
+	child = start_command(argc, argv);
 	ret = fragml_collect_run(g_c, &st, &err);
-	if (child > 0) {
-		kill(child, SIGTERM);
-		waitpid(child, &status, 0);
-	}
+	end_command(child, &status);
 	fragml_collect_close(g_c);
 	if (ret) {
 		fprintf(stderr, "fragml-collect: %s\n", fragml_err_msg(&err));

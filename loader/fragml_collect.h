@@ -243,6 +243,50 @@ int fragml_collect_live_fd(struct fragml_collector *c);
 /* Extfrag events attributed to `tgid` so far. */
 uint64_t fragml_collect_extfrag_of(struct fragml_collector *c, uint32_t tgid);
 
+/* ---- the fallback gate's training data (fragml-collect --gate) ---- */
+
+/*
+ * Needs the patched kernel with a fallback model published (the fragml_gate
+ * policy attached: fragml-load MODEL.bin).  Turns on the gate's exploration
+ * and decision log (fragml_gate_cfg), loads the outcome tracer
+ * (bpf/fragml_gatelog.bpf.c), joins decisions and outcomes by sequence
+ * number and writes DIR/fallback.csv (deferred decisions, labelled),
+ * DIR/fallback_now.csv (decisions to fall back at once: outcome only) and
+ * DIR/gate_summary.json (docs/dataset.md "fallback").  Exploration and the
+ * log are turned off again when the run ends, and by close.
+ */
+struct fragml_gate_collect_opts {
+	const char *outdir;
+	const char *workload;
+	double duration_s;		/* 0: until fragml_gate_collect_stop() */
+	uint32_t explore_ppm;		/* random action for this many per 10^6 decisions */
+	bool log_all;			/* log decisions the kernel cannot defer too */
+	void (*progress)(const char *line, void *ctx);	/* ~1/s; may be NULL */
+	void *progress_ctx;
+};
+
+struct fragml_gate_collect_stats {
+	uint64_t decisions;		/* decision records read */
+	uint64_t outcomes;		/* outcome records read */
+	uint64_t rows_defer, rows_now;	/* rows of fallback.csv / fallback_now.csv */
+	uint64_t open;			/* decisions whose outcome never came (lost close) */
+	uint64_t orphan_outcomes;	/* outcomes without their decision */
+	uint64_t lost_decisions;	/* ring full on the policy side */
+	uint64_t lost_outcomes;		/* ring full on the tracer side */
+	uint64_t pending_failed;	/* decisions the policy could not leave open */
+	double elapsed_s;
+};
+
+struct fragml_gate_collector;
+
+int fragml_gate_collect_open(struct fragml_gate_collector **c,
+			     const struct fragml_gate_collect_opts *o, struct fragml_err *err);
+int fragml_gate_collect_run(struct fragml_gate_collector *c, struct fragml_gate_collect_stats *st,
+			    struct fragml_err *err);
+/* Async-signal-safe. */
+void fragml_gate_collect_stop(struct fragml_gate_collector *c);
+void fragml_gate_collect_close(struct fragml_gate_collector *c);
+
 #ifdef __cplusplus
 }
 #endif

@@ -36,3 +36,24 @@ models: $(BIN)/fragml-train $(BIN)/fragml-synth
 
 ## fragml-train: train a model from collector CSV (docs/trainer.md); fragml-mkmodel: hand-written models
 .PHONY: models
+
+# ---- the fallback gate's learned model (docs/trainer.md "Fallback gate") ----
+GATE_DATA	?= $(TOP)/trainer/data
+
+## collect-gate: collect fallback-gate training data in the QEMU guest -> trainer/data/fallback*.csv.gz
+collect-gate: vmtest-deps
+	$(TOP)/trainer/collect-gate.sh $(KBZIMAGE) $(BUILD)/collect-gate $(GATE_DATA)
+
+## fallback-model: retrain model/defaults/fallback.{bin,json,md} from trainer/data (byte-identical)
+fallback-model: $(BIN)/fragml-train
+	FRAGML_BIN=$(BIN) TRAIN_SEED=$(TRAIN_SEED) $(TOP)/trainer/make-fallback-model.sh \
+		$(GATE_DATA) $(MODELS_DIR) $(BUILD)/fallback-model
+
+## compare-gate: no policy vs the defrag_mode rule vs the learned gate, QEMU guest, 3 seeds
+compare-gate: vmtest-deps rules
+	@FRAGML_VM_TIMEOUT=$${FRAGML_VM_TIMEOUT:-3000} $(TOP)/selftests/vm/run-vm.sh $(KBZIMAGE) \
+		$(BUILD)/compare-gate script FRAGML_SCRIPT=$(TOP)/trainer/compare-gate-guest.sh \
+		$(VMTEST_ENV) FRAGML_MODELS_DIR=$(TOP)/model \
+		$(foreach v,GATE_SEEDS GATE_CMP_WORKLOAD GATE_CMP_STRIDE GATE_PCP_FRACTION,$(if $($(v)),$(v)=$($(v))))
+	@$(TOP)/trainer/compare-gate-table.sh $(BUILD)/compare-gate/output.txt
+.PHONY: collect-gate fallback-model compare-gate

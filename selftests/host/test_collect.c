@@ -16,6 +16,8 @@
  *   filter_pid_cgroup    --pid / --cgroup: only the followed task's pipe pages become rows
  *   pageblock_scan       the scan's block counts per migratetype match /proc/pagetypeinfo;
  *                        held pipe pages are seen as class pipe in the scan
+ *   gate_collect_refused --gate without an attached fallback gate (a stock kernel) fails
+ *                        naming the missing pin; an exploration rate above 10^6 ppm is refused
  * The collector's programs are private (nothing pinned), so a live fragml
  * install is not touched.  Each test SKIPs with a reason when the kernel or the
  * user cannot run it.
@@ -960,6 +962,25 @@ TEST(proc_parsers_hostile_text)
 	EXPECT_EQ(250, s->zones[0].unusable_index_pm[1]);
 	EXPECT_EQ(1000, s->zones[0].unusable_index_pm[2]);
 	free(s);
+}
+
+/* The gate collector needs the patched kernel's gate (selftests/vm covers the rest). */
+TEST(gate_collect_refused)
+{
+	struct fragml_gate_collect_opts o = { .outdir = "/nonexistent-fragml-gate", .workload = "t" };
+	struct fragml_gate_collector *c = NULL;
+	struct fragml_err err = { 0 };
+
+	o.explore_ppm = 1000001;
+	EXPECT_EQ(-EINVAL, fragml_gate_collect_open(&c, &o, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "--explore 1000001")) TH_LOG("%s", err.msg);
+	if (access("/sys/fs/bpf/fragml/fragml_gate_cfg", F_OK) == 0)
+		SKIP(return, "a fallback gate is attached on this machine");
+	o.explore_ppm = 500000;
+	memset(&err, 0, sizeof(err));
+	EXPECT_EQ(-ENOENT, fragml_gate_collect_open(&c, &o, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "fragml_gate_cfg")) TH_LOG("%s", err.msg);
+	EXPECT_EQ(NULL, c);
 }
 
 TEST_HARNESS_MAIN

@@ -13,7 +13,7 @@ MMSEL		:= $(KSRC)/tools/testing/selftests/mm
 # The kernel's own mm selftests, from the same tarball.
 MM_SELFTESTS	:= compaction_test transhuge-stress split_huge_page_test khugepaged
 VMTEST_BINS	:= $(VMTEST_DIR)/policy_test $(VMTEST_DIR)/gate_test $(VMTEST_DIR)/guard_test \
-		   $(VMTEST_DIR)/wrong_type.bpf.o \
+		   $(VMTEST_DIR)/wrong_type.bpf.o $(VMTEST_DIR)/gate_compare \
 		   $(VMTEST_DIR)/alloc_events.bpf.o $(VMTEST_DIR)/vmdemo \
 		   $(addprefix $(VMTEST_MMDIR)/,$(MM_SELFTESTS)) \
 		   $(POLICY_BPF_DIR)/fragml_policy-patched.bpf.o \
@@ -21,7 +21,12 @@ VMTEST_BINS	:= $(VMTEST_DIR)/policy_test $(VMTEST_DIR)/gate_test $(VMTEST_DIR)/g
 VMTEST_ENV	= FRAGML_BIN=$(BIN) FRAGML_TESTDIR=$(VMTEST_DIR) FRAGML_MMDIR=$(VMTEST_MMDIR) \
 		  FRAGML_BPFTOOL=$(BPFTOOL)
 
-# Each VM test binary: its own source plus the shared helpers (vmlib.c).
+# Each VM test binary (and gate_compare): its own source plus the shared vmlib.c.
+$(VMTEST_DIR)/gate_compare: $(VMTEST_DIR)/%: selftests/vm/%.c selftests/vm/vmlib.c $(wildcard selftests/vm/*.h) \
+		loader/fragml_policy.h $(LIBFRAGML_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iselftests/vm -o $@ $< selftests/vm/vmlib.c $(LIBFRAGML_A) $(LDLIBS_BPF) -ljson-c -lm
+
 $(VMTEST_DIR)/%_test: selftests/vm/%_test.c selftests/vm/vmlib.c $(wildcard selftests/vm/*.h) \
 		loader/fragml_policy.h $(LIBFRAGML_A)
 	@mkdir -p $(@D)

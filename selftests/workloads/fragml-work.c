@@ -14,6 +14,11 @@
  *   pagetables  child processes touching one page per 2 MB of a sparse mapping (page tables)
  *   pagecache   write and reread files, then delete them (page-cache churn)
  *   nothp       like thp-dense but with PR_SET_THP_DISABLE (4 KB pages: clean density labels)
+ *   holes       4 KB anonymous pages, 1 in --stride (default 2) freed again, the rest held:
+ *               free memory scattered over movable pageblocks, none of them whole
+ *               (the fallback-gate workloads run on top of it); prints "ready"
+ *
+ * pipes and sockets keep 1 in --keep (default 8) of their buffers open.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,8 +55,8 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static struct { long mb; double secs, hold; long count; const char *dir; } opt = {
-	.mb = 256, .secs = 5, .hold = 1, .count = 20000, .dir = "/tmp",
+static struct { long mb; double secs, hold; long count, keep, stride; const char *dir; } opt = {
+	.mb = 256, .secs = 5, .hold = 1, .count = 20000, .keep = 8, .stride = 2, .dir = "/tmp",
 };
 
 #define HUGE (2UL << 20)
@@ -150,35 +155,58 @@ static void raise_nofile(long want)
 	}
 }
 
-/* pipes (kind 0) or unix socket pairs (kind 1), each holding data; keep 1 in 8 */
+/* pipes (kind 0) or unix socket pairs (kind 1), each holding data; keep 1 in --keep */
 static int w_buffers(int kind)
 {
 	long n = opt.count, kept = 0, cap_pages = opt.mb * 256;
 	int (*fds)[2] = calloc(n, sizeof(*fds));
+	struct rlimit r;
 	char buf[4096];
 
 	memset(buf, 'b', sizeof(buf));
-	raise_nofile(n / 4 + 64);
+	raise_nofile(opt.keep == 8 ? n / 4 + 64 : 2 * (n / opt.keep) + n / 16 + 64);
+	getrlimit(RLIMIT_NOFILE, &r);
 	for (long i = 0; i < n; i++) {
-		int r = kind ? socketpair(AF_UNIX, SOCK_STREAM, 0, fds[i]) : pipe(fds[i]);
+		int r2 = kind ? socketpair(AF_UNIX, SOCK_STREAM, 0, fds[i]) : pipe(fds[i]);
 
-		if (r) {
+		if (r2) {
 			fds[i][0] = fds[i][1] = -1;
 			break;
 		}
 		if (write(fds[i][1], buf, kind ? 2048 + rnd() % 2048 : sizeof(buf)) < 0)
 			perror("write");
-		if (rnd() % 8 || kept >= cap_pages) {
+		if (rnd() % opt.keep || kept >= cap_pages) {
 			close(fds[i][0]);
 			close(fds[i][1]);
 			fds[i][0] = fds[i][1] = -1;
 		} else {
 			kept++;
 		}
-		if (kept + 64 >= n / 4 + 64)
+		if (opt.keep == 8 ? kept + 64 >= n / 4 + 64 : 2 * kept + 64 >= (long)r.rlim_cur)
 			break;	/* stay under the fd limit */
 	}
 	printf("kept %ld %s holding data\n", kept, kind ? "socket pairs" : "pipes");
+	fflush(stdout);
+	usleep((useconds_t)(opt.hold * 1e6));
+	return 0;
+}
+
+/* free memory in 4 KB holes all over movable pageblocks */
+static int w_holes(void)
+{
+	size_t len = (size_t)opt.mb << 20;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
+	madvise(p, len, MADV_NOHUGEPAGE);
+	for (size_t off = 0; off < len; off += 4096)
+		p[off] = 1;
+	for (size_t off = 0; off < len; off += (size_t)opt.stride * 4096)
+		madvise(p + off, 4096, MADV_DONTNEED);
+	printf("ready\n");
 	fflush(stdout);
 	usleep((useconds_t)(opt.hold * 1e6));
 	return 0;
@@ -240,12 +268,13 @@ int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "mb", 1, 0, 'm' }, { "secs", 1, 0, 's' }, { "hold", 1, 0, 'H' },
-		{ "count", 1, 0, 'n' }, { "seed", 1, 0, 'S' }, { "dir", 1, 0, 'd' }, {}
+		{ "count", 1, 0, 'n' }, { "seed", 1, 0, 'S' }, { "dir", 1, 0, 'd' },
+		{ "keep", 1, 0, 'k' }, { "stride", 1, 0, 'x' }, {}
 	};
 	uint64_t seed = 1;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+m:s:H:n:S:d:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+m:s:H:n:S:d:k:x:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'm': opt.mb = atol(optarg); break;
 		case 's': opt.secs = atof(optarg); break;
@@ -253,16 +282,19 @@ int main(int argc, char **argv)
 		case 'n': opt.count = atol(optarg); break;
 		case 'S': seed = strtoull(optarg, NULL, 0); break;
 		case 'd': opt.dir = optarg; break;
+		case 'k': opt.keep = atol(optarg); break;
+		case 'x': opt.stride = atol(optarg); break;
 		default: return 2;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: fragml-work [--mb N] [--secs S] [--hold S] [--count N] [--seed N] [--dir D] "
-			"thp-dense|thp-sparse|nothp|malloc|files|sockets|pipes|pagetables|pagecache\n");
+		fprintf(stderr, "usage: fragml-work [--mb N] [--secs S] [--hold S] [--count N] [--seed N] [--dir D] [--keep K] [--stride K] "
+			"thp-dense|thp-sparse|nothp|malloc|files|sockets|pipes|pagetables|pagecache|holes\n");
 		return 2;
 	}
-	if (opt.mb < 1 || opt.mb > 2048 || opt.secs > 600 || opt.hold > 600 || opt.count > 1000000) {
-		fprintf(stderr, "fragml-work: bounds: --mb 1..2048, --secs/--hold <= 600, --count <= 1000000\n");
+	if (opt.mb < 1 || opt.mb > 2048 || opt.secs > 600 || opt.hold > 600 || opt.count > 1000000 ||
+	    opt.keep < 1 || opt.keep > 1000000 || opt.stride < 2 || opt.stride > 512) {
+		fprintf(stderr, "fragml-work: bounds: --mb 1..2048, --secs/--hold <= 600, --count <= 1000000, --keep 1..1000000, --stride 2..512\n");
 		return 2;
 	}
 	rng_state = seed * 0x9E3779B97F4A7C15ULL | 1;
@@ -288,6 +320,8 @@ int main(int argc, char **argv)
 		return w_pagetables();
 	if (!strcmp(w, "pagecache"))
 		return w_pagecache();
+	if (!strcmp(w, "holes"))
+		return w_holes();
 	fprintf(stderr, "fragml-work: unknown workload '%s'\n", w);
 	return 2;
 }
