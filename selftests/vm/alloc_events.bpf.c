@@ -60,7 +60,11 @@ int count_alloc(struct trace_event_raw_mm_page_alloc *ctx)
 	if (ctx->pfn != -1UL)
 		return 0;
 	bump(ALLOC_EV_FAILED);
-	if (!(ctx->gfp_flags & (1U << ___GFP_DIRECT_RECLAIM_BIT)))
+	if (!(ctx->gfp_flags & (1U << ___GFP_DIRECT_RECLAIM_BIT))) {
 		bump(ALLOC_EV_FAILED_ATOMIC);
+		/* opportunistic attempts (slab's higher orders...) say NOWARN */
+		if (!(ctx->gfp_flags & (1U << ___GFP_NOWARN_BIT)))
+			bump(ALLOC_EV_FAILED_ATOMIC_WARN);
+	}
 	return 0;
 }

@@ -10,6 +10,7 @@ enum alloc_event {
 	ALLOC_EV_BLOCKS_MIXED,			/* distinct pageblocks a mixing fallback hit */
 	ALLOC_EV_FAILED,			/* page allocation returned NULL */
 	ALLOC_EV_FAILED_ATOMIC,			/* ... without direct reclaim */
+	ALLOC_EV_FAILED_ATOMIC_WARN,		/* ... that expected success (no __GFP_NOWARN) */
 	ALLOC_EV_NR,
 };
 

@@ -335,8 +335,8 @@ TEST_F_TIMEOUT(gate, forced_actions_enforced, 900)
 /*
  * Allocations that cannot wait keep the kernel's behaviour: a model that
  * says "defer" for exactly the atomic ones sees them at the fallback point
- * (each answer counted as refused), defers none of them, and no more
- * allocations fail than without a policy.  Atomic allocations come from ICMP
+ * (each answer counted as refused), defers none of them, and no atomic
+ * allocation that expected success fails more often than without a policy.  Atomic allocations come from ICMP
  * echo replies of 60 000 bytes, built in softirq on the loopback device.
  */
 static pid_t start_ping(void)
@@ -368,7 +368,6 @@ static int atomic_run(FIXTURE_DATA(gate) *self, struct counts *d, const char *wh
 TEST_F_TIMEOUT(gate, atomic_allocations_never_deferred, 600)
 {
 	struct counts base, gate;
-	long slack;
 
 	ASSERT_EQ(0, atomic_run(self, &base, "no policy + ping"));
 	ASSERT_EQ(0, publish_rule("fallback", "atomic<1?fallback:defer"));
@@ -377,8 +376,14 @@ TEST_F_TIMEOUT(gate, atomic_allocations_never_deferred, 600)
 	EXPECT_GT(gate.g[G_REFUSED], 0);
 	/* ... and the kernel deferred none: every answer was refused. */
 	EXPECT_EQ(0, gate.g[G_DEFER]);
-	slack = base.ev[ALLOC_EV_FAILED_ATOMIC] / 4 > 8 ? base.ev[ALLOC_EV_FAILED_ATOMIC] / 4 : 8;
-	EXPECT_LE(gate.ev[ALLOC_EV_FAILED_ATOMIC], base.ev[ALLOC_EV_FAILED_ATOMIC] + slack);
+	/*
+	 * No atomic allocation that expected success failed more often.  The
+	 * NOWARN ones are opportunistic (slab tries its higher orders so) and
+	 * vary with the workload by a factor of three between runs here.
+	 */
+	printf("# failed atomic allocations without __GFP_NOWARN: %ld with no policy, %ld with the gate\n",
+	       base.ev[ALLOC_EV_FAILED_ATOMIC_WARN], gate.ev[ALLOC_EV_FAILED_ATOMIC_WARN]);
+	EXPECT_LE(gate.ev[ALLOC_EV_FAILED_ATOMIC_WARN], base.ev[ALLOC_EV_FAILED_ATOMIC_WARN]);
 }
 
 /* Detaching restores the kernel default: the gate counters freeze. */
