@@ -440,7 +440,12 @@ TEST_F_TIMEOUT(gate, model_swap_under_load, 900)
 	ASSERT_EQ(0, publish_const("fallback", "fallback"));
 	fd = bpf_obj_get("/sys/fs/bpf/fragml/fragml_counters");
 	ASSERT_GE(fd, 0);
-	/* The models change while the unmovable burst runs (paced to ~30 s). */
+	/*
+	 * The models change while the unmovable burst runs (paced to ~30 s).
+	 * Small per-CPU lists, so that each refill is one decision and decisions
+	 * keep coming through the burst rather than one per ~1500 pages.
+	 */
+	sh("cat /proc/sys/vm/percpu_pagelist_high_fraction > /tmp/pcp-fraction; echo 100000 > /proc/sys/vm/percpu_pagelist_high_fraction");
 	self->w.pace_us = 50 * 1000;
 	progress = workload_spawn(&self->w);
 	ASSERT_GE(progress, 0);
@@ -450,6 +455,7 @@ TEST_F_TIMEOUT(gate, model_swap_under_load, 900)
 				i % 2 ? "defer" : "fallback"));
 	ASSERT_EQ(0, workload_wait(progress, 'r'));
 	close(progress);
+	sh("cat /tmp/pcp-fraction > /proc/sys/vm/percpu_pagelist_high_fraction");
 	/* No decision after this: the kernel and the policy counters can agree. */
 	ASSERT_EQ(0, fragml_policy_detach(&err)) TH_LOG("%s", fragml_err_msg(&err));
 	counts_take(&self->ev, &b);
