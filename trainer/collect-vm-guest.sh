@@ -24,7 +24,7 @@ k=\$1 n=\$2 mb=\$3
 ulimit -n 200000 2>/dev/null || ulimit -n 65536
 rm -f /tmp/ready; mkdir -p /tmp/d
 case \$k in
-vmdemo)	# every pipe held, then 7 of 8 closed: scattered (design.md section 3)
+vmdemo)	# every pipe held, then 7 of 8 closed: scattered unmovable pages
 	$V fragment \$n /tmp/ready & p=\$!
 	for i in \$(seq 600); do [ -e /tmp/ready ] && break; sleep 0.5; done ;;
 *)	# fragml-work pipes or files; wait until MemFree settles

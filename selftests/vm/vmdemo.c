@@ -3,7 +3,7 @@
  * Workload pieces for the VM demo (demo-guest.sh):
  *
  *   vmdemo fragment NPIPES READYFILE   unmovable scatter: NPIPES pipes each
- *       holding one page, 7 of 8 closed again (design.md section 3); writes
+ *       holding one page, 7 of 8 closed again; writes
  *       READYFILE and holds the rest until killed.
  *   vmdemo fault MB                    a MADV_HUGEPAGE faulter: map MB MiB,
  *       write every 4 KiB page, print the elapsed milliseconds.

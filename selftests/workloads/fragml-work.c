@@ -10,7 +10,7 @@
  *   malloc      malloc/free churn of mixed sizes (movable, repaired by compaction)
  *   files       many small files created, 3 of 4 deleted (dentry/inode slab churn)
  *   sockets     unix socket pairs with queued data, 1 in 8 kept (skb pages, unmovable)
- *   pipes       pipes each holding one page, 1 in 8 kept open (unmovable scatter, design.md §3)
+ *   pipes       pipes each holding one page, 1 in 8 kept open (unmovable scatter)
  *   pagetables  child processes touching one page per 2 MB of a sparse mapping (page tables)
  *   pagecache   write and reread files, then delete them (page-cache churn)
  *   nothp       like thp-dense but with PR_SET_THP_DISABLE (4 KB pages: clean density labels)
