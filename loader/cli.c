@@ -67,6 +67,10 @@ static int print_guard(FILE *out, struct fragml_handle *h, struct json_object *r
 		for (unsigned int i = 0; i < gs->n_log; i++) {
 			const struct fragml_guard_event *e = &gs->log[i];
 			struct json_object *x = json_object_new_object();
+			/* the offender chose its comm: keep the JSON valid UTF-8 */
+			char comm[sizeof(e->comm) * 3 + 1];
+
+			fragml_utf8_clean(comm, sizeof(comm), e->comm);
 
 			json_object_object_add(x, "seq", json_object_new_int64((int64_t)e->seq));
 			json_object_object_add(x, "boot_ns", json_object_new_int64((int64_t)e->boot_ns));
@@ -74,7 +78,7 @@ static int print_guard(FILE *out, struct fragml_handle *h, struct json_object *r
 			json_object_object_add(x, "pid", json_object_new_int64(e->tgid));
 			json_object_object_add(x, "tid", json_object_new_int64(e->pid));
 			json_object_object_add(x, "uid", json_object_new_int64(e->uid));
-			json_object_object_add(x, "comm", json_object_new_string(e->comm));
+			json_object_object_add(x, "comm", json_object_new_string(comm));
 			json_object_object_add(x, "bpf_cmd", json_object_new_int(e->cmd));
 			json_object_object_add(x, "id", json_object_new_int64(e->id));
 			json_object_array_add(log, x);
