@@ -73,7 +73,8 @@ vmtest: vmtest-deps
 demo-vm: vmtest-deps
 	@$(TOP)/selftests/vm/run-vm.sh $(KBZIMAGE) $(BUILD)/vmdemo demo $(VMTEST_ENV) \
 		FRAGML_FRAG_PIPES=$${FRAGML_FRAG_PIPES:-110000} FRAGML_FAULT_MB=$${FRAGML_FAULT_MB:-384} \
-		FRAGML_MODELS=$(TOP)/model/defaults
+		FRAGML_MODELS=$(TOP)/model/defaults \
+		$${FRAGML_DEMO_LEARNED_GATE:+FRAGML_DEMO_LEARNED_GATE=1}
 
 CHECK_DEPS	+= vmtest-deps
 CHECK_SCRIPTS	+= $(VMTEST_DIR)/vmtest-check.sh

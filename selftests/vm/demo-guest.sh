@@ -60,9 +60,14 @@ fi
 # The fallback gate with the defrag_mode-style rule (make rules): its effect is
 # on where later unmovable pages go, so the faulter here shows its cost only
 # (docs/report-gate.md has the pageblock counts).  The learned gate
-# (model/defaults/fallback.bin) is not shown: it defers the faulter's own
-# movable fallbacks and stalled it 121 s here (docs/report-gate.md).
+# (model/defaults/fallback.bin) is shown only on request: it defers the
+# faulter's own movable fallbacks and stalled it 121 s here (docs/report-gate.md).
 [ -r "$bin/../models/defrag_mode.bin" ] && run "gate: defrag_mode rule" "$bin/../models/defrag_mode.bin"
+# Opt-in (make demo-vm FRAGML_DEMO_LEARNED_GATE=1): the learned gate's stall.
+if [ -n "${FRAGML_DEMO_LEARNED_GATE:-}" ] && [ -n "${FRAGML_MODELS:-}" ]; then
+	run "shipped + learned gate" "$FRAGML_MODELS/thp_fault.bin" "$FRAGML_MODELS/compaction.bin" \
+		"$FRAGML_MODELS/fallback.bin"
+fi
 echo "# fallback gate counters (whole demo):"
 grep '^fallback_gate_' /proc/vmstat | sed 's/^/#   /'
 echo "# decisions per model version and action (fragml status, last run):"
