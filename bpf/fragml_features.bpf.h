@@ -18,33 +18,18 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "fragml_abi.h"
+#include "fragml_collect_events.h"
 
 #define FRAGML_NSEC_PER_SEC	1000000000ULL
 #define FRAGML_PF_KTHREAD	0x00200000	/* include/linux/sched.h, stable since 2.6 */
 #define FRAGML_HPAGE_ORDER	9		/* PMD order on x86-64 and arm64 4K */
 #define FRAGML_NR_ORDERS	11
-#define FRAGML_MAX_SITES	64	/* power of two: indices are masked */
 #define FRAGML_STACK_DEPTH	16	/* registered sites sit within ~10 frames of the tracepoint */
 /* An allocation belongs to a user fault of the same thread at most one jiffy
  * after it (1-2 ms at HZ=1000, 4-8 ms at HZ=250).  Jiffies, not ktime: the
  * fault program runs on every 4 KB fault and bpf_jiffies64() is inlined by the
  * verifier while bpf_ktime_get_ns() is a helper call (a pvclock read in a VM). */
 #define FRAGML_FAULT_CTX_JIFFIES 1
-
-/* Call-site table filled by userspace from /proc/kallsyms (fragml_sites_fill()):
- * one value holding `n` ranges sorted by start, so a lookup is one map access
- * plus a bounded binary search per stack frame. */
-struct fragml_site {
-	__u64 start;
-	__u64 end;
-	__u32 cls;		/* enum fragml_alloc_class */
-	__u32 pad;
-};
-struct fragml_site_table {
-	__u32 n;
-	__u32 pad;
-	struct fragml_site s[FRAGML_MAX_SITES];
-};
 
 /* Per-process rate state (1 s windows: `prev` is the last full second). */
 struct fragml_task_state {

@@ -51,15 +51,6 @@ const volatile __u64 filter_memcg_ino = 0;	/* memory cgroup directory inode (= k
 volatile __u32 calib_tgid;
 volatile __u64 calib_page;
 
-struct fragml_live {
-	__u64 ts;
-	struct fragml_src_key src;
-	__u32 order;
-	__s32 alloc_mt;
-	__u32 in_mixed_block;	/* counted in a fragml_blocks entry */
-	__u32 pad;
-};
-
 /* Sized by the loader to a share of RAM (--track-pages); elements are allocated
  * when a page is tracked and freed with it. */
 struct {

@@ -26,7 +26,7 @@
 #include "fragml_identify.h"
 #include "fragml_load.h"
 #include "fragml_collect.skel.h"
-#include "../bpf/fragml_collect_events.h"
+#include "fragml_collect_events.h"
 
 /* ---- a small open-addressing hash: u64 key -> index into a record array ---- */
 struct u64map {

@@ -29,7 +29,7 @@
 #include "fragml_feed.h"
 #include "fragml_identify.h"
 #include "fragml_load.h"
-#include "../bpf/fragml_feed_events.h"
+#include "fragml_feed_events.h"
 #include "fragml_feed.skel.h"
 
 #define FEED_DEFAULT_CLIENTS	64

@@ -23,7 +23,7 @@
 
 #include "fragml_collect.h"
 #include "fragml_gatelog.skel.h"
-#include "../bpf/fragml_gate_events.h"
+#include "fragml_gate_events.h"
 
 #define GATE_PIN_DIR	"/sys/fs/bpf/fragml"
 #define GATE_MAX_RECS	(1u << 21)	/* decisions kept per run (~300 MiB at most) */

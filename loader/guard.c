@@ -26,7 +26,7 @@
 #include <bpf/libbpf.h>
 
 #include "guard.h"
-#include "../bpf/fragml_guard_abi.h"
+#include "fragml_guard_abi.h"
 #include "fragml_guard.skel.h"
 
 _Static_assert(FRAGML_GUARD_KINDS == FRAGML_GUARD_NR_KINDS, "guard kinds");

@@ -88,7 +88,7 @@ struct fragml_ev_compact {
 	struct fragml_vec v;
 };
 
-/* ---- identification maps (pinned under /sys/fs/bpf/fragml by the observe programs) ---- */
+/* ---- identification maps (pinned under the pin directory by the observe programs) ---- */
 
 struct fragml_src_key {
 	__u32 tgid;		/* 0 for kernel threads with no process */
@@ -123,6 +123,33 @@ struct fragml_slab_val {
 	__u64 bytes;
 	__u64 pages;		/* slab pages grown for this cache by this task */
 	char comm[16];
+};
+
+/* Value of fragml_live (key: struct page *): one tracked page still allocated;
+ * read by the pageblock scan (loader/pageblock.c). */
+struct fragml_live {
+	__u64 ts;
+	struct fragml_src_key src;
+	__u32 order;
+	__s32 alloc_mt;
+	__u32 in_mixed_block;	/* counted in a fragml_blocks entry */
+	__u32 pad;
+};
+
+/* Call-site table filled by userspace from /proc/kallsyms (fragml_sites_fill()):
+ * one value holding `n` ranges sorted by start, so a lookup is one map access
+ * plus a bounded binary search per stack frame. */
+#define FRAGML_MAX_SITES	64	/* power of two: indices are masked */
+struct fragml_site {
+	__u64 start;
+	__u64 end;
+	__u32 cls;		/* enum fragml_alloc_class */
+	__u32 pad;
+};
+struct fragml_site_table {
+	__u32 n;
+	__u32 pad;
+	struct fragml_site s[FRAGML_MAX_SITES];
 };
 
 /* Per pageblock made mixed by a fallback (key: struct page * of any page >> 15). */
