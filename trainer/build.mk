@@ -4,7 +4,8 @@
 # model/defaults/.
 
 LIBFRAGML_SRCS += trainer/dataset.c trainer/analyze.c
-LIBFRAGML_TRAIN_SRCS += trainer/train.c
+LIBFRAGML_TRAIN_SRCS += trainer/train.c trainer/train_compile.c trainer/train_threshold.c \
+			trainer/train_metrics.c trainer/train_report.c
 BINS += $(BIN)/fragml-train $(BIN)/fragml-mkmodel $(BIN)/fragml-synth
 
 $(BIN)/fragml-train: $(OBJ)/trainer/train_main.o $(LIBTRAIN_A) $(LIBFRAGML_A)
