@@ -3,6 +3,7 @@
 LIBFRAGML_SRCS += loader/load.c loader/kmem.c loader/probe.c loader/guard.c loader/policy.c
 # collection and identification (docs/dataset.md, docs/identification.md)
 LIBFRAGML_SRCS += loader/csv.c loader/snapshot.c loader/identify.c loader/collect.c \
+		  loader/collect_label.c loader/collect_summary.c loader/u64map.c \
 		  loader/pageblock.c loader/gatelog.c
 # the identification feed (docs/feed.md)
 LIBFRAGML_SRCS += loader/feed.c loader/feed_serve.c

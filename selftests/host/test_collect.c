@@ -399,7 +399,7 @@ TEST(lost_events)
 	mk_tmpdir(dir, sizeof(dir), "lost");
 	fragml_collect_opts_default(&o);
 	o.outdir = dir;
-	o.workload = "selftest";
+	o.workload = "self\"test";	/* a quote: summary.json stays JSON */
 	o.ringbuf_kb = 64;	/* ~2000 fault records */
 	o.duration_s = 0.2;
 	ASSERT_EQ(0, fragml_collect_open(&c, &o, &err)) TH_LOG("%s", fragml_err_msg(&err));
@@ -426,6 +426,16 @@ TEST(lost_events)
 	fclose(f);
 	snprintf(path, sizeof(path), "\"lost\":%llu", (unsigned long long)st.lost);
 	ASSERT_NE(NULL, strstr(buf, path)) TH_LOG("summary.json lacks %s", path);
+	snprintf(path, sizeof(path), "%s/summary.json", dir);
+	{
+		json_object *root = json_object_from_file(path), *w;
+
+		ASSERT_NE(NULL, root) TH_LOG("summary.json is not JSON: %s", json_util_get_last_err());
+		ASSERT_TRUE(json_object_object_get_ex(root, "workload", &w));
+		/* the name as the CSVs carry it (their writer replaces the quote) */
+		EXPECT_STREQ("self_test", json_object_get_string(w));
+		json_object_put(root);
+	}
 	rm_tree(dir);
 }
 
