@@ -205,7 +205,7 @@ $(LIBTRAIN_SO): $(LIBTRAIN_OBJS) $(LIBFRAGML_SO) $(BUILD)/fragml.map
 		-o $@ $(LIBTRAIN_OBJS) -L$(LIBDIR) -lfragml -lxgboost -ljson-c -lm
 
 # ---- install: libraries, public headers (one per stage), pkg-config, commands ----
-PUBLIC_HEADERS += model/fragml_features.h model/fragml_abi.h model/fragml_error.h \
+PUBLIC_HEADERS += model/fragml_features.h model/fragml_abi.h model/fragml_error.h model/fragml_alloc_flags.h \
 		  model/fragml_model.h loader/fragml_load.h \
 		  $(wildcard loader/fragml_collect.h loader/fragml_identify.h loader/fragml_policy.h \
 		  loader/fragml_feed.h trainer/fragml_dataset.h trainer/fragml_train.h trainer/fragml_analyze.h)

@@ -172,7 +172,7 @@ static __always_inline int gate_explore_log(struct mm_policy_fallback_ctx *ctx,
 	if (can_defer)
 		flags |= FRAGML_GATE_F_CAN_DEFER;
 	if (ctx->kthread)
-		flags |= FRAGML_GATE_F_KTHREAD;
+		flags |= FRAGML_ALLOC_F_KTHREAD;
 	d = bpf_ringbuf_reserve(&fragml_gate_log, sizeof(*d), 0);
 	if (!d) {
 		__sync_fetch_and_add(&cfg->lost, 1);

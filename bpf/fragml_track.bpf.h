@@ -467,7 +467,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 		e->mt = mt;
 		e->block_mt = extfrag ? fallback_mt : mt;
 		e->cls = sk.cls;
-		e->flags = (extfrag ? FRAGML_EVF_EXTFRAG : 0) | (kthread ? FRAGML_EVF_KTHREAD : 0);
+		e->flags = (extfrag ? FRAGML_ALLOC_F_EXTFRAG : 0) | (kthread ? FRAGML_ALLOC_F_KTHREAD : 0);
 		/* skip the program, bpf_trace_runN and __traceiter_* frames: 16 real ones */
 		e->stack_id = want_stacks ? bpf_get_stackid(ctx, &fragml_stackmap,
 							    3 & BPF_F_SKIP_FIELD_MASK) : -1;
@@ -625,7 +625,7 @@ static __always_inline int fragml_on_slab_obj(struct kmem_cache *s, __u32 kmallo
 				e->flags = 0;
 			} else {
 				e->obj_size = kmalloc_size;
-				e->flags = FRAGML_EVF_KMALLOC;
+				e->flags = FRAGML_ALLOC_F_KMALLOC;
 			}
 			bpf_ringbuf_submit(e, 0);
 		}

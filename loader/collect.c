@@ -26,6 +26,7 @@
 #include "fragml_load.h"
 #include "fragml_collect.skel.h"
 #include "collect_internal.h"
+#include "libbpf_log.h"
 
 static uint64_t mono_ns(void)
 {
@@ -108,14 +109,6 @@ out:
 	c->skel->bss->calib_tgid = 0;
 }
 
-static int silent(enum libbpf_print_level l, const char *f, va_list ap)
-{
-	if (l == LIBBPF_WARN && getenv("FRAGML_DEBUG"))
-		return vfprintf(stderr, f, ap);
-	return 0;
-}
-
-
 int fragml_collect_open(struct fragml_collector **cp, const struct fragml_collect_opts *o,
 			struct fragml_err *err)
 {
@@ -150,7 +143,7 @@ int fragml_collect_open(struct fragml_collector **cp, const struct fragml_collec
 		return fragml_err_set(err, -ENOMEM, "collector: out of memory");
 	c->o = *o;
 	c->o.sample = sample;
-	libbpf_set_print(silent);
+	libbpf_set_print(loader_libbpf_print);
 	ret = fragml_mount_fs(FRAGML_MNT_DEBUGFS | FRAGML_MNT_TRACEFS, &mounted, err);
 	if (ret)
 		goto fail;

@@ -16,7 +16,7 @@ void collect_make_source(char *dst, size_t cap, uint32_t tgid, const char *comm,
 {
 	if (slab && *slab)
 		snprintf(dst, cap, "slab:%s:%s:%u", slab, comm, tgid);
-	else if (flags & FRAGML_EVF_KTHREAD || !tgid)
+	else if (flags & FRAGML_ALLOC_F_KTHREAD || !tgid)
 		snprintf(dst, cap, "kthread:%s", comm);
 	else
 		snprintf(dst, cap, "%s:%u", comm, tgid);
@@ -32,7 +32,7 @@ static void emit_lifetime(struct fragml_collector *c, const struct alloc_rec *a,
 			  int freed)
 {
 	char src[128], extra[96];
-	const char *cls = fragml_alloc_class_name(a->cls);
+	const char *cls = fragml_class_name(a->cls);
 	unsigned int label = !freed || life_ns >= (uint64_t)(c->o.lifetime_T_s * 1e9);
 
 	collect_make_source(src, sizeof(src), a->tgid, a->comm, a->flags, a->slab);
@@ -92,7 +92,7 @@ static int on_alloc(struct fragml_collector *c, const struct fragml_ev_alloc *e)
 	struct alloc_rec *a;
 
 	c->st.allocs++;
-	if (e->flags & FRAGML_EVF_EXTFRAG)
+	if (e->flags & FRAGML_ALLOC_F_EXTFRAG)
 		c->st.extfrag++;
 	if (e->stack_id >= 0 && stack_note(c, e))
 		return -ENOMEM;
@@ -155,7 +155,7 @@ static void on_slab(struct fragml_collector *c, const struct fragml_ev_slab *e)
 	if (idx < 0)
 		return;
 	a = &c->allocs[idx];
-	if (e->flags & FRAGML_EVF_KMALLOC)
+	if (e->flags & FRAGML_ALLOC_F_KMALLOC)
 		snprintf(a->slab, sizeof(a->slab), "kmalloc-%u", e->obj_size);
 	else
 		snprintf(a->slab, sizeof(a->slab), "%.31s", e->name);

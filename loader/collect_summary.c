@@ -103,7 +103,7 @@ static struct json_object *stacks_json(struct fragml_collector *c)
 	arr = json_object_new_array();
 	for (size_t s = 0; s < n && s < STACK_SOURCES; s++) {
 		const struct stack_agg *a = &c->stacks[tot[s].first];
-		const char *cls = fragml_alloc_class_name(a->cls);
+		const char *cls = fragml_class_name(a->cls);
 		struct json_object *src = json_object_new_object(), *top = json_object_new_array();
 		char name[128];
 

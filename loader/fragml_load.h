@@ -29,6 +29,8 @@ extern "C" {
 #endif
 
 #define FRAGML_DEFAULT_BPFFS	"/sys/fs/bpf"
+#define FRAGML_PIN_SUBDIR	"fragml"	/* everything fragml pins, under the bpffs */
+#define FRAGML_PIN_DIR		FRAGML_DEFAULT_BPFFS "/" FRAGML_PIN_SUBDIR
 #define FRAGML_DEFAULT_BTF	"/sys/kernel/btf/vmlinux"
 
 struct fragml_handle;

@@ -18,6 +18,7 @@
 
 #include "fragml_identify.h"
 #include "fragml_collect.h"
+#include "fragml_load.h"
 #include "fragml_collect_events.h"
 
 /*
@@ -337,7 +338,7 @@ int fragml_ident_read(struct fragml_ident *id, const char *dir, const struct fra
 	int src_fd, slab_fd, stats_fd, ret;
 
 	if (!dir)
-		dir = "/sys/fs/bpf/fragml";
+		dir = FRAGML_PIN_DIR;
 	snprintf(p, sizeof(p), "%s/fragml_src", dir);
 	src_fd = bpf_obj_get(p);
 	if (src_fd < 0)
@@ -376,7 +377,7 @@ void fragml_ident_free(struct fragml_ident *id)
 
 static const char *cls_name(unsigned int c)
 {
-	const char *n = fragml_alloc_class_name(c);
+	const char *n = fragml_class_name(c);
 
 	return n ? n : "?";
 }

@@ -411,11 +411,11 @@ int fragml_pageblock_json(const struct fragml_pageblock_scan *s, FILE *out)
 		fprintf(out, "%s%llu", i ? "," : "", (unsigned long long)s->mixed_by_mt[i]);
 	fputs("],\"mixed_by_class\":{", out);
 	for (int c = 0; c < FRAGML_NR_CLASSES; c++)
-		fprintf(out, "%s\"%s\":%llu", c ? "," : "", fragml_alloc_class_name(c),
+		fprintf(out, "%s\"%s\":%llu", c ? "," : "", fragml_class_name(c),
 			(unsigned long long)s->mixed_by_class[c]);
 	fputs("},\"wrong_pages_by_class\":{", out);
 	for (int c = 0; c < FRAGML_NR_CLASSES; c++)
-		fprintf(out, "%s\"%s\":%llu", c ? "," : "", fragml_alloc_class_name(c),
+		fprintf(out, "%s\"%s\":%llu", c ? "," : "", fragml_class_name(c),
 			(unsigned long long)s->wrong_pages_by_class[c]);
 	fputs("}}", out);
 	return ferror(out) ? -EIO : 0;

@@ -8,6 +8,7 @@
 #define FRAGML_COLLECT_EVENTS_H
 
 #include "fragml_abi.h"
+#include "fragml_alloc_flags.h"
 
 enum fragml_ev_type {
 	FRAGML_EV_ALLOC = 1,	/* tracked allocation (lifetime row) */
@@ -20,9 +21,6 @@ enum fragml_ev_type {
 	FRAGML_EV_COMPACT,	/* one compaction run ended (compaction row) */
 };
 
-#define FRAGML_EVF_EXTFRAG	0x1
-#define FRAGML_EVF_KTHREAD	0x2
-#define FRAGML_EVF_KMALLOC	0x4
 
 struct fragml_ev_hdr {
 	__u32 type;
@@ -39,7 +37,7 @@ struct fragml_ev_alloc {
 	__s32 mt;
 	__s32 block_mt;		/* pageblock migratetype the page came from */
 	__u32 cls;
-	__u32 flags;		/* FRAGML_EVF_* */
+	__u32 flags;		/* FRAGML_ALLOC_F_* */
 	__s32 stack_id;		/* -1 without --stacks */
 	__u32 pad;
 	char comm[16];
@@ -55,7 +53,7 @@ struct fragml_ev_slab {
 	struct fragml_ev_hdr h;
 	__u64 page;
 	__u32 obj_size;
-	__u32 flags;		/* FRAGML_EVF_KMALLOC: name is empty, obj_size is the kmalloc size */
+	__u32 flags;		/* FRAGML_ALLOC_F_KMALLOC: name is empty, obj_size is the kmalloc size */
 	char name[32];
 };
 
