@@ -118,7 +118,7 @@ static __always_inline int feed_on_alloc(void *ctx, __u64 pfn, __u32 order, __u3
 	struct fragml_vec *v;
 	__u32 cls;
 
-	if (mt == 1 /* MIGRATE_MOVABLE */ || pfn == (__u64)-1)
+	if (mt == MIGRATE_MOVABLE || pfn == (__u64)-1)
 		return 0;	/* the hot path */
 	if (feed_self_tgid && tgid == feed_self_tgid)
 		return 0;

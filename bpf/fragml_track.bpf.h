@@ -327,7 +327,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 	struct fragml_vec *v;
 	__u64 fault_addr = 0;
 
-	if (!extfrag && mt == 1 /* MIGRATE_MOVABLE */) {
+	if (!extfrag && mt == MIGRATE_MOVABLE) {
 		/* the hot path: an order-0 movable page outside calibration */
 		if (order != FRAGML_HPAGE_ORDER && !calib_tgid)
 			return 0;

@@ -159,14 +159,8 @@ static void on_slab(struct fragml_collector *c, const struct fragml_ev_slab *e)
 		snprintf(a->slab, sizeof(a->slab), "kmalloc-%u", e->obj_size);
 	else
 		snprintf(a->slab, sizeof(a->slab), "%.31s", e->name);
-	if (a->f[FRAGML_F_SLAB_OBJ_LOG2] == FRAGML_MISSING && e->obj_size) {
-		int l = 0;
-
-		while ((1u << (l + 1)) <= e->obj_size)
-			l++;
-		/* only the dataset gets it: the kernel cannot know the cache at the page allocation */
-		(void)l;
-	}
+	/* slab_obj_log2 stays missing, as in the kernel: it cannot know the cache
+	 * at the page allocation (docs/dataset.md) */
 	c->st.slab_named++;
 }
 

@@ -85,7 +85,8 @@ int fragml_publish(struct fragml_handle *h, const struct fragml_model *m,
 int fragml_rollback(struct fragml_handle *h, unsigned int hook, uint32_t *version,
 		    struct fragml_err *err);
 
-/* Empty a hook's slot (the kernel default decides again). */
+/* Empty a hook's slot (the kernel default decides again); its model becomes
+ * the rollback target.  fragml-load --unpublish. */
 int fragml_unpublish(struct fragml_handle *h, unsigned int hook, struct fragml_err *err);
 
 struct fragml_hook_status {
