@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Feature computation shared by the observe programs, the collector and the
- * struct_ops policy: every registered feature (model/fragml_features.h) is
- * computed here, once, so a model sees the same numbers in shadow mode, in the
- * training CSV and when it is enforced.
+ * feed: every registered feature (model/fragml_features.h) is computed here,
+ * once, so a model sees the same numbers in shadow mode and in the training
+ * CSV.  The struct_ops policy (fragml_policy.bpf.c) does not include this
+ * file: it fills the same feature ids from the context the kernel passes to
+ * its callbacks.
  *
  * Only CO-RE reads of types present in 6.12 and 6.18; fields that differ are
  * guarded with bpf_core_field_exists().  No ksyms of data symbols: the host

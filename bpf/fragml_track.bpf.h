@@ -367,7 +367,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 		if (old && old->in_mixed_block && now - old->ts < 1000000)
 			return 0;
 	}
-	if (mt == 1)
+	if (mt == MIGRATE_MOVABLE)
 		fault_addr = fragml_fault_addr();	/* a movable fallback: anon or page cache */
 	if (!kthread) {
 		t = fragml_task_get(tgid, now);
@@ -429,7 +429,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 
 				if (!bpf_map_update_elem(&fragml_blocks, &blk, &nb, BPF_NOEXIST) && src) {
 					src->blocks_polluted++;
-					if (mt != 1)
+					if (mt != MIGRATE_MOVABLE)
 						src->huge_blocked++;
 				}
 				b = bpf_map_lookup_elem(&fragml_blocks, &blk);
@@ -517,7 +517,7 @@ static __always_inline int fragml_on_free(__u64 pg)
 
 			if (s) {
 				s->blocks_polluted--;
-				if (b->alloc_mt != 1)
+				if (b->alloc_mt != MIGRATE_MOVABLE)
 					s->huge_blocked--;
 			}
 			bpf_map_delete_elem(&fragml_blocks, &blk);

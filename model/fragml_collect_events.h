@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Ring-buffer records of the collector (bpf/fragml_collect.bpf.c -> loader/collect.c)
+ * Ring-buffer records of the collector (bpf/fragml_collect.bpf.c -> loader/collect_label.c)
  * and the identification map layouts (pinned by the observe programs, read by
  * `fragml top`).  Fixed-width types only; userspace includes <linux/types.h> first.
  */
