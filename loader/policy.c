@@ -87,9 +87,9 @@ static int open_variant(const char *variant, struct fragml_policy **skelp,
 	if (!variant_map(skel, variant)) {
 		fragml_policy__destroy(skel);
 		return fragml_err_set(err, -EINVAL,
-				      "policy variant '%s' unknown: use %s, %s, %s or %s", variant,
-				      FRAGML_POLICY_MODELS, FRAGML_POLICY_GATE, FRAGML_POLICY_KDEFAULT,
-				      FRAGML_POLICY_COMPACT);
+				      "policy variant '%s' unknown: use %s, %s, %s, %s, %s or %s", variant,
+				      FRAGML_POLICY_MODELS, FRAGML_POLICY_GATE, FRAGML_POLICY_PLACE,
+				      FRAGML_POLICY_ALL, FRAGML_POLICY_KDEFAULT, FRAGML_POLICY_COMPACT);
 	}
 	bpf_object__for_each_map(map, skel->obj)
 		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
