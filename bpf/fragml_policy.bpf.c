@@ -31,6 +31,7 @@
 #include "fragml_eval.bpf.h"
 #include "fragml_gate.bpf.h"
 #include "fragml_policy_kern.h"
+#include "fragml_task_state.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -253,7 +254,8 @@ static __always_inline int fallback_decide(struct mm_policy_fallback_ctx *ctx)
 /*
  * Placement: which pageblock of another migratetype a fallback takes pages
  * from.  Runs under zone->lock with interrupts off, once per candidate block
- * (at most one per free-list order): one model evaluation, no other lookup.
+ * (at most one per free-list order): one model evaluation and one lookup of
+ * the requesting process's observed lifetime share.
  */
 static __always_inline int placement_decide(struct mm_policy_placement_ctx *ctx)
 {
@@ -275,6 +277,14 @@ static __always_inline int placement_decide(struct mm_policy_placement_ctx *ctx)
 				       clamp_feat(ctx->block_pages - used) : 0;
 	v->f[FRAGML_F_FREE_ORDER] = ctx->free_order;
 	v->f[FRAGML_F_KERNEL_CLAIMS] = ctx->kernel_claims;
+	/* what identification observed of the requesting process */
+	if (ctx->in_task) {
+		__u32 tgid = ctx->tgid;
+		struct fragml_task_state *t = bpf_map_lookup_elem(&fragml_task_state, &tgid);
+
+		if (t)
+			v->f[FRAGML_F_TASK_LONG_PPK] = fragml_task_long_ppk(t);
+	}
 	action = fragml_decide(FRAGML_HOOK_PLACEMENT, v, &res);
 	if (action < MM_POLICY_PLACE_DEFAULT || action > MM_POLICY_PLACE_STEAL)
 		return MM_POLICY_PLACE_DEFAULT;

@@ -95,7 +95,7 @@ enum fragml_alloc_class {
 	X(7,  EXTFRAG_RATE,	"extfrag_rate",		"events/s",	1,    FRAGML_H_LT | FRAGML_H_THP | FRAGML_H_CMP, "system-wide migratetype fallbacks in the last second (capped)") \
 	X(8,  CHANGE_OWNER,	"change_owner",		"bool",		1,    FRAGML_H_LT, "fallback claimed the whole pageblock, else missing") \
 	X(9,  SLAB_OBJ_LOG2,	"slab_obj_log2",	"log2 bytes",	1,    FRAGML_H_LT, "object size of the slab cache, for slab pages, else missing") \
-	X(10, TASK_LONG_PPK,	"task_long_ppk",	"per 1024",	1024, FRAGML_H_LT, "share of this process's recent unmovable pages still allocated after T") \
+	X(10, TASK_LONG_PPK,	"task_long_ppk",	"per 1024",	1024, FRAGML_H_LT | FRAGML_H_PL, "share of this process's recent unmovable pages still allocated after T (placement: of the requesting process, from observe mode)") \
 	X(16, VMA_PAGES_LOG2,	"vma_pages_log2",	"log2 pages",	1,    FRAGML_H_THP, "size of the faulting VMA") \
 	X(17, VMA_HUGE_ADVISED,	"vma_huge_advised",	"bool",		1,    FRAGML_H_THP, "VMA has MADV_HUGEPAGE") \
 	X(18, REGION_IN_VMA,	"region_in_vma",	"bool",		1,    FRAGML_H_THP, "the aligned 2 MB region lies wholly inside the VMA") \
