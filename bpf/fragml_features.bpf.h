@@ -22,6 +22,7 @@
 #include "fragml_abi.h"
 #include "fragml_collect_events.h"
 #include "fragml_kdefs.bpf.h"
+#include "fragml_task_state.bpf.h"
 
 #define FRAGML_NSEC_PER_SEC	1000000000ULL
 #define FRAGML_HPAGE_ORDER	9		/* PMD order on x86-64 and arm64 4K */
@@ -32,17 +33,6 @@
  * fault program runs on every 4 KB fault and bpf_jiffies64() is inlined by the
  * verifier while bpf_ktime_get_ns() is a helper call (a pvclock read in a VM). */
 #define FRAGML_FAULT_CTX_JIFFIES 1
-
-/* Per-process rate state (1 s windows: `prev` is the last full second). */
-struct fragml_task_state {
-	__u64 win_start;
-	__u32 pages_cur, pages_prev;
-	__u32 thp_cur, thp_prev;
-	__u32 regions;		/* 2 MB regions first-faulted (THP density) */
-	__u32 touched;		/* 4 KB user faults in them */
-	__u32 long_cnt;		/* tracked allocations that outlived T */
-	__u32 short_cnt;	/* tracked allocations freed before T */
-};
 
 /* System-wide windows. */
 struct fragml_glob {
@@ -68,16 +58,6 @@ struct {
 #endif
 } fragml_sites SEC(".maps");
 
-/* Allocated per process on its first tracked allocation, freed when its last
- * thread exits (fragml_task_exit()): kernel memory follows the live processes.
- * max_entries is a bound, set by the loader. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 4096);
-	__type(key, __u32);			/* tgid */
-	__type(value, struct fragml_task_state);
-} fragml_task_state SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -544,12 +524,9 @@ static __always_inline void fragml_lifetime_features(struct fragml_vec *v, __u64
 	v->f[FRAGML_F_EXTFRAG_RATE] = fragml_extfrag_rate(now);
 	v->f[FRAGML_F_CHANGE_OWNER] = change_owner;	/* MISSING unless a fallback */
 	if (t) {
-		__u32 n = t->long_cnt + t->short_cnt;
-
 		v->f[FRAGML_F_TASK_ALLOC_RATE] = fragml_rate(t->pages_prev, t->pages_cur,
 							     t->win_start, now);
-		v->f[FRAGML_F_TASK_LONG_PPK] = n ? (__s32)((__u64)t->long_cnt * 1024 / n)
-						 : FRAGML_MISSING;
+		v->f[FRAGML_F_TASK_LONG_PPK] = fragml_task_long_ppk(t);
 	}
 }
 

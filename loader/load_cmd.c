@@ -28,7 +28,7 @@ static void usage(FILE *f)
 		"The previous model of the same hook stays pinned for --rollback.\n\n"
 		"  -c, --check        validate only; touch nothing (no root needed)\n"
 		"  -r, --rollback H   put back the previous model of hook H\n"
-		"                     (lifetime, thp_fault, compaction, fallback)\n"
+		"                     (lifetime, thp_fault, compaction, fallback, placement)\n"
 		"      --unpublish H  take hook H's model off: the kernel default decides\n"
 		"                     again; --rollback H puts the model back\n"
 		"      --no-policy    observe only, even on a kernel with the fragml struct_ops\n"
@@ -116,7 +116,7 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 			return 2;
 		}
 		if (hook < 0) {
-			fprintf(stderr, "%s: unknown hook '%s' (lifetime, thp_fault, compaction, fallback)\n",
+			fprintf(stderr, "%s: unknown hook '%s' (lifetime, thp_fault, compaction, fallback, placement)\n",
 				prog, name);
 			return 2;
 		}
