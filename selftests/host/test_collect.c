@@ -49,17 +49,10 @@ static char docs_path[PATH_MAX];
 
 static void find_docs(void)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *p;
+	char top[PATH_MAX];
 
-	if (n <= 0)
-		return;
-	self[n] = '\0';
-	/* build/selftests/host/test_collect -> docs/dataset.md */
-	for (int i = 0; i < 4 && (p = strrchr(self, '/')); i++)
-		*p = '\0';
-	snprintf(docs_path, sizeof(docs_path), "%s/docs/dataset.md", self);
+	tl_topdir(top, sizeof(top));
+	snprintf(docs_path, sizeof(docs_path), "%s/docs/dataset.md", top);
 }
 
 static const char *why_cannot_collect(void)
