@@ -346,7 +346,7 @@ static __always_inline __u32 fragml_alloc_class(void *ctx, int migratetype, __u6
 
 	if (migratetype == MIGRATE_MOVABLE)
 		return fault_addr ? FRAGML_CLASS_ANON : FRAGML_CLASS_PAGECACHE;
-	key = (gfp & 0xffffff) | (order & 15) << 24 | (migratetype & 7) << 28 | 1U << 31;
+	key = (gfp & FRAGML_GFP_BITS_MASK) | (order & 15) << 24 | (migratetype & 7) << 28 | 1U << 31;
 	cc = bpf_task_storage_get(&fragml_cls_cache, bpf_get_current_task_btf(), NULL,
 				  BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (cc) {
@@ -519,7 +519,7 @@ static __always_inline void fragml_lifetime_features(struct fragml_vec *v, __u64
 	v->f[FRAGML_F_MIGRATETYPE] = mt;
 	v->f[FRAGML_F_FALLBACK_MT] = fallback_mt;	/* MISSING unless a fallback */
 	v->f[FRAGML_F_ALLOC_CLASS] = cls;
-	v->f[FRAGML_F_GFP_BITS] = gfp & 0xffffff;
+	v->f[FRAGML_F_GFP_BITS] = gfp & FRAGML_GFP_BITS_MASK;
 	v->f[FRAGML_F_IS_KTHREAD] = is_kthread;
 	v->f[FRAGML_F_EXTFRAG_RATE] = fragml_extfrag_rate(now);
 	v->f[FRAGML_F_CHANGE_OWNER] = change_owner;	/* MISSING unless a fallback */
@@ -562,7 +562,7 @@ static __always_inline void fragml_thp_features(struct fragml_vec *v, __u64 now,
 
 	v->f[FRAGML_F_ORDER] = FRAGML_HPAGE_ORDER;
 	if (gfp)
-		v->f[FRAGML_F_GFP_BITS] = gfp & 0xffffff;
+		v->f[FRAGML_F_GFP_BITS] = gfp & FRAGML_GFP_BITS_MASK;
 	v->f[FRAGML_F_EXTFRAG_RATE] = fragml_extfrag_rate(now);
 	v->f[FRAGML_F_COMPACT_FAIL_PPK] = fragml_compact_fail_ppk(now);
 	bpf_find_vma(task, addr, fragml_vma_cb, &vi, 0);
