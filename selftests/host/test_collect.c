@@ -44,6 +44,7 @@
 #include "testlib.h"
 
 #include "fragml_collect.h"
+#include "fragml_load.h"
 
 static char docs_path[PATH_MAX];
 
@@ -977,7 +978,7 @@ TEST(gate_collect_refused)
 	o.explore_ppm = 1000001;
 	EXPECT_EQ(-EINVAL, fragml_gate_collect_open(&c, &o, &err));
 	EXPECT_NE(NULL, strstr(err.msg, "--explore 1000001")) TH_LOG("%s", err.msg);
-	if (access("/sys/fs/bpf/fragml/fragml_gate_cfg", F_OK) == 0)
+	if (access(FRAGML_PIN_DIR "/fragml_gate_cfg", F_OK) == 0)
 		SKIP(return, "a fallback gate is attached on this machine");
 	o.explore_ppm = 500000;
 	memset(&err, 0, sizeof(err));
