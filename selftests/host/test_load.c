@@ -67,6 +67,36 @@ FIXTURE(live) {
 	struct fragml_result *res;
 };
 
+/*
+ * Every evaluator a hook can use: the map evaluator, and the compiled program
+ * of each version (reached like a hook reaches it, by a tail call; where the
+ * kernel refuses it the compiled variant SKIPs with the kernel's reason).
+ */
+FIXTURE_VARIANT(live) {
+	unsigned int evaluator;
+};
+FIXTURE_VARIANT_ADD(live, map) {
+	.evaluator = FRAGML_EVAL_MAP,
+};
+FIXTURE_VARIANT_ADD(live, compiled) {
+	.evaluator = FRAGML_EVAL_COMPILED,
+};
+
+/* The compiled variant: was the version just published compiled? */
+#define REQUIRE_COMPILED(h)								\
+	do {										\
+		const struct fragml_compiled_info *ci_ = fragml_compiled_last(h);	\
+		if (variant->evaluator == FRAGML_EVAL_COMPILED && !ci_->compiled)	\
+			SKIP(return, "%s", ci_->note);					\
+	} while (0)
+
+/* The compiled variant: every decision of the last batch came from the compiled program. */
+#define EXPECT_ALL_COMPILED(h, n)							\
+	do {										\
+		if (variant->evaluator == FRAGML_EVAL_COMPILED)				\
+			ASSERT_EQ((uint32_t)(n), fragml_kernel_compiled_decisions(h));	\
+	} while (0)
+
 FIXTURE_SETUP(live)
 {
 	struct fragml_open_opts oo = { .install = true, .no_policy = true, .no_observe = true };
@@ -82,6 +112,7 @@ FIXTURE_SETUP(live)
 	oo.bpffs = self->bpffs;
 	self->h = NULL;
 	ASSERT_EQ(0, fragml_open(&self->h, &oo, NULL, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, fragml_set_evaluator(self->h, variant->evaluator));
 	self->a = malloc(sizeof(*self->a));
 	self->b = malloc(sizeof(*self->b));
 	self->vecs = calloc(BATCH, sizeof(*self->vecs));
@@ -160,6 +191,7 @@ TEST_F(live, parity)
 		if (shapes[s].extreme)
 			make_extreme(self->a, self->vecs, 0);
 		ASSERT_EQ(0, publish(_metadata, self->h, self->a, &version));
+		REQUIRE_COMPILED(self->h);
 		/* The model read back from the kernel (status, explain --live) decides alike. */
 		ASSERT_EQ(0, fragml_live_model(self->h, shapes[s].hook, self->b, NULL, &err))
 			TH_LOG("%s", err.msg);
@@ -186,6 +218,7 @@ TEST_F(live, parity)
 				make_extreme(self->a, self->vecs, BATCH);
 			ASSERT_EQ(BATCH, fragml_kernel_eval(self->h, shapes[s].hook, self->vecs, BATCH,
 							    self->res, false, &err)) TH_LOG("%s", err.msg);
+			EXPECT_ALL_COMPILED(self->h, BATCH);
 			for (unsigned int i = 0; i < BATCH; i++) {
 				struct fragml_eval_out ref;
 
@@ -240,14 +273,14 @@ static void *swapper(void *p)
  * (single tree), 3 (small ensemble), 8 (iterator).
  */
 static void hot_swap(struct __test_metadata *_metadata, FIXTURE_DATA(live) *self,
-		     unsigned int trees, unsigned int depth)
+		     const FIXTURE_VARIANT(live) *variant, unsigned int trees, unsigned int depth)
 {
 	static uint32_t version_model[4096];
 	static uint64_t seen[4096][FRAGML_MAX_ACTIONS];
 	struct swap_arg arg = { .h = self->h, .version_model = version_model, .swaps = 1000 };
 	struct fragml_eval_out ref[2];
 	struct fragml_err err = { 0 };
-	uint64_t evals = 0, torn = 0, mixed_batches = 0;
+	uint64_t evals = 0, torn = 0, mixed_batches = 0, compiled = 0;
 	uint32_t v0 = 0, last = 0;
 	pthread_t th;
 	uint64_t seed = 7;
@@ -260,6 +293,7 @@ static void hot_swap(struct __test_metadata *_metadata, FIXTURE_DATA(live) *self
 	arg.m[0] = self->a;
 	arg.m[1] = self->b;
 	ASSERT_EQ(0, publish(_metadata, self->h, self->a, &v0));
+	REQUIRE_COMPILED(self->h);
 	version_model[v0] = 0;
 	tl_random_vecs(self->a, self->vecs, n, &seed);
 	ASSERT_EQ(0, pthread_create(&th, NULL, swapper, &arg));
@@ -270,6 +304,7 @@ static void hot_swap(struct __test_metadata *_metadata, FIXTURE_DATA(live) *self
 
 		ASSERT_EQ((int)n, fragml_kernel_eval(self->h, FRAGML_HOOK_THP_FAULT, self->vecs, n,
 						     self->res, true, &err)) TH_LOG("%s", err.msg);
+		compiled += fragml_kernel_compiled_decisions(self->h);
 		for (unsigned int i = 0; i < n; i++) {
 			uint32_t v = self->res[i].version, which;
 
@@ -297,8 +332,12 @@ static void hot_swap(struct __test_metadata *_metadata, FIXTURE_DATA(live) *self
 			break;
 	}
 	ASSERT_EQ(0, arg.err);
-	TH_LOG("%u trees: %llu evaluations during 1000 swaps, %llu batches saw a swap mid-batch",
-	       trees, (unsigned long long)evals, (unsigned long long)mixed_batches);
+	TH_LOG("%u trees: %llu evaluations during 1000 swaps (%llu by compiled programs), %llu batches saw a swap mid-batch",
+	       trees, (unsigned long long)evals, (unsigned long long)compiled,
+	       (unsigned long long)mixed_batches);
+	/* every version was compiled: the map evaluator never had to decide */
+	if (variant->evaluator == FRAGML_EVAL_COMPILED)
+		ASSERT_EQ(evals, compiled);
 	ASSERT_EQ(0, torn);
 	/* Counters: versions last-15..last still own their rows. */
 	{
@@ -333,9 +372,9 @@ static void hot_swap(struct __test_metadata *_metadata, FIXTURE_DATA(live) *self
 
 TEST_F(live, hot_swap_atomic)
 {
-	hot_swap(_metadata, self, 1, 8);
-	hot_swap(_metadata, self, 3, 6);
-	hot_swap(_metadata, self, 8, 6);
+	hot_swap(_metadata, self, variant, 1, 8);
+	hot_swap(_metadata, self, variant, 3, 6);
+	hot_swap(_metadata, self, variant, 8, 6);
 }
 
 TEST_F(live, rollback_restores_previous)
