@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,12 +247,23 @@ struct swap_arg {
 	uint32_t *version_model;	/* version -> 0/1 (which model), 0xff unknown */
 	int swaps;
 	int err;
+	uint64_t ns;		/* wall time of the swaps */
+	uint64_t compile_ns;	/* of which generation + verifier + JIT */
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static void *swapper(void *p)
 {
 	struct swap_arg *a = p;
 	struct fragml_err err = { 0 };
+	uint64_t t0 = now_ns();
 
 	for (int i = 0; i < a->swaps; i++) {
 		uint32_t v = 0;
@@ -260,8 +272,10 @@ static void *swapper(void *p)
 			a->err = err.code ? err.code : -E2BIG;
 			return NULL;
 		}
+		a->compile_ns += fragml_compiled_last(a->h)->load_ns;
 		a->version_model[v] = (uint32_t)(i & 1);
 	}
+	a->ns = now_ns() - t0;
 	return NULL;
 }
 
@@ -332,9 +346,10 @@ static void hot_swap(struct __test_metadata *_metadata, FIXTURE_DATA(live) *self
 			break;
 	}
 	ASSERT_EQ(0, arg.err);
-	TH_LOG("%u trees: %llu evaluations during 1000 swaps (%llu by compiled programs), %llu batches saw a swap mid-batch",
+	TH_LOG("%u trees: %llu evaluations during 1000 swaps (%llu by compiled programs), %llu batches saw a swap mid-batch; a swap %.2f ms, of which compiling %.2f ms",
 	       trees, (unsigned long long)evals, (unsigned long long)compiled,
-	       (unsigned long long)mixed_batches);
+	       (unsigned long long)mixed_batches, arg.ns / 1e6 / arg.swaps,
+	       arg.compile_ns / 1e6 / arg.swaps);
 	/* every version was compiled: the map evaluator never had to decide */
 	if (variant->evaluator == FRAGML_EVAL_COMPILED)
 		ASSERT_EQ(evals, compiled);
@@ -370,7 +385,7 @@ static void hot_swap(struct __test_metadata *_metadata, FIXTURE_DATA(live) *self
 	}
 }
 
-TEST_F(live, hot_swap_atomic)
+TEST_F_TIMEOUT(live, hot_swap_atomic, 300)
 {
 	hot_swap(_metadata, self, variant, 1, 8);
 	hot_swap(_metadata, self, variant, 3, 6);
