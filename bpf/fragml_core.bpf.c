@@ -59,17 +59,37 @@ struct {
 } fragml_test_stat SEC(".maps");
 
 /*
- * The compiled program of `hook` on the vector in fragml_cio_rt: its action,
- * or -1 when no compiled program is in the slot.  Global, so that neither
- * clang nor the verifier takes the fall-through -1 for the only result.
+ * The compiled program of a hook on the vector in fragml_cio_rt: its action,
+ * or -1 when no compiled program is in the slot.  One function per hook, so
+ * that the slot is a constant: the verifier then makes the tail call a direct
+ * jump, patched when the loader swaps the slot (no indirect branch, no
+ * retpoline).  Global, so that neither clang nor the verifier takes the
+ * fall-through -1 for the only result.
  */
-__noinline long fragml_ccall_rt(void *ctx __arg_ctx, __u32 hook)
-{
-	long r = -1;
+#define FRAGML_CCALL(name, hook)					\
+__noinline long name(void *ctx __arg_ctx)				\
+{									\
+	long r = -1;							\
+									\
+	bpf_tail_call(ctx, &fragml_cprog_rt, hook);			\
+	barrier_var(r);							\
+	return r;							\
+}
+FRAGML_CCALL(fragml_ccall_rt_lifetime, FRAGML_HOOK_LIFETIME)
+FRAGML_CCALL(fragml_ccall_rt_thp, FRAGML_HOOK_THP_FAULT)
+FRAGML_CCALL(fragml_ccall_rt_compact, FRAGML_HOOK_COMPACTION)
+FRAGML_CCALL(fragml_ccall_rt_fallback, FRAGML_HOOK_FALLBACK)
+_Static_assert(FRAGML_NR_HOOKS == 4, "one fragml_ccall_rt_* per hook");
 
-	bpf_tail_call(ctx, &fragml_cprog_rt, hook);
-	barrier_var(r);
-	return r;
+static __always_inline long fragml_ccall_rt(void *ctx, __u32 hook)
+{
+	switch (hook) {
+	case FRAGML_HOOK_LIFETIME:	return fragml_ccall_rt_lifetime(ctx);
+	case FRAGML_HOOK_THP_FAULT:	return fragml_ccall_rt_thp(ctx);
+	case FRAGML_HOOK_COMPACTION:	return fragml_ccall_rt_compact(ctx);
+	case FRAGML_HOOK_FALLBACK:	return fragml_ccall_rt_fallback(ctx);
+	}
+	return -1;
 }
 
 struct batch_state {

@@ -154,10 +154,12 @@ int fragml_kernel_bench(struct fragml_handle *h, unsigned int hook, const struct
  * FRAGML_EVAL_MAP the map evaluator (fragml_eval_batch, syscall program);
  * FRAGML_EVAL_COMPILED what a hook does: the compiled program in the hook's
  * slot, the map evaluator when the slot is empty (fragml_test_batch_rt, raw_tp,
- * decisions always counted).  fragml_kernel_compiled_decisions(): how many
- * decisions of the last call the compiled program made.
+ * decisions always counted, 32 per program run: a run makes at most 33 tail
+ * calls); FRAGML_EVAL_MAP_RT the map evaluator in that same raw_tp harness
+ * (benchmarks).  fragml_kernel_compiled_decisions(): how many decisions of
+ * the last call the compiled program made.
  */
-enum { FRAGML_EVAL_MAP = 0, FRAGML_EVAL_COMPILED = 1 };
+enum { FRAGML_EVAL_MAP = 0, FRAGML_EVAL_COMPILED = 1, FRAGML_EVAL_MAP_RT = 2 };
 int fragml_set_evaluator(struct fragml_handle *h, unsigned int evaluator);
 uint32_t fragml_kernel_compiled_decisions(const struct fragml_handle *h);
 

@@ -1045,7 +1045,8 @@ static int run_batch_rt(struct fragml_handle *h, struct fragml_test_ctx *ctx, st
 {
 	__u64 args[FRAGML_RT_NARGS] = {
 		[FRAGML_RT_HOOK] = ctx->hook, [FRAGML_RT_REPEAT] = 1,
-		[FRAGML_RT_FLAGS] = ctx->flags | FRAGML_TEST_F_COMPILED,
+		[FRAGML_RT_FLAGS] = ctx->flags |
+				    (h->evaluator == FRAGML_EVAL_COMPILED ? FRAGML_TEST_F_COMPILED : 0),
 	};
 	LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = args, .ctx_size_in = sizeof(args));
 	int pfd = bpf_program__fd(h->core->progs.fragml_test_batch_rt);
@@ -1090,7 +1091,7 @@ static int run_batch(struct fragml_handle *h, struct fragml_test_ctx *ctx, struc
 	int ret;
 
 	h->last_compiled = 0;
-	if (h->evaluator == FRAGML_EVAL_COMPILED)
+	if (h->evaluator != FRAGML_EVAL_MAP)
 		return run_batch_rt(h, ctx, err);
 	ret = bpf_prog_test_run_opts(bpf_program__fd(h->core->progs.fragml_eval_batch), &topts);
 
@@ -1157,7 +1158,7 @@ int fragml_kernel_bench(struct fragml_handle *h, unsigned int hook, const struct
 
 int fragml_set_evaluator(struct fragml_handle *h, unsigned int evaluator)
 {
-	if (evaluator > FRAGML_EVAL_COMPILED)
+	if (evaluator > FRAGML_EVAL_MAP_RT)
 		return -EINVAL;
 	h->evaluator = evaluator;
 	return 0;
