@@ -167,7 +167,7 @@ static void make_extreme(struct fragml_model *m, struct fragml_vec *v, unsigned 
  * and small ensembles (straight-line walks with a branch per level), larger
  * ensembles with an even and an odd number of trees (iterator, branch-free).
  */
-TEST_F(live, parity)
+TEST_F_TIMEOUT(live, parity, 300)
 {
 	static const struct { unsigned int hook, trees, depth; int argmax, extreme; } shapes[] = {
 		{ FRAGML_HOOK_LIFETIME, 1, 12, 0, 0 },	/* deep tree */
