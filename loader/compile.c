@@ -7,7 +7,7 @@
  *
  * The program (R1 = the caller's context, unused):
  *   r6 = this CPU's struct fragml_cio (lookup; -1 without it)
- *   scores: r7 (ORDINAL) or 8 stack slots (ARGMAX) = base (+ an opaque 0)
+ *   scores: r7 (ORDINAL), or one register per class (ARGMAX) = base (+ an opaque 0)
  *   per tree, depth first: per split
  *       w1 = v[f]; [w1 += bias]; if w1 <(u/s) key goto left; <right subtree>
  *     per leaf: score += value; goto end of tree
@@ -37,7 +37,12 @@
 #define R8 BPF_REG_8
 #define FP BPF_REG_10
 
-#define SLOT(c)	(-16 - 8 * (int)(c))	/* ARGMAX score of class c */
+#define SLOT(c)	(-16 - 8 * (int)(c))	/* ARGMAX score of class c, for the decision */
+
+/* The score of class c during the walk (r1 is the walk's temporary, r6 the input). */
+static const uint8_t score_reg[FRAGML_MAX_ACTIONS] = {
+	BPF_REG_7, BPF_REG_8, BPF_REG_9, BPF_REG_0, BPF_REG_2, BPF_REG_3, BPF_REG_4, BPF_REG_5,
+};
 
 struct cg {
 	struct bpf_insn *in;
@@ -106,16 +111,9 @@ static void emit_leaf(struct cg *g, const struct fragml_model *m, unsigned int c
 {
 	if (!value)
 		return;
-	if (m->output == FRAGML_OUT_ORDINAL) {
-		if (cls == 0)
-			emit(g, BPF_ALU64 | BPF_ADD | BPF_K, R7, 0, 0, value);
+	if (cls >= (m->output == FRAGML_OUT_ORDINAL ? 1u : m->n_actions))
 		return;
-	}
-	if (cls >= m->n_actions)
-		return;
-	emit(g, BPF_LDX | BPF_MEM | BPF_DW, R1, FP, SLOT(cls), 0);
-	emit(g, BPF_ALU64 | BPF_ADD | BPF_K, R1, 0, 0, value);
-	emit(g, BPF_STX | BPF_MEM | BPF_DW, FP, R1, SLOT(cls), 0);
+	emit(g, BPF_ALU64 | BPF_ADD | BPF_K, score_reg[cls], 0, 0, value);
 }
 
 /* Depth first; a split's right subtree falls through, its left is jumped to. */
@@ -175,16 +173,10 @@ int fragml_compile(const struct fragml_model *m, uint32_t version, const struct 
 	 * of leaves instead of pruning at each tree's end.
 	 */
 	emit(&g, BPF_ST | BPF_MEM | BPF_DW, R6, 0, (int16_t)offsetof(struct fragml_cio, r.score), 0);
-	emit(&g, BPF_LDX | BPF_MEM | BPF_DW, R2, R6, (int16_t)offsetof(struct fragml_cio, r.score), 0);
-	if (m->output == FRAGML_OUT_ORDINAL) {
-		emit(&g, BPF_ALU64 | BPF_MOV | BPF_X, R7, R2, 0, 0);
-		emit(&g, BPF_ALU64 | BPF_ADD | BPF_K, R7, 0, 0, m->base[0]);
-	} else {
-		for (unsigned int c = 0; c < na; c++) {
-			emit(&g, BPF_ALU64 | BPF_MOV | BPF_X, R1, R2, 0, 0);
-			emit(&g, BPF_ALU64 | BPF_ADD | BPF_K, R1, 0, 0, m->base[c]);
-			emit(&g, BPF_STX | BPF_MEM | BPF_DW, FP, R1, SLOT(c), 0);
-		}
+	emit(&g, BPF_LDX | BPF_MEM | BPF_DW, R1, R6, (int16_t)offsetof(struct fragml_cio, r.score), 0);
+	for (unsigned int c = 0; c < (m->output == FRAGML_OUT_ORDINAL ? 1u : na); c++) {
+		emit(&g, BPF_ALU64 | BPF_MOV | BPF_X, score_reg[c], R1, 0, 0);
+		emit(&g, BPF_ALU64 | BPF_ADD | BPF_K, score_reg[c], 0, 0, m->base[c]);
 	}
 
 	for (unsigned int tr = 0; tr < m->n_trees && !g.oom; tr++) {
@@ -201,14 +193,17 @@ int fragml_compile(const struct fragml_model *m, uint32_t version, const struct 
 			break;
 	}
 
-	/* the decision: r8 = action, r7 = its score */
-	emit(&g, BPF_ALU64 | BPF_MOV | BPF_K, R8, 0, 0, 0);
+	/* the decision: r8 = action, r7 = its score (ARGMAX: from the stack, r8 held class 1) */
 	if (m->output == FRAGML_OUT_ORDINAL) {
+		emit(&g, BPF_ALU64 | BPF_MOV | BPF_K, R8, 0, 0, 0);
 		for (unsigned int i = 0; i + 1 < na; i++) {
 			emit(&g, BPF_JMP | BPF_JSLT | BPF_K, R7, 0, 1, m->thresholds[i]);
 			emit(&g, BPF_ALU64 | BPF_ADD | BPF_K, R8, 0, 0, 1);
 		}
 	} else {
+		for (unsigned int c = 0; c < na; c++)
+			emit(&g, BPF_STX | BPF_MEM | BPF_DW, FP, score_reg[c], SLOT(c), 0);
+		emit(&g, BPF_ALU64 | BPF_MOV | BPF_K, R8, 0, 0, 0);
 		emit(&g, BPF_LDX | BPF_MEM | BPF_DW, R7, FP, SLOT(0), 0);
 		for (unsigned int a = 1; a < na; a++) {
 			emit(&g, BPF_LDX | BPF_MEM | BPF_DW, R1, FP, SLOT(a), 0);
