@@ -79,7 +79,8 @@ FRAGML_CCALL(fragml_ccall_rt_lifetime, FRAGML_HOOK_LIFETIME)
 FRAGML_CCALL(fragml_ccall_rt_thp, FRAGML_HOOK_THP_FAULT)
 FRAGML_CCALL(fragml_ccall_rt_compact, FRAGML_HOOK_COMPACTION)
 FRAGML_CCALL(fragml_ccall_rt_fallback, FRAGML_HOOK_FALLBACK)
-_Static_assert(FRAGML_NR_HOOKS == 4, "one fragml_ccall_rt_* per hook");
+FRAGML_CCALL(fragml_ccall_rt_placement, FRAGML_HOOK_PLACEMENT)
+_Static_assert(FRAGML_NR_HOOKS == 5, "one fragml_ccall_rt_* per hook");
 
 static __always_inline long fragml_ccall_rt(void *ctx, __u32 hook)
 {
@@ -88,6 +89,7 @@ static __always_inline long fragml_ccall_rt(void *ctx, __u32 hook)
 	case FRAGML_HOOK_THP_FAULT:	return fragml_ccall_rt_thp(ctx);
 	case FRAGML_HOOK_COMPACTION:	return fragml_ccall_rt_compact(ctx);
 	case FRAGML_HOOK_FALLBACK:	return fragml_ccall_rt_fallback(ctx);
+	case FRAGML_HOOK_PLACEMENT:	return fragml_ccall_rt_placement(ctx);
 	}
 	return -1;
 }
