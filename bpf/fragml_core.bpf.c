@@ -66,15 +66,7 @@ struct {
  * retpoline).  Global, so that neither clang nor the verifier takes the
  * fall-through -1 for the only result.
  */
-#define FRAGML_CCALL(name, hook)					\
-__noinline long name(void *ctx __arg_ctx)				\
-{									\
-	long r = -1;							\
-									\
-	bpf_tail_call(ctx, &fragml_cprog_rt, hook);			\
-	barrier_var(r);							\
-	return r;							\
-}
+#define FRAGML_CCALL(name, hook) FRAGML_TAIL_DECIDE(name, fragml_cprog_rt, hook)
 FRAGML_CCALL(fragml_ccall_rt_lifetime, FRAGML_HOOK_LIFETIME)
 FRAGML_CCALL(fragml_ccall_rt_thp, FRAGML_HOOK_THP_FAULT)
 FRAGML_CCALL(fragml_ccall_rt_compact, FRAGML_HOOK_COMPACTION)

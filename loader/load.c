@@ -624,6 +624,126 @@ static void compiled_install(struct fragml_handle *h, unsigned int hook, int fd)
 	bpf_map_delete_elem(afd, &key);	/* never leave an older version's code in force */
 }
 
+/*
+ * Observe programs that reach compiled versions: per deciding program (its
+ * pinned link), the hook and the name of its program array; the compiled
+ * program is loaded for that program's tracepoint and reads that program's
+ * per-CPU fragml_scratch.
+ */
+static const struct {
+	const char *link;
+	unsigned int hook;
+	const char *array;
+} observe_callers[] = {
+	{ "fragml_observe_compact_begin", FRAGML_HOOK_COMPACTION, "fragml_cprog_cb" },
+};
+#define N_OBSERVE_CALLERS (sizeof(observe_callers) / sizeof(observe_callers[0]))
+
+/* The observe program behind links/<name>: its attach BTF id and the fds of
+ * its maps named `array` and fragml_scratch.  -ENOENT when not attached. */
+static int observe_caller(struct fragml_handle *h, const char *name, const char *array,
+			  __u32 *btf_id, int *afd, int *sfd)
+{
+	struct bpf_link_info li;
+	struct bpf_prog_info pi;
+	__u32 len, ids[64];
+	char p[PATH_MAX];
+	int lfd, pfd;
+
+	*afd = *sfd = -1;
+	if (snprintf(p, sizeof(p), "%s/links/%s", h->dir, name) >= (int)sizeof(p))
+		return -ENAMETOOLONG;
+	lfd = bpf_obj_get(p);
+	if (lfd < 0)
+		return -ENOENT;
+	memset(&li, 0, sizeof(li));
+	len = sizeof(li);
+	pfd = bpf_link_get_info_by_fd(lfd, &li, &len) ? -1 : bpf_prog_get_fd_by_id(li.prog_id);
+	close(lfd);
+	if (pfd < 0)
+		return -ENOENT;
+	memset(&pi, 0, sizeof(pi));
+	len = sizeof(pi);
+	pi.nr_map_ids = 64;
+	pi.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_prog_get_info_by_fd(pfd, &pi, &len)) {
+		close(pfd);
+		return -errno;
+	}
+	close(pfd);
+	*btf_id = pi.attach_btf_id;
+	for (__u32 i = 0; i < pi.nr_map_ids && i < 64; i++) {
+		struct bpf_map_info mi;
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		memset(&mi, 0, sizeof(mi));
+		len = sizeof(mi);
+		if (fd < 0 || bpf_map_get_info_by_fd(fd, &mi, &len)) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (*afd < 0 && !strcmp(mi.name, array))
+			*afd = fd;
+		else if (*sfd < 0 && !strcmp(mi.name, "fragml_scratch"))
+			*sfd = fd;
+		else
+			close(fd);
+	}
+	if (*afd < 0 || *sfd < 0) {
+		if (*afd >= 0)
+			close(*afd);
+		if (*sfd >= 0)
+			close(*sfd);
+		*afd = *sfd = -1;
+		return -ENOENT;	/* programs of an older build */
+	}
+	return 0;
+}
+
+/*
+ * The compiled form of `m` (version) for every attached observe program that
+ * decides for its hook; m = NULL empties their slots.  After the model slot's
+ * switch: until then those programs' previous compiled version (one whole
+ * model) decides.  A refusal empties the slot and is noted like the test-run
+ * caller's.
+ */
+static void observe_compiled(struct fragml_handle *h, unsigned int hook, const struct fragml_model *m,
+			     uint32_t version)
+{
+	for (unsigned int i = 0; i < N_OBSERVE_CALLERS; i++) {
+		struct fragml_cgen_target t = {
+			.counters_fd = h->counters_fd,
+			.type = BPF_PROG_TYPE_TRACING,
+			.attach = BPF_TRACE_RAW_TP,
+		};
+		struct fragml_err e = { 0 };
+		__u32 key = hook;
+		int afd, sfd, fd = -1;
+
+		if (observe_callers[i].hook != hook ||
+		    observe_caller(h, observe_callers[i].link, observe_callers[i].array,
+				   &t.attach_btf_id, &afd, &sfd))
+			continue;
+		t.cio_fd = sfd;
+		if (m && !h->no_compiled) {
+			fd = fragml_compile_load(m, version, &t, NULL, &e);
+			if (fd < 0 && !h->cinfo.note[0]) {
+				h->cinfo.compiled = false;
+				snprintf(h->cinfo.note, sizeof(h->cinfo.note),
+					 "%s (for %s); %s v%u decides with the map evaluator there", e.msg,
+					 observe_callers[i].link, fragml_hook_name(hook), version);
+			}
+		}
+		if (fd < 0 || bpf_map_update_elem(afd, &key, &fd, BPF_ANY))
+			bpf_map_delete_elem(afd, &key);
+		if (fd >= 0)
+			close(fd);
+		close(afd);
+		close(sfd);
+	}
+}
+
 static int blob_to_model(const struct fragml_blob *b, struct fragml_model *m, struct fragml_err *err);
 static int read_slot(struct fragml_handle *h, unsigned int hook, struct fragml_blob *b,
 		     int *map_fd, struct fragml_err *err);
@@ -635,10 +755,13 @@ static void compiled_rebuild(struct fragml_handle *h, unsigned int hook, uint32_
 	struct fragml_model *m = malloc(sizeof(*m));
 	int fd = -1;
 
-	if (b && m && version && read_slot(h, hook, b, NULL, NULL) == 0 && b->version == version &&
-	    blob_to_model(b, m, NULL) == 0)
+	bool ok = b && m && version && read_slot(h, hook, b, NULL, NULL) == 0 &&
+		  b->version == version && blob_to_model(b, m, NULL) == 0;
+
+	if (ok)
 		fd = compiled_build(h, m, version);
 	compiled_install(h, hook, fd);
+	observe_compiled(h, hook, ok ? m : NULL, version);
 	if (fd >= 0)
 		close(fd);
 	free(b);
@@ -727,6 +850,7 @@ int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32
 	}
 	/* ... and one of the compiled slot (emptied when there is no compiled form) */
 	compiled_install(h, m->hook, cfd);
+	observe_compiled(h, m->hook, m, *version);
 	unlink(prev);
 	if (rename(cur, prev) && errno != ENOENT)
 		unlink(cur);
@@ -814,6 +938,7 @@ int fragml_unpublish(struct fragml_handle *h, unsigned int hook, struct fragml_e
 	if (ret)
 		return ret;
 	compiled_install(h, hook, -1);
+	observe_compiled(h, hook, NULL, 0);
 	if (bpf_map_delete_elem(h->models_fd, &key) && errno != ENOENT)
 		ret = fragml_err_set(err, -errno, "slot %s: clear failed: %s", fragml_hook_name(hook),
 				     strerror(errno));
