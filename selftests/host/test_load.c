@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <time.h>
 #include <stdatomic.h>
@@ -659,6 +660,122 @@ static const struct fragml_kmem_obj *kmem_find(const struct fragml_kmem *km, con
  * hash; --identify adds the source maps and replaces the programs; every
  * model version is counted with at least its value size; status agrees.
  */
+/*
+ * The observe compaction hook (tp_btf/mm_compaction_begin) decides through
+ * the compiled version: after a compaction the hook's per-CPU scratch holds
+ * the compiled program's result, which must be the reference's.  The other
+ * observe programs reuse the scratch vector (an allocation during compaction
+ * overwrites it), so the model's trees are single leaves: its result does not
+ * depend on the vector (the parity test covers the splits).  Compaction is
+ * asked for with /proc/sys/vm/compact_memory.
+ */
+TEST(observe_hook_compiled)
+{
+	struct fragml_open_opts oo = { .install = true, .no_policy = true };
+	struct fragml_model *m = malloc(sizeof(*m));
+	struct fragml_err err = { 0 };
+	struct fragml_handle *h = NULL;
+	struct fragml_cio *vals = NULL;
+	struct bpf_link_info li = { 0 };
+	struct bpf_prog_info pi = { 0 };
+	__u32 len, ids[64], zero = 0, slot = FRAGML_HOOK_COMPACTION, pid = 0;
+	int ncpu = libbpf_num_possible_cpus(), lfd, pfd, sfd = -1, afd, hits = 0, fd;
+	uint32_t version = 0;
+	char bpffs[64] = "", p[160];
+
+	ASSERT_NE(NULL, m);
+	if (geteuid() != 0 || access(FRAGML_DEFAULT_BTF, R_OK))
+		SKIP(goto out, "needs root and kernel BTF");
+	ASSERT_EQ(0, tl_private_bpffs(bpffs, sizeof(bpffs)));
+	oo.bpffs = bpffs;
+	ASSERT_EQ(0, fragml_open(&h, &oo, NULL, &err)) TH_LOG("%s", err.msg);
+	tl_random_model(m, FRAGML_HOOK_COMPACTION, 8, 0, 0, 3);
+	ASSERT_EQ(0, fragml_publish(h, m, &version, &err)) TH_LOG("%s", err.msg);
+	if (!fragml_compiled_last(h)->compiled)
+		SKIP(goto out, "%s", fragml_compiled_last(h)->note);
+	/* the compiled program is in the observe program's slot */
+	snprintf(p, sizeof(p), "%s/fragml/fragml_cprog_cb", bpffs);
+	afd = bpf_obj_get(p);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(0, bpf_map_lookup_elem(afd, &slot, &pid));
+	EXPECT_NE(0, pid);
+	close(afd);
+	/* the hook's scratch, through its link */
+	snprintf(p, sizeof(p), "%s/fragml/links/fragml_observe_compact_begin", bpffs);
+	lfd = bpf_obj_get(p);
+	ASSERT_LE(0, lfd);
+	len = sizeof(li);
+	ASSERT_EQ(0, bpf_link_get_info_by_fd(lfd, &li, &len));
+	close(lfd);
+	pfd = bpf_prog_get_fd_by_id(li.prog_id);
+	ASSERT_LE(0, pfd);
+	len = sizeof(pi);
+	pi.nr_map_ids = 64;
+	pi.map_ids = (__u64)(unsigned long)ids;
+	ASSERT_EQ(0, bpf_prog_get_info_by_fd(pfd, &pi, &len));
+	close(pfd);
+	for (__u32 i = 0; i < pi.nr_map_ids && sfd < 0; i++) {
+		struct bpf_map_info mi = { 0 };
+
+		fd = bpf_map_get_fd_by_id(ids[i]);
+		len = sizeof(mi);
+		if (fd >= 0 && !bpf_map_get_info_by_fd(fd, &mi, &len) && !strcmp(mi.name, "fragml_scratch"))
+			sfd = fd;
+		else if (fd >= 0)
+			close(fd);
+	}
+	ASSERT_LE(0, sfd);
+	fd = open("/proc/sys/vm/compact_memory", O_WRONLY);
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		SKIP(goto out, "cannot ask for compaction (/proc/sys/vm/compact_memory)");
+	close(fd);
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	ASSERT_NE(NULL, vals);
+	ASSERT_EQ(0, bpf_map_lookup_elem(sfd, &zero, vals));
+	for (int c = 0; c < ncpu; c++) {
+		struct fragml_eval_out ref;
+
+		if (vals[c].r.version != version)
+			continue;
+		hits++;
+		fragml_model_eval(m, vals[c].v.f, &ref);
+		EXPECT_EQ(ref.action, vals[c].r.action);
+		EXPECT_EQ(ref.score, vals[c].r.score);
+	}
+	if (!hits) {
+		/* decisions counted for the version, none by the compiled program: a failure */
+		uint64_t *cnt = calloc((size_t)ncpu, sizeof(*cnt)), counted = 0;
+
+		snprintf(p, sizeof(p), "%s/fragml/fragml_counters", bpffs);
+		fd = bpf_obj_get(p);
+		ASSERT_TRUE(cnt && fd >= 0);
+		for (unsigned int a = 0; a < FRAGML_MAX_ACTIONS; a++) {
+			__u32 key = FRAGML_COUNTER_INDEX(FRAGML_HOOK_COMPACTION, version % FRAGML_COUNTER_ROWS, a);
+
+			if (!bpf_map_lookup_elem(fd, &key, cnt))
+				for (int c = 0; c < ncpu; c++)
+					counted += cnt[c];
+		}
+		close(fd);
+		free(cnt);
+		ASSERT_EQ(0, counted) TH_LOG("the hook decided %llu times, never through the compiled program",
+					     (unsigned long long)counted);
+		SKIP(goto out, "no compaction ran (mm_compaction_begin did not fire)");
+	}
+	TH_LOG("compiled v%u decided the observe compaction hook on %d CPU(s), as the reference", version, hits);
+out:
+	if (sfd >= 0)
+		close(sfd);
+	fragml_close(h);
+	if (bpffs[0]) {
+		oo.bpffs = bpffs;
+		fragml_detach(&oo, NULL);
+		tl_release_bpffs(bpffs);
+	}
+	free(vals);
+	free(m);
+}
+
 TEST(kernel_memory)
 {
 	struct fragml_open_opts oo = { .install = true, .no_policy = true };
