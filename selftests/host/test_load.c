@@ -660,6 +660,22 @@ static const struct fragml_kmem_obj *kmem_find(const struct fragml_kmem *km, con
  * hash; --identify adds the source maps and replaces the programs; every
  * model version is counted with at least its value size; status agrees.
  */
+/* Root and BTF, then a private bpffs and a handle with the observe programs
+ * attached there; false: skip (no root or BTF). */
+static bool open_observe(struct __test_metadata *_metadata, char *bpffs, size_t n,
+			 struct fragml_handle **h)
+{
+	struct fragml_open_opts oo = { .install = true, .no_policy = true };
+	struct fragml_err err = { 0 };
+
+	if (geteuid() != 0 || access(FRAGML_DEFAULT_BTF, R_OK))
+		return false;
+	ASSERT_EQ(0, tl_private_bpffs(bpffs, n));
+	oo.bpffs = bpffs;
+	EXPECT_EQ(0, fragml_open(h, &oo, NULL, &err)) TH_LOG("%s", err.msg);
+	return true;
+}
+
 /*
  * The observe compaction hook (tp_btf/mm_compaction_begin) decides through
  * the compiled version: after a compaction the hook's per-CPU scratch holds
@@ -684,11 +700,9 @@ TEST(observe_hook_compiled)
 	char bpffs[64] = "", p[160];
 
 	ASSERT_NE(NULL, m);
-	if (geteuid() != 0 || access(FRAGML_DEFAULT_BTF, R_OK))
+	if (!open_observe(_metadata, bpffs, sizeof(bpffs), &h))
 		SKIP(goto out, "needs root and kernel BTF");
-	ASSERT_EQ(0, tl_private_bpffs(bpffs, sizeof(bpffs)));
-	oo.bpffs = bpffs;
-	ASSERT_EQ(0, fragml_open(&h, &oo, NULL, &err)) TH_LOG("%s", err.msg);
+	ASSERT_NE(NULL, h);
 	tl_random_model(m, FRAGML_HOOK_COMPACTION, 8, 0, 0, 3);
 	ASSERT_EQ(0, fragml_publish(h, m, &version, &err)) TH_LOG("%s", err.msg);
 	if (!fragml_compiled_last(h)->compiled)
@@ -790,11 +804,9 @@ TEST(kernel_memory)
 	char bpffs[64] = "";
 
 	ASSERT_NE(NULL, m);
-	if (geteuid() != 0 || access(FRAGML_DEFAULT_BTF, R_OK))
+	if (!open_observe(_metadata, bpffs, sizeof(bpffs), &h))
 		SKIP(goto out, "needs root and kernel BTF");
-	ASSERT_EQ(0, tl_private_bpffs(bpffs, sizeof(bpffs)));
-	oo.bpffs = bpffs;
-	ASSERT_EQ(0, fragml_open(&h, &oo, NULL, &err)) TH_LOG("%s", err.msg);
+	ASSERT_NE(NULL, h);
 	tl_random_model(m, FRAGML_HOOK_LIFETIME, 4, 4, 0, 77);
 	ASSERT_EQ(0, fragml_publish(h, m, &version, &err)) TH_LOG("%s", err.msg);
 	ASSERT_EQ(0, fragml_kmem_read(h, &km, &err)) TH_LOG("%s", err.msg);
@@ -821,6 +833,7 @@ TEST(kernel_memory)
 	fragml_close(h);
 	h = NULL;
 
+	oo.bpffs = bpffs;
 	oo.identify = true;
 	ASSERT_EQ(0, fragml_open(&h, &oo, NULL, &err)) TH_LOG("%s", err.msg);
 	ASSERT_EQ(0, fragml_kmem_read(h, &km, &err)) TH_LOG("%s", err.msg);
