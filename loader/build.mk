@@ -1,6 +1,7 @@
 # loader/: the loading, collection and identification stages of libfragml and
 # their commands: fragml-load, fragml (the operator CLI), fragml-collect.
-LIBFRAGML_SRCS += loader/load.c loader/kmem.c loader/probe.c loader/guard.c loader/policy.c loader/libbpf_log.c
+LIBFRAGML_SRCS += loader/load.c loader/compile.c loader/kmem.c loader/probe.c loader/guard.c \
+		  loader/policy.c loader/libbpf_log.c
 # collection and identification (docs/dataset.md, docs/identification.md)
 LIBFRAGML_SRCS += loader/csv.c loader/snapshot.c loader/identify.c loader/collect.c \
 		  loader/collect_label.c loader/collect_summary.c loader/u64map.c \
