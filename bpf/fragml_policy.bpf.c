@@ -291,17 +291,23 @@ static __always_inline int placement_decide(struct mm_policy_placement_ctx *ctx)
 	return action;
 }
 
-SEC("struct_ops/thp_fault")
-int BPF_PROG(fragml_thp_fault, struct mm_policy_thp_ctx *c)
-{
-	return thp_fault_decide(c);
-}
+/*
+ * The model-driven variants differ only in which callbacks they register:
+ * one program per (variant, callback), each calling the same decide function.
+ */
+#define FRAGML_CALLBACK(variant, cb, ctx_type, decide)			\
+	SEC("struct_ops/" #cb)						\
+	int BPF_PROG(variant##_##cb, struct ctx_type *c)		\
+	{								\
+		return decide(c);					\
+	}
+#define FRAGML_THP(v)	FRAGML_CALLBACK(v, thp_fault, mm_policy_thp_ctx, thp_fault_decide)
+#define FRAGML_CMP(v)	FRAGML_CALLBACK(v, compact, mm_policy_compact_ctx, compact_decide)
+#define FRAGML_FB(v)	FRAGML_CALLBACK(v, fallback, mm_policy_fallback_ctx, fallback_decide)
+#define FRAGML_PL(v)	FRAGML_CALLBACK(v, placement, mm_policy_placement_ctx, placement_decide)
 
-SEC("struct_ops/compact")
-int BPF_PROG(fragml_compact, struct mm_policy_compact_ctx *c)
-{
-	return compact_decide(c);
-}
+FRAGML_THP(fragml)
+FRAGML_CMP(fragml)
 
 SEC(".struct_ops.link")
 struct mm_policy_ops fragml = {
@@ -310,23 +316,9 @@ struct mm_policy_ops fragml = {
 	.name		= "fragml",
 };
 
-SEC("struct_ops/thp_fault")
-int BPF_PROG(fragml_gate_thp_fault, struct mm_policy_thp_ctx *c)
-{
-	return thp_fault_decide(c);
-}
-
-SEC("struct_ops/compact")
-int BPF_PROG(fragml_gate_compact, struct mm_policy_compact_ctx *c)
-{
-	return compact_decide(c);
-}
-
-SEC("struct_ops/fallback")
-int BPF_PROG(fragml_gate_fallback, struct mm_policy_fallback_ctx *c)
-{
-	return fallback_decide(c);
-}
+FRAGML_THP(fragml_gate)
+FRAGML_CMP(fragml_gate)
+FRAGML_FB(fragml_gate)
 
 SEC(".struct_ops.link")
 struct mm_policy_ops fragml_gate = {
@@ -336,23 +328,9 @@ struct mm_policy_ops fragml_gate = {
 	.name		= "fragml_gate",
 };
 
-SEC("struct_ops/thp_fault")
-int BPF_PROG(fragml_place_thp_fault, struct mm_policy_thp_ctx *c)
-{
-	return thp_fault_decide(c);
-}
-
-SEC("struct_ops/compact")
-int BPF_PROG(fragml_place_compact, struct mm_policy_compact_ctx *c)
-{
-	return compact_decide(c);
-}
-
-SEC("struct_ops/placement")
-int BPF_PROG(fragml_place_placement, struct mm_policy_placement_ctx *c)
-{
-	return placement_decide(c);
-}
+FRAGML_THP(fragml_place)
+FRAGML_CMP(fragml_place)
+FRAGML_PL(fragml_place)
 
 SEC(".struct_ops.link")
 struct mm_policy_ops fragml_place = {
@@ -362,29 +340,10 @@ struct mm_policy_ops fragml_place = {
 	.name		= "fragml_place",
 };
 
-SEC("struct_ops/thp_fault")
-int BPF_PROG(fragml_all_thp_fault, struct mm_policy_thp_ctx *c)
-{
-	return thp_fault_decide(c);
-}
-
-SEC("struct_ops/compact")
-int BPF_PROG(fragml_all_compact, struct mm_policy_compact_ctx *c)
-{
-	return compact_decide(c);
-}
-
-SEC("struct_ops/fallback")
-int BPF_PROG(fragml_all_fallback, struct mm_policy_fallback_ctx *c)
-{
-	return fallback_decide(c);
-}
-
-SEC("struct_ops/placement")
-int BPF_PROG(fragml_all_placement, struct mm_policy_placement_ctx *c)
-{
-	return placement_decide(c);
-}
+FRAGML_THP(fragml_all)
+FRAGML_CMP(fragml_all)
+FRAGML_FB(fragml_all)
+FRAGML_PL(fragml_all)
 
 SEC(".struct_ops.link")
 struct mm_policy_ops fragml_all = {
