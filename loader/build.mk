@@ -11,6 +11,7 @@ $(BIN)/fragml-load: $(OBJ)/loader/load_main.o $(OBJ)/loader/load_cmd.o $(OBJ)/lo
 	$(CC) -o $@ $^ $(LIBFRAGML_LDLIBS)
 
 FRAGML_CMD_OBJS += $(OBJ)/loader/load_cmd.o $(OBJ)/loader/inspect_cmd.o
+FRAGML_CMD_OBJS += $(OBJ)/loader/daemon.o $(OBJ)/loader/daemon_conf.o
 $(BIN)/fragml: $(OBJ)/loader/fragml.o $(OBJ)/loader/cli.o $(FRAGML_CMD_OBJS) $(LIBFRAGML_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LIBFRAGML_LDLIBS)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Helpers shared by the fragml commands: option defaults, errors, status output. */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,6 +171,56 @@ static int print_kmem(FILE *out, struct fragml_handle *h, struct json_object *ro
 	return 0;
 }
 
+const char *fragml_cli_watchdog_path(void)
+{
+	static char path[4096];
+	const char *d = getenv("FRAGML_RUN_DIR");
+
+	snprintf(path, sizeof(path), "%s/watchdog.json", d && *d ? d : "/run/fragml");
+	return path;
+}
+
+static const char *jstr(struct json_object *o, const char *key, const char *def)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : def;
+}
+
+void fragml_cli_watchdog_line(FILE *out, struct json_object *st)
+{
+	const char *state = jstr(st, "state", "?");
+	struct json_object *v;
+	int pid = json_object_object_get_ex(st, "pid", &v) ? json_object_get_int(v) : 0;
+	bool alive = pid > 0 && kill(pid, 0) == 0;
+
+	if (!strcmp(state, "detached"))
+		fprintf(out, "watchdog: detached by watchdog: %s at %s\n", jstr(st, "reason", "?"),
+			jstr(st, "at", "?"));
+	else if (!strcmp(state, "stopped") || !alive)
+		fprintf(out, "watchdog: not running (%s since %s, pid %d); the policy is left as it was\n",
+			state, jstr(st, "since", "?"), pid);
+	else
+		fprintf(out, "watchdog: %s since %s (pid %d), %s worse interval(s) in a row of %s\n",
+			state, jstr(st, "since", "?"), pid, jstr(st, "worse_in_a_row", "0"),
+			jstr(st, "consecutive", "?"));
+}
+
+/* The watchdog's state file, when a daemon ever ran here. */
+static void print_watchdog(FILE *out, struct json_object *root)
+{
+	struct json_object *st = json_object_from_file(fragml_cli_watchdog_path());
+
+	if (!st)
+		return;
+	if (root) {
+		json_object_object_add(root, "watchdog", st);
+		return;
+	}
+	fragml_cli_watchdog_line(out, st);
+	json_object_put(st);
+}
+
 static const char *mode_name(uint32_t mode)
 {
 	return mode == FRAGML_MODE_ENFORCE ? "enforce" : "observe";
@@ -248,6 +299,7 @@ int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct frag
 				(unsigned long long)st.decisions[a]);
 		fprintf(out, "\n%-11s sha256 %s\n", "", st.sha256);
 	}
+	print_watchdog(out, root);
 	ret = print_guard(out, h, root, err);
 	if (ret)
 		goto out;
