@@ -153,9 +153,12 @@ static void fmt_metrics(char *buf, size_t cap, const double m[FRAGML_WD_NR])
 	size_t n = 0;
 
 	buf[0] = '\0';
-	for (int i = 0; i < FRAGML_WD_NR && n < cap; i++)
-		n += snprintf(buf + n, cap - n, "%s%s=%s%.3g", i ? " " : "", fragml_wd_metric_names[i],
-			      isnan(m[i]) ? "-" : "", isnan(m[i]) ? 0.0 : m[i]) ;
+	for (int i = 0; i < FRAGML_WD_NR && n < cap; i++) {
+		if (isnan(m[i]))	/* too few faults to judge, or no PSI */
+			n += snprintf(buf + n, cap - n, "%s%s=n/a", i ? " " : "", fragml_wd_metric_names[i]);
+		else
+			n += snprintf(buf + n, cap - n, "%s%s=%.3g", i ? " " : "", fragml_wd_metric_names[i], m[i]);
+	}
 }
 
 /* Is this interval worse?  reason gets the first metric that is. */
