@@ -23,7 +23,7 @@ VMTEST_ENV	= FRAGML_BIN=$(BIN) FRAGML_TESTDIR=$(VMTEST_DIR) FRAGML_MMDIR=$(VMTES
 		  FRAGML_BPFTOOL=$(BPFTOOL)
 
 # Each VM test binary (and gate_compare): its own source plus the shared vmlib.c.
-$(VMTEST_DIR)/gate_compare: $(VMTEST_DIR)/%: selftests/vm/%.c selftests/vm/vmlib.c $(wildcard selftests/vm/*.h) \
+$(VMTEST_DIR)/gate_compare $(VMTEST_DIR)/stress_swap: $(VMTEST_DIR)/%: selftests/vm/%.c selftests/vm/vmlib.c $(wildcard selftests/vm/*.h) \
 		loader/fragml_policy.h $(LIBFRAGML_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iselftests/vm -o $@ $< selftests/vm/vmlib.c $(LIBFRAGML_A) $(LDLIBS_BPF) -ljson-c -lm
@@ -76,6 +76,11 @@ demo-vm: vmtest-deps
 		FRAGML_FRAG_PIPES=$${FRAGML_FRAG_PIPES:-110000} FRAGML_FAULT_MB=$${FRAGML_FAULT_MB:-384} \
 		FRAGML_MODELS=$(TOP)/model/defaults \
 		$${FRAGML_DEMO_LEARNED_GATE:+FRAGML_DEMO_LEARNED_GATE=1}
+
+## stress: 10 000 model swaps under a faulting workload in the VM, then a host collection (STRESS_SECS, default 60; 600 for the 10-minute run); not in CI
+.PHONY: stress
+stress: vmtest-deps $(VMTEST_DIR)/stress_swap $(BIN)/fragml-collect $(BIN)/fragml-work
+	@$(TOP)/selftests/vm/stress.sh $(KBZIMAGE) $(BUILD)/stress $(VMTEST_ENV)
 
 CHECK_DEPS	+= vmtest-deps
 CHECK_SCRIPTS	+= $(VMTEST_DIR)/vmtest-check.sh
