@@ -27,6 +27,7 @@
 
 #include <json-c/json.h>
 
+#include "canary.h"
 #include "fragml_cli.h"
 #include "fragml_daemon.h"
 #include "fragml_policy.h"
@@ -412,6 +413,53 @@ static int publish_models(struct fragml_handle *h, struct fragml_model *m[FRAGML
 	return 0;
 }
 
+/* [canary] candidates and the [scope] cgroups (enforce mode only). */
+static int apply_canary_scope(struct fragml_handle *h, const struct fragml_wd_conf *c, bool enforce)
+{
+	const char *paths[FRAGML_WD_MAX_CGROUPS];
+	struct fragml_model *m = NULL;
+	struct fragml_err err = { 0 };
+	int ret = 0;
+
+	for (unsigned int k = 0; k < FRAGML_NR_HOOKS && !ret; k++) {
+		char sha[FRAGML_SHA256_HEX];
+
+		if (!c->canary[k][0])
+			continue;
+		if (!enforce) {
+			logf_("[canary] %s: observe mode, ignored (the canary needs the patched kernel)",
+			      fragml_hook_name(k));
+			continue;
+		}
+		if (!m && !(m = malloc(sizeof(*m))))
+			return -ENOMEM;
+		if (fragml_model_read_file(m, c->canary[k], &err) || fragml_model_sha256(m, sha, &err) ||
+		    fragml_canary_set(h, m, &err)) {
+			logf_("%s", fragml_err_msg(&err));
+			ret = -EINVAL;
+		} else {
+			logf_("canary %s: sha256 %s beside the live model (counted, not enforced)",
+			      fragml_hook_name(k), sha);
+		}
+	}
+	free(m);
+	if (ret || !c->n_cgroups)
+		return ret;
+	if (!enforce) {
+		logf_("[scope]: observe mode, ignored (nothing is enforced)");
+		return 0;
+	}
+	for (int i = 0; i < c->n_cgroups; i++)
+		paths[i] = c->cgroups[i];
+	if (fragml_scope_set(h, paths, c->n_cgroups, &err)) {
+		logf_("%s", fragml_err_msg(&err));
+		return -EINVAL;
+	}
+	logf_("scope: the models decide for %d cgroup(s) only; other tasks get the kernel default",
+	      c->n_cgroups);
+	return 0;
+}
+
 /* ---- `fragml daemon --status` ---- */
 
 static int show_status(const struct fragml_wd_conf *c, bool json)
@@ -641,6 +689,8 @@ int fragml_cmd_daemon(int argc, char **argv)
 		goto out;
 	}
 	if (publish_models(h, models, s->sha))
+		goto out;
+	if (apply_canary_scope(h, c, oi.enforce))
 		goto out;
 	if (oi.enforce && fragml_policy_current(buf, sizeof(buf), NULL) == 0)
 		logf_("policy %s attached: the models decide", buf);
