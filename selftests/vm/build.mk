@@ -13,7 +13,7 @@ MMSEL		:= $(KSRC)/tools/testing/selftests/mm
 # The kernel's own mm selftests, from the same tarball.
 MM_SELFTESTS	:= compaction_test transhuge-stress split_huge_page_test khugepaged
 VMTEST_BINS	:= $(VMTEST_DIR)/policy_test $(VMTEST_DIR)/gate_test $(VMTEST_DIR)/guard_test \
-		   $(VMTEST_DIR)/watchdog_test \
+		   $(VMTEST_DIR)/watchdog_test $(VMTEST_DIR)/canary_test \
 		   $(VMTEST_DIR)/wrong_type.bpf.o $(VMTEST_DIR)/gate_compare \
 		   $(VMTEST_DIR)/alloc_events.bpf.o $(VMTEST_DIR)/vmdemo \
 		   $(addprefix $(VMTEST_MMDIR)/,$(MM_SELFTESTS)) \
