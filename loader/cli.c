@@ -238,11 +238,10 @@ static int print_canary_scope(FILE *out, struct fragml_handle *h, struct json_ob
 			json_object_object_add(o, "disagreements", d);
 			json_object_object_add(co, fragml_hook_name(hook), o);
 		} else {
-			fprintf(out, "canary %-11s %s: agree %llu, disagree %llu%s%s\n", fragml_hook_name(hook),
+			fprintf(out, "canary %-11s %s: agree %llu, disagree %llu%s%s%s\n", fragml_hook_name(hook),
 				cs.loaded ? cs.sha256 : "(removed)", (unsigned long long)cs.agree,
-				(unsigned long long)cs.disagree, len ? " (live->candidate:" : "", len ? cells : "");
-			if (len)
-				fprintf(out, ")\n");
+				(unsigned long long)cs.disagree, len ? " (live->candidate:" : "", cells,
+				len ? ")" : "");
 		}
 	}
 	if (co)
