@@ -591,7 +591,7 @@ int fragml_cmd_daemon(int argc, char **argv)
 	const char *conf_path = NULL;
 	bool once = false, status = false, check = false, json = false, enforce, rebase = false;
 	long max_intervals = -1;
-	struct sample prev, cur, b0;
+	struct sample prev, cur, b0, thp_from;
 	double start, next, good_at;
 	char buf[512], reason[512];
 	int ch, ret = 1;
@@ -676,10 +676,16 @@ int fragml_cmd_daemon(int argc, char **argv)
 	if (!sleep_until(b0.t + c->baseline))
 		goto stopped;
 	take_sample(&prev);
-	metrics(&b0, &prev, c->min_thp_faults, s->base);
+	/* any THP fault attempt counts for the baseline; none: judged against 0 */
+	metrics(&b0, &prev, 1, s->base);
 	s->have_base = true;
 	fmt_metrics(buf, sizeof(buf), s->base);
 	logf_("baseline over %.1f s (kernel default): %s", prev.t - b0.t, buf);
+	if (isnan(s->base[FRAGML_WD_THP_MISS])) {
+		s->base[FRAGML_WD_THP_MISS] = 0;
+		logf_("no THP fault in the baseline: thp_miss is judged against 0 + slack %.3g",
+		      c->slack[FRAGML_WD_THP_MISS]);
+	}
 
 	fragml_cli_open_opts(&oo);
 	oo.install = true;
@@ -701,23 +707,36 @@ int fragml_cmd_daemon(int argc, char **argv)
 	s->since = time(NULL);
 	write_state(s);
 	take_sample(&prev);
+	thp_from = prev;
 	start = prev.t;
 	good_at = start + c->good_after;
 	next = start + c->interval;
 	while (sleep_until(next)) {
 		bool worse;
 
+		double thp[FRAGML_WD_NR];
+		bool held;
+
 		take_sample(&cur);
 		next += c->interval;
 		metrics(&prev, &cur, c->min_thp_faults, s->last);
+		/* THP misses over the intervals since the last one with enough
+		 * fault attempts: a quiet interval adds to the next */
+		metrics(&thp_from, &cur, c->min_thp_faults, thp);
+		s->last[FRAGML_WD_THP_MISS] = thp[FRAGML_WD_THP_MISS];
+		if (!isnan(thp[FRAGML_WD_THP_MISS]))
+			thp_from = cur;
 		s->have_last = true;
 		prev = cur;
 		s->intervals++;
 		worse = judge(c, s->base, s->last, reason, sizeof(reason));
-		s->worse_run = worse ? s->worse_run + 1 : 0;
+		/* too few THP faults to judge: no evidence either way, the run holds */
+		held = !worse && isnan(s->last[FRAGML_WD_THP_MISS]);
+		s->worse_run = worse ? s->worse_run + 1 : held ? s->worse_run : 0;
 		if (worse || verbose) {
 			fmt_metrics(buf, sizeof(buf), s->last);
-			logf_("interval %u: %s%s%s (%u in a row)", s->intervals, buf, worse ? ": worse: " : ": ok",
+			logf_("interval %u: %s%s%s (%u in a row)", s->intervals, buf,
+			      worse ? ": worse: " : held ? ": too few THP faults, held" : ": ok",
 			      worse ? reason : "", s->worse_run);
 		}
 		if (s->worse_run >= c->consecutive) {

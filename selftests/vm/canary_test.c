@@ -38,19 +38,9 @@ static int fault_in_child(const char *cg)
 	int st;
 
 	if (pid == 0) {
-		size_t len = NREGIONS * HUGE_SZ;
-		char *raw, *p;
-
 		if (cg && sh("echo %d > %s/cgroup.procs", getpid(), cg))
 			_exit(2);
-		raw = mmap(NULL, len + HUGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (raw == MAP_FAILED)
-			_exit(1);
-		p = (char *)(((unsigned long)raw + HUGE_SZ - 1) & ~(HUGE_SZ - 1));
-		madvise(p, len, MADV_HUGEPAGE);
-		for (size_t off = 0; off < len; off += HUGE_SZ)
-			p[off] = 1;
-		_exit(0);
+		_exit(thp_attempts(NREGIONS) ? 1 : 0);
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) != pid)
 		return -1;

@@ -41,28 +41,6 @@
 
 #define NFAULTERS	2
 
-static pid_t faulter(void)
-{
-	pid_t pid = fork();
-
-	if (pid)
-		return pid;
-	for (;;) {
-		size_t len = 32UL << 20;
-		char *raw = mmap(NULL, len + HUGE_SZ, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		char *p;
-
-		if (raw == MAP_FAILED)
-			_exit(1);
-		p = (char *)(((unsigned long)raw + HUGE_SZ - 1) & ~(HUGE_SZ - 1));
-		madvise(p, len, MADV_HUGEPAGE);
-		for (size_t off = 0; off < len; off += HUGE_SZ)
-			p[off] = 1;
-		munmap(raw, len + HUGE_SZ);
-	}
-}
-
 static long kernel_decisions(long *def, long *nocomp)
 {
 	long d = vmstat("thp_fault_policy_default"), n = vmstat("thp_fault_policy_no_compact");
@@ -204,7 +182,7 @@ int main(void)
 	}
 	usage_read(h, &u0);
 	for (int i = 0; i < NFAULTERS; i++)
-		kids[i] = faulter();
+		kids[i] = thp_faulter(16);	/* 32 MiB per round */
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	v = first;
 	for (long i = 1; i <= swaps; i++) {

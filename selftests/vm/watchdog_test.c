@@ -36,29 +36,6 @@
 #define WD_CONF		"/tmp/wd.conf"
 #define WD_LOG		"/tmp/wd.log"
 
-/* Fault 64 MiB of huge-page regions over and over until killed. */
-static pid_t start_faulter(void)
-{
-	pid_t pid = fork();
-
-	if (pid)
-		return pid;
-	for (;;) {
-		size_t len = 64UL << 20;
-		char *raw = mmap(NULL, len + HUGE_SZ, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		char *p;
-
-		if (raw == MAP_FAILED)
-			_exit(1);
-		p = (char *)(((unsigned long)raw + HUGE_SZ - 1) & ~(HUGE_SZ - 1));
-		madvise(p, len, MADV_HUGEPAGE);
-		for (size_t off = 0; off < len; off += HUGE_SZ)
-			p[off] = 1;
-		munmap(raw, len + HUGE_SZ);
-	}
-}
-
 static void stop_child(pid_t pid)
 {
 	if (pid > 0) {
@@ -90,7 +67,7 @@ static int write_conf(const char *model, double good_after)
 static int run_daemon(int intervals)
 {
 	const char *bin = env_or("FRAGML_BIN", "build/bin");
-	pid_t w = start_faulter();
+	pid_t w = thp_faulter(32);	/* 64 MiB per round */
 	int rc;
 
 	rc = sh("%s/fragml daemon --config " WD_CONF " --once --intervals %d --verbose 2>" WD_LOG,
