@@ -11,6 +11,7 @@
 
 #include "canary.h"
 #include "fragml_cli.h"
+#include "fragml_policy.h"
 
 void fragml_cli_open_opts(struct fragml_open_opts *o)
 {
@@ -302,9 +303,12 @@ void fragml_cli_watchdog_line(FILE *out, struct json_object *st)
 	int pid = json_object_object_get_ex(st, "pid", &v) ? json_object_get_int(v) : 0;
 	bool alive = pid > 0 && kill(pid, 0) == 0;
 
+	char cur[64];
+
 	if (!strcmp(state, "detached"))
-		fprintf(out, "watchdog: detached by watchdog: %s at %s\n", jstr(st, "reason", "?"),
-			jstr(st, "at", "?"));
+		fprintf(out, "watchdog: detached by watchdog: %s at %s%s\n", jstr(st, "reason", "?"),
+			jstr(st, "at", "?"), fragml_policy_current(cur, sizeof(cur), NULL) == 0 ?
+			" (a policy has been attached again since)" : "");
 	else if (!strcmp(state, "stopped") || !alive)
 		fprintf(out, "watchdog: not running (%s since %s, pid %d); the policy is left as it was\n",
 			state, jstr(st, "since", "?"), pid);

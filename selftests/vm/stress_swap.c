@@ -201,6 +201,11 @@ int main(void)
 		v = got;
 		if (i == swaps / 2)
 			usage_read(h, &u1);
+		if (i % 1000 == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &b);
+			printf("# %ld swaps, %.0f s\n", i, (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
+			fflush(stdout);
+		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	for (int i = 0; i < NFAULTERS; i++) {
