@@ -137,12 +137,12 @@ static __always_inline void fragml_canary_eval(__u32 hook, const struct fragml_v
 	__u32 zero = 0, key;
 	__u64 *c;
 
-	if (!inner)
+	if (!inner || hook >= FRAGML_NR_HOOKS)
 		return;
 	m = bpf_map_lookup_elem(inner, &zero);
 	if (!m)
 		return;
-	key = ((hook & (FRAGML_NR_HOOKS - 1)) * FRAGML_MAX_ACTIONS + (live & (FRAGML_MAX_ACTIONS - 1))) *
+	key = (hook * FRAGML_MAX_ACTIONS + (live & (FRAGML_MAX_ACTIONS - 1))) *
 		FRAGML_MAX_ACTIONS + (fragml_eval_blob(m, v, &res) & (FRAGML_MAX_ACTIONS - 1));
 	c = bpf_map_lookup_elem(&fragml_canary_cnt, &key);
 	if (c)
@@ -349,7 +349,7 @@ static __always_inline int placement_decide(struct mm_policy_placement_ctx *ctx)
 	__u32 used;
 	int action;
 
-	if (!v)
+	if (!v || !fragml_in_scope())
 		return MM_POLICY_PLACE_DEFAULT;
 	used = ctx->free_pages + ctx->movable_pages;
 	v->f[FRAGML_F_ORDER] = ctx->order;
@@ -371,6 +371,7 @@ static __always_inline int placement_decide(struct mm_policy_placement_ctx *ctx)
 			v->f[FRAGML_F_TASK_LONG_PPK] = fragml_task_long_ppk(t);
 	}
 	action = fragml_decide(FRAGML_HOOK_PLACEMENT, v, &res);
+	fragml_canary_eval(FRAGML_HOOK_PLACEMENT, v, action < 0 ? MM_POLICY_PLACE_DEFAULT : action);
 	if (action < MM_POLICY_PLACE_DEFAULT || action > MM_POLICY_PLACE_STEAL)
 		return MM_POLICY_PLACE_DEFAULT;
 	return action;

@@ -70,7 +70,7 @@ static int canary_scope_cmd(const struct fragml_open_opts *oo, const char *promo
 	int hook = hname ? fragml_hook_from_name(hname) : 0, ret = 1;
 
 	if (hook < 0) {
-		fprintf(stderr, "%s: unknown hook '%s' (lifetime, thp_fault, compaction, fallback)\n", prog, hname);
+		fprintf(stderr, "%s: unknown hook '%s' (lifetime, thp_fault, compaction, fallback, placement)\n", prog, hname);
 		return 2;
 	}
 	if (fragml_open(&h, oo, NULL, &err))

@@ -103,7 +103,7 @@ FIXTURE_TEARDOWN(canary)
 TEST_F_TIMEOUT(canary, counted_not_enforced_then_promoted, 300)
 {
 	const char *bin = env_or("FRAGML_BIN", "build/bin");
-	long dec0, def0, dec1, def1;
+	long dec0, def0, dec1, def1, def2;
 	struct json_object *st;
 	long long agree, disagree, cell;
 
@@ -128,13 +128,16 @@ TEST_F_TIMEOUT(canary, counted_not_enforced_then_promoted, 300)
 		       json_object_object_get_ex(d, "default->decline", &d) ? json_object_get_int64(d) : -1;
 	}
 	json_object_put(st);
-	printf("# canary: kernel declined %ld, default %ld; status agree %lld disagree %lld (default->decline %lld)\n",
-	       dec1 - dec0, def1 - def0, agree, disagree, cell);
+	/* fragml status itself may fault a huge page: counted by both sides */
+	def2 = vmstat("thp_fault_policy_default");
+	printf("# canary: kernel declined %ld, default %ld (%ld with fragml status); status agree %lld disagree %lld (default->decline %lld)\n",
+	       dec1 - dec0, def1 - def0, def2 - def0, agree, disagree, cell);
 	sh("%s/fragml status | grep '^canary' | sed 's/^/# /'", bin);
 	EXPECT_EQ(0, dec1 - dec0) TH_LOG("the candidate's decline was enforced");
 	EXPECT_GE(def1 - def0, NREGIONS);
 	EXPECT_EQ(0, agree);
-	EXPECT_EQ(disagree, def1 - def0) TH_LOG("every decision should disagree, once");
+	EXPECT_GE(disagree, def1 - def0) TH_LOG("every decision should disagree, once");
+	EXPECT_LE(disagree, def2 - def0) TH_LOG("every decision should disagree, once");
 	EXPECT_EQ(cell, disagree);
 
 	ASSERT_EQ(0, sh("%s/fragml-load --promote thp_fault", bin));
