@@ -10,6 +10,7 @@
 #    page-cache churn; the collector's BPF maps, their memlock (fdinfo) and
 #    its RSS are read from the kernel every 10 s; lost records must be 0.
 # STRESS_PART=vm or host runs one part only.
+# FRAGML_STRESS_BUDGET=SECONDS stops the swaps early (a loaded host) and says so.
 # Exit status: non-zero when either part failed.
 set -uo pipefail
 bz=$1 out=$2
@@ -27,7 +28,8 @@ rc=0
 if [ "${STRESS_PART:-vm}" = vm ]; then
 echo "== stress 1/2: $swaps model swaps under a faulting workload (patched kernel, QEMU) =="
 FRAGML_VM_TIMEOUT=${FRAGML_VM_TIMEOUT:-3600} "$here/run-vm.sh" "$bz" "$out/vm" script \
-	FRAGML_SCRIPT="$testdir/stress_swap" FRAGML_STRESS_SWAPS="$swaps" "$@" | tee "$out/vm.txt"
+	FRAGML_SCRIPT="$testdir/stress_swap" FRAGML_STRESS_SWAPS="$swaps" \
+	${FRAGML_STRESS_BUDGET:+FRAGML_STRESS_BUDGET=$FRAGML_STRESS_BUDGET} "$@" | tee "$out/vm.txt"
 [ "${PIPESTATUS[0]}" = 0 ] || rc=1
 fi
 [ "${STRESS_PART:-host}" = host ] || exit $rc

@@ -138,6 +138,8 @@ int main(void)
 {
 	const char *bin = env_or("FRAGML_BIN", "build/bin");
 	long swaps = strtol(env_or("FRAGML_STRESS_SWAPS", "10000"), NULL, 10);
+	/* a time budget: on a loaded host stop early and say how far it got */
+	double budget = strtod(env_or("FRAGML_STRESS_BUDGET", "0"), NULL);
 	struct fragml_open_opts oo = { .install = true, .no_observe = true };
 	struct fragml_model *m[2] = { malloc(sizeof(**m)), malloc(sizeof(**m)) };
 	struct fragml_err err = {};
@@ -149,7 +151,8 @@ int main(void)
 	pid_t kids[NFAULTERS];
 	uint32_t first, v = 0;
 	struct timespec a, b;
-	double secs;
+	double secs = 0;
+	bool mid = false;
 	int cfd, fails = 0;
 
 	printf("TAP version 13\n1..4\n");
@@ -181,6 +184,7 @@ int main(void)
 		k0 -= (long)off.counted;
 	}
 	usage_read(h, &u0);
+	u1 = u0;
 	for (int i = 0; i < NFAULTERS; i++)
 		kids[i] = thp_faulter(16);	/* 32 MiB per round */
 	clock_gettime(CLOCK_MONOTONIC, &a);
@@ -199,12 +203,23 @@ int main(void)
 			return 1;
 		}
 		v = got;
-		if (i == swaps / 2)
+		if (!mid && (i == swaps / 2 || (budget > 0 && secs > budget / 2))) {
 			usage_read(h, &u1);
-		if (i % 1000 == 0) {
+			mid = true;
+		}
+		if (i % 100 == 0) {
 			clock_gettime(CLOCK_MONOTONIC, &b);
-			printf("# %ld swaps, %.0f s\n", i, (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
-			fflush(stdout);
+			secs = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+			if (i % 1000 == 0) {
+				printf("# %ld swaps, %.0f s\n", i, secs);
+				fflush(stdout);
+			}
+			if (budget > 0 && secs > budget && i < swaps) {
+				printf("# time budget of %.0f s spent after %ld of %ld swaps: stopping there\n",
+				       budget, i, swaps);
+				swaps = i;
+				break;
+			}
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
