@@ -132,7 +132,7 @@ int BPF_PROG(fragml_collect_exit, struct task_struct *task)
 SEC("tp_btf/mm_compaction_begin")
 int BPF_PROG(fragml_collect_compact_begin, struct compact_control *cc)
 {
-	return fragml_on_compaction_begin(cc);
+	return fragml_on_compaction_begin(ctx, cc);
 }
 
 SEC("tp_btf/mm_compaction_end")

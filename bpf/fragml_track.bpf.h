@@ -267,7 +267,8 @@ static __always_inline __u64 fragml_block_of(__u64 page)
 }
 
 /* A THP fault: an order-9 movable allocation inside a user fault. */
-static __always_inline int fragml_on_thp_alloc(struct task_struct *task, __u32 tgid, __u32 gfp)
+static __always_inline int fragml_on_thp_alloc(void *ctx, struct task_struct *task, __u32 tgid,
+					       __u32 gfp)
 {
 	struct fragml_task_state *t;
 	struct fragml_src_key sk;
@@ -348,7 +349,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 			calib_page = fragml_page_key(page);
 		if (order != FRAGML_HPAGE_ORDER || !fragml_task_wanted(task, tgid))
 			return 0;
-		return fragml_on_thp_alloc(task, tgid, gfp);
+		return fragml_on_thp_alloc(ctx, task, tgid, gfp);
 	}
 	if (!extfrag && (track_sample_shift || live_sample_shift)) {
 		rnd = bpf_get_prandom_u32();
@@ -643,7 +644,7 @@ static __always_inline int fragml_on_slab_obj(struct kmem_cache *s, __u32 kmallo
 	return 0;
 }
 
-static __always_inline int fragml_on_compaction_begin(struct compact_control *cc)
+static __always_inline int fragml_on_compaction_begin(void *ctx, struct compact_control *cc)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -661,7 +662,7 @@ static __always_inline int fragml_on_compaction_begin(struct compact_control *cc
 	{
 		struct fragml_result res;
 
-		fragml_decide(FRAGML_HOOK_COMPACTION, v, &res);
+		fragml_decide_via(fragml_tc_compact(ctx), FRAGML_HOOK_COMPACTION, v, &res);
 	}
 #endif
 #ifdef FRAGML_COLLECT

@@ -16,7 +16,9 @@ VMLINUX_PATCHED_H := $(GEN)/vmlinux-patched.h
 kernel: $(KBUILD_DIR)/.fragml-built $(VMLINUX_PATCHED_H)
 
 $(KBUILD_DIR)/.fragml-built: $(KPATCH_DIR)/series $(KPATCHES) $(KCONFIG_FRAG) $(KPATCH_DIR)/build-kernel.sh | $(KTARBALL)
-	@$(KPATCH_DIR)/build-kernel.sh $(KTARBALL) $(KPATCH_DIR) $(KCONFIG_FRAG) $(KBUILD_DIR)
+	@mkdir -p $(FRAGML_CACHE)
+	@# one build per tree: two checkouts of the same series share the folder
+	@flock $(KBUILD_DIR).lock $(KPATCH_DIR)/build-kernel.sh $(KTARBALL) $(KPATCH_DIR) $(KCONFIG_FRAG) $(KBUILD_DIR)
 
 # BTF of the patched kernel, for the enforcing policy (bpf/fragml_policy.bpf.c).
 $(VMLINUX_PATCHED_H): $(KBUILD_DIR)/.fragml-built | $(BPFTOOL)

@@ -1,5 +1,5 @@
 # loader/: fragml-load and the operator CLI; the loading stage of libfragml.
-LIBFRAGML_SRCS += loader/load.c loader/kmem.c loader/probe.c loader/guard.c loader/canary.c
+LIBFRAGML_SRCS += loader/load.c loader/compile.c loader/kmem.c loader/probe.c loader/guard.c loader/canary.c
 BINS += $(BIN)/fragml-load $(BIN)/fragml
 
 -include loader/collect.mk

@@ -246,6 +246,9 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 			ret = fragml_cli_fail(prog, &err);
 			goto out;
 		}
+		/* the one line saying the kernel refused the compiled form (the maps decide) */
+		if (!fragml_compiled_last(h)->compiled && fragml_compiled_last(h)->note[0])
+			fprintf(stderr, "%s: %s\n", prog, fragml_compiled_last(h)->note);
 		if (!quiet)
 			fragml_cli_report_model(prog, "published", version, m, &oi, json);
 	}
