@@ -745,7 +745,6 @@ static void observe_compiled(struct fragml_handle *h, unsigned int hook, const s
 	}
 }
 
-static int blob_to_model(const struct fragml_blob *b, struct fragml_model *m, struct fragml_err *err);
 static int read_slot(struct fragml_handle *h, unsigned int hook, struct fragml_blob *b,
 		     int *map_fd, struct fragml_err *err);
 
@@ -757,7 +756,7 @@ static void compiled_rebuild(struct fragml_handle *h, unsigned int hook, uint32_
 	int fd = -1;
 
 	bool ok = b && m && version && read_slot(h, hook, b, NULL, NULL) == 0 &&
-		  b->version == version && blob_to_model(b, m, NULL) == 0;
+		  b->version == version && fragml_blob_to_model(b, m, NULL) == 0;
 
 	if (ok)
 		fd = compiled_build(h, m, version);
