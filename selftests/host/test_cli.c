@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -434,6 +435,21 @@ TEST(status_sha256_and_root_only_pins)
 
 /* ---- daemon: config errors name file:line and key; status shows a trip ---- */
 
+/* Write a file from a format; 0 or -1. */
+static int put(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int put(const char *path, const char *fmt, ...)
+{
+	FILE *f = fopen(path, "w");
+	va_list ap;
+
+	if (!f)
+		return -1;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	return fclose(f);
+}
+
 TEST(daemon_config_and_watchdog_status)
 {
 	char dir[] = "/tmp/fragml-wd.XXXXXX", cmd[1600], bpffs[64], conf[600], *out;
@@ -441,39 +457,26 @@ TEST(daemon_config_and_watchdog_status)
 	struct fragml_err err = { 0 };
 	struct fragml_handle *h = NULL;
 	struct json_object *root, *v;
-	FILE *f;
 
 	ASSERT_NE(NULL, mkdtemp(dir));
 	snprintf(conf, sizeof(conf), "%s/bad.conf", dir);
-	f = fopen(conf, "w");
-	ASSERT_NE(NULL, f);
-	fprintf(f, "[watchdog]\ninterval = 5\nmax_thp_mis = 0.5\n");
-	fclose(f);
+	ASSERT_EQ(0, put(conf, "[watchdog]\ninterval = 5\nmax_thp_mis = 0.5\n"));
 	snprintf(cmd, sizeof(cmd), "%s/fragml daemon --check --config %s 2>&1", bindir, conf);
 	EXPECT_EQ(1, capture(cmd, &out));
 	EXPECT_NE(NULL, strstr(out, "bad.conf:3: [watchdog] max_thp_mis: unknown key")) TH_LOG("%s", out);
 	EXPECT_EQ(1, (int)(strchr(out, '\n') - out + 1 == (long)strlen(out))) TH_LOG("not one line: %s", out);
 	free(out);
-	f = fopen(conf, "w");
-	ASSERT_NE(NULL, f);
-	fprintf(f, "[models]\ncompaction = %s/../../model/defaults/compaction.bin\n[watchdog]\nconsecutive = -1\n",
-		bindir);
-	fclose(f);
+	ASSERT_EQ(0, put(conf, "[models]\ncompaction = %s/../../model/defaults/compaction.bin\n[watchdog]\nconsecutive = -1\n",
+		bindir));
 	EXPECT_EQ(1, capture(cmd, &out));
 	EXPECT_NE(NULL, strstr(out, "bad.conf:4: [watchdog] consecutive = '-1': want intervals")) TH_LOG("%s", out);
 	free(out);
-	f = fopen(conf, "w");
-	ASSERT_NE(NULL, f);
-	fprintf(f, "[models]\nthp_fault = %s/../../model/defaults/compaction.bin\n", bindir);
-	fclose(f);
+	ASSERT_EQ(0, put(conf, "[models]\nthp_fault = %s/../../model/defaults/compaction.bin\n", bindir));
 	EXPECT_EQ(1, capture(cmd, &out));
 	EXPECT_NE(NULL, strstr(out, "a compaction model, configured for thp_fault")) TH_LOG("%s", out);
 	free(out);
-	f = fopen(conf, "w");
-	ASSERT_NE(NULL, f);
-	fprintf(f, "# ok\n[models]\ncompaction = %s/../../model/defaults/compaction.bin  # live\n"
-		"[scope]\ncgroup = /sys/fs/cgroup/a\n[watchdog]\nmax_psi_some = 40\n", bindir);
-	fclose(f);
+	ASSERT_EQ(0, put(conf, "# ok\n[models]\ncompaction = %s/../../model/defaults/compaction.bin  # live\n"
+		"[scope]\ncgroup = /sys/fs/cgroup/a\n[watchdog]\nmax_psi_some = 40\n", bindir));
 	snprintf(cmd, sizeof(cmd), "%s/fragml daemon --check --json --config %s", bindir, conf);
 	ASSERT_EQ(0, capture(cmd, &out));
 	root = json_tokener_parse(out);
@@ -487,12 +490,9 @@ TEST(daemon_config_and_watchdog_status)
 	if (geteuid())
 		SKIP(return, "needs root to load BPF programs");
 	snprintf(conf, sizeof(conf), "%s/watchdog.json", dir);
-	f = fopen(conf, "w");
-	ASSERT_NE(NULL, f);
-	fprintf(f, "{ \"state\": \"detached\", \"pid\": 1, \"since\": \"2026-01-01T00:00:00Z\", "
+	ASSERT_EQ(0, put(conf, "{ \"state\": \"detached\", \"pid\": 1, \"since\": \"2026-01-01T00:00:00Z\", "
 		"\"reason\": \"thp_miss 0.9 fraction > limit 0.5 for 3 intervals of 10 s\", "
-		"\"at\": \"2026-01-01T00:01:00Z\" }\n");
-	fclose(f);
+		"\"at\": \"2026-01-01T00:01:00Z\" }\n"));
 	ASSERT_EQ(0, tl_private_bpffs(bpffs, sizeof(bpffs)));
 	oo.bpffs = bpffs;
 	oo.install = true;
