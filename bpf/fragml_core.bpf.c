@@ -16,6 +16,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "fragml_eval.bpf.h"
+#include "fragml_kdefs.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -168,10 +169,10 @@ int fragml_eval_batch(struct fragml_test_ctx *ctx)
 
 	if (st.hook >= FRAGML_NR_HOOKS || !ctx->count || ctx->count > FRAGML_TEST_VECS ||
 	    st.first >= FRAGML_TEST_VECS || st.end > FRAGML_TEST_VECS)
-		return -22;	/* EINVAL */
+		return -EINVAL;
 	n = (__u64)ctx->count * (ctx->repeat ? ctx->repeat : 1);
 	if (n > (1 << 23))
-		return -7;	/* E2BIG: bpf_loop limit */
+		return -E2BIG;	/* bpf_loop limit */
 	t0 = bpf_ktime_get_ns();
 	bpf_loop(n, eval_one, &st, 0);
 	ctx->elapsed_ns = bpf_ktime_get_ns() - t0;

@@ -4,8 +4,9 @@
  * kernel and attribute fragmentation to its sources.  Decisions are counted per
  * model version and action (fragml_eval.bpf.h); nothing is enforced.
  *
- *   lifetime   every mm_page_alloc_extfrag fallback and every unmovable or
- *              reclaimable page allocation
+ *   lifetime   every mm_page_alloc_extfrag fallback and 1 in 2^track_sample_shift
+ *              (16) unmovable or reclaimable page allocations; the per-source
+ *              decision counts are scaled back up (fragml_track.bpf.h)
  *   thp_fault  every order-9 movable allocation inside a user fault
  *   compaction every mm_compaction_begin
  *

@@ -29,6 +29,8 @@ extern "C" {
 #endif
 
 #define FRAGML_DEFAULT_BPFFS	"/sys/fs/bpf"
+#define FRAGML_PIN_SUBDIR	"fragml"	/* everything fragml pins, under the bpffs */
+#define FRAGML_PIN_DIR		FRAGML_DEFAULT_BPFFS "/" FRAGML_PIN_SUBDIR
 #define FRAGML_DEFAULT_BTF	"/sys/kernel/btf/vmlinux"
 
 struct fragml_handle;
@@ -102,7 +104,8 @@ const struct fragml_compiled_info *fragml_compiled_last(const struct fragml_hand
 int fragml_rollback(struct fragml_handle *h, unsigned int hook, uint32_t *version,
 		    struct fragml_err *err);
 
-/* Empty a hook's slot (the kernel default decides again). */
+/* Empty a hook's slot (the kernel default decides again); its model becomes
+ * the rollback target.  fragml-load --unpublish. */
 int fragml_unpublish(struct fragml_handle *h, unsigned int hook, struct fragml_err *err);
 
 struct fragml_hook_status {

@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <linux/magic.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,10 +27,10 @@
 #include "canary.h"
 #include "fragml_load.h"
 #include "fragml_policy.h"
+#include "libbpf_log.h"
 #include "fragml_core.skel.h"
 #include "fragml_observe.skel.h"
 
-#define BPF_FS_MAGIC 0xcafe4a11
 
 
 struct fragml_handle {
@@ -69,12 +70,6 @@ static const char *models_variant(struct fragml_handle *h)
 static int path_join(char *out, const char *a, const char *b)
 {
 	return snprintf(out, PATH_MAX, "%s/%s", a, b) >= PATH_MAX ? -ENAMETOOLONG : 0;
-}
-
-static int silent_print(enum libbpf_print_level lvl, const char *fmt, va_list ap)
-{
-	(void)lvl; (void)fmt; (void)ap;
-	return 0;
 }
 
 static int ensure_bpffs(const char *bpffs, bool *mounted, struct fragml_err *err)
@@ -296,7 +291,7 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 	h->lock_fd = h->models_fd = h->counters_fd = h->info_fd = -1;
 	h->no_compiled = opts->no_compiled;
 	snprintf(h->bpffs, sizeof(h->bpffs), "%s", opts->bpffs ? opts->bpffs : FRAGML_DEFAULT_BPFFS);
-	if (path_join(h->dir, h->bpffs, "fragml")) {
+	if (path_join(h->dir, h->bpffs, FRAGML_PIN_SUBDIR)) {
 		ret = fragml_err_set(err, -ENAMETOOLONG, "%s: path too long", h->bpffs);
 		goto fail;
 	}
@@ -324,7 +319,7 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 		goto fail;
 	}
 
-	libbpf_set_print(silent_print);
+	libbpf_set_print(loader_libbpf_print);
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = h->dir);
 	h->core = fragml_core__open_opts(&oo);
 	if (!h->core) {
@@ -1319,7 +1314,7 @@ int fragml_detach(const struct fragml_open_opts *opts, struct fragml_err *err)
 
 	if (geteuid() != 0)
 		return fragml_err_set(err, -EPERM, "needs root to detach BPF programs: run as root");
-	if (path_join(dir, opts && opts->bpffs ? opts->bpffs : FRAGML_DEFAULT_BPFFS, "fragml"))
+	if (path_join(dir, opts && opts->bpffs ? opts->bpffs : FRAGML_DEFAULT_BPFFS, FRAGML_PIN_SUBDIR))
 		return fragml_err_set(err, -ENAMETOOLONG, "path too long");
 	if (access(dir, F_OK))
 		return 0;

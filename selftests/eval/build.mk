@@ -11,7 +11,7 @@ EVAL_MATRIX	?= $(TOP)/selftests/eval/full.matrix
 
 $(EVALWORK): selftests/eval/evalwork.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< -lm
+	$(CC) $(CFLAGS) $(DEPFLAGS) -MF $@.d -o $@ $< -lm
 
 CHECK_DEPS	+= $(EVALWORK)
 

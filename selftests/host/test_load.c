@@ -433,6 +433,14 @@ TEST_F(live, rollback_restores_previous)
 		fragml_model_eval(self->b, self->vecs[i].f, &rb);
 		ASSERT_EQ(rb.action, self->res[i].action);
 	}
+	/* unpublished: no model decides; a rollback puts it back */
+	ASSERT_EQ(0, fragml_unpublish(self->h, FRAGML_HOOK_COMPACTION, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ((int)n, fragml_kernel_eval(self->h, FRAGML_HOOK_COMPACTION, self->vecs, n, self->res,
+					     false, &err));
+	for (unsigned int i = 0; i < n; i++)
+		ASSERT_EQ(0, self->res[i].version);
+	ASSERT_EQ(0, fragml_rollback(self->h, FRAGML_HOOK_COMPACTION, &v, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(vb, v);
 }
 
 /* Raw writer: lets the test build files the library would refuse to write. */
