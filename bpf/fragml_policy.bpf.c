@@ -68,13 +68,95 @@ static __always_inline __s32 unusable_ppk(__u64 free, __u64 free_huge)
 	return (__s32)(((free - usable) * 1024) / free);
 }
 
+/*
+ * ---- canary and scope (docs/operator.md "Canary", "Scope") ----
+ * Canary: a candidate model per hook in fragml_canary, evaluated beside the
+ * live one on the same features and counted per (live action, candidate
+ * action) in fragml_canary_cnt; never enforced.  No candidate: one lookup.
+ * Scope: with cgroup ids in fragml_scope (fragml_scope_n[0] of them), only
+ * tasks in those cgroups or below them get the models' decisions; every other
+ * task (kernel threads included) gets the kernel default, uncounted.
+ */
+#define FRAGML_SCOPE_MAX	16
+#define FRAGML_SCOPE_DEPTH	16	/* cgroup levels looked at */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, FRAGML_NR_HOOKS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct fragml_model_map);
+} fragml_canary SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FRAGML_NR_HOOKS * FRAGML_MAX_ACTIONS * FRAGML_MAX_ACTIONS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fragml_canary_cnt SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FRAGML_SCOPE_MAX);
+	__type(key, __u64);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fragml_scope SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fragml_scope_n SEC(".maps");
+
+static __always_inline bool fragml_in_scope(void)
+{
+	__u32 zero = 0, *n = bpf_map_lookup_elem(&fragml_scope_n, &zero);
+
+	if (!n || !*n)
+		return true;
+	for (int lvl = 1; lvl < FRAGML_SCOPE_DEPTH; lvl++) {
+		__u64 id = bpf_get_current_ancestor_cgroup_id(lvl);
+
+		if (!id)
+			break;
+		if (bpf_map_lookup_elem(&fragml_scope, &id))
+			return true;
+	}
+	return false;
+}
+
+static __always_inline void fragml_canary_eval(__u32 hook, const struct fragml_vec *v, __u32 live)
+{
+	void *inner = bpf_map_lookup_elem(&fragml_canary, &hook);
+	const struct fragml_blob *m;
+	struct fragml_result res;
+	__u32 zero = 0, key;
+	__u64 *c;
+
+	if (!inner || hook >= FRAGML_NR_HOOKS)
+		return;
+	m = bpf_map_lookup_elem(inner, &zero);
+	if (!m)
+		return;
+	key = (hook * FRAGML_MAX_ACTIONS + (live & (FRAGML_MAX_ACTIONS - 1))) *
+		FRAGML_MAX_ACTIONS + (fragml_eval_blob(m, v, &res) & (FRAGML_MAX_ACTIONS - 1));
+	c = bpf_map_lookup_elem(&fragml_canary_cnt, &key);
+	if (c)
+		*c += 1;
+}
+/* ---- end of canary and scope ---- */
+
 static __always_inline int thp_fault_decide(struct mm_policy_thp_ctx *ctx)
 {
 	struct fragml_vec *v = fragml_scratch_vec();
 	struct fragml_result res;
 	int action;
 
-	if (!v)
+	if (!v || !fragml_in_scope())
 		return MM_POLICY_THP_DEFAULT;
 	v->f[FRAGML_F_ORDER] = ctx->order;
 	v->f[FRAGML_F_GFP_BITS] = ctx->gfp & FRAGML_GFP_BITS_MASK;
@@ -85,6 +167,7 @@ static __always_inline int thp_fault_decide(struct mm_policy_thp_ctx *ctx)
 	v->f[FRAGML_F_FREE_HUGE_BLOCKS] = clamp_feat(ctx->node_free_huge);
 	v->f[FRAGML_F_UNUSABLE_PPK] = unusable_ppk(ctx->node_free_pages, ctx->node_free_huge);
 	action = fragml_decide(FRAGML_HOOK_THP_FAULT, v, &res);
+	fragml_canary_eval(FRAGML_HOOK_THP_FAULT, v, action < 0 ? MM_POLICY_THP_DEFAULT : action);
 	if (action < 0 || action > MM_POLICY_THP_DEFAULT)
 		return MM_POLICY_THP_DEFAULT;
 	return action;
@@ -96,7 +179,7 @@ static __always_inline int compact_decide(struct mm_policy_compact_ctx *ctx)
 	struct fragml_result res;
 	int action;
 
-	if (!v)
+	if (!v || !fragml_in_scope())
 		return MM_POLICY_COMPACT_RUN;
 	v->f[FRAGML_F_ORDER] = ctx->order;
 	v->f[FRAGML_F_IS_KTHREAD] = ctx->kthread;
@@ -109,6 +192,7 @@ static __always_inline int compact_decide(struct mm_policy_compact_ctx *ctx)
 	v->f[FRAGML_F_IS_KCOMPACTD] = ctx->proactive;
 	v->f[FRAGML_F_COMPACT_DEFER] = ctx->defer_shift;
 	action = fragml_decide(FRAGML_HOOK_COMPACTION, v, &res);
+	fragml_canary_eval(FRAGML_HOOK_COMPACTION, v, action < 0 ? MM_POLICY_COMPACT_RUN : action);
 	if (action != MM_POLICY_COMPACT_SKIP)
 		return MM_POLICY_COMPACT_RUN;
 	return action;
@@ -227,7 +311,7 @@ static __always_inline int fallback_decide(struct mm_policy_fallback_ctx *ctx)
 	int model, action;
 	__u32 zero = 0;
 
-	if (!v)
+	if (!v || !fragml_in_scope())
 		return MM_POLICY_FALLBACK_NOW;
 	v->f[FRAGML_F_ORDER] = ctx->order;
 	v->f[FRAGML_F_MIGRATETYPE] = ctx->migratetype;
@@ -243,6 +327,7 @@ static __always_inline int fallback_decide(struct mm_policy_fallback_ctx *ctx)
 	v->f[FRAGML_F_FREE_WMARK_PPK] = ppk(ctx->free_pages, ctx->high_wmark);
 	v->f[FRAGML_F_NOFRAG_ZONE] = ctx->nofragment_zone;
 	model = fragml_decide(FRAGML_HOOK_FALLBACK, v, &res);
+	fragml_canary_eval(FRAGML_HOOK_FALLBACK, v, model < 0 ? MM_POLICY_FALLBACK_NOW : model);
 	action = model == MM_POLICY_FALLBACK_DEFER ? MM_POLICY_FALLBACK_DEFER :
 						    MM_POLICY_FALLBACK_NOW;
 	cfg = bpf_map_lookup_elem(&fragml_gate_cfg, &zero);
@@ -264,7 +349,7 @@ static __always_inline int placement_decide(struct mm_policy_placement_ctx *ctx)
 	__u32 used;
 	int action;
 
-	if (!v)
+	if (!v || !fragml_in_scope())
 		return MM_POLICY_PLACE_DEFAULT;
 	used = ctx->free_pages + ctx->movable_pages;
 	v->f[FRAGML_F_ORDER] = ctx->order;
@@ -286,6 +371,7 @@ static __always_inline int placement_decide(struct mm_policy_placement_ctx *ctx)
 			v->f[FRAGML_F_TASK_LONG_PPK] = fragml_task_long_ppk(t);
 	}
 	action = fragml_decide(FRAGML_HOOK_PLACEMENT, v, &res);
+	fragml_canary_eval(FRAGML_HOOK_PLACEMENT, v, action < 0 ? MM_POLICY_PLACE_DEFAULT : action);
 	if (action < MM_POLICY_PLACE_DEFAULT || action > MM_POLICY_PLACE_STEAL)
 		return MM_POLICY_PLACE_DEFAULT;
 	return action;

@@ -1,7 +1,7 @@
 # loader/: the loading, collection and identification stages of libfragml and
 # their commands: fragml-load, fragml (the operator CLI), fragml-collect.
 LIBFRAGML_SRCS += loader/load.c loader/compile.c loader/kmem.c loader/probe.c loader/guard.c \
-		  loader/policy.c loader/libbpf_log.c
+		  loader/policy.c loader/libbpf_log.c loader/canary.c
 # collection and identification (docs/dataset.md, docs/identification.md)
 LIBFRAGML_SRCS += loader/csv.c loader/snapshot.c loader/identify.c loader/collect.c \
 		  loader/collect_label.c loader/collect_summary.c loader/u64map.c \
@@ -17,6 +17,7 @@ $(BIN)/fragml-load: $(OBJ)/loader/load_main.o $(OBJ)/loader/load_cmd.o $(OBJ)/lo
 	$(CC) -o $@ $^ $(LIBFRAGML_LDLIBS)
 
 FRAGML_CMD_OBJS := $(addprefix $(OBJ)/loader/,load_cmd.o inspect_cmd.o top.o feed_cmd.o analyze_cmd.o)
+FRAGML_CMD_OBJS += $(OBJ)/loader/daemon.o $(OBJ)/loader/daemon_conf.o
 $(BIN)/fragml: $(OBJ)/loader/fragml.o $(OBJ)/loader/cli.o $(FRAGML_CMD_OBJS) $(LIBFRAGML_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LIBFRAGML_LDLIBS)
@@ -25,3 +26,20 @@ $(BIN)/fragml: $(OBJ)/loader/fragml.o $(OBJ)/loader/cli.o $(FRAGML_CMD_OBJS) $(L
 $(BIN)/fragml-collect: $(OBJ)/loader/collect_main.o $(LIBFRAGML_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LIBFRAGML_LDLIBS)
+
+# `make install` also installs the watchdog's systemd unit and an example config
+# (kept when one is there).  SYSTEMD_UNITDIR and SYSCONFDIR override.
+SYSTEMD_UNITDIR	?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR	?= /etc
+.PHONY: install-service
+install: install-service
+install-service:
+	install -d $(DESTDIR)$(SYSTEMD_UNITDIR) $(DESTDIR)$(SYSCONFDIR)/fragml \
+		$(DESTDIR)$(PREFIX)/share/doc/fragml $(DESTDIR)$(PREFIX)/share/fragml/models
+	install -m 644 model/defaults/*.bin $(DESTDIR)$(PREFIX)/share/fragml/models/
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' loader/systemd/fragml.service.in > $(DESTDIR)$(SYSTEMD_UNITDIR)/fragml.service
+	sed 's|/usr/local/share/fragml|$(PREFIX)/share/fragml|g' docs/examples/fragml.conf > $(BUILD)/fragml.conf
+	chmod 644 $(DESTDIR)$(SYSTEMD_UNITDIR)/fragml.service $(BUILD)/fragml.conf
+	install -m 644 $(BUILD)/fragml.conf $(DESTDIR)$(PREFIX)/share/doc/fragml/fragml.conf.example
+	[ -e $(DESTDIR)$(SYSCONFDIR)/fragml/fragml.conf ] || \
+		install -m 644 $(BUILD)/fragml.conf $(DESTDIR)$(SYSCONFDIR)/fragml/fragml.conf

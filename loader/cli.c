@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#define _GNU_SOURCE
 /* Helpers shared by the fragml commands: option defaults, errors, status output. */
 #include <errno.h>
+#include <ftw.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
+#include "canary.h"
 #include "fragml_cli.h"
+#include "fragml_policy.h"
 
 void fragml_cli_open_opts(struct fragml_open_opts *o)
 {
@@ -170,6 +175,164 @@ static int print_kmem(FILE *out, struct fragml_handle *h, struct json_object *ro
 	return 0;
 }
 
+/* Canary agreements per hook, and the cgroup scope (enforce mode only). */
+static uint64_t scope_want[FRAGML_SCOPE_MAX];
+static char scope_path[FRAGML_SCOPE_MAX][256];
+static int scope_n, scope_found;
+
+static int scope_visit(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	uint64_t id;
+
+	(void)st;
+	(void)f;
+	if (type != FTW_D || fragml_cgroup_id(path, &id, NULL))
+		return 0;
+	for (int i = 0; i < scope_n; i++)
+		if (id == scope_want[i] && !scope_path[i][0]) {
+			snprintf(scope_path[i], sizeof(scope_path[i]), "%s", path);
+			scope_found++;
+		}
+	return scope_found == scope_n ? 1 : 0;
+}
+
+static int print_canary_scope(FILE *out, struct fragml_handle *h, struct json_object *root,
+			      struct fragml_err *err)
+{
+	struct json_object *co = root ? json_object_new_object() : NULL;
+	int n;
+
+	for (unsigned int hook = 0; hook < FRAGML_NR_HOOKS; hook++) {
+		struct fragml_canary_status cs;
+		char cells[512] = "";
+		size_t len = 0;
+
+		if (fragml_canary_status(h, hook, &cs, err))
+			goto fail;
+		if (!cs.available)
+			break;
+		if (!cs.loaded && !cs.agree && !cs.disagree)
+			continue;
+		for (unsigned int l = 0; l < FRAGML_MAX_ACTIONS; l++)
+			for (unsigned int c = 0; c < FRAGML_MAX_ACTIONS; c++)
+				if (l != c && cs.matrix[l][c] && len < sizeof(cells))
+					len += snprintf(cells + len, sizeof(cells) - len, " %s->%s=%llu",
+							fragml_action_name(hook, l), fragml_action_name(hook, c),
+							(unsigned long long)cs.matrix[l][c]);
+		if (co) {
+			struct json_object *o = json_object_new_object(), *d = json_object_new_object();
+
+			json_object_object_add(o, "loaded", json_object_new_boolean(cs.loaded));
+			if (cs.loaded)
+				json_object_object_add(o, "sha256", json_object_new_string(cs.sha256));
+			json_object_object_add(o, "agree", json_object_new_int64((int64_t)cs.agree));
+			json_object_object_add(o, "disagree", json_object_new_int64((int64_t)cs.disagree));
+			for (unsigned int l = 0; l < FRAGML_MAX_ACTIONS; l++)
+				for (unsigned int c = 0; c < FRAGML_MAX_ACTIONS; c++)
+					if (l != c && cs.matrix[l][c]) {
+						char k[64];
+
+						snprintf(k, sizeof(k), "%s->%s", fragml_action_name(hook, l),
+							 fragml_action_name(hook, c));
+						json_object_object_add(d, k, json_object_new_int64((int64_t)cs.matrix[l][c]));
+					}
+			json_object_object_add(o, "disagreements", d);
+			json_object_object_add(co, fragml_hook_name(hook), o);
+		} else {
+			fprintf(out, "canary %-11s %s: agree %llu, disagree %llu%s%s%s\n", fragml_hook_name(hook),
+				cs.loaded ? cs.sha256 : "(removed)", (unsigned long long)cs.agree,
+				(unsigned long long)cs.disagree, len ? " (live->candidate:" : "", cells,
+				len ? ")" : "");
+		}
+	}
+	if (co)
+		json_object_object_add(root, "canary", co);
+	n = fragml_scope_get(h, scope_want, NULL);
+	if (n < 0)
+		return 0;	/* no policy: no scope */
+	scope_n = n;
+	scope_found = 0;
+	memset(scope_path, 0, sizeof(scope_path));
+	if (n)
+		nftw("/sys/fs/cgroup", scope_visit, 16, FTW_PHYS);
+	if (root) {
+		struct json_object *a = json_object_new_array();
+
+		for (int i = 0; i < n; i++) {
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "id", json_object_new_int64((int64_t)scope_want[i]));
+			json_object_object_add(o, "path", scope_path[i][0] ?
+					       json_object_new_string(scope_path[i]) : NULL);
+			json_object_array_add(a, o);
+		}
+		json_object_object_add(root, "scope", a);
+		return 0;
+	}
+	if (!n)
+		fprintf(out, "scope: every task\n");
+	for (int i = 0; i < n; i++)
+		fprintf(out, "%s cgroup id %llu (%s)%s", i ? "," : "scope: only", (unsigned long long)scope_want[i],
+			scope_path[i][0] ? scope_path[i] : "path not found", i + 1 == n ? "\n" : "");
+	return 0;
+fail:
+	json_object_put(co);
+	return err->code;
+}
+
+const char *fragml_cli_watchdog_path(void)
+{
+	static char path[4096];
+	const char *d = getenv("FRAGML_RUN_DIR");
+
+	snprintf(path, sizeof(path), "%s/watchdog.json", d && *d ? d : "/run/fragml");
+	return path;
+}
+
+static const char *jstr(struct json_object *o, const char *key, const char *def)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : def;
+}
+
+void fragml_cli_watchdog_line(FILE *out, struct json_object *st)
+{
+	const char *state = jstr(st, "state", "?");
+	struct json_object *v;
+	int pid = json_object_object_get_ex(st, "pid", &v) ? json_object_get_int(v) : 0;
+	bool alive = pid > 0 && kill(pid, 0) == 0;
+
+	char cur[64];
+
+	if (!strcmp(state, "detached"))
+		fprintf(out, "watchdog: detached by watchdog: %s at %s%s\n", jstr(st, "reason", "?"),
+			jstr(st, "at", "?"), fragml_policy_current(cur, sizeof(cur), NULL) == 0 ?
+			" (a policy has been attached again since)" : "");
+	else if (!strcmp(state, "stopped") || !alive)
+		fprintf(out, "watchdog: not running (%s since %s, pid %d); the policy is left as it was\n",
+			state, jstr(st, "since", "?"), pid);
+	else
+		fprintf(out, "watchdog: %s since %s (pid %d), %s worse interval(s) in a row of %s\n",
+			state, jstr(st, "since", "?"), pid, jstr(st, "worse_in_a_row", "0"),
+			jstr(st, "consecutive", "?"));
+}
+
+/* The watchdog's state file, when a daemon ever ran here. */
+static void print_watchdog(FILE *out, struct json_object *root)
+{
+	struct json_object *st = json_object_from_file(fragml_cli_watchdog_path());
+
+	if (!st)
+		return;
+	if (root) {
+		json_object_object_add(root, "watchdog", st);
+		return;
+	}
+	fragml_cli_watchdog_line(out, st);
+	json_object_put(st);
+}
+
 static const char *mode_name(uint32_t mode)
 {
 	return mode == FRAGML_MODE_ENFORCE ? "enforce" : "observe";
@@ -248,6 +411,10 @@ int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct frag
 				(unsigned long long)st.decisions[a]);
 		fprintf(out, "\n%-11s sha256 %s\n", "", st.sha256);
 	}
+	print_watchdog(out, root);
+	ret = print_canary_scope(out, h, root, err);
+	if (ret)
+		goto out;
 	ret = print_guard(out, h, root, err);
 	if (ret)
 		goto out;

@@ -23,6 +23,7 @@ static const struct {
 	{ "feed", fragml_cmd_feed, "identification feed: serve records to many readers, or dump them" },
 	{ "report", fragml_cmd_report, "identification snapshot: table, --json, --prometheus FILE" },
 	{ "probe", fragml_cmd_probe, "what this kernel offers: hooks, BTF, program types; the mode fragml runs in" },
+	{ "daemon", fragml_cmd_daemon, "the watchdog: baseline, models, detach when they make things worse" },
 	{ "explain", fragml_cmd_explain, "the tree paths behind a decision: feature, value, threshold, leaves" },
 };
 

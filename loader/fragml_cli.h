@@ -36,6 +36,12 @@ int fragml_cli_rollback(const char *prog, const struct fragml_open_opts *oo, uns
 /* `fragml load` with the program name its messages carry (fragml-load is the short form). */
 int fragml_cmd_load_as(const char *prog, int argc, char **argv);
 
+/* The watchdog's last state (fragml daemon, <run_dir>/watchdog.json) in one
+ * line; fragml_cli_watchdog_path() is that file (FRAGML_RUN_DIR overrides). */
+struct json_object;
+void fragml_cli_watchdog_line(FILE *out, struct json_object *state);
+const char *fragml_cli_watchdog_path(void);
+
 /* `fragml guard` body: the guard's state, counters and log. */
 int fragml_cli_guard(FILE *out, struct fragml_handle *h, bool json, struct fragml_err *err);
 
@@ -51,5 +57,6 @@ int fragml_cmd_top(int argc, char **argv);
 int fragml_cmd_report(int argc, char **argv);
 int fragml_cmd_feed(int argc, char **argv);
 int fragml_cmd_analyze(int argc, char **argv);
+int fragml_cmd_daemon(int argc, char **argv);
 
 #endif /* FRAGML_CLI_H */

@@ -24,6 +24,7 @@
 #include "compile.h"
 #include "fragml_identify.h"
 #include "guard.h"
+#include "canary.h"
 #include "fragml_load.h"
 #include "fragml_policy.h"
 #include "libbpf_log.h"
@@ -406,8 +407,8 @@ void fragml_close(struct fragml_handle *h)
  * split's children get adjacent entries (one shared entry when both are
  * leaves), so the walk needs only `left` and the step to the right child.
  */
-static int fragml_blob_pack(struct fragml_blob *b, const struct fragml_model *m, uint32_t version,
-			    struct fragml_err *err)
+int fragml_blob_pack(struct fragml_blob *b, const struct fragml_model *m, uint32_t version,
+		     struct fragml_err *err)
 {
 	uint16_t queue[FRAGML_MAX_NODES], qslot[FRAGML_MAX_NODES];
 	unsigned int used = 0;
@@ -739,7 +740,6 @@ static void observe_compiled(struct fragml_handle *h, unsigned int hook, const s
 	}
 }
 
-static int blob_to_model(const struct fragml_blob *b, struct fragml_model *m, struct fragml_err *err);
 static int read_slot(struct fragml_handle *h, unsigned int hook, struct fragml_blob *b,
 		     int *map_fd, struct fragml_err *err);
 
@@ -751,7 +751,7 @@ static void compiled_rebuild(struct fragml_handle *h, unsigned int hook, uint32_
 	int fd = -1;
 
 	bool ok = b && m && version && read_slot(h, hook, b, NULL, NULL) == 0 &&
-		  b->version == version && blob_to_model(b, m, NULL) == 0;
+		  b->version == version && fragml_blob_to_model(b, m, NULL) == 0;
 
 	if (ok)
 		fd = compiled_build(h, m, version);
@@ -964,7 +964,7 @@ static int32_t ukey_threshold(uint32_t key, bool dflt_right)
  * decides exactly as the published file does; node numbers may differ from
  * the file's, which status does not need: the file's SHA-256 is in the blob.
  */
-static int blob_to_model(const struct fragml_blob *b, struct fragml_model *m, struct fragml_err *err)
+int fragml_blob_to_model(const struct fragml_blob *b, struct fragml_model *m, struct fragml_err *err)
 {
 	uint16_t queue[FRAGML_MAX_NODES], qnode[FRAGML_MAX_NODES];
 	unsigned int n = 0;
@@ -1076,7 +1076,7 @@ int fragml_live_model(struct fragml_handle *h, unsigned int hook, struct fragml_
 		fragml_err_set(err, ret, "%s: no %s model loaded: the kernel default decides",
 			       h->dir, fragml_hook_name(hook));
 	if (!ret)
-		ret = blob_to_model(b, m, err);
+		ret = fragml_blob_to_model(b, m, err);
 	if (!ret && version)
 		*version = b->version;
 	free(b);

@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "canary.h"
 #include "fragml_cli.h"
 
 static const char *prog = "fragml-load";
@@ -40,6 +41,15 @@ static void usage(FILE *f)
 		"      --track-pages N  follow at most N sampled pages to their free (the\n"
 		"                     task_long_ppk feature; default RAM / 2 MB, 0 = off)\n"
 		"                     Both apply when the observe programs are attached.\n"
+		"      --canary       MODEL.bin becomes its hook's candidate: evaluated beside the\n"
+		"                     live model and counted (fragml status), never enforced\n"
+		"      --promote H    the candidate of hook H becomes the live model\n"
+		"      --drop-canary H  remove the candidate of hook H\n"
+		"      --cgroup PATH  enforce only for tasks in this cgroup v2 directory and below\n"
+		"                     (repeatable, at most 16; replaces the scope); other tasks\n"
+		"                     get the kernel default.  With or without MODEL.bin\n"
+		"      --all-cgroups  enforce for every task again\n"
+		"                     These need the enforcing policy (patched kernel).\n"
 		"  -j, --json         print the result as JSON\n"
 		"  -q, --quiet        print nothing on success\n"
 		"  -h, --help         this text\n\n"
@@ -51,6 +61,54 @@ static void usage(FILE *f)
 		"Needs root: CAP_BPF and CAP_PERFMON to load and attach the programs,\n"
 		"CAP_SYS_ADMIN to pin them in bpffs and read other BPF objects by id.\n",
 		prog, prog, prog, prog);
+}
+
+/* --promote, --drop-canary, --cgroup without a model: on what is loaded. */
+static int canary_scope_cmd(const struct fragml_open_opts *oo, const char *promote, const char *drop,
+			    const char **cgroups, int n_cgroups, bool all_cgroups, bool json, bool quiet)
+{
+	struct fragml_err err = { 0 };
+	struct fragml_handle *h = NULL;
+	const char *hname = promote ? promote : drop;
+	int hook = hname ? fragml_hook_from_name(hname) : 0, ret = 1;
+
+	if (hook < 0) {
+		fprintf(stderr, "%s: unknown hook '%s' (lifetime, thp_fault, compaction, fallback, placement)\n", prog, hname);
+		return 2;
+	}
+	if (fragml_open(&h, oo, NULL, &err))
+		return fragml_cli_fail(prog, &err);
+	if (promote) {
+		char sha[FRAGML_SHA256_HEX];
+		uint32_t version;
+
+		if (fragml_canary_promote(h, (unsigned int)hook, &version, sha, &err))
+			goto fail;
+		if (json)
+			printf("{ \"action\": \"promoted\", \"hook\": \"%s\", \"version\": %u, \"sha256\": \"%s\" }\n",
+			       promote, version, sha);
+		else if (!quiet)
+			printf("%s: promoted the %s candidate: live v%u (sha256 %s)\n", prog, promote, version, sha);
+	}
+	if (drop) {
+		if (fragml_canary_clear(h, (unsigned int)hook, &err))
+			goto fail;
+		if (!quiet && !json)
+			printf("%s: %s candidate removed\n", prog, drop);
+	}
+	if (n_cgroups || all_cgroups) {
+		if (fragml_scope_set(h, cgroups, n_cgroups, &err))
+			goto fail;
+		if (!quiet && !json)
+			printf("%s: enforcing for %s\n", prog, n_cgroups ? "the given cgroups only" : "every task");
+	}
+	ret = 0;
+	goto out;
+fail:
+	ret = fragml_cli_fail(prog, &err);
+out:
+	fragml_close(h);
+	return ret;
 }
 
 int fragml_cmd_load_as(const char *name, int argc, char **argv)
@@ -65,6 +123,11 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 		{ "track-pages", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "canary", no_argument, NULL, 'C' },
+		{ "promote", required_argument, NULL, 'R' },
+		{ "drop-canary", required_argument, NULL, 'D' },
+		{ "cgroup", required_argument, NULL, 'g' },
+		{ "all-cgroups", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -73,8 +136,10 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 	struct fragml_open_info oi;
 	struct fragml_handle *h = NULL;
 	struct fragml_model *m = NULL;
-	const char *rollback = NULL, *unpublish = NULL;
-	bool check = false, json = false, quiet = false;
+	const char *rollback = NULL, *unpublish = NULL, *promote = NULL, *drop = NULL;
+	const char *cgroups[FRAGML_SCOPE_MAX];
+	int n_cgroups = 0;
+	bool check = false, json = false, quiet = false, canary = false, all_cgroups = false;
 	uint32_t version = 0;
 	int c, ret = 1;
 
@@ -102,6 +167,17 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 		}
 		case 'j': json = true; break;
 		case 'q': quiet = true; break;
+		case 'C': canary = true; break;
+		case 'R': promote = optarg; break;
+		case 'D': drop = optarg; break;
+		case 'A': all_cgroups = true; break;
+		case 'g':
+			if (n_cgroups == FRAGML_SCOPE_MAX) {
+				fprintf(stderr, "%s: --cgroup: at most %d cgroups\n", prog, FRAGML_SCOPE_MAX);
+				return 2;
+			}
+			cgroups[n_cgroups++] = optarg;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -135,6 +211,8 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 			       prog, name, name);
 		return 0;
 	}
+	if (promote || drop || ((n_cgroups || all_cgroups) && optind == argc))
+		return canary_scope_cmd(&oo, promote, drop, cgroups, n_cgroups, all_cgroups, json, quiet);
 	if (optind == argc || (!check && optind + 1 != argc)) {
 		usage(stderr);
 		return 2;
@@ -176,15 +254,30 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 	}
 	if (!quiet && !json)
 		fragml_cli_open_notes(prog, &oi);
-	if (fragml_publish(h, m, &version, &err)) {
+	if (canary) {
+		if (fragml_canary_set(h, m, &err)) {
+			ret = fragml_cli_fail(prog, &err);
+			goto out;
+		}
+		if (!quiet)
+			fragml_cli_report_model(prog, "canary (counted, not enforced):", 0, m, &oi, json);
+	} else {
+		if (fragml_publish(h, m, &version, &err)) {
+			ret = fragml_cli_fail(prog, &err);
+			goto out;
+		}
+		/* the one line saying the kernel refused the compiled form (the maps decide) */
+		if (!fragml_compiled_last(h)->compiled && fragml_compiled_last(h)->note[0])
+			fprintf(stderr, "%s: %s\n", prog, fragml_compiled_last(h)->note);
+		if (!quiet)
+			fragml_cli_report_model(prog, "published", version, m, &oi, json);
+	}
+	if ((n_cgroups || all_cgroups) && fragml_scope_set(h, cgroups, n_cgroups, &err)) {
 		ret = fragml_cli_fail(prog, &err);
 		goto out;
 	}
-	/* the one line saying the kernel refused the compiled form (the maps decide) */
-	if (!fragml_compiled_last(h)->compiled && fragml_compiled_last(h)->note[0])
-		fprintf(stderr, "%s: %s\n", prog, fragml_compiled_last(h)->note);
-	if (!quiet)
-		fragml_cli_report_model(prog, "published", version, m, &oi, json);
+	if ((n_cgroups || all_cgroups) && !quiet && !json)
+		printf("%s: enforcing for %s\n", prog, n_cgroups ? "the given cgroups only" : "every task");
 	ret = 0;
 out:
 	fragml_close(h);

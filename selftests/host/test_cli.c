@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -30,6 +31,15 @@
 #include "testlib.h"
 
 static char bindir[512];
+
+static void sh_rm(const char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		return;
+}
 
 
 /* Run cmd, its stdout into a malloc'd buffer; returns the exit status. */
@@ -421,6 +431,93 @@ TEST(status_sha256_and_root_only_pins)
 	EXPECT_EQ(0, loose_mode) TH_LOG("%s has mode %o", loose_path, loose_mode);
 	tl_release_bpffs(bpffs);
 	free(m);
+}
+
+/* ---- daemon: config errors name file:line and key; status shows a trip ---- */
+
+/* Write a file from a format; 0 or -1. */
+static int put(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int put(const char *path, const char *fmt, ...)
+{
+	FILE *f = fopen(path, "w");
+	va_list ap;
+
+	if (!f)
+		return -1;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	return fclose(f);
+}
+
+TEST(daemon_config_and_watchdog_status)
+{
+	char dir[] = "/tmp/fragml-wd.XXXXXX", cmd[1600], bpffs[64], conf[600], *out;
+	struct fragml_open_opts oo = { 0 };
+	struct fragml_err err = { 0 };
+	struct fragml_handle *h = NULL;
+	struct json_object *root, *v;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/bad.conf", dir);
+	ASSERT_EQ(0, put(conf, "[watchdog]\ninterval = 5\nmax_thp_mis = 0.5\n"));
+	snprintf(cmd, sizeof(cmd), "%s/fragml daemon --check --config %s 2>&1", bindir, conf);
+	EXPECT_EQ(1, capture(cmd, &out));
+	EXPECT_NE(NULL, strstr(out, "bad.conf:3: [watchdog] max_thp_mis: unknown key")) TH_LOG("%s", out);
+	EXPECT_EQ(1, (int)(strchr(out, '\n') - out + 1 == (long)strlen(out))) TH_LOG("not one line: %s", out);
+	free(out);
+	ASSERT_EQ(0, put(conf, "[models]\ncompaction = %s/../../model/defaults/compaction.bin\n[watchdog]\nconsecutive = -1\n",
+		bindir));
+	EXPECT_EQ(1, capture(cmd, &out));
+	EXPECT_NE(NULL, strstr(out, "bad.conf:4: [watchdog] consecutive = '-1': want intervals")) TH_LOG("%s", out);
+	free(out);
+	ASSERT_EQ(0, put(conf, "[models]\nthp_fault = %s/../../model/defaults/compaction.bin\n", bindir));
+	EXPECT_EQ(1, capture(cmd, &out));
+	EXPECT_NE(NULL, strstr(out, "a compaction model, configured for thp_fault")) TH_LOG("%s", out);
+	free(out);
+	ASSERT_EQ(0, put(conf, "# ok\n[models]\ncompaction = %s/../../model/defaults/compaction.bin  # live\n"
+		"[scope]\ncgroup = /sys/fs/cgroup/a\n[watchdog]\nmax_psi_some = 40\n", bindir));
+	snprintf(cmd, sizeof(cmd), "%s/fragml daemon --check --json --config %s", bindir, conf);
+	ASSERT_EQ(0, capture(cmd, &out));
+	root = json_tokener_parse(out);
+	ASSERT_NE(NULL, root) TH_LOG("%s", out);
+	EXPECT_TRUE(json_object_object_get_ex(root, "models", &v) &&
+		    json_object_object_get_ex(v, "compaction", &v));
+	json_object_put(root);
+	free(out);
+
+	/* a trip, as the daemon records it: fragml status shows it */
+	if (geteuid())
+		SKIP(return, "needs root to load BPF programs");
+	snprintf(conf, sizeof(conf), "%s/watchdog.json", dir);
+	ASSERT_EQ(0, put(conf, "{ \"state\": \"detached\", \"pid\": 1, \"since\": \"2026-01-01T00:00:00Z\", "
+		"\"reason\": \"thp_miss 0.9 fraction > limit 0.5 for 3 intervals of 10 s\", "
+		"\"at\": \"2026-01-01T00:01:00Z\" }\n"));
+	ASSERT_EQ(0, tl_private_bpffs(bpffs, sizeof(bpffs)));
+	oo.bpffs = bpffs;
+	oo.install = true;
+	oo.no_observe = true;
+	ASSERT_EQ(0, fragml_open(&h, &oo, NULL, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	fragml_close(h);
+	snprintf(cmd, sizeof(cmd), "FRAGML_RUN_DIR=%s FRAGML_BPFFS=%s %s/fragml status", dir, bpffs, bindir);
+	EXPECT_EQ(0, capture(cmd, &out));
+	EXPECT_NE(NULL, strstr(out, "watchdog: detached by watchdog: thp_miss 0.9 fraction > limit 0.5 for 3 intervals of 10 s at 2026-01-01T00:01:00Z"))
+		TH_LOG("%s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "FRAGML_RUN_DIR=%s FRAGML_BPFFS=%s %s/fragml status --json", dir, bpffs, bindir);
+	EXPECT_EQ(0, capture(cmd, &out));
+	root = json_tokener_parse(out);
+	ASSERT_NE(NULL, root) TH_LOG("%.300s", out);
+	EXPECT_TRUE(json_object_object_get_ex(root, "watchdog", &v) &&
+		    json_object_object_get_ex(v, "state", &v) && !strcmp(json_object_get_string(v), "detached"));
+	json_object_put(root);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "FRAGML_RUN_DIR=%s %s/fragml daemon --status", dir, bindir);
+	EXPECT_EQ(0, capture(cmd, &out));
+	EXPECT_NE(NULL, strstr(out, "detached by watchdog")) TH_LOG("%s", out);
+	free(out);
+	tl_release_bpffs(bpffs);
+	sh_rm(dir);
 }
 
 int main(int argc, char **argv)

@@ -6,7 +6,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
 echo "TAP version 13"
-echo "1..4"
+echo "1..5"
 n=0
 check() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; fi; }
 
@@ -33,3 +33,13 @@ cc -std=c11 -Wall -Wextra -Werror $cflags -o "$dest/consumer-static" "$top/selft
 r=${PIPESTATUS[0]}
 [ $r -eq 0 ] && "$dest/consumer-static" "$top/model/defaults/compaction.bin" | sed 's/^/# /'
 check $(( r | ${PIPESTATUS[0]} )) "the static library links and runs without libbpf installed"
+
+# The watchdog's unit and config: the unit names the installed command, is
+# skipped on kernels without BTF, restarts on failure; the config is valid
+# with the installed models.
+unit="$dest/usr/lib/systemd/system/fragml.service" conf="$dest/etc/fragml/fragml.conf"
+grep -q '^ExecStart=/usr/bin/fragml daemon --config /etc/fragml/fragml.conf$' "$unit" &&
+	grep -q '^Restart=on-failure$' "$unit" && grep -q '^ConditionPathExists=/sys/kernel/btf/vmlinux$' "$unit" &&
+	sed "s|/usr/share/fragml|$dest/usr/share/fragml|" "$conf" >"$dest/check.conf" &&
+	"$dest/usr/bin/fragml" daemon --check --config "$dest/check.conf" | sed 's/^/# /'
+check "${PIPESTATUS[0]}" "systemd unit and config: installed, the config and its models valid"

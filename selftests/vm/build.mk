@@ -10,6 +10,7 @@ MMSEL		:= $(KSRC)/tools/testing/selftests/mm
 # The kernel's own mm selftests, from the same tarball.
 MM_SELFTESTS	:= compaction_test transhuge-stress split_huge_page_test khugepaged
 VMTEST_BINS	:= $(VMTEST_DIR)/policy_test $(VMTEST_DIR)/gate_test $(VMTEST_DIR)/guard_test \
+		   $(VMTEST_DIR)/watchdog_test $(VMTEST_DIR)/canary_test \
 		   $(VMTEST_DIR)/wrong_type.bpf.o $(VMTEST_DIR)/gate_compare \
 		   $(VMTEST_DIR)/alloc_events.bpf.o $(VMTEST_DIR)/vmdemo \
 		   $(addprefix $(VMTEST_MMDIR)/,$(MM_SELFTESTS)) \
@@ -19,7 +20,7 @@ VMTEST_ENV	= FRAGML_BIN=$(BIN) FRAGML_TESTDIR=$(VMTEST_DIR) FRAGML_MMDIR=$(VMTES
 		  FRAGML_BPFTOOL=$(BPFTOOL)
 
 # Each VM test binary (and gate_compare): its own source plus the shared vmlib.c.
-$(VMTEST_DIR)/gate_compare: $(VMTEST_DIR)/%: selftests/vm/%.c selftests/vm/vmlib.c $(LIBFRAGML_A)
+$(VMTEST_DIR)/gate_compare $(VMTEST_DIR)/stress_swap: $(VMTEST_DIR)/%: selftests/vm/%.c selftests/vm/vmlib.c $(LIBFRAGML_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -MF $@.d -Iselftests/vm -o $@ $< selftests/vm/vmlib.c $(LIBFRAGML_A) $(LDLIBS_BPF) -ljson-c -lm
 
@@ -76,6 +77,11 @@ demo-vm: vmtest-deps
 		FRAGML_FRAG_PIPES=$${FRAGML_FRAG_PIPES:-110000} FRAGML_FAULT_MB=$${FRAGML_FAULT_MB:-384} \
 		FRAGML_MODELS=$(TOP)/model/defaults \
 		$${FRAGML_DEMO_LEARNED_GATE:+FRAGML_DEMO_LEARNED_GATE=1}
+
+## stress: 10 000 model swaps under a faulting workload in the VM, then a host collection (STRESS_SECS, default 60; 600 for the 10-minute run); not in CI
+.PHONY: stress
+stress: vmtest-deps $(VMTEST_DIR)/stress_swap $(BIN)/fragml-collect $(BIN)/fragml-work
+	@$(TOP)/selftests/vm/stress.sh $(KBZIMAGE) $(BUILD)/stress $(VMTEST_ENV)
 
 CHECK_DEPS	+= vmtest-deps
 CHECK_SCRIPTS	+= $(VMTEST_DIR)/vmtest-check.sh

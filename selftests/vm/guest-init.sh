@@ -90,7 +90,7 @@ case $FRAGML_JOB in
 tests)	# every VM test binary; the status is the first failure's.  guard_test
 	# last: the others drive the policy from their own (untrusted) process.
 	rc=0
-	for t in policy_test gate_test guard_test; do
+	for t in policy_test gate_test watchdog_test canary_test guard_test; do
 		"$FRAGML_TESTDIR/$t" >>/tmp/out/output.txt 2>&1 || { [ $rc = 0 ] && rc=$?; }
 	done
 	(exit $rc) ;;

@@ -104,6 +104,33 @@ void unmap_region(struct region *r)
 	munmap(r->raw, r->len + HUGE_SZ);
 }
 
+int thp_attempts(size_t n)
+{
+	size_t len = n * HUGE_SZ;
+	char *raw = mmap(NULL, len + HUGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p;
+
+	if (raw == MAP_FAILED)
+		return -errno;
+	p = (char *)(((unsigned long)raw + HUGE_SZ - 1) & ~(HUGE_SZ - 1));
+	madvise(p, len, MADV_HUGEPAGE);
+	for (size_t off = 0; off < len; off += HUGE_SZ)
+		p[off] = 1;
+	munmap(raw, len + HUGE_SZ);
+	return 0;
+}
+
+int thp_faulter(size_t n)
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	while (!thp_attempts(n))
+		;
+	_exit(1);
+}
+
 int fragment_unmovable(int npipes)
 {
 	struct rlimit rl = { 4 * (rlim_t)npipes + 1024, 4 * (rlim_t)npipes + 1024 };

@@ -40,6 +40,14 @@ int fault_region(struct region *r, size_t mb);
 void unmap_region(struct region *r);
 
 /*
+ * Map `n` 2 MiB-aligned regions of 2 MiB (MADV_HUGEPAGE), touch one byte of
+ * each (one THP fault attempt each), unmap.  0 or -errno.
+ */
+int thp_attempts(size_t n);
+/* A child that repeats thp_attempts(n) until it is killed (SIGKILL). */
+int thp_faulter(size_t n);
+
+/*
  * Unmovable scatter: `npipes` pipes each holding one page, 7 of 8 closed
  * again, so pinned pages sit in most pageblocks.  The kept pipes live as
  * long as the calling process.  Returns how many were kept, or -errno.
