@@ -23,17 +23,17 @@ $(EVAL_CFLAGS): selftests/eval/build.mk | $(VMLINUX_H)
 	@mkdir -p $(@D)
 	@echo '-std=gnu11 -O2 -g -w -fPIC -DFRAGML_VERSION_STR="$(FRAGML_VERSION)" -I$(TOP)/model -I$(TOP)/loader -I$(TOP)/trainer -I$(GEN) -isystem $(LIBBPF_INC) -isystem $(HARNESS_INC)' >$@
 
-# The `postgres` scenario's database: a pgbench scale-5 cluster built once on
+# The `postgres` scenario's database: a pgbench scale-3 cluster (1 MB WAL segments, so little WAL is copied) built once on
 # the host (initdb + pgbench -i on a private socket, no TCP), copied to the
 # guest's tmpfs in each cell.  The guest cannot build it in time under TCG.
 $(EVAL_PGDATA)/PG_VERSION:
 	@test -x $(PG_BIN)/postgres || { echo "eval: $(PG_BIN)/postgres missing: make deps (postgresql-15)" >&2; exit 1; }
 	@rm -rf $(EVAL_PGDATA) $(EVAL_PGDATA).sock && mkdir -p $(EVAL_PGDATA) $(EVAL_PGDATA).sock
 	@chown postgres $(EVAL_PGDATA) $(EVAL_PGDATA).sock && chmod 700 $(EVAL_PGDATA)
-	@runuser -u postgres -- $(PG_BIN)/initdb -D $(EVAL_PGDATA) -N -A trust -E UTF8 --no-locale >/dev/null
+	@runuser -u postgres -- $(PG_BIN)/initdb -D $(EVAL_PGDATA) -N -A trust -E UTF8 --no-locale --wal-segsize=1 >/dev/null
 	@runuser -u postgres -- $(PG_BIN)/pg_ctl -D $(EVAL_PGDATA) -w -l $(EVAL_PGDATA).sock/log \
-		-o "-k $(EVAL_PGDATA).sock -c listen_addresses= -c fsync=off -c min_wal_size=32MB -c max_wal_size=48MB" start >/dev/null
-	@runuser -u postgres -- $(PG_BIN)/pgbench -h $(EVAL_PGDATA).sock -i -q -s 5 postgres 2>&1 | tail -1; \
+		-o "-k $(EVAL_PGDATA).sock -c listen_addresses= -c fsync=off -c min_wal_size=2MB -c max_wal_size=16MB" start >/dev/null
+	@runuser -u postgres -- $(PG_BIN)/pgbench -h $(EVAL_PGDATA).sock -i -q -s 3 postgres 2>&1 | tail -1; \
 		rc=$$?; runuser -u postgres -- $(PG_BIN)/pg_ctl -D $(EVAL_PGDATA) -w -m fast stop >/dev/null; \
 		rm -rf $(EVAL_PGDATA).sock; exit $$rc
 
@@ -43,7 +43,14 @@ eval-deps: $(EVALWORK) $(EVAL_CFLAGS) $(EVAL_PGDATA)/PG_VERSION
 
 CHECK_DEPS	+= $(EVALWORK)
 
-.PHONY: eval eval-quick eval-report eval-publish
+.PHONY: eval eval-quick eval-report eval-publish eval-host
+## eval-host: the report's host figures (ns per inference, bytes per model, observe-mode overhead) into build/eval/host
+eval-host: bench-infer bench-collect
+	@mkdir -p $(EVAL_OUT)/host
+	@cp $(BUILD)/bench-infer.md $(BUILD)/bench-collect.md $(EVAL_OUT)/host/
+	@uname -r >$(EVAL_OUT)/host/kernel.txt
+	@date -u +%Y-%m-%dT%H:%MZ >$(EVAL_OUT)/host/date.txt
+
 ## eval-quick: smoke run of the evaluation (5 cells, about 8 min) into build/eval/quick; fails when a cell yields no metrics
 eval-quick: vmtest-deps eval-deps rules
 	@$(EVAL_RUN) $(TOP)/selftests/eval/quick.matrix $(EVAL_OUT)/quick $(KBZIMAGE)

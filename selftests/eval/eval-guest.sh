@@ -172,6 +172,11 @@ frag_secs=$((SECS * 2 / 5))
 . "$sfile"
 log "scenario $scenario (seed $SEED): fragmenters for $frag_secs s, then the THP faulter ($FAULT_MB MiB) for $((SECS - frag_secs)) s"
 scenario_start || fail "scenario $scenario did not start"
+# a slow setup (a database copied in, a server started) does not eat the
+# fragmentation phase: it runs its full length after the setup
+setup_s=$(($(awk '{ print int($1) }' /proc/uptime) - t0))
+put setup_s "$setup_s"
+frag_secs=$((frag_secs + setup_s)) SECS=$((SECS + setup_s))
 run_until "$frag_secs"
 vmsnap 1
 read -r free9_1 unus9_1 <<<"$(frag9)"

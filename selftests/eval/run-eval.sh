@@ -58,6 +58,7 @@ out=$(cd "$out" && pwd)	# the guest reads earlier cells here (oracle policies)
 # a partial run (FRAGML_EVAL_ONLY) keeps the other cells of an earlier run
 [ -z "${FRAGML_EVAL_ONLY:-}" ] && rm -rf "${out:?}"/cells/*
 cp "$matrix" "$out/matrix.txt" && basename "$matrix" >"$out/matrix.name"
+commit=$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)
 total=${#cells[@]} i=0 failed=0 t_start=$(date +%s) last=0
 mmss() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 echo "# eval: $total cells from $(basename "$matrix"), $secs s of workload each, guest $FRAGML_VM_MEM machine $FRAGML_VM_MACHINE swap $FRAGML_VM_SWAP" >&2
@@ -93,6 +94,7 @@ for c in "${cells[@]}"; do
 		echo "swap $FRAGML_VM_SWAP"
 		echo "kernel ${guest%%,*}"
 		echo "patch_hash ${FRAGML_EVAL_KHASH:-unknown}"
+		echo "commit $commit"
 		echo "guest $(echo "$guest" | tr ', ' ';_')"
 		echo "host_cell_s $last"
 		echo "vm_rc $rc"
