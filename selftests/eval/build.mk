@@ -51,11 +51,11 @@ eval-host: bench-infer bench-collect
 	@uname -r >$(EVAL_OUT)/host/kernel.txt
 	@date -u +%Y-%m-%dT%H:%MZ >$(EVAL_OUT)/host/date.txt
 
-## eval-quick: smoke run of the evaluation (5 cells, about 8 min) into build/eval/quick; fails when a cell yields no metrics
+## eval-quick: smoke run of the evaluation (5 cells of 30 s, about 9 min) into build/eval/quick; fails when a cell yields no metrics
 eval-quick: vmtest-deps eval-deps rules
 	@$(EVAL_RUN) $(TOP)/selftests/eval/quick.matrix $(EVAL_OUT)/quick $(KBZIMAGE)
 
-## eval: the evaluation matrix (EVAL_MATRIX, default selftests/eval/full.matrix: 51 cells, about 85 min) -> build/eval/report.md
+## eval: the evaluation matrix (EVAL_MATRIX, default selftests/eval/full.matrix: 54 cells, about 77 min) -> build/eval/report.md
 eval: vmtest-deps eval-deps rules
 	@$(EVAL_RUN) $(abspath $(EVAL_MATRIX)) $(EVAL_OUT) $(KBZIMAGE)
 
@@ -63,10 +63,17 @@ eval: vmtest-deps eval-deps rules
 eval-report:
 	@$(TOP)/selftests/eval/report.sh $(EVAL_OUT)
 
-## eval-publish: copy build/eval/report.md and its figures to docs/report.md and docs/report/
+## eval-publish: copy build/eval/report.md, its figures and its raw data to docs/report.md, docs/report/ (re-plot: make eval-report EVAL_OUT=docs/report/data)
 eval-publish:
 	@test -s $(EVAL_OUT)/report.md || { echo "eval-publish: $(EVAL_OUT)/report.md missing: run 'make eval'" >&2; exit 1; }
 	@mkdir -p $(TOP)/docs/report
-	@rm -f $(TOP)/docs/report/*.png
+	@rm -rf $(TOP)/docs/report/*.png $(TOP)/docs/report/data
 	cp $(EVAL_OUT)/report.md $(TOP)/docs/report.md
 	cp $(EVAL_OUT)/report/*.png $(TOP)/docs/report/
+	@# the raw data: every cell's counters and timeline, the CSVs, the host benches
+	@mkdir -p $(TOP)/docs/report/data/cells
+	cp $(EVAL_OUT)/cells.csv $(EVAL_OUT)/summary.csv $(TOP)/docs/report/data/
+	@for c in $(EVAL_OUT)/cells/*/; do n=$$(basename $$c); mkdir -p $(TOP)/docs/report/data/cells/$$n; \
+		cp $$c/meta.txt $$c/metrics.txt $$c/timeline.csv $(TOP)/docs/report/data/cells/$$n/ 2>/dev/null; done; true
+	@test ! -d $(EVAL_OUT)/host || cp -r $(EVAL_OUT)/host $(TOP)/docs/report/data/
+	@test ! -r $(EVAL_OUT)/matrix.txt || cp $(EVAL_OUT)/matrix.txt $(EVAL_OUT)/matrix.name $(TOP)/docs/report/data/
