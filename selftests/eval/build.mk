@@ -51,7 +51,7 @@ eval-host: bench-infer bench-collect
 	@uname -r >$(EVAL_OUT)/host/kernel.txt
 	@date -u +%Y-%m-%dT%H:%MZ >$(EVAL_OUT)/host/date.txt
 
-## eval-quick: smoke run of the evaluation (5 cells of 30 s, about 9 min) into build/eval/quick; fails when a cell yields no metrics
+## eval-quick: smoke run of the evaluation (4 cells of 30 s, about 6 min on an idle machine) into build/eval/quick; fails when a cell yields no metrics
 eval-quick: vmtest-deps eval-deps rules
 	@$(EVAL_RUN) $(TOP)/selftests/eval/quick.matrix $(EVAL_OUT)/quick $(KBZIMAGE)
 
