@@ -129,6 +129,7 @@ fmt() {
 scenarios=$(awk -F, 'NR > 1 && !s[$1]++ { print $1 }' "$out/summary.csv")
 policies=$(awk -F, 'NR > 1 && !s[$2]++ { print $2 }' "$out/summary.csv")
 pols_of() { awk -F, -v s="$1" 'NR > 1 && $1 == s { print $2 }' "$out/summary.csv"; }
+nseeds() { awk -F, -v s="$1" -v p="$2" 'NR > 1 && $1 == s && $2 == p { print $3 }' "$out/summary.csv"; }
 desc_of() { sed -n "s/^$2 //p; s/^# $2: //p" "$1" | head -1; }
 rawcol() {	# first value of a column in cells.csv
 	awk -F, -v k="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == k) c = i; next } c && $c != "" { print $c; exit }' "$out/cells.csv"
@@ -260,6 +261,16 @@ mdir=$(cd "$edir/../.." && pwd)/model/defaults
 have_jq=1
 command -v jq >/dev/null || { have_jq=0; echo "report: jq not installed (make deps): no model accuracy tables" >&2; }
 models_list=""
+# model_rows JQ: one jq program over every shipped model's report, with $h (the
+# hook), $src (real or synthetic data) and f (3 decimals, "–" for null)
+model_rows() {
+	local h src
+	for h in $models_list; do
+		src="real ($(jq .data.rows "$mdir/$h.json") rows)"
+		grep -q 'SYNTHETIC' "$mdir/$h.md" 2>/dev/null && src="**synthetic** (fragml-synth: no kernel measured, see $h.md)"
+		jq -r --arg h "$h" --arg src "$src" 'def f: if . == null then "–" else (. * 1000 | round / 1000 | tostring) end; '"$1" "$mdir/$h.json"
+	done
+}
 [ $have_jq = 1 ] && for h in thp_fault compaction lifetime fallback; do [ -r "$mdir/$h.json" ] && models_list+="$h "; done
 if [ -n "$models_list" ]; then
 	# accuracy and F1 per held-out workload (leave-one-workload-out), per model
@@ -375,8 +386,10 @@ mixed_src="the pageblock scan (\`fragml report --pageblocks\`)"
 	echo
 	echo "Under the first policy of each scenario, before the faulter starts (mean over seeds): free order-9 blocks and unusable index at order 9 at the start and after the fragmentation phase. \"fragments\" = the index rose by ≥ 50 per 1000 or the free order-9 blocks fell by ≥ 20 %."
 	echo
-	echo "| scenario | what | policy | free order-9: start → after | unusable9 ‰: start → after | fallback events | fragments |"
-	echo "|---|---|---|---|---|---|---|"
+	echo "The criterion counts a scenario that only *uses* memory (free order-9 blocks fall as pages are taken) as fragmenting; the unusable index, the migratetype fallbacks and whether the THP faulter still gets huge pages (last columns, whole cell) tell real fragmentation from use."
+	echo
+	echo "| scenario | what | policy | seeds | free order-9: start → after | unusable9 ‰: start → after | fallback events | fragments | faulter huge % | THP fallbacks |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
 	for s in $scenarios; do
 		p=$(pols_of "$s" | head -1)
 		read -r f0 f1 u0 u1 < <(awk -F, -v s="$s" -v p="$p" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
@@ -384,7 +397,7 @@ mixed_src="the pageblock scan (\`fragml report --pageblocks\`)"
 			END { if (n) printf "%.0f %.0f %.0f %.0f\n", a / n, b / n, x / n, y / n; else print "0 0 0 0" }' "$out/cells.csv")
 		yes="**no**"
 		fragments "$s" && yes=yes
-		echo "| \`$s\` | $(desc_of "$edir/scenarios/$s.sh" desc) | \`$p\` | $f0 → $f1 | $u0 → $u1 | $(fmt "$s" "$p" extfrag_events) | $yes |"
+		echo "| \`$s\` | $(desc_of "$edir/scenarios/$s.sh" desc) | \`$p\` | $(nseeds "$s" "$p") | $f0 → $f1 | $u0 → $u1 | $(fmt "$s" "$p" extfrag_events) | $yes | $(fmt "$s" "$p" faulter_huge_pct 1) | $(fmt "$s" "$p" vm_thp_fault_fallback) |"
 	done
 	echo
 	echo "## Results per scenario"
@@ -398,23 +411,6 @@ mixed_src="the pageblock scan (\`fragml report --pageblocks\`)"
 		echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 		for p in $(pols_of "$s"); do
 			echo "| \`$p\` | $(fmt "$s" "$p" thp_success_pct 1) | $(fmt "$s" "$p" faulter_huge_pct 1) | $(fmt "$s" "$p" faulter_regions) | $(fmt "$s" "$p" vm_thp_fault_fallback) | $(fmt "$s" "$p" vm_thp_fault_declined) | $(fmt "$s" "$p" extfrag_events) | $(fmt "$s" "$p" extfrag_polluted_blocks) | $(fmt "$s" "$p" mixed) | $(fmt "$s" "$p" free9_end) | $(fmt "$s" "$p" unusable9_end_pm) | $(fmt "$s" "$p" vm_compact_stall) | $(fmt "$s" "$p" pgsteal_total) | $(fmt "$s" "$p" vm_pswpout) | $(fmt "$s" "$p" vm_oom_kill) | $(fmt "$s" "$p" bloat_vs_never_pct 1) |"
-		done
-	done
-	echo
-	echo "## Against the kernel default (\`always\`), means over seeds"
-	echo
-	echo "Targets (issue): THP fault fallbacks −75 %, mixed pageblocks −50 %, direct-compaction stalls −70 %, bloat ≤ +2.5 % over THP never, no scenario worse than the default."
-	echo
-	echo "Cells are bounded by time and the policies do different amounts of work in that time, so the counts are normalised:"
-	echo "THP fallbacks as a share of THP faults, compaction stalls and migratetype fallbacks per 1000 faulted 2 MB regions; mixed pageblocks and free order-9 blocks are states at the end of the cell."
-	echo
-	echo "| scenario | policy | THP fallback share | mixed pageblocks | compaction stalls / kregion | migratetype fallbacks / kregion | free o9 at end | faulter huge % (default → policy) |"
-	echo "|---|---|---|---|---|---|---|---|"
-	for s in $scenarios; do
-		pols_of "$s" | grep -qx always || continue
-		for p in $(pols_of "$s"); do
-			[ "$p" = always ] && continue
-			echo "| \`$s\` | \`$p\` | $(pct "$(get "$s" always thp_fallback_pct mean)" "$(get "$s" "$p" thp_fallback_pct mean)") | $(pct "$(get "$s" always mixed mean)" "$(get "$s" "$p" mixed mean)") | $(pct "$(get "$s" always stalls_per_kregion mean)" "$(get "$s" "$p" stalls_per_kregion mean)") | $(pct "$(get "$s" always extfrag_per_kregion mean)" "$(get "$s" "$p" extfrag_per_kregion mean)") | $(pct "$(get "$s" always free9_end mean)" "$(get "$s" "$p" free9_end mean)") | $(fmt "$s" always faulter_huge_pct 1) → $(fmt "$s" "$p" faulter_huge_pct 1) |"
 		done
 	done
 	echo
@@ -445,13 +441,15 @@ mixed_src="the pageblock scan (\`fragml report --pageblocks\`)"
 	echo "Means over seeds; change against \`always\` on the same scenario and seeds. Targets (issue 12): THP fault fallbacks −75 % (as a share of THP faults: cells are bounded by time), mixed pageblocks −50 %, direct-compaction stalls −70 % (per 1000 faulted 2 MB regions), bloat ≤ +2.5 % over THP \`never\`, ≥ 90 % of the oracle's gain (on the THP fallback share), no scenario worse than the default (faulter's huge-page share not below the default's lowest seed)."
 	echo "✓ = target met; otherwise the miss in percentage points. Scenarios that did not fragment are left out here (their rows are in the per-scenario tables)."
 	echo
-	echo "| scenario | policy | seeds | THP fallback share (−75 %) | mixed pageblocks (−50 %) | stalls / kregion (−70 %) | bloat vs never (≤ +2.5 %) | of the oracle's gain (≥ 90 %) | faulter huge %: default → policy |"
-	echo "|---|---|---|---|---|---|---|---|---|"
+	echo "Cells are bounded by time and the policies do different amounts of work in that time, so counts are normalised: THP fallbacks as a share of THP faults, stalls and migratetype fallbacks per 1000 faulted 2 MB regions (kregion); mixed pageblocks are the state at the end of the cell."
+	echo
+	echo "| scenario | policy | seeds | THP fallback share (−75 %) | mixed pageblocks (−50 %) | stalls / kregion (−70 %) | bloat vs never (≤ +2.5 %) | of the oracle's gain (≥ 90 %) | migratetype fallbacks / kregion | faulter huge %: default → policy |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
 	for s in $frag_scenarios; do
 		pols_of "$s" | grep -qx always || continue
 		for p in $(pols_of "$s"); do
 			[ "$p" = always ] && continue
-			echo "| \`$s\` | \`$p\` | $(awk -F, -v s="$s" -v p="$p" 'NR > 1 && $1 == s && $2 == p { print $3 }' "$out/summary.csv") | $(target "$(get "$s" always thp_fallback_pct mean)" "$(get "$s" "$p" thp_fallback_pct mean)" -75) | $(target "$(get "$s" always mixed mean)" "$(get "$s" "$p" mixed mean)" -50) | $(target "$(get "$s" always stalls_per_kregion mean)" "$(get "$s" "$p" stalls_per_kregion mean)" -70) | $(bloat_target "$(get "$s" "$p" bloat_vs_never_pct mean)") | $(oracle_share "$(get "$s" always thp_fallback_pct mean)" "$(get "$s" "$p" thp_fallback_pct mean)" "$(get "$s" oracle thp_fallback_pct mean)") | $(fmt "$s" always faulter_huge_pct 1) → $(fmt "$s" "$p" faulter_huge_pct 1)$(worse "$s" "$p") |"
+			echo "| \`$s\` | \`$p\` | $(nseeds "$s" "$p") | $(target "$(get "$s" always thp_fallback_pct mean)" "$(get "$s" "$p" thp_fallback_pct mean)" -75) | $(target "$(get "$s" always mixed mean)" "$(get "$s" "$p" mixed mean)" -50) | $(target "$(get "$s" always stalls_per_kregion mean)" "$(get "$s" "$p" stalls_per_kregion mean)" -70) | $(bloat_target "$(get "$s" "$p" bloat_vs_never_pct mean)") | $(oracle_share "$(get "$s" always thp_fallback_pct mean)" "$(get "$s" "$p" thp_fallback_pct mean)" "$(get "$s" oracle thp_fallback_pct mean)") | $(pct "$(get "$s" always extfrag_per_kregion mean)" "$(get "$s" "$p" extfrag_per_kregion mean)") | $(fmt "$s" always faulter_huge_pct 1) → $(fmt "$s" "$p" faulter_huge_pct 1)$(worse "$s" "$p") |"
 		done
 	done
 	echo
@@ -475,30 +473,22 @@ mixed_src="the pageblock scan (\`fragml report --pageblocks\`)"
 		echo
 		echo "| model | data | trees | nodes | bytes (model.bin) | features used | validation acc / F1 | test acc / F1 | cross-workload acc / F1 (rows) |"
 		echo "|---|---|---|---|---|---|---|---|---|"
-		for h in $models_list; do
-			src="real ($(jq .data.rows "$mdir/$h.json") rows)"
-			grep -q 'SYNTHETIC' "$mdir/$h.md" 2>/dev/null && src="**synthetic** (fragml-synth: no kernel measured, see $h.md)"
-			jq -r --arg h "$h" --arg src "$src" 'def f: if . == null then "–" else (. * 1000 | round / 1000 | tostring) end;
-				"| `\($h)` | \($src) | \(.model.trees) | \(.model.nodes) | \(.model.bytes) | \(.model.features_used | join(", ")) | \(.metrics.validation.accuracy | f) / \(.metrics.validation.f1 | f) | \(.metrics.test.accuracy | f) / \(.metrics.test.f1 | f) | \(.metrics.cross_workload.accuracy | f) / \(.metrics.cross_workload.f1 | f) (\(.metrics.cross_workload.rows // 0)) |"' "$mdir/$h.json"
-		done
+		model_rows '"| `\($h)` | \($src) | \(.model.trees) | \(.model.nodes) | \(.model.bytes) | \(.model.features_used | join(", ")) | \(.metrics.validation.accuracy | f) / \(.metrics.validation.f1 | f) | \(.metrics.test.accuracy | f) / \(.metrics.test.f1 | f) | \(.metrics.cross_workload.accuracy | f) / \(.metrics.cross_workload.f1 | f) (\(.metrics.cross_workload.rows // 0)) |"' 
+
 		echo
 		echo "Per class (test split; lifetime: allocation class, thp_fault: anon; compaction and fallback have one class):"
 		echo
 		echo "| model | class | rows | accuracy | precision | recall | F1 |"
 		echo "|---|---|---|---|---|---|---|"
-		for h in $models_list; do
-			jq -r --arg h "$h" 'def f: if . == null then "–" else (. * 1000 | round / 1000 | tostring) end;
-				(.by_class.test // {}) | to_entries[] | "| `\($h)` | \(.key) | \(.value.rows) | \(.value.accuracy | f) | \(.value.precision | f) | \(.value.recall | f) | \(.value.f1 | f) |"' "$mdir/$h.json"
-		done
+		model_rows '(.by_class.test // {}) | to_entries[] | "| `\($h)` | \(.key) | \(.value.rows) | \(.value.accuracy | f) | \(.value.precision | f) | \(.value.recall | f) | \(.value.f1 | f) |"' 
+
 		echo
 		echo "Per source (leave-one-workload-out; sources with fewer than 20 rows left out of the figure):"
 		echo
 		echo "| model | held-out source | rows | label=1 | accuracy | F1 |"
 		echo "|---|---|---|---|---|---|"
-		for h in $models_list; do
-			jq -r --arg h "$h" 'def f: if . == null then "–" else (. * 1000 | round / 1000 | tostring) end;
-				.leave_one_workload_out[] | "| `\($h)` | \(.workload) | \(.rows) | \((.tp // 0) + (.fn // 0)) | \(.accuracy | f) | \(.f1 | f) |"' "$mdir/$h.json"
-		done
+		model_rows '.leave_one_workload_out[] | "| `\($h)` | \(.workload) | \(.rows) | \((.tp // 0) + (.fn // 0)) | \(.accuracy | f) | \(.f1 | f) |"' 
+
 		echo
 		[ -s "$fig/accuracy_source.png" ] && echo "![accuracy per source](report/accuracy_source.png)" && echo
 	fi
@@ -552,7 +542,7 @@ mixed_src="the pageblock scan (\`fragml report --pageblocks\`)"
 	echo "| scenario | policy | cells | seconds per cell, mean (min–max) |"
 	echo "|---|---|---|---|"
 	for s in $scenarios; do for p in $(pols_of "$s"); do
-		echo "| \`$s\` | \`$p\` | $(awk -F, -v s="$s" -v p="$p" 'NR > 1 && $1 == s && $2 == p { print $3 }' "$out/summary.csv") | $(fmt "$s" "$p" host_cell_s) |"
+		echo "| \`$s\` | \`$p\` | $(nseeds "$s" "$p") | $(fmt "$s" "$p" host_cell_s) |"
 	done; done
 	echo
 	echo "Total: $(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "host_cell_s") c = i; next } { t += $c } END { printf "%d min", t / 60 }' "$out/cells.csv") of VM time for $ncell cells."
