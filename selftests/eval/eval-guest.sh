@@ -49,6 +49,17 @@ warm_cache() {
 	) &
 	bg_pid $!
 }
+# redis-server on 127.0.0.1:6379 with maxmemory $1 (random eviction, no
+# persistence, THP left to the policy) and the seeded key churn of
+# `evalwork kv` over $2 keys of $3..$4 bytes
+redis_churn() {
+	redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" \
+		--maxmemory "$1" --maxmemory-policy allkeys-random --disable-thp no \
+		--daemonize no --logfile "$WORK/redis.log" &
+	bg_pid $!
+	"$EW" kv 6379 "$SEED" "$2" "$4" "$3" &
+	bg_pid $!
+}
 # wait for a fragmenter's ready file, at most until the fragmentation phase ends
 wait_ready() {
 	while [ ! -e "$1" ] && [ "$(awk '{ print int($1) }' /proc/uptime)" -lt $((t0 + frag_secs)) ]; do

@@ -12,7 +12,9 @@
  *       kept, then one replaced every 50 ms
  *   evalwork kv PORT SEED KEYS MAXVAL [MINVAL]  key churn against a redis
  *       server: pipelined SET of values of MINVAL (default 64)..MAXVAL bytes
- *       (log-uniform) and DEL over KEYS keys
+ *       (log-uniform) and DEL over KEYS keys, 64 commands per batch, at most
+ *       10 batches a second (a client's churn, not a CPU hog: under TCG an
+ *       unpaced client starves everything else in the guest)
  *   evalwork files DIR SEED             file-tree churn: files of 0..64 KiB in
  *       256 directories under DIR (tmpfs), random creates and deletes
  *   evalwork fault MB SEED OUTFILE [RECORD [REPLAY]]  a MADV_HUGEPAGE
@@ -295,6 +297,7 @@ static int kv(int port, long keys, long maxval, long minval)
 			}
 			off += w;
 		}
+		nap_ms(100);
 		/* every reply is one line (+OK, :n or -ERR) */
 		while (replies < 64) {
 			ssize_t r = read(s, rbuf, sizeof(rbuf));
