@@ -18,6 +18,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "fragml_abi.h"
+#include "fragml_task_state.bpf.h"
 
 #define FRAGML_NSEC_PER_SEC	1000000000ULL
 #define FRAGML_PF_KTHREAD	0x00200000	/* include/linux/sched.h, stable since 2.6 */
@@ -46,17 +47,6 @@ struct fragml_site_table {
 	struct fragml_site s[FRAGML_MAX_SITES];
 };
 
-/* Per-process rate state (1 s windows: `prev` is the last full second). */
-struct fragml_task_state {
-	__u64 win_start;
-	__u32 pages_cur, pages_prev;
-	__u32 thp_cur, thp_prev;
-	__u32 regions;		/* 2 MB regions first-faulted (THP density) */
-	__u32 touched;		/* 4 KB user faults in them */
-	__u32 long_cnt;		/* tracked allocations that outlived T */
-	__u32 short_cnt;	/* tracked allocations freed before T */
-};
-
 /* System-wide windows. */
 struct fragml_glob {
 	__u64 win_start;
@@ -81,16 +71,6 @@ struct {
 #endif
 } fragml_sites SEC(".maps");
 
-/* Allocated per process on its first tracked allocation, freed when its last
- * thread exits (fragml_task_exit()): kernel memory follows the live processes.
- * max_entries is a bound, set by the loader. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 4096);
-	__type(key, __u32);			/* tgid */
-	__type(value, struct fragml_task_state);
-} fragml_task_state SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -557,12 +537,9 @@ static __always_inline void fragml_lifetime_features(struct fragml_vec *v, __u64
 	v->f[FRAGML_F_EXTFRAG_RATE] = fragml_extfrag_rate(now);
 	v->f[FRAGML_F_CHANGE_OWNER] = change_owner;	/* MISSING unless a fallback */
 	if (t) {
-		__u32 n = t->long_cnt + t->short_cnt;
-
 		v->f[FRAGML_F_TASK_ALLOC_RATE] = fragml_rate(t->pages_prev, t->pages_cur,
 							     t->win_start, now);
-		v->f[FRAGML_F_TASK_LONG_PPK] = n ? (__s32)((__u64)t->long_cnt * 1024 / n)
-						 : FRAGML_MISSING;
+		v->f[FRAGML_F_TASK_LONG_PPK] = fragml_task_long_ppk(t);
 	}
 }
 

@@ -25,6 +25,7 @@
 
 #define FRAGML_OBSERVE 1
 #define FRAGML_PIN_SITES 1
+#define FRAGML_PIN_TASKS 1	/* the policy's placement hook reads it */
 #define FRAGML_IDENT_PIN __uint(pinning, LIBBPF_PIN_BY_NAME);
 #include "fragml_track.bpf.h"
 

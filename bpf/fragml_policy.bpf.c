@@ -14,6 +14,9 @@
  *   fragml_gate     the same plus the allocator's fallback gate (fragml-load
  *                   switches to it when a fallback model is published: a
  *                   gate makes every allocation first avoid falling back)
+ *   fragml_place    the models plus the placement of fallback allocations
+ *                   (when a placement model is published)
+ *   fragml_all      gate and placement both
  *   kdefault        always "kernel default" (tests, A/B baselines)
  *   always_compact  always "huge page with direct compaction" (tests)
  */
@@ -28,6 +31,7 @@
 #include "fragml_eval.bpf.h"
 #include "fragml_gate.bpf.h"
 #include "fragml_policy_kern.h"
+#include "fragml_task_state.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -247,6 +251,46 @@ static __always_inline int fallback_decide(struct mm_policy_fallback_ctx *ctx)
 	return action;
 }
 
+/*
+ * Placement: which pageblock of another migratetype a fallback takes pages
+ * from.  Runs under zone->lock with interrupts off, once per candidate block
+ * (at most one per free-list order): one model evaluation and one lookup of
+ * the requesting process's observed lifetime share.
+ */
+static __always_inline int placement_decide(struct mm_policy_placement_ctx *ctx)
+{
+	struct fragml_vec *v = fragml_scratch_vec();
+	struct fragml_result res;
+	__u32 used;
+	int action;
+
+	if (!v)
+		return MM_POLICY_PLACE_DEFAULT;
+	used = ctx->free_pages + ctx->movable_pages;
+	v->f[FRAGML_F_ORDER] = ctx->order;
+	v->f[FRAGML_F_MIGRATETYPE] = ctx->start_mt;
+	v->f[FRAGML_F_FALLBACK_MT] = ctx->block_mt;
+	v->f[FRAGML_F_ZONE_FREE_LOG2] = log2_u64(ctx->zone_free_pages);
+	v->f[FRAGML_F_BLOCK_FREE] = clamp_feat(ctx->free_pages);
+	v->f[FRAGML_F_BLOCK_MOVABLE] = clamp_feat(ctx->movable_pages);
+	v->f[FRAGML_F_BLOCK_FOREIGN] = used < ctx->block_pages ?
+				       clamp_feat(ctx->block_pages - used) : 0;
+	v->f[FRAGML_F_FREE_ORDER] = ctx->free_order;
+	v->f[FRAGML_F_KERNEL_CLAIMS] = ctx->kernel_claims;
+	/* what identification observed of the requesting process */
+	if (ctx->in_task) {
+		__u32 tgid = ctx->tgid;
+		struct fragml_task_state *t = bpf_map_lookup_elem(&fragml_task_state, &tgid);
+
+		if (t)
+			v->f[FRAGML_F_TASK_LONG_PPK] = fragml_task_long_ppk(t);
+	}
+	action = fragml_decide(FRAGML_HOOK_PLACEMENT, v, &res);
+	if (action < MM_POLICY_PLACE_DEFAULT || action > MM_POLICY_PLACE_STEAL)
+		return MM_POLICY_PLACE_DEFAULT;
+	return action;
+}
+
 SEC("struct_ops/thp_fault")
 int BPF_PROG(fragml_thp_fault, struct mm_policy_thp_ctx *c)
 {
@@ -290,6 +334,65 @@ struct mm_policy_ops fragml_gate = {
 	.compact	= (void *)fragml_gate_compact,
 	.fallback	= (void *)fragml_gate_fallback,
 	.name		= "fragml_gate",
+};
+
+SEC("struct_ops/thp_fault")
+int BPF_PROG(fragml_place_thp_fault, struct mm_policy_thp_ctx *c)
+{
+	return thp_fault_decide(c);
+}
+
+SEC("struct_ops/compact")
+int BPF_PROG(fragml_place_compact, struct mm_policy_compact_ctx *c)
+{
+	return compact_decide(c);
+}
+
+SEC("struct_ops/placement")
+int BPF_PROG(fragml_place_placement, struct mm_policy_placement_ctx *c)
+{
+	return placement_decide(c);
+}
+
+SEC(".struct_ops.link")
+struct mm_policy_ops fragml_place = {
+	.thp_fault	= (void *)fragml_place_thp_fault,
+	.compact	= (void *)fragml_place_compact,
+	.placement	= (void *)fragml_place_placement,
+	.name		= "fragml_place",
+};
+
+SEC("struct_ops/thp_fault")
+int BPF_PROG(fragml_all_thp_fault, struct mm_policy_thp_ctx *c)
+{
+	return thp_fault_decide(c);
+}
+
+SEC("struct_ops/compact")
+int BPF_PROG(fragml_all_compact, struct mm_policy_compact_ctx *c)
+{
+	return compact_decide(c);
+}
+
+SEC("struct_ops/fallback")
+int BPF_PROG(fragml_all_fallback, struct mm_policy_fallback_ctx *c)
+{
+	return fallback_decide(c);
+}
+
+SEC("struct_ops/placement")
+int BPF_PROG(fragml_all_placement, struct mm_policy_placement_ctx *c)
+{
+	return placement_decide(c);
+}
+
+SEC(".struct_ops.link")
+struct mm_policy_ops fragml_all = {
+	.thp_fault	= (void *)fragml_all_thp_fault,
+	.compact	= (void *)fragml_all_compact,
+	.fallback	= (void *)fragml_all_fallback,
+	.placement	= (void *)fragml_all_placement,
+	.name		= "fragml_all",
 };
 
 /* ---- fixed-answer variants ---- */

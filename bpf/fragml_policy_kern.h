@@ -35,6 +35,34 @@ enum mm_policy_fallback_action {
 	MM_POLICY_FALLBACK_DEFER	= 1,
 };
 
+enum mm_policy_placement_action {
+	MM_POLICY_PLACE_DEFAULT		= 0,
+	MM_POLICY_PLACE_CLAIM		= 1,
+	MM_POLICY_PLACE_SKIP		= 2,
+	MM_POLICY_PLACE_STEAL		= 3,
+};
+
+struct mm_policy_placement_ctx {
+	__u64 zone_free_pages;
+	__u64 zone_managed_pages;
+	__u64 block_pfn;
+	__u32 free_pages;
+	__u32 movable_pages;
+	__u32 alike_pages;
+	__u32 block_pages;
+	__u32 order;
+	__u32 free_order;
+	__s32 start_mt;
+	__s32 block_mt;
+	__u32 pid;
+	__u32 tgid;
+	__u32 zone_idx;
+	__s32 nid;
+	__u8 kernel_claims;
+	__u8 in_task;
+	__u8 pad[6];
+} __attribute__((preserve_access_index));
+
 struct mm_policy_fallback_ctx {
 	__u64 free_pages;
 	__u64 managed_pages;
@@ -92,6 +120,7 @@ struct mm_policy_ops {
 	int (*thp_fault)(struct mm_policy_thp_ctx *ctx);
 	int (*compact)(struct mm_policy_compact_ctx *ctx);
 	int (*fallback)(struct mm_policy_fallback_ctx *ctx);
+	int (*placement)(struct mm_policy_placement_ctx *ctx);
 	char name[16];
 };
 #endif /* !FRAGML_VMLINUX_PATCHED */
@@ -108,5 +137,10 @@ _Static_assert(FRAGML_COMPACT_SKIP == MM_POLICY_COMPACT_SKIP &&
 _Static_assert(FRAGML_FALLBACK_NOW == MM_POLICY_FALLBACK_NOW &&
 	       FRAGML_FALLBACK_DEFER == MM_POLICY_FALLBACK_DEFER,
 	       "fallback actions differ from enum mm_policy_fallback_action");
+_Static_assert(FRAGML_PLACE_DEFAULT == MM_POLICY_PLACE_DEFAULT &&
+	       FRAGML_PLACE_CLAIM == MM_POLICY_PLACE_CLAIM &&
+	       FRAGML_PLACE_SKIP == MM_POLICY_PLACE_SKIP &&
+	       FRAGML_PLACE_STEAL == MM_POLICY_PLACE_STEAL,
+	       "placement actions differ from enum mm_policy_placement_action");
 
 #endif /* FRAGML_POLICY_KERN_H */

@@ -28,6 +28,8 @@ extern "C" {
 /* Policy variants (struct_ops maps of bpf/fragml_policy.bpf.c). */
 #define FRAGML_POLICY_MODELS	"fragml"	  /* the loaded models decide */
 #define FRAGML_POLICY_GATE	"fragml_gate"	  /* ... and the fallback gate */
+#define FRAGML_POLICY_PLACE	"fragml_place"	  /* ... and fallback placement */
+#define FRAGML_POLICY_ALL	"fragml_all"	  /* ... gate and placement */
 #define FRAGML_POLICY_KDEFAULT	"kdefault"	  /* always the kernel default */
 #define FRAGML_POLICY_COMPACT	"always_compact"  /* always THP with compaction */
 

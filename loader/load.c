@@ -44,6 +44,21 @@ const char *fragml_pin_dir(const struct fragml_handle *h)
 
 static uint32_t slot_version(struct fragml_handle *h, unsigned int hook);
 
+/*
+ * The policy variant the published models need: the allocator asks a
+ * fallback gate or a placement callback only while the attached policy has
+ * one (a gate makes every allocation first avoid falling back), so the
+ * variant follows the first model published for either hook.
+ */
+static const char *models_variant(struct fragml_handle *h)
+{
+	bool gate = slot_version(h, FRAGML_HOOK_FALLBACK) != 0;
+	bool place = slot_version(h, FRAGML_HOOK_PLACEMENT) != 0;
+
+	return gate && place ? FRAGML_POLICY_ALL : gate ? FRAGML_POLICY_GATE :
+	       place ? FRAGML_POLICY_PLACE : FRAGML_POLICY_MODELS;
+}
+
 static int path_join(char *out, const char *a, const char *b)
 {
 	return snprintf(out, PATH_MAX, "%s/%s", a, b) >= PATH_MAX ? -ENAMETOOLONG : 0;
@@ -352,10 +367,8 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 				goto fail;
 		}
 		if (!opts->no_policy && !opts->bpffs && fragml_policy_supported(NULL) == 1) {
-			/* A published fallback model decides through the gate variant. */
-			ret = fragml_policy_attach_variant(slot_version(h, FRAGML_HOOK_FALLBACK) ?
-							   FRAGML_POLICY_GATE : FRAGML_POLICY_MODELS,
-							   err);
+			/* Published fallback/placement models pick the variant. */
+			ret = fragml_policy_attach_variant(models_variant(h), err);
 			if (ret)
 				goto fail;
 			fi.mode = FRAGML_MODE_ENFORCE;
@@ -525,18 +538,22 @@ static uint32_t slot_version(struct fragml_handle *h, unsigned int hook)
 }
 
 /*
- * The allocator asks a fallback gate only while the attached policy has one
- * (a gate makes every allocation first avoid falling back), so the "fragml"
- * policy is swapped for its gate variant, atomically, when the first
- * fallback model is published.
+ * When the first fallback or placement model is published, the attached
+ * model-driven policy is swapped, atomically, for the variant that has the
+ * callback (models_variant()).
  */
-static int enable_gate(struct fragml_err *err)
+static int enable_gate(struct fragml_handle *h, struct fragml_err *err)
 {
+	const char *want = models_variant(h);
 	char cur[32];
 
-	if (fragml_policy_current(cur, sizeof(cur), NULL) || strcmp(cur, FRAGML_POLICY_MODELS))
+	if (fragml_policy_current(cur, sizeof(cur), NULL) || !strcmp(cur, want))
 		return 0;
-	return fragml_policy_update(FRAGML_POLICY_GATE, err);
+	/* only the model-driven variants follow the published models */
+	if (strcmp(cur, FRAGML_POLICY_MODELS) && strcmp(cur, FRAGML_POLICY_GATE) &&
+	    strcmp(cur, FRAGML_POLICY_PLACE) && strcmp(cur, FRAGML_POLICY_ALL))
+		return 0;
+	return fragml_policy_update(want, err);
 }
 
 int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32_t *version,
@@ -621,8 +638,9 @@ int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32
 		fi.prev_version[m->hook] = old;
 		write_info(h, &fi, NULL);
 	}
-	if (m->hook == FRAGML_HOOK_FALLBACK && fi.mode == FRAGML_MODE_ENFORCE) {
-		ret = enable_gate(err);
+	if ((m->hook == FRAGML_HOOK_FALLBACK || m->hook == FRAGML_HOOK_PLACEMENT) &&
+	    fi.mode == FRAGML_MODE_ENFORCE) {
+		ret = enable_gate(h, err);
 		fragml_guard_refresh(h);	/* the gate variant's struct_ops map */
 	}
 out:

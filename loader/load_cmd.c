@@ -27,7 +27,7 @@ static void usage(FILE *f)
 		"The previous model of the same hook stays pinned for --rollback.\n\n"
 		"  -c, --check        validate only; touch nothing (no root needed)\n"
 		"  -r, --rollback H   put back the previous model of hook H\n"
-		"                     (lifetime, thp_fault, compaction)\n"
+		"                     (lifetime, thp_fault, compaction, fallback, placement)\n"
 		"      --no-policy    observe only, even on a kernel with the fragml struct_ops\n"
 		"      --no-guard     do not install the guard (BPF-LSM: only fragml's tools may\n"
 		"                     change its maps, links and pins; docs/guard.md)\n"

@@ -62,6 +62,24 @@ static struct bpf_map *variant_map(struct fragml_policy *skel, const char *varia
 	return map;
 }
 
+/*
+ * The placement hook reads the observe programs' per-process state (pinned
+ * by them as fragml_task_state); without observe mode a 1-entry stand-in
+ * is created and the feature stays missing.
+ */
+static void share_task_state(struct fragml_policy *skel)
+{
+	int fd = bpf_obj_get(PIN_DIR "/fragml_task_state");
+
+	if (fd >= 0 && !bpf_map__reuse_fd(skel->maps.fragml_task_state, fd)) {
+		close(fd);
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+	bpf_map__set_max_entries(skel->maps.fragml_task_state, 1);
+}
+
 /* Open the policy object with only `variant` created; the shared maps by pin. */
 static int open_variant(const char *variant, struct fragml_policy **skelp,
 			struct bpf_map **mapp, struct fragml_err *err)
@@ -87,13 +105,14 @@ static int open_variant(const char *variant, struct fragml_policy **skelp,
 	if (!variant_map(skel, variant)) {
 		fragml_policy__destroy(skel);
 		return fragml_err_set(err, -EINVAL,
-				      "policy variant '%s' unknown: use %s, %s, %s or %s", variant,
-				      FRAGML_POLICY_MODELS, FRAGML_POLICY_GATE, FRAGML_POLICY_KDEFAULT,
-				      FRAGML_POLICY_COMPACT);
+				      "policy variant '%s' unknown: use %s, %s, %s, %s, %s or %s", variant,
+				      FRAGML_POLICY_MODELS, FRAGML_POLICY_GATE, FRAGML_POLICY_PLACE,
+				      FRAGML_POLICY_ALL, FRAGML_POLICY_KDEFAULT, FRAGML_POLICY_COMPACT);
 	}
 	bpf_object__for_each_map(map, skel->obj)
 		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
 			bpf_map__set_autocreate(map, !strcmp(bpf_map__name(map), variant));
+	share_task_state(skel);
 	last_warn[0] = '\0';
 	ret = fragml_policy__load(skel);
 	if (ret) {

@@ -28,7 +28,8 @@ enum fragml_hook {
 	FRAGML_HOOK_THP_FAULT	= 1,	/* huge page at this fault, and stall for it? */
 	FRAGML_HOOK_COMPACTION	= 2,	/* run this compaction attempt? */
 	FRAGML_HOOK_FALLBACK	= 3,	/* fall back into another migratetype now? */
-	FRAGML_NR_HOOKS		= 4,
+	FRAGML_HOOK_PLACEMENT	= 4,	/* which foreign pageblock a fallback takes */
+	FRAGML_NR_HOOKS		= 5,
 };
 
 /* Actions per hook (a model's output index). */
@@ -50,6 +51,12 @@ enum fragml_fallback_action {
 	FRAGML_FALLBACK_NOW	= 0,	/* take pages from another migratetype now */
 	FRAGML_FALLBACK_DEFER	= 1,	/* reclaim and compact whole pageblocks first */
 };
+enum fragml_placement_action {
+	FRAGML_PLACE_DEFAULT	= 0,	/* the kernel's rule for this block */
+	FRAGML_PLACE_CLAIM	= 1,	/* claim the whole block for the allocation's type */
+	FRAGML_PLACE_SKIP	= 2,	/* not this block: look at the next candidate */
+	FRAGML_PLACE_STEAL	= 3,	/* claim no block: take the smallest free page */
+};
 
 /* Allocation classes (value of FRAGML_F_ALLOC_CLASS). */
 enum fragml_alloc_class {
@@ -69,6 +76,7 @@ enum fragml_alloc_class {
 #define FRAGML_H_THP		FRAGML_HOOKBIT(FRAGML_HOOK_THP_FAULT)
 #define FRAGML_H_CMP		FRAGML_HOOKBIT(FRAGML_HOOK_COMPACTION)
 #define FRAGML_H_FB		FRAGML_HOOKBIT(FRAGML_HOOK_FALLBACK)
+#define FRAGML_H_PL		FRAGML_HOOKBIT(FRAGML_HOOK_PLACEMENT)
 
 /*
  * X(ID, ENUM, "name", "unit", scale, hooks, "description")
@@ -77,9 +85,9 @@ enum fragml_alloc_class {
  *   hooks: which decision points compute it (others pass FRAGML_MISSING).
  */
 #define FRAGML_FEATURES(X) \
-	X(0,  ORDER,		"order",		"log2 pages",	1,    FRAGML_H_LT | FRAGML_H_THP | FRAGML_H_CMP | FRAGML_H_FB, "allocation or compaction order") \
-	X(1,  MIGRATETYPE,	"migratetype",		"enum",		1,    FRAGML_H_LT | FRAGML_H_FB, "requested migratetype: 0 unmovable, 1 movable, 2 reclaimable") \
-	X(2,  FALLBACK_MT,	"fallback_mt",		"enum",		1,    FRAGML_H_LT, "migratetype of the pageblock the page came from on a fallback, else missing") \
+	X(0,  ORDER,		"order",		"log2 pages",	1,    FRAGML_H_LT | FRAGML_H_THP | FRAGML_H_CMP | FRAGML_H_FB | FRAGML_H_PL, "allocation or compaction order") \
+	X(1,  MIGRATETYPE,	"migratetype",		"enum",		1,    FRAGML_H_LT | FRAGML_H_FB | FRAGML_H_PL, "requested migratetype: 0 unmovable, 1 movable, 2 reclaimable") \
+	X(2,  FALLBACK_MT,	"fallback_mt",		"enum",		1,    FRAGML_H_LT | FRAGML_H_PL, "migratetype of the pageblock the page came from on a fallback (placement: of the candidate block), else missing") \
 	X(3,  ALLOC_CLASS,	"alloc_class",		"enum",		1,    FRAGML_H_LT, "allocation class (enum fragml_alloc_class)") \
 	X(4,  GFP_BITS,		"gfp_bits",		"bitmask",	1,    FRAGML_H_LT | FRAGML_H_THP | FRAGML_H_FB, "gfp flags, low 24 bits") \
 	X(5,  IS_KTHREAD,	"is_kthread",		"bool",		1,    FRAGML_H_LT | FRAGML_H_CMP | FRAGML_H_FB, "allocating task is a kernel thread") \
@@ -87,7 +95,7 @@ enum fragml_alloc_class {
 	X(7,  EXTFRAG_RATE,	"extfrag_rate",		"events/s",	1,    FRAGML_H_LT | FRAGML_H_THP | FRAGML_H_CMP, "system-wide migratetype fallbacks in the last second (capped)") \
 	X(8,  CHANGE_OWNER,	"change_owner",		"bool",		1,    FRAGML_H_LT, "fallback claimed the whole pageblock, else missing") \
 	X(9,  SLAB_OBJ_LOG2,	"slab_obj_log2",	"log2 bytes",	1,    FRAGML_H_LT, "object size of the slab cache, for slab pages, else missing") \
-	X(10, TASK_LONG_PPK,	"task_long_ppk",	"per 1024",	1024, FRAGML_H_LT, "share of this process's recent unmovable pages still allocated after T") \
+	X(10, TASK_LONG_PPK,	"task_long_ppk",	"per 1024",	1024, FRAGML_H_LT | FRAGML_H_PL, "share of this process's recent unmovable pages still allocated after T (placement: of the requesting process, from observe mode)") \
 	X(16, VMA_PAGES_LOG2,	"vma_pages_log2",	"log2 pages",	1,    FRAGML_H_THP, "size of the faulting VMA") \
 	X(17, VMA_HUGE_ADVISED,	"vma_huge_advised",	"bool",		1,    FRAGML_H_THP, "VMA has MADV_HUGEPAGE") \
 	X(18, REGION_IN_VMA,	"region_in_vma",	"bool",		1,    FRAGML_H_THP, "the aligned 2 MB region lies wholly inside the VMA") \
@@ -98,7 +106,7 @@ enum fragml_alloc_class {
 	X(23, UNUSABLE_PPK,	"unusable_ppk",		"per 1024",	1024, FRAGML_H_THP | FRAGML_H_CMP | FRAGML_H_FB, "unusable free space index at order 9") \
 	X(24, COMPACT_FAIL_PPK,	"compact_fail_ppk",	"per 1024",	1024, FRAGML_H_THP | FRAGML_H_CMP, "share of recent compactions that failed") \
 	X(32, COMPACT_PRIO,	"compact_prio",		"enum",		1,    FRAGML_H_CMP, "compaction priority (0 sync-full .. 2 async)") \
-	X(33, ZONE_FREE_LOG2,	"zone_free_log2",	"log2 pages",	1,    FRAGML_H_CMP | FRAGML_H_FB, "free pages in the zone") \
+	X(33, ZONE_FREE_LOG2,	"zone_free_log2",	"log2 pages",	1,    FRAGML_H_CMP | FRAGML_H_FB | FRAGML_H_PL, "free pages in the zone") \
 	X(34, FRAG_INDEX,	"frag_index",		"per 1000",	1000, FRAGML_H_CMP, "extfrag index at the requested order (-1000 when enough free)") \
 	X(35, IS_KCOMPACTD,	"is_kcompactd",		"bool",		1,    FRAGML_H_CMP, "proactive/background compaction rather than direct") \
 	X(36, COMPACT_DEFER,	"compact_defer",	"count",	1,    FRAGML_H_CMP, "zone compact_defer_shift") \
@@ -107,7 +115,12 @@ enum fragml_alloc_class {
 	X(42, FILE_PPK,		"file_ppk",		"per 1024",	1024, FRAGML_H_FB, "file LRU pages of the zone per managed page") \
 	X(43, ANON_PPK,		"anon_ppk",		"per 1024",	1024, FRAGML_H_FB, "anonymous LRU pages of the zone per managed page") \
 	X(44, FREE_WMARK_PPK,	"free_wmark_ppk",	"per 1024",	1024, FRAGML_H_FB, "free pages of the zone per page of its high watermark (capped)") \
-	X(45, NOFRAG_ZONE,	"nofrag_zone",		"bool",		1,    FRAGML_H_FB, "the kernel itself avoids fallback in this zone (ZONE_NORMAL above DMA32)")
+	X(45, NOFRAG_ZONE,	"nofrag_zone",		"bool",		1,    FRAGML_H_FB, "the kernel itself avoids fallback in this zone (ZONE_NORMAL above DMA32)") \
+	X(46, BLOCK_FREE,	"block_free",		"pages",	1,    FRAGML_H_PL, "free pages in the candidate pageblock") \
+	X(47, BLOCK_MOVABLE,	"block_movable",	"pages",	1,    FRAGML_H_PL, "movable (LRU or movable-ops) pages in the candidate pageblock") \
+	X(48, BLOCK_FOREIGN,	"block_foreign",	"pages",	1,    FRAGML_H_PL, "pages of the candidate pageblock neither free nor movable: how mixed it already is") \
+	X(49, FREE_ORDER,	"free_order",		"log2 pages",	1,    FRAGML_H_PL, "order of the free page the allocator found in the candidate pageblock") \
+	X(50, KERNEL_CLAIMS,	"kernel_claims",	"bool",		1,    FRAGML_H_PL, "the kernel's own rule would claim the candidate pageblock (half of it free or compatible)")
 
 enum fragml_feature_id {
 #define FRAGML_X_ENUM(id, e, n, u, s, h, d) FRAGML_F_##e = id,

@@ -51,12 +51,14 @@ static const char *const hook_names[FRAGML_NR_HOOKS] = {
 	[FRAGML_HOOK_THP_FAULT] = "thp_fault",
 	[FRAGML_HOOK_COMPACTION] = "compaction",
 	[FRAGML_HOOK_FALLBACK] = "fallback",
+	[FRAGML_HOOK_PLACEMENT] = "placement",
 };
 static const char *const action_names[FRAGML_NR_HOOKS][FRAGML_MAX_ACTIONS] = {
 	[FRAGML_HOOK_LIFETIME] = { "short", "long" },
 	[FRAGML_HOOK_THP_FAULT] = { "decline", "no_compact", "compact", "default" },
 	[FRAGML_HOOK_COMPACTION] = { "skip", "run" },
 	[FRAGML_HOOK_FALLBACK] = { "fallback", "defer" },
+	[FRAGML_HOOK_PLACEMENT] = { "default", "claim", "skip", "steal" },
 };
 
 const char *fragml_hook_name(unsigned int hook)

@@ -24,7 +24,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: %s --hook HOOK --data FILE.csv [--data ...] -o model.bin [options]\n"
 		"Train a fragml decision-tree model on collector CSV and compile it to model.bin.\n\n"
-		"  -H, --hook HOOK          lifetime | thp_fault | compaction | fallback (rows of other hooks are skipped)\n"
+		"  -H, --hook HOOK          lifetime | thp_fault | compaction | fallback | placement (rows of other hooks are skipped)\n"
 		"  -d, --data FILE          collector CSV (docs/dataset.md); repeat for several files\n"
 		"  -o, --output FILE        model file to write\n"
 		"  -r, --report FILE        JSON metrics report (docs/trainer.md); '-' = stdout\n"

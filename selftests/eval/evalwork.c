@@ -29,7 +29,8 @@
  *       past its end
  *   evalwork lo                         bring the loopback interface up
  *   evalwork extfrag TRACEFILE          count distinct pageblocks polluted by
- *       mm_page_alloc_extfrag events (fragmenting=1, change_ownership=0)
+ *       mm_page_alloc_extfrag events (fragmenting=1, change_ownership=0), and
+ *       those any non-movable fallback took pages from
  *   evalwork pageblocks                 /proc/kpageflags per pageblock: blocks
  *       holding both movable (LRU/anon) and slab/page-table pages
  */
@@ -474,33 +475,71 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Lines of the text trace: "... pfn=0x1234 ... fragmenting=1 change_ownership=0" */
+struct blocks {
+	size_t n, cap;
+	uint64_t *v;
+};
+
+static int blocks_add(struct blocks *b, uint64_t block)
+{
+	if (b->n == b->cap) {
+		uint64_t *v = realloc(b->v, (b->cap = b->cap ? 2 * b->cap : 4096) * sizeof(*v));
+
+		if (!v)
+			return -1;
+		b->v = v;
+	}
+	b->v[b->n++] = block;
+	return 0;
+}
+
+static size_t blocks_distinct(struct blocks *b)
+{
+	size_t distinct = 0;
+
+	qsort(b->v, b->n, sizeof(*b->v), cmp_u64);
+	for (size_t i = 0; i < b->n; i++)
+		distinct += !i || b->v[i] != b->v[i - 1];
+	return distinct;
+}
+
+/*
+ * Lines of the text trace: "... pfn=0x1234 ... alloc_migratetype=0 ...
+ * fragmenting=1 change_ownership=0".  Polluting: a fragmenting fallback that
+ * left the block its type.  Non-movable: any fallback of an unmovable or
+ * reclaimable allocation, claimed or not: the pageblocks that received such
+ * pages by fallback, which placement tries to keep few.
+ */
 static int extfrag(const char *path)
 {
 	FILE *f = fopen(path, "r");
-	size_t n = 0, cap = 4096, distinct = 0;
-	uint64_t *blk = malloc(cap * sizeof(*blk));
+	struct blocks pol = { 0 }, nonmov = { 0 };
 	char line[1024];
 
-	if (!f || !blk) {
+	if (!f) {
 		fprintf(stderr, "evalwork: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		char *p = strstr(line, "pfn=");
+		char *p = strstr(line, "pfn="), *mt = strstr(line, "alloc_migratetype=");
+		uint64_t block;
 
-		if (!p || !strstr(line, "fragmenting=1") || !strstr(line, "change_ownership=0"))
+		if (!p)
 			continue;
-		if (n == cap)
-			blk = realloc(blk, (cap *= 2) * sizeof(*blk));
-		if (!blk)
+		block = strtoull(p + 4, NULL, 0) >> 9;
+		if (mt && atoi(mt + strlen("alloc_migratetype=")) != 1 && blocks_add(&nonmov, block))
 			return 1;
-		blk[n++] = strtoull(p + 4, NULL, 0) >> 9;
+		if (strstr(line, "fragmenting=1") && strstr(line, "change_ownership=0") &&
+		    blocks_add(&pol, block))
+			return 1;
 	}
-	qsort(blk, n, sizeof(*blk), cmp_u64);
-	for (size_t i = 0; i < n; i++)
-		distinct += !i || blk[i] != blk[i - 1];
-	printf("extfrag_polluting_events %zu\nextfrag_polluted_blocks %zu\n", n, distinct);
+	fclose(f);
+	printf("extfrag_polluting_events %zu\nextfrag_polluted_blocks %zu\n", pol.n,
+	       blocks_distinct(&pol));
+	printf("extfrag_nonmovable_events %zu\nextfrag_nonmovable_blocks %zu\n", nonmov.n,
+	       blocks_distinct(&nonmov));
+	free(pol.v);
+	free(nonmov.v);
 	return 0;
 }
 

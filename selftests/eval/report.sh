@@ -76,11 +76,13 @@ METRICS="thp_success_pct thp_fallback_pct faulter_huge_pct faulter_regions extfr
  extfrag_events extfrag_polluted_blocks mixed kpf_mixed_blocks free9_after_frag free9_end unusable9_after_frag_pm
  unusable9_end_pm vm_compact_stall vm_compact_success vm_compact_fail vm_compact_migrate_scanned
  vm_compact_free_scanned vm_pgmigrate_success pgsteal_total pgscan_total vm_pswpout allocstall_total
- vm_oom_kill app_anon_kb bloat_vs_never_pct psi_memory_some_us host_cell_s"
+ vm_oom_kill app_anon_kb bloat_vs_never_pct psi_memory_some_us host_cell_s
+ extfrag_nonmovable_blocks vm_fallback_gate_defer vm_fallback_gate_defer_satisfied vm_fallback_gate_defer_fellback
+ vm_placement_default vm_placement_claim vm_placement_claim_override vm_placement_skip vm_placement_steal vm_placement_narrowed"
 # the policy's decisions per hook and action, and any counters of a new hook
-# (placement_*), whatever the kernel reports
+# (placement_*), whatever the kernel reports (those not listed above too)
 DECISIONS=$(head -1 "$out/cells.csv" | tr , '\n' | grep -E '^vm_(thp_fault_declined|thp_fault_policy_|compact_policy_|compact_proactive_policy_|fallback_gate_|placement_)' | grep -vx vm_thp_fault_declined | tr '\n' ' ')
-METRICS="$METRICS $DECISIONS"
+METRICS="$METRICS $(for k in $DECISIONS; do case " $(echo $METRICS) " in *" $k "*) ;; *) printf '%s ' "$k" ;; esac; done)"
 awk -F, -v metrics="$METRICS" '
 NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; nm = split(metrics, m, /[ \n]+/); next }
 {

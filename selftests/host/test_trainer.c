@@ -635,6 +635,43 @@ TEST(mkmodel_constant_and_rule)
 	free(m);
 }
 
+/* Nested rules: every arm of a split may be a parenthesised rule; each path
+ * of the tree gives the action written on it, '>=' arms included. */
+TEST(mkmodel_nested_rule)
+{
+	static const struct { int mt, foreign, want; } cases[] = {
+		{ 0, 3, FRAGML_PLACE_SKIP }, { 0, 16, FRAGML_PLACE_CLAIM },
+		{ 1, 99, FRAGML_PLACE_DEFAULT }, { 2, 15, FRAGML_PLACE_SKIP },
+		{ 2, 400, FRAGML_PLACE_CLAIM },
+	};
+	struct fragml_model *m = malloc(sizeof(*m));
+	struct fragml_err err = { 0 };
+	int32_t x[FRAGML_MAX_FEATURES];
+
+	for (int k = 0; k < FRAGML_MAX_FEATURES; k++)
+		x[k] = FRAGML_MISSING;
+	if (run_mkmodel("--help >/dev/null", "/dev/null") != 0)
+		SKIP(return, "fragml-mkmodel not built next to the test");
+	ASSERT_EQ(0, run_mkmodel("--hook placement --rule "
+				 "'migratetype<1?(block_foreign<16?skip:claim):"
+				 "(migratetype>=2?(block_foreign>=16?claim:skip):default)'",
+				 tmp_path("nest.bin")));
+	ASSERT_EQ(0, fragml_model_read_file(m, tmp_path("nest.bin"), &err)) TH_LOG("%s", err.msg);
+	EXPECT_EQ(9, m->n_nodes);	/* 4 splits, 5 leaves */
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		x[FRAGML_F_MIGRATETYPE] = cases[i].mt;
+		x[FRAGML_F_BLOCK_FOREIGN] = cases[i].foreign;
+		EXPECT_EQ(cases[i].want, fragml_model_eval(m, x, NULL))
+			TH_LOG("migratetype %d block_foreign %d", cases[i].mt, cases[i].foreign);
+	}
+	/* malformed: unbalanced parentheses, trailing text, an empty arm */
+	EXPECT_NE(0, run_mkmodel("--hook placement --rule 'migratetype<1?(order<1?claim:skip:default'",
+				 tmp_path("x.bin")));
+	EXPECT_NE(0, run_mkmodel("--hook placement --rule 'migratetype<1?claim:skip)'", tmp_path("x.bin")));
+	EXPECT_NE(0, run_mkmodel("--hook placement --rule 'migratetype<1?:skip'", tmp_path("x.bin")));
+	free(m);
+}
+
 /* --eval / fragml_model_metrics_class: a compiled model scored on data without
  * training gives, per class, for the system classes and overall, exactly what
  * fragml_train reported for the same rows; the CLI writes the same in JSON. */

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Allocator events the fallback-gate VM tests count (gate_test.c):
- * migratetype fallbacks, those that leave a pageblock mixed (the block kept
- * its type: a foreign page now sits in it), and failed page allocations,
+ * Allocator events the fallback-gate and placement VM tests count
+ * (gate_test.c): migratetype fallbacks, those that leave a pageblock mixed
+ * (the block kept its type: a foreign page now sits in it), the pageblocks
+ * non-movable fallbacks took pages from, and failed page allocations,
  * atomic ones apart.
  */
 #include "vmlinux-patched.h"
@@ -37,10 +38,28 @@ static __always_inline void bump(__u32 ev)
 		__sync_fetch_and_add(n, 1);
 }
 
+/* Pageblocks any non-movable fallback took pages from (claimed or not). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 20);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, __u8);
+} polluted_blocks SEC(".maps");
+
 SEC("tracepoint/kmem/mm_page_alloc_extfrag")
 int count_extfrag(struct trace_event_raw_mm_page_alloc_extfrag *ctx)
 {
 	bump(ALLOC_EV_FALLBACK);
+	if (ctx->alloc_migratetype != MIGRATE_MOVABLE) {
+		__u64 block = ctx->pfn >> PAGEBLOCK_ORDER;
+		__u8 one = 1;
+
+		if (ctx->change_ownership)
+			bump(ALLOC_EV_FALLBACK_CLAIMED_UNMOVABLE);
+		if (!bpf_map_update_elem(&polluted_blocks, &block, &one, BPF_NOEXIST))
+			bump(ALLOC_EV_BLOCKS_POLLUTED);
+	}
 	if (!ctx->change_ownership) {
 		bump(ALLOC_EV_FALLBACK_MIXING);
 		__u64 block = ctx->pfn >> PAGEBLOCK_ORDER;

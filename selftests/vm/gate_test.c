@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * VM selftests of the allocator's fallback gate (kernel-patches/0004, the
- * "fallback" hook): run as root inside the patched kernel (make vmtest).
+ * "fallback" hook) and of the placement of fallback allocations
+ * (kernel-patches/0005, the "placement" hook): run as root inside the
+ * patched kernel (make vmtest).
  *
  * The workload: an anonymous region fills most free memory with 4 KiB
  * movable pages, every other page is dropped again (free memory is then
@@ -50,7 +52,7 @@ struct counts {
 
 struct events {
 	struct bpf_object *obj;
-	int map_fd, blocks_fd;
+	int map_fd, blocks_fd, polluted_fd;
 };
 
 static int events_open(struct events *e)
@@ -67,19 +69,26 @@ static int events_open(struct events *e)
 			return -1;
 	e->map_fd = bpf_object__find_map_fd_by_name(e->obj, "alloc_events");
 	e->blocks_fd = bpf_object__find_map_fd_by_name(e->obj, "mixed_blocks");
-	return e->map_fd < 0 || e->blocks_fd < 0 ? -1 : 0;
+	e->polluted_fd = bpf_object__find_map_fd_by_name(e->obj, "polluted_blocks");
+	return e->map_fd < 0 || e->blocks_fd < 0 || e->polluted_fd < 0 ? -1 : 0;
+}
+
+static void clear_hash(int fd)
+{
+	__u64 key, next;
+
+	while (!bpf_map_get_next_key(fd, NULL, &next)) {
+		key = next;
+		if (bpf_map_delete_elem(fd, &key))
+			break;
+	}
 }
 
 /* Forget which pageblocks were mixed: each run counts its own. */
 static void events_forget_blocks(const struct events *e)
 {
-	__u64 key, next;
-
-	while (!bpf_map_get_next_key(e->blocks_fd, NULL, &next)) {
-		key = next;
-		if (bpf_map_delete_elem(e->blocks_fd, &key))
-			break;
-	}
+	clear_hash(e->blocks_fd);
+	clear_hash(e->polluted_fd);
 }
 
 static void counts_take(const struct events *e, struct counts *c)
@@ -499,6 +508,149 @@ TEST_F_TIMEOUT(gate, model_swap_under_load, 900)
 		     seen[0], seen[1]);
 	EXPECT_GT(seen[0], 0);
 	EXPECT_GT(seen[1], 0);
+}
+
+/* ---- placement (kernel-patches/0005) ---- */
+
+/* The kernel's placement counters. */
+enum { P_DEFAULT, P_CLAIM, P_CLAIM_OVERRIDE, P_SKIP, P_STEAL, P_NARROWED, NR_P };
+static const char *const pname[NR_P] = {
+	"placement_default", "placement_claim", "placement_claim_override",
+	"placement_skip", "placement_steal", "placement_narrowed",
+};
+
+static void place_take(long *p)
+{
+	for (int i = 0; i < NR_P; i++)
+		p[i] = vmstat(pname[i]);
+}
+
+/* One measured run; pl[] gets the placement counters' deltas. */
+static int place_run(FIXTURE_DATA(gate) *self, struct counts *d, long *pl, const char *what)
+{
+	long a[NR_P], b[NR_P];
+	int ret;
+
+	place_take(a);
+	ret = measured_run(&self->ev, &self->w, d, what);
+	place_take(b);
+	for (int i = 0; i < NR_P; i++)
+		pl[i] = b[i] - a[i];
+	printf("# %-16s non-movable fallbacks hit %ld blocks (%ld mixing, %ld claimed) | placement default %ld claim %ld (override %ld) skip %ld steal %ld narrowed %ld\n",
+	       what, d->ev[ALLOC_EV_BLOCKS_POLLUTED], d->ev[ALLOC_EV_FALLBACK_MIXING_UNMOVABLE],
+	       d->ev[ALLOC_EV_FALLBACK_CLAIMED_UNMOVABLE], pl[P_DEFAULT], pl[P_CLAIM],
+	       pl[P_CLAIM_OVERRIDE], pl[P_SKIP], pl[P_STEAL], pl[P_NARROWED]);
+	fflush(stdout);
+	return ret;
+}
+
+/*
+ * "Claim" and "take only what is needed" do what they say, on the same
+ * workload: with every candidate block claimed, non-movable fallbacks stop
+ * leaving blocks mixed and their pages go to fewer pageblocks than when no
+ * block is ever claimed; the kernel counts each answer as given.  No policy
+ * (and a policy without a placement model) leaves the counters alone.
+ */
+TEST_F_TIMEOUT(gate, placement_claim_vs_steal, 900)
+{
+	long none[NR_P], thp[NR_P], steal[NR_P], claim[NR_P];
+	struct counts dn, dt, ds, dc;
+
+	if (vmstat("placement_claim") < 0)
+		SKIP(return, "kernel has no placement hook (kernel-patches/0005)");
+	ASSERT_EQ(0, place_run(self, &dn, none, "no policy"));
+	ASSERT_EQ(0, publish_const("thp_fault", "default"));
+	ASSERT_TRUE(policy_is(FRAGML_POLICY_MODELS));
+	ASSERT_EQ(0, place_run(self, &dt, thp, "no placement"));
+	ASSERT_EQ(0, publish_const("placement", "steal"));
+	ASSERT_TRUE(policy_is(FRAGML_POLICY_PLACE));
+	ASSERT_EQ(0, place_run(self, &ds, steal, "forced steal"));
+	ASSERT_EQ(0, publish_const("placement", "claim"));
+	ASSERT_EQ(0, place_run(self, &dc, claim, "forced claim"));
+
+	for (int i = 0; i < NR_P; i++) {
+		const char *counter = pname[i];
+
+		EXPECT_EQ(0, none[i]) TH_LOG("%s moved with no policy attached", counter);
+		EXPECT_EQ(0, thp[i]) TH_LOG("%s moved without a placement model", counter);
+	}
+	if (!steal[P_STEAL] && !claim[P_CLAIM])
+		SKIP(return, "the workload never took pages from a foreign pageblock (%ld fallbacks without a policy)",
+		     dn.ev[ALLOC_EV_FALLBACK]);
+	/* each run got only its model's answer */
+	EXPECT_GT(steal[P_STEAL], 0);
+	EXPECT_EQ(0, steal[P_CLAIM] + steal[P_SKIP] + steal[P_DEFAULT]);
+	EXPECT_EQ(0, ds.ev[ALLOC_EV_FALLBACK_CLAIMED_UNMOVABLE]);
+	EXPECT_GT(claim[P_CLAIM], 0);
+	EXPECT_GT(claim[P_CLAIM_OVERRIDE], 0);
+	EXPECT_EQ(0, claim[P_STEAL] + claim[P_SKIP] + claim[P_DEFAULT]);
+	/* claiming groups the non-movable pages: fewer blocks, fewer left mixed */
+	EXPECT_LT(dc.ev[ALLOC_EV_FALLBACK_MIXING_UNMOVABLE], ds.ev[ALLOC_EV_FALLBACK_MIXING_UNMOVABLE]);
+	EXPECT_LT(dc.ev[ALLOC_EV_BLOCKS_POLLUTED], ds.ev[ALLOC_EV_BLOCKS_POLLUTED]);
+}
+
+/*
+ * Swapping the placement model under load tears no decision: versions
+ * alternate between "always claim" and "always steal"; each version's
+ * decisions all carry its own action, and the kernel counted each of the
+ * policy's decisions exactly once.
+ */
+TEST_F_TIMEOUT(gate, placement_swap_under_load, 900)
+{
+	const int swaps = 12;
+	const char *bin = env_or("FRAGML_BIN", "build/bin");
+	struct fragml_err err = {};
+	long a[NR_P], b[NR_P], seen[2] = { 0 }, total = 0, kernel = 0;
+	int fd, progress;
+
+	if (vmstat("placement_claim") < 0)
+		SKIP(return, "kernel has no placement hook (kernel-patches/0005)");
+	place_take(a);
+	ASSERT_EQ(0, publish_const("placement", "claim"));
+	ASSERT_EQ(0, publish_const("placement", "steal"));
+	ASSERT_TRUE(policy_is(FRAGML_POLICY_PLACE));
+	fd = bpf_obj_get("/sys/fs/bpf/fragml/fragml_counters");
+	ASSERT_GE(fd, 0);
+	sh("cat /proc/sys/vm/percpu_pagelist_high_fraction > /tmp/pcp-fraction; echo 100000 > /proc/sys/vm/percpu_pagelist_high_fraction");
+	self->w.pace_us = 50 * 1000;
+	progress = workload_spawn(&self->w);
+	ASSERT_GE(progress, 0);
+	ASSERT_EQ(0, workload_wait(progress, 'a'));
+	for (int i = 1; i <= swaps; i++)
+		ASSERT_EQ(0, sh("%s/fragml-load -q --no-guard /tmp/placement-%s.bin", bin,
+				i % 2 ? "claim" : "steal"));
+	ASSERT_EQ(0, workload_wait(progress, 'r'));
+	close(progress);
+	sh("cat /tmp/pcp-fraction > /proc/sys/vm/percpu_pagelist_high_fraction");
+	ASSERT_EQ(0, fragml_policy_detach(&err)) TH_LOG("%s", fragml_err_msg(&err));
+	place_take(b);
+	workload_stop(&self->w);
+
+	for (unsigned int r = 0; r < FRAGML_COUNTER_ROWS; r++) {
+		long c = decisions(fd, FRAGML_HOOK_PLACEMENT, r, FRAGML_PLACE_CLAIM);
+		long st = decisions(fd, FRAGML_HOOK_PLACEMENT, r, FRAGML_PLACE_STEAL);
+		long other = decisions(fd, FRAGML_HOOK_PLACEMENT, r, FRAGML_PLACE_DEFAULT) +
+			     decisions(fd, FRAGML_HOOK_PLACEMENT, r, FRAGML_PLACE_SKIP);
+		unsigned int row = r;
+
+		ASSERT_GE(c, 0);
+		ASSERT_GE(st, 0);
+		if (c || st || other)
+			printf("# counter row %2u: claim %ld steal %ld other %ld\n", r, c, st, other);
+		EXPECT_TRUE(c == 0 || st == 0) TH_LOG("row %u has both actions: torn", row);
+		EXPECT_EQ(0, other) TH_LOG("row %u: an action no version gives", row);
+		seen[st > 0] += c + st;
+		total += c + st + other;
+	}
+	close(fd);
+	for (int i = 0; i < NR_P; i++)
+		if (i != P_CLAIM_OVERRIDE && i != P_NARROWED)
+			kernel += b[i] - a[i];
+	/* The kernel counted each of the policy's decisions exactly once. */
+	EXPECT_EQ(total, kernel);
+	if (!seen[0] || !seen[1])
+		SKIP(return, "only one kind of model decided (%ld claim, %ld steal decisions)",
+		     seen[0], seen[1]);
 }
 
 TEST_HARNESS_MAIN
