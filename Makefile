@@ -1,7 +1,10 @@
 # fragml — top-level build.  `make help` lists the targets.
 #
-# Component fragments (*/build.mk) add to the lists below; this file owns the
-# toolchain, the dependency step and the aggregate targets.
+# Each folder's build.mk builds that folder's stage and nothing else (docs/architecture.md);
+# the fragments add to the lists below.  This file owns the toolchain, the generic
+# rules, the names more than one stage uses (so the fragments can be read in any
+# order) and the aggregate targets.  Header dependencies come from the compiler
+# (-MMD -MP, build/**/*.d); selftests/host/test_deps.sh checks them.
 
 SHELL		:= /bin/bash
 .DEFAULT_GOAL	:= all
@@ -24,6 +27,16 @@ LIBBPF_PIC	:= $(TOOLS)/libbpf/sharedobjs/libbpf-in.o
 LIBBPF_INC	:= $(TOOLS)/libbpf/root/include
 BPFTOOL		:= $(TOOLS)/bpftool/bpftool
 HARNESS_INC	:= $(KSRC)/tools/testing/selftests
+
+# The patched kernel (kernel-patches/ builds it; selftests/vm and the trainer's
+# guest collections boot it).  Cached outside the repo, keyed by the series and the config.
+KPATCH_DIR	:= $(TOP)/kernel-patches
+KCONFIG_FRAG	:= $(TOP)/selftests/config
+KPATCHES	:= $(addprefix $(KPATCH_DIR)/,$(shell sed -e '/^\#/d' -e '/^$$/d' $(KPATCH_DIR)/series 2>/dev/null))
+KHASH		:= $(shell cat $(KPATCH_DIR)/series $(KPATCHES) $(KCONFIG_FRAG) $(KPATCH_DIR)/build-kernel.sh 2>/dev/null | sha256sum | cut -c1-12)
+KBUILD_DIR	:= $(FRAGML_CACHE)/kbuild-$(KHASH)
+KBZIMAGE	:= $(KBUILD_DIR)/arch/x86/boot/bzImage
+KVMLINUX	:= $(KBUILD_DIR)/vmlinux
 
 # Debian packages the build, tests and demo need (installed by `make deps`, without
 # Recommends: the VM runs -nographic, so QEMU needs no GUI; rsync is the one
@@ -48,6 +61,9 @@ ARCH		:= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 BPF_CFLAGS	:= -target bpf -g -O2 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 		   -I$(GEN) -I$(TOP)/model -I$(TOP)/bpf -isystem $(LIBBPF_INC)
 VMLINUX_H	:= $(GEN)/vmlinux.h
+VMLINUX_PATCHED_H := $(GEN)/vmlinux-patched.h
+# Header dependencies written by the compiler next to each object (.d).
+DEPFLAGS	:= -MMD -MP
 
 # Lists the fragments extend.
 LIBFRAGML_SRCS	 :=	# -> libfragml.{a,so}
@@ -55,6 +71,8 @@ LIBFRAGML_TRAIN_SRCS :=	# -> libfragml-train.{a,so} (links XGBoost)
 BPF_PROGS	 :=	# names: bpf/<name>.bpf.c -> build/bpf/<name>.bpf.o + <name>.skel.h
 BINS		 :=	# build/bin/* programs
 HOST_TESTS	 :=	# selftest binaries run on the host by `make check`
+HOST_TEST_DIR	 := $(BUILD)/selftests/host
+TESTLIB_OBJ	 := $(OBJ)/selftests/host/testlib.o
 CHECK_DEPS	 :=	# extra things `make check` must build first
 CHECK_SCRIPTS	 :=	# extra KTAP-producing commands run by `make check`
 BENCH_TARGETS	 :=
@@ -86,7 +104,7 @@ LIBFRAGML_SO	:= $(LIBDIR)/libfragml.so
 LIBTRAIN_A	:= $(LIBDIR)/libfragml-train.a
 LIBTRAIN_SO	:= $(LIBDIR)/libfragml-train.so
 
-include $(sort $(wildcard */build.mk))
+include $(wildcard */build.mk)
 
 SKELS		:= $(patsubst %,$(GEN)/%.skel.h,$(BPF_PROGS))
 LIB_OBJS	:= $(patsubst %.c,$(OBJ)/%.o,$(LIBFRAGML_SRCS))
@@ -96,7 +114,7 @@ LIBTRAIN_OBJS	:= $(patsubst %.c,$(OBJ)/%.o,$(LIBFRAGML_TRAIN_SRCS))
 # Keep generated objects and skeletons (they are intermediates of several chains).
 .SECONDARY:
 ## all: build the commands, libraries, BPF programs and examples (the default)
-all: $(BINS)
+all: $(BINS) $(SKELS)
 
 ## deps: install the Debian packages, build libbpf 1.5 + bpftool 7.5 from the kernel tarball (every building goal runs it first)
 ifdef FRAGML_DEPS_CMD
@@ -146,19 +164,28 @@ $(VMLINUX_H): | $(BPFTOOL)
 	@echo "  GEN     vmlinux.h (host kernel BTF)"
 	@$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard model/*.h) $(VMLINUX_H) | $(LIBBPF_A)
+# Each object waits for the skeletons its source includes and no other: one
+# "object:skeleton" rule per `#include "<name>.skel.h"` line of the tree.
+SKEL_INCLUDES	:= $(shell grep -rE --include='*.c' '^\#include "[A-Za-z0-9_]+\.skel\.h"' model bpf loader trainer selftests docs | \
+		   sed -E 's|^(.*)\.c:\#include "(.*)".*|$(OBJ)/\1.o:$(GEN)/\2|')
+$(foreach r,$(SKEL_INCLUDES),$(eval $(r)))
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) | $(LIBBPF_A)
 	@mkdir -p $(@D)
 	@echo "  BPF     $<"
-	@$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	@$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(GEN)/%.skel.h: $(BUILD)/bpf/%.bpf.o | $(BPFTOOL)
 	@echo "  SKEL    $(@F)"
 	@$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
 
-$(OBJ)/%.o: %.c $(wildcard model/*.h loader/*.h trainer/*.h) | $(LIBBPF_A) $(SKELS)
+$(OBJ)/%.o: %.c | $(LIBBPF_A)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	@$(CC) $(CFLAGS) -c $< -o $@
+	@$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+DEP_DIRS	:= $(OBJ) $(BUILD)/bpf $(BUILD)/examples $(BUILD)/selftests $(BUILD)/fuzz
+-include $(shell find $(DEP_DIRS) -name '*.d' 2>/dev/null)
 
 $(LIBFRAGML_A): $(LIB_OBJS)
 	@mkdir -p $(@D); rm -f $@; ar rcs $@ $^
@@ -180,7 +207,7 @@ $(LIBTRAIN_SO): $(LIBTRAIN_OBJS) $(LIBFRAGML_SO) $(BUILD)/fragml.map
 		-o $@ $(LIBTRAIN_OBJS) -L$(LIBDIR) -lfragml -lxgboost -ljson-c -lm
 
 # ---- install: libraries, public headers (one per stage), pkg-config, commands ----
-PUBLIC_HEADERS += model/fragml_features.h model/fragml_abi.h model/fragml_error.h \
+PUBLIC_HEADERS += model/fragml_features.h model/fragml_abi.h model/fragml_error.h model/fragml_alloc_flags.h \
 		  model/fragml_model.h loader/fragml_load.h \
 		  $(wildcard loader/fragml_collect.h loader/fragml_identify.h loader/fragml_policy.h \
 		  loader/fragml_feed.h trainer/fragml_dataset.h trainer/fragml_train.h trainer/fragml_analyze.h)

@@ -4,7 +4,8 @@
  * compaction events into ring-buffer records for the labelled datasets
  * (docs/dataset.md).  tp_btf only, so it loads on a stock kernel (6.12, 6.18).
  * Feature vectors come from fragml_features.bpf.h: the same code the observe
- * programs and the policy use.  The model maps of fragml_maps.bpf.h are
+ * programs use (the enforcing policy fills the same ids from its callbacks'
+ * context).  The model maps of fragml_maps.bpf.h are
  * included for the scratch vector only; the collector unpins them.
  */
 #include "vmlinux.h"
@@ -132,7 +133,7 @@ int BPF_PROG(fragml_collect_exit, struct task_struct *task)
 SEC("tp_btf/mm_compaction_begin")
 int BPF_PROG(fragml_collect_compact_begin, struct compact_control *cc)
 {
-	return fragml_on_compaction_begin(cc);
+	return fragml_on_compaction_begin(ctx, cc);
 }
 
 SEC("tp_btf/mm_compaction_end")

@@ -4,11 +4,19 @@
  * that evaluates the *live* model of a hook on vectors supplied by userspace
  * (BPF_PROG_TEST_RUN).  Used by the parity and hot-swap selftests and by
  * `make bench`; it goes through exactly the code real hooks use.
+ *
+ * `fragml_test_batch_rt` does the same as a raw_tp program run by test run,
+ * with FRAGML_TEST_F_COMPILED the way a hook reaches a compiled model version
+ * (fragml_abi.h, loader/compile.c): the vector in the per-CPU fragml_cio_rt,
+ * a tail call through fragml_cprog_rt from a global function (the tail call
+ * returns to its caller), the map evaluator when the slot is empty.  A
+ * syscall program cannot tail-call (it is sleepable): hence raw_tp.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
 #include "fragml_eval.bpf.h"
+#include "fragml_kdefs.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -26,6 +34,59 @@ struct {
 	__type(value, struct fragml_result);
 } fragml_test_out SEC(".maps");
 
+/* Compiled model versions for raw_tp callers, one per hook (the loader swaps them). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, FRAGML_NR_HOOKS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fragml_cprog_rt SEC(".maps");
+
+/* Their input (vector) and output (result), per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fragml_cio);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fragml_cio_rt SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fragml_test_stat);
+} fragml_test_stat SEC(".maps");
+
+/*
+ * The compiled program of a hook on the vector in fragml_cio_rt: its action,
+ * or -1 when no compiled program is in the slot.  One function per hook, so
+ * that the slot is a constant: the verifier then makes the tail call a direct
+ * jump, patched when the loader swaps the slot (no indirect branch, no
+ * retpoline).  Global, so that neither clang nor the verifier takes the
+ * fall-through -1 for the only result.
+ */
+#define FRAGML_CCALL(name, hook) FRAGML_TAIL_DECIDE(name, fragml_cprog_rt, hook)
+FRAGML_CCALL(fragml_ccall_rt_lifetime, FRAGML_HOOK_LIFETIME)
+FRAGML_CCALL(fragml_ccall_rt_thp, FRAGML_HOOK_THP_FAULT)
+FRAGML_CCALL(fragml_ccall_rt_compact, FRAGML_HOOK_COMPACTION)
+FRAGML_CCALL(fragml_ccall_rt_fallback, FRAGML_HOOK_FALLBACK)
+FRAGML_CCALL(fragml_ccall_rt_placement, FRAGML_HOOK_PLACEMENT)
+_Static_assert(FRAGML_NR_HOOKS == 5, "one fragml_ccall_rt_* per hook");
+
+static __always_inline long fragml_ccall_rt(void *ctx, __u32 hook)
+{
+	switch (hook) {
+	case FRAGML_HOOK_LIFETIME:	return fragml_ccall_rt_lifetime(ctx);
+	case FRAGML_HOOK_THP_FAULT:	return fragml_ccall_rt_thp(ctx);
+	case FRAGML_HOOK_COMPACTION:	return fragml_ccall_rt_compact(ctx);
+	case FRAGML_HOOK_FALLBACK:	return fragml_ccall_rt_fallback(ctx);
+	case FRAGML_HOOK_PLACEMENT:	return fragml_ccall_rt_placement(ctx);
+	}
+	return -1;
+}
+
 struct batch_state {
 	__u32 hook;
 	__u32 first;
@@ -33,9 +94,12 @@ struct batch_state {
 	__u32 pos;	/* next vector: cycles first..end-1 without a division */
 	__u32 flags;
 	__u32 evaluated;
+	__u32 compiled;
+	void *ctx;
+	struct fragml_cio *cio;
 };
 
-static long eval_one(__u64 i, void *data)
+static __always_inline long eval_one_in(void *data, const bool rt)
 {
 	struct batch_state *st = data;
 	__u32 key = st->pos;
@@ -48,7 +112,18 @@ static long eval_one(__u64 i, void *data)
 	v = bpf_map_lookup_elem(&fragml_test_vecs, &key);
 	if (!v)
 		return 1;
-	if (st->flags & FRAGML_TEST_F_EMPTY) {
+	if (rt && (st->flags & FRAGML_TEST_F_COMPILED) && st->cio) {
+		/* what a hook does: the vector is in the per-CPU input (copied here) */
+		__builtin_memcpy(&st->cio->v, v, sizeof(*v));
+		if (st->flags & FRAGML_TEST_F_EMPTY) {
+			r.version = 0, r.action = 0, r.score = 0;
+		} else if (fragml_ccall_rt(st->ctx, st->hook) >= 0) {
+			r = st->cio->r;
+			st->compiled++;
+		} else {
+			fragml_decide(st->hook, &st->cio->v, &r);
+		}
+	} else if (st->flags & FRAGML_TEST_F_EMPTY) {
 		barrier_var(v);
 		r.version = 0, r.action = 0, r.score = 0;
 	} else if (st->flags & FRAGML_TEST_F_COUNT) {
@@ -69,6 +144,17 @@ static long eval_one(__u64 i, void *data)
 	return 0;
 }
 
+static long eval_one(__u64 i, void *data)
+{
+	return eval_one_in(data, false);
+}
+
+/* the raw_tp caller's: a syscall program (sleepable) may not use a program array */
+static long eval_one_rt(__u64 i, void *data)
+{
+	return eval_one_in(data, true);
+}
+
 SEC("syscall")
 int fragml_eval_batch(struct fragml_test_ctx *ctx)
 {
@@ -83,13 +169,50 @@ int fragml_eval_batch(struct fragml_test_ctx *ctx)
 
 	if (st.hook >= FRAGML_NR_HOOKS || !ctx->count || ctx->count > FRAGML_TEST_VECS ||
 	    st.first >= FRAGML_TEST_VECS || st.end > FRAGML_TEST_VECS)
-		return -22;	/* EINVAL */
+		return -EINVAL;
 	n = (__u64)ctx->count * (ctx->repeat ? ctx->repeat : 1);
 	if (n > (1 << 23))
-		return -7;	/* E2BIG: bpf_loop limit */
+		return -E2BIG;	/* bpf_loop limit */
 	t0 = bpf_ktime_get_ns();
 	bpf_loop(n, eval_one, &st, 0);
 	ctx->elapsed_ns = bpf_ktime_get_ns() - t0;
 	ctx->evaluated = st.evaluated;
+	return 0;
+}
+
+SEC("raw_tp")
+int fragml_test_batch_rt(__u64 *args)
+{
+	struct batch_state st = {
+		.hook = args[FRAGML_RT_HOOK],
+		.first = args[FRAGML_RT_FIRST],
+		.flags = args[FRAGML_RT_FLAGS] | FRAGML_TEST_F_COUNT,
+		.ctx = args,
+	};
+	__u32 count = args[FRAGML_RT_COUNT], repeat = args[FRAGML_RT_REPEAT], zero = 0;
+	struct fragml_test_stat *out = bpf_map_lookup_elem(&fragml_test_stat, &zero);
+	__u64 t0, n;
+
+	if (!out)
+		return 0;
+	st.end = st.first + count;
+	st.pos = st.first;
+	st.cio = bpf_map_lookup_elem(&fragml_cio_rt, &zero);
+	out->ret = 0;
+	if (st.hook >= FRAGML_NR_HOOKS || !count || count > FRAGML_TEST_VECS ||
+	    st.first >= FRAGML_TEST_VECS || st.end > FRAGML_TEST_VECS) {
+		out->ret = -22;	/* EINVAL */
+		return 0;
+	}
+	n = (__u64)count * (repeat ? repeat : 1);
+	if (n > (1 << 23)) {
+		out->ret = -7;	/* E2BIG: bpf_loop limit */
+		return 0;
+	}
+	t0 = bpf_ktime_get_ns();
+	bpf_loop(n, eval_one_rt, &st, 0);
+	out->elapsed_ns = bpf_ktime_get_ns() - t0;
+	out->evaluated = st.evaluated;
+	out->compiled = st.compiled;
 	return 0;
 }

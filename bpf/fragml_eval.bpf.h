@@ -181,4 +181,35 @@ static __always_inline int fragml_decide(__u32 hook, const struct fragml_vec *v,
 	return (int)action;
 }
 
+/*
+ * A decision through a compiled model version: `compiled` is what the hook's
+ * tail-call function returned (the action, the result in the scratch after
+ * `v`), or < 0 when no compiled program is in the slot: then the map
+ * evaluator decides.  `v` must be fragml_scratch_vec()'s.
+ */
+static __always_inline int fragml_decide_via(long compiled, __u32 hook, struct fragml_vec *v,
+					     struct fragml_result *res)
+{
+	if (compiled >= 0) {
+		*res = ((struct fragml_cio *)v)->r;
+		return (int)compiled;
+	}
+	return fragml_decide(hook, v, res);
+}
+
+/* A global function that tail-calls slot `hook` of program array `array`:
+ * the compiled program's action, or -1 (empty slot).  Global, so that
+ * neither clang nor the verifier takes the fall-through -1 for the only
+ * result; one per (array, hook), so the slot is a constant and the tail call
+ * a direct jump the kernel patches at each swap. */
+#define FRAGML_TAIL_DECIDE(name, array, hook)				\
+__noinline long name(void *ctx __arg_ctx)				\
+{									\
+	long r = -1;							\
+									\
+	bpf_tail_call(ctx, &array, hook);				\
+	barrier_var(r);							\
+	return r;							\
+}
+
 #endif /* FRAGML_EVAL_BPF_H */

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Feature computation shared by the observe programs, the collector and the
- * struct_ops policy: every registered feature (model/fragml_features.h) is
- * computed here, once, so a model sees the same numbers in shadow mode, in the
- * training CSV and when it is enforced.
+ * feed: every registered feature (model/fragml_features.h) is computed here,
+ * once, so a model sees the same numbers in shadow mode and in the training
+ * CSV.  The struct_ops policy (fragml_policy.bpf.c) does not include this
+ * file: it fills the same feature ids from the context the kernel passes to
+ * its callbacks.
  *
  * Only CO-RE reads of types present in 6.12 and 6.18; fields that differ are
  * guarded with bpf_core_field_exists().  No ksyms of data symbols: the host
@@ -18,34 +20,19 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "fragml_abi.h"
+#include "fragml_collect_events.h"
+#include "fragml_kdefs.bpf.h"
 #include "fragml_task_state.bpf.h"
 
 #define FRAGML_NSEC_PER_SEC	1000000000ULL
-#define FRAGML_PF_KTHREAD	0x00200000	/* include/linux/sched.h, stable since 2.6 */
 #define FRAGML_HPAGE_ORDER	9		/* PMD order on x86-64 and arm64 4K */
 #define FRAGML_NR_ORDERS	11
-#define FRAGML_MAX_SITES	64	/* power of two: indices are masked */
 #define FRAGML_STACK_DEPTH	16	/* registered sites sit within ~10 frames of the tracepoint */
 /* An allocation belongs to a user fault of the same thread at most one jiffy
  * after it (1-2 ms at HZ=1000, 4-8 ms at HZ=250).  Jiffies, not ktime: the
  * fault program runs on every 4 KB fault and bpf_jiffies64() is inlined by the
  * verifier while bpf_ktime_get_ns() is a helper call (a pvclock read in a VM). */
 #define FRAGML_FAULT_CTX_JIFFIES 1
-
-/* Call-site table filled by userspace from /proc/kallsyms (fragml_sites_fill()):
- * one value holding `n` ranges sorted by start, so a lookup is one map access
- * plus a bounded binary search per stack frame. */
-struct fragml_site {
-	__u64 start;
-	__u64 end;
-	__u32 cls;		/* enum fragml_alloc_class */
-	__u32 pad;
-};
-struct fragml_site_table {
-	__u32 n;
-	__u32 pad;
-	struct fragml_site s[FRAGML_MAX_SITES];
-};
 
 /* System-wide windows. */
 struct fragml_glob {
@@ -245,7 +232,7 @@ static __always_inline __s32 fragml_compact_fail_ppk(__u64 now)
 static __always_inline int fragml_is_kthread(struct task_struct *task)
 {
 	/* a trusted BTF pointer (current, or a tp_btf argument): a direct load, no helper */
-	return !!(task->flags & FRAGML_PF_KTHREAD);
+	return !!(task->flags & PF_KTHREAD);
 }
 
 /* ---- fault context: user faults recorded per thread ---- */
@@ -351,15 +338,15 @@ static __always_inline __u32 fragml_alloc_class_walk(void *ctx)
  * stack frame inside a registered call site (fragml_alloc_class_walk), cached
  * per thread by (gfp, order, migratetype) and revalidated on 1 hit in 16.
  */
-static __always_inline __u32 fragml_alloc_class5(void *ctx, int migratetype, __u64 fault_addr,
+static __always_inline __u32 fragml_alloc_class(void *ctx, int migratetype, __u64 fault_addr,
 						 __u32 gfp, __u32 order)
 {
 	struct fragml_cls_cache *cc;
 	__u32 key, cls;
 
-	if (migratetype == 1 /* MIGRATE_MOVABLE */)
+	if (migratetype == MIGRATE_MOVABLE)
 		return fault_addr ? FRAGML_CLASS_ANON : FRAGML_CLASS_PAGECACHE;
-	key = (gfp & 0xffffff) | (order & 15) << 24 | (migratetype & 7) << 28 | 1U << 31;
+	key = (gfp & FRAGML_GFP_BITS_MASK) | (order & 15) << 24 | (migratetype & 7) << 28 | 1U << 31;
 	cc = bpf_task_storage_get(&fragml_cls_cache, bpf_get_current_task_btf(), NULL,
 				  BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (cc) {
@@ -532,7 +519,7 @@ static __always_inline void fragml_lifetime_features(struct fragml_vec *v, __u64
 	v->f[FRAGML_F_MIGRATETYPE] = mt;
 	v->f[FRAGML_F_FALLBACK_MT] = fallback_mt;	/* MISSING unless a fallback */
 	v->f[FRAGML_F_ALLOC_CLASS] = cls;
-	v->f[FRAGML_F_GFP_BITS] = gfp & 0xffffff;
+	v->f[FRAGML_F_GFP_BITS] = gfp & FRAGML_GFP_BITS_MASK;
 	v->f[FRAGML_F_IS_KTHREAD] = is_kthread;
 	v->f[FRAGML_F_EXTFRAG_RATE] = fragml_extfrag_rate(now);
 	v->f[FRAGML_F_CHANGE_OWNER] = change_owner;	/* MISSING unless a fallback */
@@ -575,7 +562,7 @@ static __always_inline void fragml_thp_features(struct fragml_vec *v, __u64 now,
 
 	v->f[FRAGML_F_ORDER] = FRAGML_HPAGE_ORDER;
 	if (gfp)
-		v->f[FRAGML_F_GFP_BITS] = gfp & 0xffffff;
+		v->f[FRAGML_F_GFP_BITS] = gfp & FRAGML_GFP_BITS_MASK;
 	v->f[FRAGML_F_EXTFRAG_RATE] = fragml_extfrag_rate(now);
 	v->f[FRAGML_F_COMPACT_FAIL_PPK] = fragml_compact_fail_ppk(now);
 	bpf_find_vma(task, addr, fragml_vma_cb, &vi, 0);
@@ -612,13 +599,13 @@ static __always_inline void fragml_compaction_features(struct fragml_vec *v, __u
 	struct zone *z = BPF_CORE_READ(cc, zone);
 	struct fragml_zone_info zi;
 	int order = BPF_CORE_READ(cc, order);
-	int mode = BPF_CORE_READ(cc, mode);	/* MIGRATE_ASYNC 0, SYNC_LIGHT 1, SYNC 2 */
+	int mode = BPF_CORE_READ(cc, mode);	/* enum migrate_mode */
 
 	v->f[FRAGML_F_ORDER] = order;
 	v->f[FRAGML_F_IS_KTHREAD] = is_kthread;
 	v->f[FRAGML_F_EXTFRAG_RATE] = fragml_extfrag_rate(now);
 	v->f[FRAGML_F_COMPACT_FAIL_PPK] = fragml_compact_fail_ppk(now);
-	v->f[FRAGML_F_COMPACT_PRIO] = mode >= 0 && mode <= 2 ? 2 - mode : FRAGML_MISSING;
+	v->f[FRAGML_F_COMPACT_PRIO] = mode >= MIGRATE_ASYNC && mode <= MIGRATE_SYNC ? MIGRATE_SYNC - mode : FRAGML_MISSING;
 	v->f[FRAGML_F_IS_KCOMPACTD] = !BPF_CORE_READ(cc, direct_compaction);
 	if (bpf_core_field_exists(z->compact_defer_shift))
 		v->f[FRAGML_F_COMPACT_DEFER] = BPF_CORE_READ(z, compact_defer_shift);
@@ -629,18 +616,5 @@ static __always_inline void fragml_compaction_features(struct fragml_vec *v, __u
 		v->f[FRAGML_F_FRAG_INDEX] = fragml_frag_index(&zi, order);
 	}
 }
-
-/* Without gfp/order: the uncached walk (same classes, costs a stack walk every time). */
-static __always_inline __u32 fragml_alloc_class3(void *ctx, int migratetype, __u64 fault_addr)
-{
-	if (migratetype == 1 /* MIGRATE_MOVABLE */)
-		return fault_addr ? FRAGML_CLASS_ANON : FRAGML_CLASS_PAGECACHE;
-	return fragml_alloc_class_walk(ctx);
-}
-
-/* fragml_alloc_class(ctx, mt, fault_addr[, gfp, order]): 5 arguments use the cache. */
-#define FRAGML_PICK5(_1, _2, _3, _4, _5, N, ...) N
-#define fragml_alloc_class(...) \
-	FRAGML_PICK5(__VA_ARGS__, fragml_alloc_class5, _, fragml_alloc_class3, _, _)(__VA_ARGS__)
 
 #endif /* FRAGML_FEATURES_BPF_H */

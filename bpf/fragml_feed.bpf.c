@@ -118,7 +118,7 @@ static __always_inline int feed_on_alloc(void *ctx, __u64 pfn, __u32 order, __u3
 	struct fragml_vec *v;
 	__u32 cls;
 
-	if (mt == 1 /* MIGRATE_MOVABLE */ || pfn == (__u64)-1)
+	if (mt == MIGRATE_MOVABLE || pfn == (__u64)-1)
 		return 0;	/* the hot path */
 	if (feed_self_tgid && tgid == feed_self_tgid)
 		return 0;
@@ -165,9 +165,9 @@ static __always_inline int feed_on_alloc(void *ctx, __u64 pfn, __u32 order, __u3
 	ev->weight = weight;
 	ev->cls = cls;
 	ev->action = res.action;
-	ev->flags = (extfrag ? FRAGML_FEED_EVF_EXTFRAG : 0) |
-		    (extfrag && claim > 0 ? FRAGML_FEED_EVF_CLAIM : 0) |
-		    (kthread ? FRAGML_FEED_EVF_KTHREAD : 0);
+	ev->flags = (extfrag ? FRAGML_ALLOC_F_EXTFRAG : 0) |
+		    (extfrag && claim > 0 ? FRAGML_ALLOC_F_CLAIM : 0) |
+		    (kthread ? FRAGML_ALLOC_F_KTHREAD : 0);
 	ev->order = order;
 	ev->mt = mt;
 	ev->block_mt = extfrag ? block_mt : mt;

@@ -31,10 +31,10 @@
 #include <bpf/bpf_core_read.h>
 
 #include "fragml_gate.bpf.h"
+#include "fragml_kdefs.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define GATE_PF_MEMALLOC	0x00000800	/* include/linux/sched.h */
 #define GATE_GFP_HARDWALL	(1u << 20)	/* ___GFP_HARDWALL_BIT in 6.12 */
 
 struct {
@@ -69,7 +69,7 @@ static __always_inline struct fragml_gate_pending *open_decision(__u32 *pid)
 	if (!p)
 		return NULL;
 	t = (struct task_struct *)bpf_get_current_task();
-	if (BPF_CORE_READ(t, flags) & GATE_PF_MEMALLOC) {
+	if (BPF_CORE_READ(t, flags) & PF_MEMALLOC) {
 		stat(2);
 		return NULL;
 	}

@@ -35,11 +35,10 @@
 #include <bpf/bpf_tracing.h>
 
 #include "fragml_guard_abi.h"
+#include "fragml_kdefs.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define EPERM		1
-#define FMODE_WRITE	0x2
 #define MAX_USED_MAPS	64	/* the kernel's limit per program */
 
 struct {

@@ -44,24 +44,28 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fragml_info SEC(".maps");
 
-/* Per-CPU scratch feature vector for hooks (contexts cannot be indexed variably). */
+/*
+ * Per-CPU scratch feature vector for hooks (contexts cannot be indexed
+ * variably).  A struct fragml_cio: a compiled model version reads the vector
+ * there and writes its result after it (fragml_decide_via()).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct fragml_vec);
+	__type(value, struct fragml_cio);
 } fragml_scratch SEC(".maps");
 
 static __always_inline struct fragml_vec *fragml_scratch_vec(void)
 {
 	__u32 zero = 0;
-	struct fragml_vec *v = bpf_map_lookup_elem(&fragml_scratch, &zero);
+	struct fragml_cio *c = bpf_map_lookup_elem(&fragml_scratch, &zero);
 
-	if (v) {
-		for (int i = 0; i < FRAGML_MAX_FEATURES; i++)
-			v->f[i] = FRAGML_MISSING;
-	}
-	return v;
+	if (!c)
+		return NULL;
+	for (int i = 0; i < FRAGML_MAX_FEATURES; i++)
+		c->v.f[i] = FRAGML_MISSING;
+	return &c->v;
 }
 
 #endif /* FRAGML_MAPS_BPF_H */

@@ -4,8 +4,9 @@
  * kernel and attribute fragmentation to its sources.  Decisions are counted per
  * model version and action (fragml_eval.bpf.h); nothing is enforced.
  *
- *   lifetime   every mm_page_alloc_extfrag fallback and every unmovable or
- *              reclaimable page allocation
+ *   lifetime   every mm_page_alloc_extfrag fallback and 1 in 2^track_sample_shift
+ *              (16) unmovable or reclaimable page allocations; the per-source
+ *              decision counts are scaled back up (fragml_track.bpf.h)
  *   thp_fault  every order-9 movable allocation inside a user fault
  *   compaction every mm_compaction_begin
  *
@@ -22,6 +23,24 @@
 #include <bpf/bpf_core_read.h>
 
 #include "fragml_eval.bpf.h"
+
+/*
+ * Compiled model versions (loader/compile.c): a tail call needs a program of
+ * the caller's type and attach prototype, so a deciding program has its own
+ * program array, one slot per hook, which the loader fills with a program
+ * compiled for that tracepoint (found through the pinned link).  Only the
+ * compaction hook so far: the allocation programs' frames are 256 bytes or
+ * more, and the verifier allows a tail call from a subprogram only below
+ * that (docs/performance.md).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, FRAGML_NR_HOOKS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);	/* a program array empties when its last user fd goes */
+} fragml_cprog_cb SEC(".maps");
+FRAGML_TAIL_DECIDE(fragml_tc_compact, fragml_cprog_cb, FRAGML_HOOK_COMPACTION)
 
 #define FRAGML_OBSERVE 1
 #define FRAGML_PIN_SITES 1
@@ -73,7 +92,7 @@ int BPF_PROG(fragml_observe_fault, unsigned long address, struct pt_regs *regs,
 SEC("tp_btf/mm_compaction_begin")
 int BPF_PROG(fragml_observe_compact_begin, struct compact_control *cc)
 {
-	return fragml_on_compaction_begin(cc);
+	return fragml_on_compaction_begin(ctx, cc);
 }
 
 SEC("tp_btf/mm_compaction_end")

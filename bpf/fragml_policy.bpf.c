@@ -77,7 +77,7 @@ static __always_inline int thp_fault_decide(struct mm_policy_thp_ctx *ctx)
 	if (!v)
 		return MM_POLICY_THP_DEFAULT;
 	v->f[FRAGML_F_ORDER] = ctx->order;
-	v->f[FRAGML_F_GFP_BITS] = ctx->gfp & 0xffffff;
+	v->f[FRAGML_F_GFP_BITS] = ctx->gfp & FRAGML_GFP_BITS_MASK;
 	v->f[FRAGML_F_VMA_PAGES_LOG2] = log2_u64((ctx->vma_end - ctx->vma_start) >> 12);
 	v->f[FRAGML_F_VMA_HUGE_ADVISED] = ctx->huge_advised;
 	v->f[FRAGML_F_REGION_IN_VMA] = ctx->region_in_vma;
@@ -176,7 +176,7 @@ static __always_inline int gate_explore_log(struct mm_policy_fallback_ctx *ctx,
 	if (can_defer)
 		flags |= FRAGML_GATE_F_CAN_DEFER;
 	if (ctx->kthread)
-		flags |= FRAGML_GATE_F_KTHREAD;
+		flags |= FRAGML_ALLOC_F_KTHREAD;
 	d = bpf_ringbuf_reserve(&fragml_gate_log, sizeof(*d), 0);
 	if (!d) {
 		__sync_fetch_and_add(&cfg->lost, 1);
@@ -231,7 +231,7 @@ static __always_inline int fallback_decide(struct mm_policy_fallback_ctx *ctx)
 		return MM_POLICY_FALLBACK_NOW;
 	v->f[FRAGML_F_ORDER] = ctx->order;
 	v->f[FRAGML_F_MIGRATETYPE] = ctx->migratetype;
-	v->f[FRAGML_F_GFP_BITS] = ctx->gfp & 0xffffff;
+	v->f[FRAGML_F_GFP_BITS] = ctx->gfp & FRAGML_GFP_BITS_MASK;
 	v->f[FRAGML_F_IS_KTHREAD] = ctx->kthread;
 	v->f[FRAGML_F_FREE_HUGE_BLOCKS] = clamp_feat(ctx->free_huge);
 	v->f[FRAGML_F_UNUSABLE_PPK] = unusable_ppk(ctx->free_pages, ctx->free_huge);

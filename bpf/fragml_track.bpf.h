@@ -51,15 +51,6 @@ const volatile __u64 filter_memcg_ino = 0;	/* memory cgroup directory inode (= k
 volatile __u32 calib_tgid;
 volatile __u64 calib_page;
 
-struct fragml_live {
-	__u64 ts;
-	struct fragml_src_key src;
-	__u32 order;
-	__s32 alloc_mt;
-	__u32 in_mixed_block;	/* counted in a fragml_blocks entry */
-	__u32 pad;
-};
-
 /* Sized by the loader to a share of RAM (--track-pages); elements are allocated
  * when a page is tracked and freed with it. */
 struct {
@@ -267,7 +258,8 @@ static __always_inline __u64 fragml_block_of(__u64 page)
 }
 
 /* A THP fault: an order-9 movable allocation inside a user fault. */
-static __always_inline int fragml_on_thp_alloc(struct task_struct *task, __u32 tgid, __u32 gfp)
+static __always_inline int fragml_on_thp_alloc(void *ctx, struct task_struct *task, __u32 tgid,
+					       __u32 gfp)
 {
 	struct fragml_task_state *t;
 	struct fragml_src_key sk;
@@ -336,7 +328,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 	struct fragml_vec *v;
 	__u64 fault_addr = 0;
 
-	if (!extfrag && mt == 1 /* MIGRATE_MOVABLE */) {
+	if (!extfrag && mt == MIGRATE_MOVABLE) {
 		/* the hot path: an order-0 movable page outside calibration */
 		if (order != FRAGML_HPAGE_ORDER && !calib_tgid)
 			return 0;
@@ -348,7 +340,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 			calib_page = fragml_page_key(page);
 		if (order != FRAGML_HPAGE_ORDER || !fragml_task_wanted(task, tgid))
 			return 0;
-		return fragml_on_thp_alloc(task, tgid, gfp);
+		return fragml_on_thp_alloc(ctx, task, tgid, gfp);
 	}
 	if (!extfrag && (track_sample_shift || live_sample_shift)) {
 		rnd = bpf_get_prandom_u32();
@@ -376,7 +368,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 		if (old && old->in_mixed_block && now - old->ts < 1000000)
 			return 0;
 	}
-	if (mt == 1)
+	if (mt == MIGRATE_MOVABLE)
 		fault_addr = fragml_fault_addr();	/* a movable fallback: anon or page cache */
 	if (!kthread) {
 		t = fragml_task_get(tgid, now);
@@ -438,7 +430,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 
 				if (!bpf_map_update_elem(&fragml_blocks, &blk, &nb, BPF_NOEXIST) && src) {
 					src->blocks_polluted++;
-					if (mt != 1)
+					if (mt != MIGRATE_MOVABLE)
 						src->huge_blocked++;
 				}
 				b = bpf_map_lookup_elem(&fragml_blocks, &blk);
@@ -476,7 +468,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 		e->mt = mt;
 		e->block_mt = extfrag ? fallback_mt : mt;
 		e->cls = sk.cls;
-		e->flags = (extfrag ? FRAGML_EVF_EXTFRAG : 0) | (kthread ? FRAGML_EVF_KTHREAD : 0);
+		e->flags = (extfrag ? FRAGML_ALLOC_F_EXTFRAG : 0) | (kthread ? FRAGML_ALLOC_F_KTHREAD : 0);
 		/* skip the program, bpf_trace_runN and __traceiter_* frames: 16 real ones */
 		e->stack_id = want_stacks ? bpf_get_stackid(ctx, &fragml_stackmap,
 							    3 & BPF_F_SKIP_FIELD_MASK) : -1;
@@ -526,7 +518,7 @@ static __always_inline int fragml_on_free(__u64 pg)
 
 			if (s) {
 				s->blocks_polluted--;
-				if (b->alloc_mt != 1)
+				if (b->alloc_mt != MIGRATE_MOVABLE)
 					s->huge_blocked--;
 			}
 			bpf_map_delete_elem(&fragml_blocks, &blk);
@@ -634,7 +626,7 @@ static __always_inline int fragml_on_slab_obj(struct kmem_cache *s, __u32 kmallo
 				e->flags = 0;
 			} else {
 				e->obj_size = kmalloc_size;
-				e->flags = FRAGML_EVF_KMALLOC;
+				e->flags = FRAGML_ALLOC_F_KMALLOC;
 			}
 			bpf_ringbuf_submit(e, 0);
 		}
@@ -643,7 +635,7 @@ static __always_inline int fragml_on_slab_obj(struct kmem_cache *s, __u32 kmallo
 	return 0;
 }
 
-static __always_inline int fragml_on_compaction_begin(struct compact_control *cc)
+static __always_inline int fragml_on_compaction_begin(void *ctx, struct compact_control *cc)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -661,7 +653,7 @@ static __always_inline int fragml_on_compaction_begin(struct compact_control *cc
 	{
 		struct fragml_result res;
 
-		fragml_decide(FRAGML_HOOK_COMPACTION, v, &res);
+		fragml_decide_via(fragml_tc_compact(ctx), FRAGML_HOOK_COMPACTION, v, &res);
 	}
 #endif
 #ifdef FRAGML_COLLECT

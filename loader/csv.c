@@ -10,30 +10,6 @@
 
 #include "fragml_collect.h"
 
-static const char *const class_names[FRAGML_NR_CLASSES] = {
-	[FRAGML_CLASS_ANON]	 = "anon",
-	[FRAGML_CLASS_PAGECACHE] = "pagecache",
-	[FRAGML_CLASS_SLAB]	 = "slab",
-	[FRAGML_CLASS_PAGETABLE] = "pagetable",
-	[FRAGML_CLASS_KSTACK]	 = "kstack",
-	[FRAGML_CLASS_NET]	 = "net",
-	[FRAGML_CLASS_PIPE]	 = "pipe",
-	[FRAGML_CLASS_KERNEL]	 = "kernel",
-};
-
-const char *fragml_alloc_class_name(unsigned int cls)
-{
-	return cls < FRAGML_NR_CLASSES ? class_names[cls] : NULL;
-}
-
-int fragml_alloc_class_from_name(const char *name)
-{
-	for (unsigned int i = 0; i < FRAGML_NR_CLASSES; i++)
-		if (!strcmp(name, class_names[i]))
-			return (int)i;
-	return -EINVAL;
-}
-
 static const char *const fixed_cols[] = { "ts_ns", "workload", "hook", "class", "source" };
 #define N_FIXED (sizeof(fixed_cols) / sizeof(fixed_cols[0]))
 

@@ -29,7 +29,8 @@
 #include "fragml_feed.h"
 #include "fragml_identify.h"
 #include "fragml_load.h"
-#include "../bpf/fragml_feed_events.h"
+#include "fragml_feed_events.h"
+#include "libbpf_log.h"
 #include "fragml_feed.skel.h"
 
 #define FEED_DEFAULT_CLIENTS	64
@@ -59,12 +60,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level; (void)fmt; (void)ap;
-	return 0;
 }
 
 /* Version of the lifetime model in force (0: none), read from the pinned slot. */
@@ -296,7 +291,7 @@ int fragml_feed_server_open(struct fragml_feed_server **sp, const struct fragml_
 		goto fail;
 	}
 
-	libbpf_set_print(silent_print);
+	libbpf_set_print(loader_libbpf_print);
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = s->dir);
 	s->skel = fragml_feed_bpf__open_opts(&oo);
 	if (!s->skel) {

@@ -21,9 +21,7 @@
 extern "C" {
 #endif
 
-/* ---- allocation classes (enum fragml_alloc_class) ---- */
-const char *fragml_alloc_class_name(unsigned int cls);	/* NULL if unknown */
-int fragml_alloc_class_from_name(const char *name);	/* -EINVAL if unknown */
+/* Allocation class names: fragml_class_name() of fragml_model.h. */
 
 /* ---- CSV datasets (docs/dataset.md) ---- */
 

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fragml_alloc_flags.h"
 #include "fragml_error.h"
 
 #ifdef __cplusplus
@@ -45,10 +46,11 @@ enum fragml_feed_kind {
 };
 
 /* flags */
-#define FRAGML_FEED_F_EXTFRAG	0x01	/* fell back into a pageblock of another migratetype:
-					 * the pageblock is now mixed (polluted) */
-#define FRAGML_FEED_F_CLAIM	0x02	/* ... and claimed the whole pageblock */
-#define FRAGML_FEED_F_KTHREAD	0x04	/* allocated by a kernel thread (tgid 0) */
+/* flags: the allocation flags of model/fragml_alloc_flags.h */
+#define FRAGML_FEED_F_EXTFRAG	FRAGML_ALLOC_F_EXTFRAG	/* fell back into a pageblock of another
+							 * migratetype: it is now mixed (polluted) */
+#define FRAGML_FEED_F_CLAIM	FRAGML_ALLOC_F_CLAIM	/* ... and claimed the whole pageblock */
+#define FRAGML_FEED_F_KTHREAD	FRAGML_ALLOC_F_KTHREAD	/* allocated by a kernel thread (tgid 0) */
 
 /* Lifetime actions (model/defaults/lifetime.md) */
 #define FRAGML_FEED_SHORT_LIVED	0

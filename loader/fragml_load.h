@@ -29,6 +29,8 @@ extern "C" {
 #endif
 
 #define FRAGML_DEFAULT_BPFFS	"/sys/fs/bpf"
+#define FRAGML_PIN_SUBDIR	"fragml"	/* everything fragml pins, under the bpffs */
+#define FRAGML_PIN_DIR		FRAGML_DEFAULT_BPFFS "/" FRAGML_PIN_SUBDIR
 #define FRAGML_DEFAULT_BTF	"/sys/kernel/btf/vmlinux"
 
 struct fragml_handle;
@@ -50,6 +52,8 @@ struct fragml_open_opts {
 				 * FRAGML_TRACK_RAM_DIV, < 0 = none */
 	bool guard;		/* with install: also install the guard (BPF-LSM,
 				 * docs/guard.md) where the kernel allows it */
+	bool no_compiled;	/* publish without a compiled program per version:
+				 * the map evaluator decides (fragml_publish) */
 };
 
 /* What fragml_open() did, for the command to report. */
@@ -79,11 +83,29 @@ const char *fragml_pin_dir(const struct fragml_handle *h);
 int fragml_publish(struct fragml_handle *h, const struct fragml_model *m,
 		   uint32_t *version, struct fragml_err *err);
 
+/*
+ * The compiled form (docs/performance.md): with each publish or rollback
+ * fragml generates a BPF program from the validated model and swaps it into
+ * the hook's slot of the pinned program array fragml_cprog_rt; where the
+ * kernel refuses it, the slot is emptied and the map evaluator decides.
+ * What the last publish/rollback on this handle did:
+ */
+struct fragml_compiled_info {
+	bool compiled;		/* the compiled program is in force */
+	unsigned int hook;
+	uint32_t version;
+	unsigned int insns;	/* instructions generated */
+	uint64_t load_ns;	/* generation + verifier + JIT (the swap's cost) */
+	char note[FRAGML_ERR_MSG_MAX + 64];	/* one line when not compiled: why */
+};
+const struct fragml_compiled_info *fragml_compiled_last(const struct fragml_handle *h);
+
 /* Swap a hook back to its previous model (and the current one becomes previous). */
 int fragml_rollback(struct fragml_handle *h, unsigned int hook, uint32_t *version,
 		    struct fragml_err *err);
 
-/* Empty a hook's slot (the kernel default decides again). */
+/* Empty a hook's slot (the kernel default decides again); its model becomes
+ * the rollback target.  fragml-load --unpublish. */
 int fragml_unpublish(struct fragml_handle *h, unsigned int hook, struct fragml_err *err);
 
 struct fragml_hook_status {
@@ -129,6 +151,20 @@ int fragml_kernel_eval(struct fragml_handle *h, unsigned int hook, const struct 
 int fragml_kernel_bench(struct fragml_handle *h, unsigned int hook, const struct fragml_vec *vecs,
 			unsigned int n, unsigned int repeat, unsigned int flags, uint64_t *ns,
 			struct fragml_err *err);
+
+/*
+ * Which in-kernel path fragml_kernel_eval/bench take on this handle:
+ * FRAGML_EVAL_MAP the map evaluator (fragml_eval_batch, syscall program);
+ * FRAGML_EVAL_COMPILED what a hook does: the compiled program in the hook's
+ * slot, the map evaluator when the slot is empty (fragml_test_batch_rt, raw_tp,
+ * decisions always counted, 32 per program run: a run makes at most 33 tail
+ * calls); FRAGML_EVAL_MAP_RT the map evaluator in that same raw_tp harness
+ * (benchmarks).  fragml_kernel_compiled_decisions(): how many decisions of
+ * the last call the compiled program made.
+ */
+enum { FRAGML_EVAL_MAP = 0, FRAGML_EVAL_COMPILED = 1, FRAGML_EVAL_MAP_RT = 2 };
+int fragml_set_evaluator(struct fragml_handle *h, unsigned int evaluator);
+uint32_t fragml_kernel_compiled_decisions(const struct fragml_handle *h);
 
 /*
  * Remove everything fragml pinned (programs detach, maps are freed when their

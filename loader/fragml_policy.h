@@ -17,12 +17,13 @@
 #include <stddef.h>
 
 #include "fragml_error.h"
+#include "fragml_load.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define FRAGML_POLICY_PIN	"/sys/fs/bpf/fragml/policy_link"
+#define FRAGML_POLICY_PIN	FRAGML_PIN_DIR "/policy_link"
 #define FRAGML_POLICY_KTYPE	"mm_policy_ops"	/* kernel struct_ops type */
 
 /* Policy variants (struct_ops maps of bpf/fragml_policy.bpf.c). */

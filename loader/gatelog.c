@@ -22,10 +22,10 @@
 #include <json-c/json.h>
 
 #include "fragml_collect.h"
+#include "fragml_load.h"
 #include "fragml_gatelog.skel.h"
-#include "../bpf/fragml_gate_events.h"
+#include "fragml_gate_events.h"
 
-#define GATE_PIN_DIR	"/sys/fs/bpf/fragml"
 #define GATE_MAX_RECS	(1u << 21)	/* decisions kept per run (~300 MiB at most) */
 
 /* The kernel's gate counters (kernel-patches/0004), before and after. */
@@ -158,13 +158,13 @@ static int cfg_write(struct fragml_gate_collector *c, uint32_t explore, uint32_t
 
 	if (bpf_map_lookup_elem(c->cfg_fd, &zero, &cfg))
 		return fragml_err_set(err, -errno, "%s/fragml_gate_cfg: read failed: %s",
-				      GATE_PIN_DIR, strerror(errno));
+				      FRAGML_PIN_DIR, strerror(errno));
 	/* seq and the loss counters belong to the policy: only these two change */
 	cfg.explore_ppm = explore;
 	cfg.log = log;
 	if (bpf_map_update_elem(c->cfg_fd, &zero, &cfg, BPF_EXIST))
 		return fragml_err_set(err, -errno, "%s/fragml_gate_cfg: update failed: %s",
-				      GATE_PIN_DIR, strerror(errno));
+				      FRAGML_PIN_DIR, strerror(errno));
 	return 0;
 }
 
@@ -193,7 +193,7 @@ void fragml_gate_collect_stop(struct fragml_gate_collector *c)
 int fragml_gate_collect_open(struct fragml_gate_collector **cp,
 			     const struct fragml_gate_collect_opts *o, struct fragml_err *err)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = GATE_PIN_DIR);
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = FRAGML_PIN_DIR);
 	struct fragml_gate_collector *c;
 	__u32 zero = 0;
 	int ret;
@@ -208,12 +208,12 @@ int fragml_gate_collect_open(struct fragml_gate_collector **cp,
 		return fragml_err_set(err, -ENOMEM, "out of memory");
 	c->o = *o;
 	c->cfg_fd = c->log_fd = -1;
-	c->cfg_fd = bpf_obj_get(GATE_PIN_DIR "/fragml_gate_cfg");
-	c->log_fd = bpf_obj_get(GATE_PIN_DIR "/fragml_gate_log");
+	c->cfg_fd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_gate_cfg");
+	c->log_fd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_gate_log");
 	if (c->cfg_fd < 0 || c->log_fd < 0) {
 		ret = fragml_err_set(err, -ENOENT,
 				     "%s/fragml_gate_cfg, fragml_gate_log: not pinned (%s): the fallback gate is not attached; on the patched kernel publish a fallback model first (fragml-mkmodel --hook fallback --const fallback -o m.bin; fragml-load m.bin)",
-				     GATE_PIN_DIR, strerror(errno));
+				     FRAGML_PIN_DIR, strerror(errno));
 		goto fail;
 	}
 	if (mkdir(o->outdir, 0755) && errno != EEXIST) {
@@ -230,7 +230,7 @@ int fragml_gate_collect_open(struct fragml_gate_collector **cp,
 	if (ret) {
 		fragml_err_set(err, ret,
 			       "outcome tracer: load failed (%s): the pinned %s/fragml_gate_pending may be from another build ('fragml detach')",
-			       strerror(-ret), GATE_PIN_DIR);
+			       strerror(-ret), FRAGML_PIN_DIR);
 		goto fail;
 	}
 	ret = fragml_gatelog__attach(c->skel);
@@ -246,14 +246,14 @@ int fragml_gate_collect_open(struct fragml_gate_collector **cp,
 		goto fail;
 	}
 	if (bpf_map_lookup_elem(c->cfg_fd, &zero, &c->cfg0)) {
-		ret = fragml_err_set(err, -errno, "%s/fragml_gate_cfg: read failed: %s", GATE_PIN_DIR,
+		ret = fragml_err_set(err, -errno, "%s/fragml_gate_cfg: read failed: %s", FRAGML_PIN_DIR,
 				     strerror(errno));
 		goto fail;
 	}
 	if (c->cfg0.log) {
 		ret = fragml_err_set(err, -EBUSY,
 				     "%s/fragml_gate_cfg: the decision log is on already: another fragml-collect --gate runs",
-				     GATE_PIN_DIR);
+				     FRAGML_PIN_DIR);
 		goto fail;
 	}
 	*cp = c;
@@ -330,7 +330,7 @@ static int write_rows(struct fragml_gate_collector *c, struct fragml_err *err)
 			feat[k] = FRAGML_MISSING;
 		for (int k = 0; k < nids; k++)
 			feat[ids[k]] = d->f[k];
-		snprintf(src, sizeof(src), "%s:%u", d->flags & FRAGML_GATE_F_KTHREAD ? "kthread" : "pid",
+		snprintf(src, sizeof(src), "%s:%u", d->flags & FRAGML_ALLOC_F_KTHREAD ? "kthread" : "pid",
 			 d->pid);
 		snprintf(extra, sizeof(extra), "%llu,%u,%u,%d,%u,%u,%u,%u,%llu,%llu",
 			 (unsigned long long)d->seq, d->pid, !!(d->flags & FRAGML_GATE_F_EXPLORED),

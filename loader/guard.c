@@ -26,7 +26,7 @@
 #include <bpf/libbpf.h>
 
 #include "guard.h"
-#include "../bpf/fragml_guard_abi.h"
+#include "fragml_guard_abi.h"
 #include "fragml_guard.skel.h"
 
 _Static_assert(FRAGML_GUARD_KINDS == FRAGML_GUARD_NR_KINDS, "guard kinds");
@@ -452,7 +452,7 @@ int fragml_guard_remove(const struct fragml_open_opts *opts, struct fragml_err *
 	__u32 zero = 0;
 	int fd, ret;
 
-	if (join(dir, opts && opts->bpffs ? opts->bpffs : FRAGML_DEFAULT_BPFFS, "fragml") ||
+	if (join(dir, opts && opts->bpffs ? opts->bpffs : FRAGML_DEFAULT_BPFFS, FRAGML_PIN_SUBDIR) ||
 	    join(gdir, dir, "guard"))
 		return fragml_err_set(err, -ENAMETOOLONG, "path too long");
 	fd = open_guard_map(dir, "guard_cfg", false);

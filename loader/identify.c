@@ -18,12 +18,8 @@
 
 #include "fragml_identify.h"
 #include "fragml_collect.h"
-#include "../bpf/fragml_collect_events.h"
-
-/* Mirrors struct fragml_site_table of bpf/fragml_features.bpf.h. */
-#define SITES_MAX 64
-struct site { __u64 start, end; __u32 cls, pad; };
-struct site_table { __u32 n, pad; struct site s[SITES_MAX]; };
+#include "fragml_load.h"
+#include "fragml_collect_events.h"
 
 /*
  * Functions whose presence on the allocating stack names the class.  The
@@ -64,7 +60,7 @@ static const struct { const char *sym; unsigned int cls; } site_syms[] = {
 
 static int site_cmp(const void *a, const void *b)
 {
-	const struct site *x = a, *y = b;
+	const struct fragml_site *x = a, *y = b;
 
 	return x->start < y->start ? -1 : x->start > y->start;
 }
@@ -175,12 +171,12 @@ int fragml_ksym_format(const struct fragml_ksyms *ks, uint64_t addr, char *buf, 
 int fragml_sites_fill(int map_fd, struct fragml_err *err)
 {
 	struct fragml_ksyms *ks = fragml_ksyms_load(err);
-	struct site_table tb = {};
+	struct fragml_site_table tb = {};
 	__u32 zero = 0;
 
 	if (!ks)
 		return err && err->code ? err->code : -ENOENT;
-	for (size_t i = 0; i + 1 < ks->n && tb.n < SITES_MAX; i++) {
+	for (size_t i = 0; i + 1 < ks->n && tb.n < FRAGML_MAX_SITES; i++) {
 		int idx = -1;
 		size_t j = i + 1;
 
@@ -342,7 +338,7 @@ int fragml_ident_read(struct fragml_ident *id, const char *dir, const struct fra
 	int src_fd, slab_fd, stats_fd, ret;
 
 	if (!dir)
-		dir = "/sys/fs/bpf/fragml";
+		dir = FRAGML_PIN_DIR;
 	snprintf(p, sizeof(p), "%s/fragml_src", dir);
 	src_fd = bpf_obj_get(p);
 	if (src_fd < 0)
@@ -352,7 +348,7 @@ int fragml_ident_read(struct fragml_ident *id, const char *dir, const struct fra
 	snprintf(p, sizeof(p), "%s/fragml_sites", dir);
 	slab_fd = bpf_obj_get(p);
 	if (slab_fd >= 0) {
-		struct site_table tb;
+		struct fragml_site_table tb;
 		__u32 zero = 0;
 
 		if (!bpf_map_lookup_elem(slab_fd, &zero, &tb) && !tb.n)
@@ -381,7 +377,7 @@ void fragml_ident_free(struct fragml_ident *id)
 
 static const char *cls_name(unsigned int c)
 {
-	const char *n = fragml_alloc_class_name(c);
+	const char *n = fragml_class_name(c);
 
 	return n ? n : "?";
 }

@@ -106,6 +106,8 @@ static struct fragml_kmem_obj *grow(struct fragml_kmem *km)
 	return &km->obj[km->n++];
 }
 
+static int add_prog(struct fragml_kmem *km, int fd, struct fragml_err *err);
+
 static int add_map(struct fragml_kmem *km, int fd, struct fragml_err *err)
 {
 	struct bpf_map_info mi;
@@ -133,6 +135,23 @@ static int add_map(struct fragml_kmem *km, int fd, struct fragml_err *err)
 		return fragml_err_set(err, -ENOTSUP, "map %s: the kernel reports no memlock in fdinfo", mi.name);
 	km->map_bytes += o->bytes;
 	km->n_maps++;
+	/* a program array (the compiled model versions): the programs in its slots */
+	if (mi.type == BPF_MAP_TYPE_PROG_ARRAY) {
+		for (__u32 k = 0; k < mi.max_entries && k < 64; k++) {
+			__u32 pid = 0;
+			int pfd, ret;
+
+			if (bpf_map_lookup_elem(fd, &k, &pid) || !pid)
+				continue;
+			pfd = bpf_prog_get_fd_by_id(pid);
+			if (pfd < 0)
+				continue;	/* swapped out meanwhile */
+			ret = add_prog(km, pfd, err);
+			close(pfd);
+			if (ret)
+				return ret;
+		}
+	}
 	return 0;
 }
 

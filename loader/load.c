@@ -14,19 +14,22 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <linux/magic.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "compile.h"
 #include "fragml_identify.h"
 #include "guard.h"
 #include "fragml_load.h"
 #include "fragml_policy.h"
+#include "libbpf_log.h"
 #include "fragml_core.skel.h"
 #include "fragml_observe.skel.h"
 
-#define BPF_FS_MAGIC 0xcafe4a11
 
 
 struct fragml_handle {
@@ -35,6 +38,10 @@ struct fragml_handle {
 	struct fragml_core *core;
 	int lock_fd;
 	int models_fd, counters_fd, info_fd;
+	bool no_compiled;		/* opts.no_compiled */
+	unsigned int evaluator;		/* FRAGML_EVAL_* for fragml_kernel_eval/bench */
+	struct fragml_compiled_info cinfo;	/* the last compile */
+	uint32_t last_compiled;		/* decisions of the last batch the compiled form made */
 };
 
 const char *fragml_pin_dir(const struct fragml_handle *h)
@@ -62,12 +69,6 @@ static const char *models_variant(struct fragml_handle *h)
 static int path_join(char *out, const char *a, const char *b)
 {
 	return snprintf(out, PATH_MAX, "%s/%s", a, b) >= PATH_MAX ? -ENAMETOOLONG : 0;
-}
-
-static int silent_print(enum libbpf_print_level lvl, const char *fmt, va_list ap)
-{
-	(void)lvl; (void)fmt; (void)ap;
-	return 0;
 }
 
 static int ensure_bpffs(const char *bpffs, bool *mounted, struct fragml_err *err)
@@ -287,8 +288,9 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 	if (!h)
 		return fragml_err_set(err, -ENOMEM, "out of memory");
 	h->lock_fd = h->models_fd = h->counters_fd = h->info_fd = -1;
+	h->no_compiled = opts->no_compiled;
 	snprintf(h->bpffs, sizeof(h->bpffs), "%s", opts->bpffs ? opts->bpffs : FRAGML_DEFAULT_BPFFS);
-	if (path_join(h->dir, h->bpffs, "fragml")) {
+	if (path_join(h->dir, h->bpffs, FRAGML_PIN_SUBDIR)) {
 		ret = fragml_err_set(err, -ENAMETOOLONG, "%s: path too long", h->bpffs);
 		goto fail;
 	}
@@ -316,7 +318,7 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 		goto fail;
 	}
 
-	libbpf_set_print(silent_print);
+	libbpf_set_print(loader_libbpf_print);
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = h->dir);
 	h->core = fragml_core__open_opts(&oo);
 	if (!h->core) {
@@ -556,6 +558,216 @@ static int enable_gate(struct fragml_handle *h, struct fragml_err *err)
 	return fragml_policy_update(want, err);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The compiled form of a model version for the test-run caller
+ * (fragml_test_batch_rt): generated and verified before the switch, so the
+ * switch itself stays two map updates.  Never fatal: where the kernel refuses
+ * it, the map evaluator decides, and cinfo.note says why (one line).
+ */
+static int compiled_build(struct fragml_handle *h, const struct fragml_model *m, uint32_t version)
+{
+	struct fragml_cgen_target t = {
+		.cio_fd = bpf_map__fd(h->core->maps.fragml_cio_rt),
+		.counters_fd = h->counters_fd,
+		.type = BPF_PROG_TYPE_RAW_TRACEPOINT,
+	};
+	struct fragml_err e = { 0 };
+	uint64_t t0 = mono_ns();
+	int fd;
+
+	memset(&h->cinfo, 0, sizeof(h->cinfo));
+	h->cinfo.hook = m->hook;
+	h->cinfo.version = version;
+	if (h->no_compiled) {
+		snprintf(h->cinfo.note, sizeof(h->cinfo.note), "compiled evaluator off: %s v%u decides with the map evaluator",
+			 fragml_hook_name(m->hook), version);
+		return -1;
+	}
+	fd = fragml_compile_load(m, version, &t, &h->cinfo.insns, &e);
+	h->cinfo.load_ns = mono_ns() - t0;
+	if (fd < 0) {
+		snprintf(h->cinfo.note, sizeof(h->cinfo.note),
+			 "%s; %s v%u decides with the map evaluator", e.msg, fragml_hook_name(m->hook), version);
+		return -1;
+	}
+	h->cinfo.compiled = true;
+	return fd;
+}
+
+/* Put prog fd (or nothing, fd < 0) in the hook's compiled slot. */
+static void compiled_install(struct fragml_handle *h, unsigned int hook, int fd)
+{
+	int afd = bpf_map__fd(h->core->maps.fragml_cprog_rt);
+	__u32 key = hook;
+
+	if (fd >= 0 && bpf_map_update_elem(afd, &key, &fd, BPF_ANY) == 0)
+		return;
+	if (fd >= 0 && !h->cinfo.note[0]) {
+		h->cinfo.compiled = false;
+		snprintf(h->cinfo.note, sizeof(h->cinfo.note),
+			 "%s/fragml_cprog_rt: slot %s update failed (%s); the map evaluator decides",
+			 h->dir, fragml_hook_name(hook), strerror(errno));
+	}
+	bpf_map_delete_elem(afd, &key);	/* never leave an older version's code in force */
+}
+
+/*
+ * Observe programs that reach compiled versions: per deciding program (its
+ * pinned link), the hook and the name of its program array; the compiled
+ * program is loaded for that program's tracepoint and reads that program's
+ * per-CPU fragml_scratch.
+ */
+static const struct {
+	const char *link;
+	unsigned int hook;
+	const char *array;
+} observe_callers[] = {
+	{ "fragml_observe_compact_begin", FRAGML_HOOK_COMPACTION, "fragml_cprog_cb" },
+};
+#define N_OBSERVE_CALLERS (sizeof(observe_callers) / sizeof(observe_callers[0]))
+
+/* The observe program behind links/<name>: its attach BTF id and the fds of
+ * its maps named `array` and fragml_scratch.  -ENOENT when not attached. */
+static int observe_caller(struct fragml_handle *h, const char *name, const char *array,
+			  __u32 *btf_id, int *afd, int *sfd)
+{
+	struct bpf_link_info li;
+	struct bpf_prog_info pi;
+	__u32 len, ids[64];
+	char p[PATH_MAX];
+	int lfd, pfd;
+
+	*afd = *sfd = -1;
+	if (snprintf(p, sizeof(p), "%s/links/%s", h->dir, name) >= (int)sizeof(p))
+		return -ENAMETOOLONG;
+	lfd = bpf_obj_get(p);
+	if (lfd < 0)
+		return -ENOENT;
+	memset(&li, 0, sizeof(li));
+	len = sizeof(li);
+	pfd = bpf_link_get_info_by_fd(lfd, &li, &len) ? -1 : bpf_prog_get_fd_by_id(li.prog_id);
+	close(lfd);
+	if (pfd < 0)
+		return -ENOENT;
+	memset(&pi, 0, sizeof(pi));
+	len = sizeof(pi);
+	pi.nr_map_ids = 64;
+	pi.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_prog_get_info_by_fd(pfd, &pi, &len)) {
+		close(pfd);
+		return -errno;
+	}
+	close(pfd);
+	*btf_id = pi.attach_btf_id;
+	for (__u32 i = 0; i < pi.nr_map_ids && i < 64; i++) {
+		struct bpf_map_info mi;
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		memset(&mi, 0, sizeof(mi));
+		len = sizeof(mi);
+		if (fd < 0 || bpf_map_get_info_by_fd(fd, &mi, &len)) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (*afd < 0 && !strcmp(mi.name, array))
+			*afd = fd;
+		else if (*sfd < 0 && !strcmp(mi.name, "fragml_scratch"))
+			*sfd = fd;
+		else
+			close(fd);
+	}
+	if (*afd < 0 || *sfd < 0) {
+		if (*afd >= 0)
+			close(*afd);
+		if (*sfd >= 0)
+			close(*sfd);
+		*afd = *sfd = -1;
+		return -ENOENT;	/* programs of an older build */
+	}
+	return 0;
+}
+
+/*
+ * The compiled form of `m` (version) for every attached observe program that
+ * decides for its hook; m = NULL empties their slots.  After the model slot's
+ * switch: until then those programs' previous compiled version (one whole
+ * model) decides.  A refusal empties the slot and is noted like the test-run
+ * caller's.
+ */
+static void observe_compiled(struct fragml_handle *h, unsigned int hook, const struct fragml_model *m,
+			     uint32_t version)
+{
+	for (unsigned int i = 0; i < N_OBSERVE_CALLERS; i++) {
+		struct fragml_cgen_target t = {
+			.counters_fd = h->counters_fd,
+			.type = BPF_PROG_TYPE_TRACING,
+			.attach = BPF_TRACE_RAW_TP,
+		};
+		struct fragml_err e = { 0 };
+		__u32 key = hook;
+		int afd, sfd, fd = -1;
+
+		if (observe_callers[i].hook != hook ||
+		    observe_caller(h, observe_callers[i].link, observe_callers[i].array,
+				   &t.attach_btf_id, &afd, &sfd))
+			continue;
+		t.cio_fd = sfd;
+		if (m && !h->no_compiled) {
+			fd = fragml_compile_load(m, version, &t, NULL, &e);
+			if (fd < 0 && !h->cinfo.note[0]) {
+				h->cinfo.compiled = false;
+				snprintf(h->cinfo.note, sizeof(h->cinfo.note),
+					 "%s (for %s); %s v%u decides with the map evaluator there", e.msg,
+					 observe_callers[i].link, fragml_hook_name(hook), version);
+			}
+		}
+		if (fd < 0 || bpf_map_update_elem(afd, &key, &fd, BPF_ANY))
+			bpf_map_delete_elem(afd, &key);
+		if (fd >= 0)
+			close(fd);
+		close(afd);
+		close(sfd);
+	}
+}
+
+static int blob_to_model(const struct fragml_blob *b, struct fragml_model *m, struct fragml_err *err);
+static int read_slot(struct fragml_handle *h, unsigned int hook, struct fragml_blob *b,
+		     int *map_fd, struct fragml_err *err);
+
+/* After a rollback: the compiled form of what the slot holds now. */
+static void compiled_rebuild(struct fragml_handle *h, unsigned int hook, uint32_t version)
+{
+	struct fragml_blob *b = malloc(sizeof(*b));
+	struct fragml_model *m = malloc(sizeof(*m));
+	int fd = -1;
+
+	bool ok = b && m && version && read_slot(h, hook, b, NULL, NULL) == 0 &&
+		  b->version == version && blob_to_model(b, m, NULL) == 0;
+
+	if (ok)
+		fd = compiled_build(h, m, version);
+	compiled_install(h, hook, fd);
+	observe_compiled(h, hook, ok ? m : NULL, version);
+	if (fd >= 0)
+		close(fd);
+	free(b);
+	free(m);
+}
+
+const struct fragml_compiled_info *fragml_compiled_last(const struct fragml_handle *h)
+{
+	return &h->cinfo;
+}
+
 int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32_t *version,
 		   struct fragml_err *err)
 {
@@ -565,7 +777,7 @@ int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32
 	__u32 key = m->hook, zero = 0;
 	char name[16];
 	uint32_t old;
-	int fd = -1, ret;
+	int fd = -1, cfd = -1, ret;
 
 	if (m->hook >= FRAGML_NR_HOOKS)
 		return fragml_err_set(err, -EINVAL, "model: hook kind %u unknown", m->hook);
@@ -618,6 +830,7 @@ int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32
 	ret = zero_counters(h, m->hook, *version % FRAGML_COUNTER_ROWS, err);
 	if (ret)
 		goto out;
+	cfd = compiled_build(h, m, *version);
 	unlink(new);
 	if (bpf_obj_pin(fd, new)) {
 		ret = fragml_err_set(err, -errno, "%s: pin failed: %s", new, strerror(errno));
@@ -630,6 +843,9 @@ int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32
 		unlink(new);
 		goto out;
 	}
+	/* ... and one of the compiled slot (emptied when there is no compiled form) */
+	compiled_install(h, m->hook, cfd);
+	observe_compiled(h, m->hook, m, *version);
 	unlink(prev);
 	if (rename(cur, prev) && errno != ENOENT)
 		unlink(cur);
@@ -646,6 +862,8 @@ int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32
 out:
 	if (fd >= 0)
 		close(fd);
+	if (cfd >= 0)
+		close(cfd);
 	free(blob);
 	flock(h->lock_fd, LOCK_UN);
 	return ret;
@@ -689,6 +907,7 @@ int fragml_rollback(struct fragml_handle *h, unsigned int hook, uint32_t *versio
 		rename(prev, cur);
 	}
 	*version = slot_version(h, hook);
+	compiled_rebuild(h, hook, *version);
 	if (!read_info(h, &fi, NULL)) {
 		fi.prev_version[hook] = old;
 		write_info(h, &fi, NULL);
@@ -713,6 +932,8 @@ int fragml_unpublish(struct fragml_handle *h, unsigned int hook, struct fragml_e
 	ret = lock(h, err);
 	if (ret)
 		return ret;
+	compiled_install(h, hook, -1);
+	observe_compiled(h, hook, NULL, 0);
 	if (bpf_map_delete_elem(h->models_fd, &key) && errno != ENOENT)
 		ret = fragml_err_set(err, -errno, "slot %s: clear failed: %s", fragml_hook_name(hook),
 				     strerror(errno));
@@ -951,10 +1172,66 @@ int fragml_attached_programs(struct fragml_handle *h, char names[][64], int max,
 	return n;
 }
 
+/*
+ * The same batch through the raw_tp program: what a hook does, compiled form
+ * first.  A program run makes at most 33 tail calls (MAX_TAIL_CALL_CNT; a
+ * hook makes one decision per run), so the batch goes in runs of
+ * FRAGML_RT_CHUNK vectors; elapsed_ns sums the time measured inside each run.
+ */
+#define FRAGML_RT_CHUNK	32
+static int run_batch_rt(struct fragml_handle *h, struct fragml_test_ctx *ctx, struct fragml_err *err)
+{
+	__u64 args[FRAGML_RT_NARGS] = {
+		[FRAGML_RT_HOOK] = ctx->hook, [FRAGML_RT_REPEAT] = 1,
+		[FRAGML_RT_FLAGS] = ctx->flags |
+				    (h->evaluator == FRAGML_EVAL_COMPILED ? FRAGML_TEST_F_COMPILED : 0),
+	};
+	LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = args, .ctx_size_in = sizeof(args));
+	int pfd = bpf_program__fd(h->core->progs.fragml_test_batch_rt);
+	int sfd = bpf_map__fd(h->core->maps.fragml_test_stat);
+	unsigned int repeat = ctx->repeat ? ctx->repeat : 1;
+	__u32 zero = 0;
+
+	if (!ctx->count || ctx->count > FRAGML_TEST_VECS || ctx->first >= FRAGML_TEST_VECS ||
+	    ctx->first + ctx->count > FRAGML_TEST_VECS)
+		return fragml_err_set(err, -EINVAL, "fragml_test_batch_rt: vectors %u..%u out of 0..%d",
+				      ctx->first, ctx->first + ctx->count, FRAGML_TEST_VECS);
+	ctx->evaluated = 0;
+	ctx->elapsed_ns = 0;
+	for (unsigned int r = 0; r < repeat; r++) {
+		for (unsigned int i = 0; i < ctx->count; i += FRAGML_RT_CHUNK) {
+			struct fragml_test_stat st = { 0 };
+			int ret;
+
+			args[FRAGML_RT_FIRST] = ctx->first + i;
+			args[FRAGML_RT_COUNT] = ctx->count - i < FRAGML_RT_CHUNK ? ctx->count - i : FRAGML_RT_CHUNK;
+			ret = bpf_prog_test_run_opts(pfd, &topts);
+			if (ret)
+				return fragml_err_set(err, ret, "fragml_test_batch_rt: test run failed: %s",
+						      strerror(-ret));
+			if (bpf_map_lookup_elem(sfd, &zero, &st))
+				return fragml_err_set(err, -errno, "fragml_test_stat: lookup failed: %s",
+						      strerror(errno));
+			if (st.ret)
+				return fragml_err_set(err, st.ret, "fragml_test_batch_rt: program refused the batch: %s",
+						      strerror(-st.ret));
+			ctx->evaluated += st.evaluated;
+			ctx->elapsed_ns += st.elapsed_ns;
+			h->last_compiled += st.compiled;
+		}
+	}
+	return 0;
+}
+
 static int run_batch(struct fragml_handle *h, struct fragml_test_ctx *ctx, struct fragml_err *err)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = ctx, .ctx_size_in = sizeof(*ctx));
-	int ret = bpf_prog_test_run_opts(bpf_program__fd(h->core->progs.fragml_eval_batch), &topts);
+	int ret;
+
+	h->last_compiled = 0;
+	if (h->evaluator != FRAGML_EVAL_MAP)
+		return run_batch_rt(h, ctx, err);
+	ret = bpf_prog_test_run_opts(bpf_program__fd(h->core->progs.fragml_eval_batch), &topts);
 
 	if (ret)
 		return fragml_err_set(err, ret, "fragml_eval_batch: test run failed: %s", strerror(-ret));
@@ -1017,6 +1294,19 @@ int fragml_kernel_bench(struct fragml_handle *h, unsigned int hook, const struct
 	return (int)ctx.evaluated;
 }
 
+int fragml_set_evaluator(struct fragml_handle *h, unsigned int evaluator)
+{
+	if (evaluator > FRAGML_EVAL_MAP_RT)
+		return -EINVAL;
+	h->evaluator = evaluator;
+	return 0;
+}
+
+uint32_t fragml_kernel_compiled_decisions(const struct fragml_handle *h)
+{
+	return h->last_compiled;
+}
+
 int fragml_detach(const struct fragml_open_opts *opts, struct fragml_err *err)
 {
 	char dir[PATH_MAX];
@@ -1024,7 +1314,7 @@ int fragml_detach(const struct fragml_open_opts *opts, struct fragml_err *err)
 
 	if (geteuid() != 0)
 		return fragml_err_set(err, -EPERM, "needs root to detach BPF programs: run as root");
-	if (path_join(dir, opts && opts->bpffs ? opts->bpffs : FRAGML_DEFAULT_BPFFS, "fragml"))
+	if (path_join(dir, opts && opts->bpffs ? opts->bpffs : FRAGML_DEFAULT_BPFFS, FRAGML_PIN_SUBDIR))
 		return fragml_err_set(err, -ENAMETOOLONG, "path too long");
 	if (access(dir, F_OK))
 		return 0;

@@ -23,11 +23,14 @@ static void usage(FILE *f)
 		"Usage: %s [OPTIONS] MODEL.bin\n"
 		"       %s --check MODEL.bin...\n"
 		"       %s --rollback HOOK\n"
+		"       %s --unpublish HOOK\n"
 		"Validate a fragml model and publish it atomically into the running kernel.\n"
 		"The previous model of the same hook stays pinned for --rollback.\n\n"
 		"  -c, --check        validate only; touch nothing (no root needed)\n"
 		"  -r, --rollback H   put back the previous model of hook H\n"
 		"                     (lifetime, thp_fault, compaction, fallback, placement)\n"
+		"      --unpublish H  take hook H's model off: the kernel default decides\n"
+		"                     again; --rollback H puts the model back\n"
 		"      --no-policy    observe only, even on a kernel with the fragml struct_ops\n"
 		"      --no-guard     do not install the guard (BPF-LSM: only fragml's tools may\n"
 		"                     change its maps, links and pins; docs/guard.md)\n"
@@ -47,7 +50,7 @@ static void usage(FILE *f)
 		"every line this command prints and in fragml status.\n"
 		"Needs root: CAP_BPF and CAP_PERFMON to load and attach the programs,\n"
 		"CAP_SYS_ADMIN to pin them in bpffs and read other BPF objects by id.\n",
-		prog, prog, prog);
+		prog, prog, prog, prog);
 }
 
 int fragml_cmd_load_as(const char *name, int argc, char **argv)
@@ -55,6 +58,7 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "check", no_argument, NULL, 'c' },
 		{ "rollback", required_argument, NULL, 'r' },
+		{ "unpublish", required_argument, NULL, 'U' },
 		{ "no-policy", no_argument, NULL, 'P' },
 		{ "no-guard", no_argument, NULL, 'G' },
 		{ "identify", no_argument, NULL, 'I' },
@@ -69,7 +73,7 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 	struct fragml_open_info oi;
 	struct fragml_handle *h = NULL;
 	struct fragml_model *m = NULL;
-	const char *rollback = NULL;
+	const char *rollback = NULL, *unpublish = NULL;
 	bool check = false, json = false, quiet = false;
 	uint32_t version = 0;
 	int c, ret = 1;
@@ -81,6 +85,7 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 		switch (c) {
 		case 'c': check = true; break;
 		case 'r': rollback = optarg; break;
+		case 'U': unpublish = optarg; break;
 		case 'P': oo.no_policy = true; break;
 		case 'G': oo.guard = false; break;
 		case 'I': oo.identify = true; break;
@@ -101,19 +106,34 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (rollback) {
-		int hook = fragml_hook_from_name(rollback);
+	if (rollback || unpublish) {
+		const char *name = rollback ? rollback : unpublish;
+		int hook = fragml_hook_from_name(name);
 
-		if (optind != argc) {
-			fprintf(stderr, "%s: --rollback takes a hook, not a model file\n", prog);
+		if (optind != argc || (rollback && unpublish)) {
+			fprintf(stderr, "%s: --%s takes one hook, not a model file\n", prog,
+				rollback ? "rollback" : "unpublish");
 			return 2;
 		}
 		if (hook < 0) {
-			fprintf(stderr, "%s: unknown hook '%s' (lifetime, thp_fault, compaction)\n", prog,
-				rollback);
+			fprintf(stderr, "%s: unknown hook '%s' (lifetime, thp_fault, compaction, fallback, placement)\n",
+				prog, name);
 			return 2;
 		}
-		return fragml_cli_rollback(prog, &oo, (unsigned int)hook, json, quiet);
+		if (rollback)
+			return fragml_cli_rollback(prog, &oo, (unsigned int)hook, json, quiet);
+		if (fragml_open(&h, &oo, NULL, &err) || fragml_unpublish(h, (unsigned int)hook, &err)) {
+			ret = fragml_cli_fail(prog, &err);
+			fragml_close(h);
+			return ret;
+		}
+		fragml_close(h);
+		if (json)
+			printf("{ \"action\": \"unpublished\", \"hook\": \"%s\" }\n", name);
+		else if (!quiet)
+			printf("%s: unpublished %s: the kernel default decides (--rollback %s puts it back)\n",
+			       prog, name, name);
+		return 0;
 	}
 	if (optind == argc || (!check && optind + 1 != argc)) {
 		usage(stderr);
@@ -160,6 +180,9 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 		ret = fragml_cli_fail(prog, &err);
 		goto out;
 	}
+	/* the one line saying the kernel refused the compiled form (the maps decide) */
+	if (!fragml_compiled_last(h)->compiled && fragml_compiled_last(h)->note[0])
+		fprintf(stderr, "%s: %s\n", prog, fragml_compiled_last(h)->note);
 	if (!quiet)
 		fragml_cli_report_model(prog, "published", version, m, &oi, json);
 	ret = 0;

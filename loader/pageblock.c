@@ -29,7 +29,7 @@
 
 #include "fragml_collect.h"
 #include "fragml_kread.skel.h"
-#include "../bpf/fragml_collect_events.h"
+#include "fragml_collect_events.h"
 
 /* Direct map base when CONFIG_RANDOMIZE_MEMORY does not move it (x86-64, 4-level). */
 #define DIRECT_MAP_DEFAULT	0xffff888000000000ULL
@@ -150,23 +150,13 @@ static const struct tracked *tracked_find(const struct tracked *t, size_t n, uin
 	return NULL;
 }
 
-/* Mirrors struct fragml_live of bpf/fragml_track.bpf.h (value of fragml_live). */
-struct live_val {
-	__u64 ts;
-	struct fragml_src_key src;
-	__u32 order;
-	__s32 alloc_mt;
-	__u32 in_mixed_block;
-	__u32 pad;
-};
-
 static struct tracked *read_tracked(int fd, uint64_t vmemmap, size_t *n)
 {
 	size_t cap = 4096;
 	struct tracked *t = malloc(cap * sizeof(*t));
 	__u64 k, nk;
 	void *kp = NULL;
-	struct live_val v;
+	struct fragml_live v;
 
 	*n = 0;
 	if (!t)
@@ -421,11 +411,11 @@ int fragml_pageblock_json(const struct fragml_pageblock_scan *s, FILE *out)
 		fprintf(out, "%s%llu", i ? "," : "", (unsigned long long)s->mixed_by_mt[i]);
 	fputs("],\"mixed_by_class\":{", out);
 	for (int c = 0; c < FRAGML_NR_CLASSES; c++)
-		fprintf(out, "%s\"%s\":%llu", c ? "," : "", fragml_alloc_class_name(c),
+		fprintf(out, "%s\"%s\":%llu", c ? "," : "", fragml_class_name(c),
 			(unsigned long long)s->mixed_by_class[c]);
 	fputs("},\"wrong_pages_by_class\":{", out);
 	for (int c = 0; c < FRAGML_NR_CLASSES; c++)
-		fprintf(out, "%s\"%s\":%llu", c ? "," : "", fragml_alloc_class_name(c),
+		fprintf(out, "%s\"%s\":%llu", c ? "," : "", fragml_class_name(c),
 			(unsigned long long)s->wrong_pages_by_class[c]);
 	fputs("}}", out);
 	return ferror(out) ? -EIO : 0;

@@ -16,28 +16,8 @@
 #include <bpf/libbpf.h>
 
 #include "fragml_policy.h"
+#include "libbpf_log.h"
 #include "fragml_policy.skel.h"
-
-#define PIN_DIR "/sys/fs/bpf/fragml"
-
-/* libbpf's last warning, quoted in error messages instead of printed. */
-static __thread char last_warn[256];
-
-static int capture_print(enum libbpf_print_level lvl, const char *fmt, va_list ap)
-{
-	char line[sizeof(last_warn)];
-	size_t n;
-
-	if (lvl != LIBBPF_WARN)
-		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strlen(line);
-	while (n && (line[n - 1] == '\n' || line[n - 1] == ' '))
-		line[--n] = '\0';
-	if (n)
-		memcpy(last_warn, line, n + 1);
-	return 0;
-}
 
 int fragml_policy_supported(struct fragml_err *err)
 {
@@ -69,7 +49,7 @@ static struct bpf_map *variant_map(struct fragml_policy *skel, const char *varia
  */
 static void share_task_state(struct fragml_policy *skel)
 {
-	int fd = bpf_obj_get(PIN_DIR "/fragml_task_state");
+	int fd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_task_state");
 
 	if (fd >= 0 && !bpf_map__reuse_fd(skel->maps.fragml_task_state, fd)) {
 		close(fd);
@@ -84,7 +64,7 @@ static void share_task_state(struct fragml_policy *skel)
 static int open_variant(const char *variant, struct fragml_policy **skelp,
 			struct bpf_map **mapp, struct fragml_err *err)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = PIN_DIR);
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = FRAGML_PIN_DIR);
 	struct fragml_policy *skel;
 	struct bpf_map *map;
 	int ret;
@@ -96,9 +76,9 @@ static int open_variant(const char *variant, struct fragml_policy **skelp,
 			fragml_err_set(err, -EOPNOTSUPP,
 				       "this kernel has no %s (it lacks kernel-patches/, CONFIG_MM_POLICY_BPF): use observe mode or boot the patched kernel ('make kernel')",
 				       FRAGML_POLICY_KTYPE);
-	if (mkdir(PIN_DIR, 0700) && errno != EEXIST)
+	if (mkdir(FRAGML_PIN_DIR, 0700) && errno != EEXIST)
 		return fragml_err_set(err, -errno, "%s: cannot create: %s (is bpffs mounted on /sys/fs/bpf?)",
-				      PIN_DIR, strerror(errno));
+				      FRAGML_PIN_DIR, strerror(errno));
 	skel = fragml_policy__open_opts(&oo);
 	if (!skel)
 		return fragml_err_set(err, -errno, "policy object: open failed: %s", strerror(errno));
@@ -113,13 +93,13 @@ static int open_variant(const char *variant, struct fragml_policy **skelp,
 		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
 			bpf_map__set_autocreate(map, !strcmp(bpf_map__name(map), variant));
 	share_task_state(skel);
-	last_warn[0] = '\0';
+	loader_libbpf_reset();
 	ret = fragml_policy__load(skel);
 	if (ret) {
 		fragml_policy__destroy(skel);
 		return fragml_err_set(err, ret,
 				      "policy '%s': the kernel refused to load it (%s%s%s): the pinned maps in %s may be from another build ('fragml detach')",
-				      variant, strerror(-ret), last_warn[0] ? ": " : "", last_warn, PIN_DIR);
+				      variant, strerror(-ret), loader_libbpf_last()[0] ? ": " : "", loader_libbpf_last(), FRAGML_PIN_DIR);
 	}
 	*skelp = skel;
 	*mapp = variant_map(skel, variant);
@@ -128,7 +108,7 @@ static int open_variant(const char *variant, struct fragml_policy **skelp,
 
 int fragml_policy_attach_variant(const char *variant, struct fragml_err *err)
 {
-	libbpf_print_fn_t old = libbpf_set_print(capture_print);
+	libbpf_print_fn_t old = libbpf_set_print(loader_libbpf_print);
 	struct fragml_policy *skel = NULL;
 	struct bpf_link *link;
 	struct bpf_map *map;
@@ -209,7 +189,7 @@ static int prepare_struct_ops_value(struct bpf_map *map)
 
 int fragml_policy_update(const char *variant, struct fragml_err *err)
 {
-	libbpf_print_fn_t old = libbpf_set_print(capture_print);
+	libbpf_print_fn_t old = libbpf_set_print(loader_libbpf_print);
 	struct fragml_policy *skel = NULL;
 	struct bpf_map *map;
 	int link_fd, ret;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include <bpf/btf.h>
@@ -18,10 +19,9 @@
 
 #include "fragml_load.h"
 #include "fragml_policy.h"
+#include "libbpf_log.h"
 #include "fragml_probe.skel.h"
 
-#define BPF_FS_MAGIC	0xcafe4a11
-#define TRACEFS_MAGIC	0x74726163
 
 static const char *const type_names[FRAGML_PROBE_NR] = {
 	[FRAGML_PROBE_TP_BTF] = "tp_btf",
@@ -45,24 +45,6 @@ const char *fragml_probe_type_name(unsigned int t)
 const char *fragml_probe_member_name(unsigned int i)
 {
 	return i < FRAGML_PROBE_NR_MEMBERS ? policy_members[i] : NULL;
-}
-
-/* The first warning libbpf printed while a probe step ran: the kernel's reason. */
-static char last_warn[160];
-
-static int keep_warning(enum libbpf_print_level lvl, const char *fmt, va_list ap)
-{
-	char line[512];
-	size_t n;
-
-	if (lvl != LIBBPF_WARN)
-		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strcspn(line, "\n");
-	line[n] = '\0';
-	if (n && !last_warn[0])
-		snprintf(last_warn, sizeof(last_warn), "%s", line);
-	return 0;
 }
 
 static bool fs_is(const char *path, long magic)
@@ -92,8 +74,8 @@ static void set_result(struct fragml_probe_type *r, bool loads, bool attaches, i
 	if (!error)
 		return;
 	snprintf(r->detail, sizeof(r->detail), "%s%s%s: %s%s%s", stage, target ? " " : "",
-		 target ? target : "", strerror(-error), last_warn[0] ? " (" : "", last_warn);
-	if (last_warn[0] && strlen(r->detail) + 1 < sizeof(r->detail))
+		 target ? target : "", strerror(-error), loader_libbpf_first()[0] ? " (" : "", loader_libbpf_first());
+	if (loader_libbpf_first()[0] && strlen(r->detail) + 1 < sizeof(r->detail))
 		strcat(r->detail, ")");
 }
 
@@ -106,7 +88,7 @@ static void probe_prog(struct fragml_probe_type *r, unsigned int which, const st
 	struct bpf_link *link;
 	int ret;
 
-	last_warn[0] = '\0';
+	loader_libbpf_reset();
 	if (!skel) {
 		set_result(r, false, false, -errno, "open", NULL);
 		return;
@@ -141,7 +123,7 @@ static void probe_prog(struct fragml_probe_type *r, unsigned int which, const st
 		set_result(r, true, true, 0, NULL, NULL);
 		goto out;
 	}
-	last_warn[0] = '\0';
+	loader_libbpf_reset();
 	link = bpf_program__attach(prog);
 	if (!link) {
 		set_result(r, true, false, -errno, "attach", target);
@@ -246,14 +228,14 @@ int fragml_probe_kernel(struct fragml_probe_result *p, const char *btf_path, str
 	read_lsm(p);
 	probe_policy_type(vmlinux, p);
 
-	old = libbpf_set_print(keep_warning);
+	old = libbpf_set_print(loader_libbpf_print);
 	for (unsigned int t = 0; t < FRAGML_PROBE_NR; t++) {
 		struct fragml_probe_type *r = &p->types[t];
 
 		r->name = type_names[t];
 		if (t == FRAGML_PROBE_STRUCT_OPS) {
 			/* libbpf's feature probe: the kernel knows the program type */
-			last_warn[0] = '\0';
+			loader_libbpf_reset();
 			ret = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_STRUCT_OPS, NULL);
 			set_result(r, ret == 1, ret == 1, ret == 1 ? 0 : ret < 0 ? ret : -EOPNOTSUPP,
 				   "load", NULL);
@@ -261,7 +243,7 @@ int fragml_probe_kernel(struct fragml_probe_result *p, const char *btf_path, str
 		}
 		if (!p->btf && (t == FRAGML_PROBE_TP_BTF || t == FRAGML_PROBE_FENTRY ||
 				t == FRAGML_PROBE_LSM)) {
-			last_warn[0] = '\0';
+			loader_libbpf_reset();
 			set_result(r, false, false, -ENOENT, "load (needs kernel BTF)", NULL);
 			continue;
 		}

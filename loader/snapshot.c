@@ -13,14 +13,14 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <linux/magic.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fragml_collect.h"
+#include "fragml_load.h"
 
 #define DEBUGFS_MAGIC	0x64626720
-#define TRACEFS_MAGIC	0x74726163
-#define BPF_FS_MAGIC	0xcafe4a11
 
 static int is_fs(const char *path, long magic)
 {
@@ -34,7 +34,7 @@ int fragml_mount_fs(unsigned int want, unsigned int *mounted, struct fragml_err 
 	static const struct { unsigned int bit; const char *path, *type; long magic; } fs[] = {
 		{ FRAGML_MNT_DEBUGFS, "/sys/kernel/debug", "debugfs", DEBUGFS_MAGIC },
 		{ FRAGML_MNT_TRACEFS, "/sys/kernel/tracing", "tracefs", TRACEFS_MAGIC },
-		{ FRAGML_MNT_BPFFS, "/sys/fs/bpf", "bpf", BPF_FS_MAGIC },
+		{ FRAGML_MNT_BPFFS, FRAGML_DEFAULT_BPFFS, "bpf", BPF_FS_MAGIC },
 	};
 
 	*mounted = 0;

@@ -13,6 +13,7 @@
 #include "fragml_cli.h"
 #include "fragml_collect.h"
 #include "fragml_identify.h"
+#include "fragml_load.h"
 
 static volatile sig_atomic_t top_stop;
 
@@ -28,8 +29,8 @@ static const char *pin_dir(void)
 	static char buf[512];
 
 	if (!e)
-		return "/sys/fs/bpf/fragml";
-	snprintf(buf, sizeof(buf), "%s/fragml", e);
+		return FRAGML_PIN_DIR;
+	snprintf(buf, sizeof(buf), "%s/" FRAGML_PIN_SUBDIR, e);
 	return buf;
 }
 
@@ -110,7 +111,7 @@ static int report_pageblocks(int json)
 	printf("%-12s %12s %12s %12s\n", "CLASS", "MIXED_BLOCKS", "WRONG_PAGES", "PAGES");
 	for (int c = 0; c < FRAGML_NR_CLASSES; c++)
 		if (s.pages_by_class[c])
-			printf("%-12s %12llu %12llu %12llu\n", fragml_alloc_class_name(c),
+			printf("%-12s %12llu %12llu %12llu\n", fragml_class_name(c),
 			       (unsigned long long)s.mixed_by_class[c],
 			       (unsigned long long)s.wrong_pages_by_class[c],
 			       (unsigned long long)s.pages_by_class[c]);

@@ -139,6 +139,9 @@ struct fragml_result {
 #define FRAGML_TEST_F_COUNT	0x1	/* count decisions like a real hook */
 #define FRAGML_TEST_F_NORESULT	0x2	/* don't store results (benchmark) */
 #define FRAGML_TEST_F_EMPTY	0x4	/* fetch the vector only: the harness's own cost */
+#define FRAGML_TEST_F_COMPILED	0x8	/* through the hook's compiled program when one is
+					 * published (fragml_test_batch_rt), else the map
+					 * evaluator: what a hook does */
 struct fragml_test_ctx {
 	__u32 hook;
 	__u32 first;		/* first vector index in fragml_test_vecs */
@@ -147,6 +150,31 @@ struct fragml_test_ctx {
 	__u32 flags;
 	__u32 evaluated;	/* out */
 	__u64 elapsed_ns;	/* out: time spent in the evaluation loop */
+};
+
+/*
+ * Compiled model versions (loader/compile.c): per published version, fragml
+ * generates a BPF program from the validated model (one compare-and-jump
+ * sequence per tree, the leaf sums, the decision, the count) and puts it in a
+ * program array the hooks tail-call through.  Its input and output: the
+ * caller's per-CPU struct fragml_cio (the vector at offset 0, the result
+ * after it); it returns the action.
+ */
+struct fragml_cio {
+	struct fragml_vec v;
+	struct fragml_result r;
+};
+
+/* Arguments of `fragml_test_batch_rt` (raw_tp test run: u64 args, read-only),
+ * and what it writes back into fragml_test_stat. */
+enum { FRAGML_RT_HOOK, FRAGML_RT_FIRST, FRAGML_RT_COUNT, FRAGML_RT_REPEAT, FRAGML_RT_FLAGS,
+       FRAGML_RT_NARGS };
+struct fragml_test_stat {
+	__s32 ret;		/* 0, or -errno as fragml_eval_batch returns */
+	__u32 evaluated;
+	__u32 compiled;		/* decisions the compiled program made */
+	__u32 reserved;
+	__u64 elapsed_ns;
 };
 
 #endif /* FRAGML_ABI_H */

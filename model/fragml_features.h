@@ -21,6 +21,7 @@
 #define FRAGML_MISSING		(-2147483647 - 1)	/* INT32_MIN */
 #define FRAGML_FEAT_MAX		16777215	/* 2^24 - 1 */
 #define FRAGML_FEAT_MIN		(-16777215)
+#define FRAGML_GFP_BITS_MASK	0xffffff	/* gfp_bits: the low 24 bits of the gfp flags */
 
 /* Decision points.  Values are stable: they are stored in model files. */
 enum fragml_hook {

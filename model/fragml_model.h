@@ -132,6 +132,9 @@ const char *fragml_hook_name(unsigned int hook);
 int fragml_hook_from_name(const char *name);		/* -EINVAL if unknown */
 const char *fragml_action_name(unsigned int hook, unsigned int action);
 unsigned int fragml_hook_n_actions(unsigned int hook);
+/* Allocation class names ("anon", ...: enum fragml_alloc_class). */
+const char *fragml_class_name(unsigned int cls);
+int fragml_class_from_name(const char *name);		/* -EINVAL if unknown */
 
 /* Feature registry access (from fragml_features.h). */
 struct fragml_feature_desc {

@@ -66,6 +66,30 @@ const char *fragml_hook_name(unsigned int hook)
 	return hook < FRAGML_NR_HOOKS ? hook_names[hook] : NULL;
 }
 
+static const char *const class_names[FRAGML_NR_CLASSES] = {
+	[FRAGML_CLASS_ANON]	 = "anon",
+	[FRAGML_CLASS_PAGECACHE] = "pagecache",
+	[FRAGML_CLASS_SLAB]	 = "slab",
+	[FRAGML_CLASS_PAGETABLE] = "pagetable",
+	[FRAGML_CLASS_KSTACK]	 = "kstack",
+	[FRAGML_CLASS_NET]	 = "net",
+	[FRAGML_CLASS_PIPE]	 = "pipe",
+	[FRAGML_CLASS_KERNEL]	 = "kernel",
+};
+
+const char *fragml_class_name(unsigned int cls)
+{
+	return cls < FRAGML_NR_CLASSES ? class_names[cls] : NULL;
+}
+
+int fragml_class_from_name(const char *name)
+{
+	for (unsigned int i = 0; i < FRAGML_NR_CLASSES; i++)
+		if (!strcmp(name, class_names[i]))
+			return (int)i;
+	return -EINVAL;
+}
+
 int fragml_hook_from_name(const char *name)
 {
 	for (unsigned int i = 0; i < FRAGML_NR_HOOKS; i++)

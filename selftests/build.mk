@@ -1,16 +1,35 @@
-# selftests/: host selftests (kselftest harness) and the test runner.
-HOST_TEST_DIR := $(BUILD)/selftests/host
-TESTLIB_OBJ   := $(OBJ)/selftests/host/testlib.o
-HOST_TESTS    += $(HOST_TEST_DIR)/test_model $(HOST_TEST_DIR)/test_load
+# selftests/: host selftests (kselftest harness), the test runner, workloads,
+# benchmarks; the VM tests (selftests/vm/), the evaluation runner
+# (selftests/eval/) and the fuzz targets (selftests/fuzz/) have fragments of
+# their own, included at the end.
 
-$(HOST_TEST_DIR)/test_model: $(OBJ)/selftests/host/test_model.o $(TESTLIB_OBJ) $(LIBFRAGML_A)
+# ---- host selftests: build/selftests/host/<name> from selftests/host/<name>.c + testlib.c ----
+HOST_TESTS += $(addprefix $(HOST_TEST_DIR)/,test_model test_load test_cli test_collect \
+		test_feed test_analyze test_trainer test_deps.sh)
+
+$(HOST_TEST_DIR)/%: $(OBJ)/selftests/host/%.o $(TESTLIB_OBJ) $(LIBFRAGML_A)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm -lpthread
+	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lz -lm -lpthread
 
-$(HOST_TEST_DIR)/test_load: $(OBJ)/selftests/host/test_load.o $(TESTLIB_OBJ) $(LIBFRAGML_A)
+# The trainer's test links libfragml-train (XGBoost).
+$(HOST_TEST_DIR)/test_trainer: $(OBJ)/selftests/host/test_trainer.o $(TESTLIB_OBJ) $(LIBTRAIN_A) $(LIBFRAGML_A)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm -lpthread
+	$(CC) -o $@ $^ -lxgboost -ljson-c -lz -lm $(LDLIBS_BPF)
 
+# Scripts run by `make check` from the build tree, like the binaries.
+$(HOST_TEST_DIR)/%.sh: selftests/host/%.sh
+	@mkdir -p $(@D)
+	@cp $< $@ && chmod +x $@
+
+CHECK_SCRIPTS += $(TOP)/selftests/install/install-test.sh $(TOP)/selftests/install/deps-test.sh
+
+# ---- workloads (selftests/workloads/run.sh drives them) ----
+BINS += $(BIN)/fragml-work
+$(BIN)/fragml-work: selftests/workloads/fragml-work.c
+	@mkdir -p $(@D) $(OBJ)/selftests/workloads
+	$(CC) -O2 -g -Wall -Wextra -Werror $(DEPFLAGS) -MF $(OBJ)/selftests/workloads/fragml-work.d -o $@ $<
+
+# ---- benchmarks (`make bench`; tables in docs/performance.md) ----
 BENCH_INFER := $(BUILD)/selftests/bench/bench_infer
 BENCH_TARGETS += bench-infer
 
@@ -26,14 +45,12 @@ $(GEN_IFELSE): $(OBJ)/selftests/bench/gen_ifelse.o $(TESTLIB_OBJ) $(LIBFRAGML_A)
 $(GEN)/bench_ifelse.h: $(GEN_IFELSE)
 	@echo "  GEN     $(@F)"
 	@$(GEN_IFELSE) > $@.tmp && mv $@.tmp $@
-$(OBJ)/selftests/bench/bench_infer.o: $(GEN)/bench_ifelse.h selftests/bench/bench_shapes.h
+$(OBJ)/selftests/bench/bench_infer.o: $(GEN)/bench_ifelse.h
 
 ## bench-infer: ns per decision in the kernel vs the C reference and native if-else code, map bytes per model
 .PHONY: bench-infer
 bench-infer: $(BENCH_INFER)
 	@$(BENCH_INFER) | tee $(BUILD)/bench-infer.md
-
-CHECK_SCRIPTS += $(TOP)/selftests/install/install-test.sh $(TOP)/selftests/install/deps-test.sh
 
 BENCH_DATASET := $(BUILD)/selftests/bench/bench_dataset
 BENCH_TARGETS += bench-dataset
@@ -47,11 +64,21 @@ $(BENCH_DATASET): $(OBJ)/selftests/bench/bench_dataset.o $(LIBFRAGML_A)
 bench-dataset: $(BENCH_DATASET)
 	@$(BENCH_DATASET) | tee $(BUILD)/bench-dataset.md
 
-HOST_TESTS += $(HOST_TEST_DIR)/test_cli
-$(HOST_TEST_DIR)/test_cli: $(OBJ)/selftests/host/test_cli.o $(TESTLIB_OBJ) $(LIBFRAGML_A)
+BENCH_COLLECT	:= $(BUILD)/selftests/bench/bench_collect
+BENCH_TARGETS	+= bench-collect
+$(BENCH_COLLECT): $(OBJ)/selftests/bench/bench_collect.o $(TESTLIB_OBJ) $(LIBFRAGML_A)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm
--include selftests/fuzz/fuzz.mk
+	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lm -lpthread
 
-# The evaluation runner (two levels down, so included from here).
+## bench-collect: slowdown of alloc- and fault-heavy loops with identification attached vs detached
+.PHONY: bench-collect
+bench-collect: $(BENCH_COLLECT)
+	@$(BENCH_COLLECT) | tee $(BUILD)/bench-collect.md
+
+include $(TOP)/selftests/vm/build.mk
 include $(TOP)/selftests/eval/build.mk
+include $(TOP)/selftests/fuzz/fuzz.mk
+
+.PHONY: host-tests
+## host-tests: build the host selftests (`make check` runs them, then the VM tests)
+host-tests: $(HOST_TESTS)

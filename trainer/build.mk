@@ -1,11 +1,12 @@
-# trainer/: dataset stage (libfragml, no XGBoost), training stage (libfragml-train,
-# XGBoost C API), the commands fragml-train / fragml-mkmodel / fragml-synth, and
-# `make models`, which regenerates the shipped defaults in model/defaults/.
+# trainer/: dataset and analysis stage (libfragml, no XGBoost), training stage
+# (libfragml-train, XGBoost C API), the commands fragml-train / fragml-mkmodel /
+# fragml-synth, and `make models`, which regenerates the shipped defaults in
+# model/defaults/.
 
-LIBFRAGML_SRCS += trainer/dataset.c
-LIBFRAGML_TRAIN_SRCS += trainer/train.c
+LIBFRAGML_SRCS += trainer/dataset.c trainer/analyze.c
+LIBFRAGML_TRAIN_SRCS += trainer/train.c trainer/train_compile.c trainer/train_threshold.c \
+			trainer/train_metrics.c trainer/train_report.c
 BINS += $(BIN)/fragml-train $(BIN)/fragml-mkmodel $(BIN)/fragml-synth
-HOST_TESTS += $(BIN)/test_trainer
 
 $(BIN)/fragml-train: $(OBJ)/trainer/train_main.o $(LIBTRAIN_A) $(LIBFRAGML_A)
 	@mkdir -p $(@D)
@@ -18,10 +19,6 @@ $(BIN)/fragml-mkmodel: $(OBJ)/trainer/mkmodel_main.o $(LIBFRAGML_A)
 $(BIN)/fragml-synth: $(OBJ)/trainer/synth_main.o $(LIBFRAGML_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ -lz -lm
-
-$(BIN)/test_trainer: $(OBJ)/selftests/host/test_trainer.o $(OBJ)/selftests/host/testlib.o $(LIBTRAIN_A) $(LIBFRAGML_A)
-	@mkdir -p $(@D)
-	$(CC) -o $@ $^ -lxgboost -ljson-c -lz -lm $(LDLIBS_BPF)
 
 # ---- shipped default models ----
 MODELS_DIR	:= $(TOP)/model/defaults

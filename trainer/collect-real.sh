@@ -46,8 +46,8 @@ echo "$(uname -r) (this machine's own kernel, observe mode)" > "$out/kernel"
 # which collector measured: the features' meaning follows bpf/fragml_features.bpf.h of that tree
 echo "$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)" > "$out/collector-rev"
 date -u +%FT%TZ > "$out/started"
-# run.sh's mixed-app leaves its redis-server running (a workload-script bug); the next redis
-# run on the same port would then benchmark that stale server: shut it down after every run.
+# A redis-server left on the seed's port (by a run interrupted before run.sh could stop it)
+# would be benchmarked by the next redis run: shut any down before and after every run.
 stop_redis() { redis-cli -p $((20000 + seed % 10000)) shutdown nosave >/dev/null 2>&1 || true; }
 stop_redis
 "$top/selftests/workloads/collect-all.sh" "$out" "$seed"

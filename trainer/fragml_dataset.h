@@ -85,9 +85,7 @@ void fragml_dataset_mask_features(struct fragml_dataset *ds, uint64_t keep);
 /* Feature mask of one hook: registered features computed at `hook`. */
 uint64_t fragml_hook_feature_mask(unsigned int hook);
 
-/* Allocation class names ("anon", ...); NULL if unknown. */
-const char *fragml_class_name(unsigned int cls);
-int fragml_class_from_name(const char *name);	/* -EINVAL if unknown */
+/* Allocation class names: fragml_class_name() of fragml_model.h. */
 /* System (kernel-owned) classes: everything but anon and pagecache. */
 int fragml_class_is_system(unsigned int cls);
 

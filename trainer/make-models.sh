@@ -11,7 +11,7 @@ TRAIN_SEED=${TRAIN_SEED:-1}
 SYNTH_ROWS=${SYNTH_ROWS:-40000}
 COLLECT_DIR=${COLLECT_DIR:-}
 # COLLECT_<hook>=DIR: that hook's data from another collection (e.g. compaction from the VM,
-# trainer/collect-vm.sh), which then is not kept synthetic.
+# trainer/collect-vm-guest.sh), which then is not kept synthetic.
 if [ -n "$COLLECT_DIR" ]; then
 	# Defaults for a collection made by trainer/collect-real.sh (merged by
 	# trainer/merge-collection.sh); override through the environment.

@@ -5,10 +5,14 @@ EXAMPLES	:= $(EXAMPLES_BIN)/frag-alert $(EXAMPLES_BIN)/alloc-hint
 BINS		+= $(EXAMPLES)
 EXAMPLE_CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(TOP)/model -I$(TOP)/loader
 
-$(EXAMPLES_BIN)/%: docs/examples/%.c $(wildcard model/*.h loader/*.h) $(LIBFRAGML_A)
+$(OBJ)/docs/examples/%.o: docs/examples/%.c
 	@mkdir -p $(@D)
-	@echo "  EXAMPLE $@"
-	@$(CC) $(EXAMPLE_CFLAGS) -o $@ $< $(LIBFRAGML_A) $(LDLIBS_BPF) -ljson-c -lz -lm
+	@echo "  EXAMPLE $<"
+	@$(CC) $(EXAMPLE_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(EXAMPLES_BIN)/%: $(OBJ)/docs/examples/%.o $(LIBFRAGML_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDLIBS_BPF) -ljson-c -lz -lm
 
 ## examples: frag-alert and alloc-hint, the feed consumers of docs/examples/ (built by `make`)
 .PHONY: examples

@@ -30,6 +30,7 @@
 #include "fragml_collect.h"
 #include "fragml_identify.h"
 #include "fragml_observe.skel.h"
+#include "libbpf_log.h"
 #include "../host/testlib.h"
 
 #define ROUNDS 15
@@ -94,12 +95,6 @@ static int cmp_d(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
-}
-
-static int quiet(enum libbpf_print_level l, const char *f, va_list ap)
-{
-	(void)l; (void)f; (void)ap;
-	return 0;
 }
 
 struct mode {
@@ -226,7 +221,7 @@ int main(void)
 	}
 	if (!mkdtemp(out))
 		return 1;
-	libbpf_set_print(quiet);
+	libbpf_set_print(loader_libbpf_print);
 	stats_on = getenv("FRAGML_BENCH_PROGSTATS") != NULL;
 	if (stats_on)
 		stats_old = bpf_stats_set(1);

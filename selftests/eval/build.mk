@@ -15,7 +15,7 @@ PG_BIN		:= /usr/lib/postgresql/15/bin
 
 $(EVALWORK): selftests/eval/evalwork.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< -lm
+	$(CC) $(CFLAGS) $(DEPFLAGS) -MF $@.d -o $@ $< -lm
 
 # The `build` scenario compiles this tree's C sources in the guest with these
 # flags (read unquoted there: no spaces inside one flag).

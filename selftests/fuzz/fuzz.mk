@@ -26,16 +26,15 @@ FUZZ_SRC_proc		:= $(FUZZ_SRC_model) loader/snapshot.c
 FUZZ_SRC_feed		:= $(FUZZ_SRC_dataset) loader/feed.c
 FUZZ_SRC_frag_alert	:= $(FUZZ_SRC_feed)
 
-$(FUZZ_DIR)/obj/%.o: %.c $(wildcard model/*.h loader/*.h trainer/*.h)
+$(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $<"
-	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 define FUZZ_RULE
-$(FUZZ_DIR)/fuzz_$(1): selftests/fuzz/fuzz_$(1).c selftests/fuzz/fuzz_common.h \
-		$(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_SRC_$(1))) $(wildcard docs/examples/*.c)
+$(FUZZ_DIR)/fuzz_$(1): selftests/fuzz/fuzz_$(1).c $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_SRC_$(1)))
 	@echo "  FUZZ    $$@"
-	@$$(FUZZ_CC) $$(FUZZ_CFLAGS) -fsanitize=fuzzer -o $$@ $$< \
+	@$$(FUZZ_CC) $$(FUZZ_CFLAGS) $$(DEPFLAGS) -MF $$@.d -fsanitize=fuzzer -o $$@ $$< \
 		$(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_SRC_$(1))) $$(FUZZ_LIBS)
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULE,$(t:fuzz_%=%))))

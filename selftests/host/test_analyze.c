@@ -28,16 +28,10 @@ static char fragml_bin[600];
 
 static void find_bin(void)
 {
-	char self[512];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char bin[512];
 
-	if (n <= 0)
-		return;
-	self[n] = '\0';
-	/* build/selftests/host/test_analyze -> build/bin/fragml */
-	for (int i = 0; i < 3; i++)
-		*strrchr(self, '/') = '\0';
-	snprintf(fragml_bin, sizeof(fragml_bin), "%s/bin/fragml", self);
+	tl_bindir(bin, sizeof(bin));
+	snprintf(fragml_bin, sizeof(fragml_bin), "%s/fragml", bin);
 }
 
 /*

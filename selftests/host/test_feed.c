@@ -44,16 +44,7 @@ static char top[512];	/* the source tree (build/..) */
 
 static void find_top(void)
 {
-	char self[512];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n <= 0)
-		return;
-	self[n] = '\0';
-	/* build/selftests/host/test_feed -> top */
-	for (int i = 0; i < 4; i++)
-		*strrchr(self, '/') = '\0';
-	snprintf(top, sizeof(top), "%s", self);
+	tl_topdir(top, sizeof(top));
 }
 
 static uint64_t mono_ns(void)

@@ -7,7 +7,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +69,36 @@ FIXTURE(live) {
 	struct fragml_result *res;
 };
 
+/*
+ * Every evaluator a hook can use: the map evaluator, and the compiled program
+ * of each version (reached like a hook reaches it, by a tail call; where the
+ * kernel refuses it the compiled variant SKIPs with the kernel's reason).
+ */
+FIXTURE_VARIANT(live) {
+	unsigned int evaluator;
+};
+FIXTURE_VARIANT_ADD(live, map) {
+	.evaluator = FRAGML_EVAL_MAP,
+};
+FIXTURE_VARIANT_ADD(live, compiled) {
+	.evaluator = FRAGML_EVAL_COMPILED,
+};
+
+/* The compiled variant: was the version just published compiled? */
+#define REQUIRE_COMPILED(h)								\
+	do {										\
+		const struct fragml_compiled_info *ci_ = fragml_compiled_last(h);	\
+		if (variant->evaluator == FRAGML_EVAL_COMPILED && !ci_->compiled)	\
+			SKIP(return, "%s", ci_->note);					\
+	} while (0)
+
+/* The compiled variant: every decision of the last batch came from the compiled program. */
+#define EXPECT_ALL_COMPILED(h, n)							\
+	do {										\
+		if (variant->evaluator == FRAGML_EVAL_COMPILED)				\
+			ASSERT_EQ((uint32_t)(n), fragml_kernel_compiled_decisions(h));	\
+	} while (0)
+
 FIXTURE_SETUP(live)
 {
 	struct fragml_open_opts oo = { .install = true, .no_policy = true, .no_observe = true };
@@ -82,6 +114,7 @@ FIXTURE_SETUP(live)
 	oo.bpffs = self->bpffs;
 	self->h = NULL;
 	ASSERT_EQ(0, fragml_open(&self->h, &oo, NULL, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, fragml_set_evaluator(self->h, variant->evaluator));
 	self->a = malloc(sizeof(*self->a));
 	self->b = malloc(sizeof(*self->b));
 	self->vecs = calloc(BATCH, sizeof(*self->vecs));
@@ -135,7 +168,7 @@ static void make_extreme(struct fragml_model *m, struct fragml_vec *v, unsigned 
  * and small ensembles (straight-line walks with a branch per level), larger
  * ensembles with an even and an odd number of trees (iterator, branch-free).
  */
-TEST_F(live, parity)
+TEST_F_TIMEOUT(live, parity, 300)
 {
 	static const struct { unsigned int hook, trees, depth; int argmax, extreme; } shapes[] = {
 		{ FRAGML_HOOK_LIFETIME, 1, 12, 0, 0 },	/* deep tree */
@@ -160,6 +193,7 @@ TEST_F(live, parity)
 		if (shapes[s].extreme)
 			make_extreme(self->a, self->vecs, 0);
 		ASSERT_EQ(0, publish(_metadata, self->h, self->a, &version));
+		REQUIRE_COMPILED(self->h);
 		/* The model read back from the kernel (status, explain --live) decides alike. */
 		ASSERT_EQ(0, fragml_live_model(self->h, shapes[s].hook, self->b, NULL, &err))
 			TH_LOG("%s", err.msg);
@@ -186,6 +220,7 @@ TEST_F(live, parity)
 				make_extreme(self->a, self->vecs, BATCH);
 			ASSERT_EQ(BATCH, fragml_kernel_eval(self->h, shapes[s].hook, self->vecs, BATCH,
 							    self->res, false, &err)) TH_LOG("%s", err.msg);
+			EXPECT_ALL_COMPILED(self->h, BATCH);
 			for (unsigned int i = 0; i < BATCH; i++) {
 				struct fragml_eval_out ref;
 
@@ -213,12 +248,23 @@ struct swap_arg {
 	uint32_t *version_model;	/* version -> 0/1 (which model), 0xff unknown */
 	int swaps;
 	int err;
+	uint64_t ns;		/* wall time of the swaps */
+	uint64_t compile_ns;	/* of which generation + verifier + JIT */
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static void *swapper(void *p)
 {
 	struct swap_arg *a = p;
 	struct fragml_err err = { 0 };
+	uint64_t t0 = now_ns();
 
 	for (int i = 0; i < a->swaps; i++) {
 		uint32_t v = 0;
@@ -227,8 +273,10 @@ static void *swapper(void *p)
 			a->err = err.code ? err.code : -E2BIG;
 			return NULL;
 		}
+		a->compile_ns += fragml_compiled_last(a->h)->load_ns;
 		a->version_model[v] = (uint32_t)(i & 1);
 	}
+	a->ns = now_ns() - t0;
 	return NULL;
 }
 
@@ -240,14 +288,14 @@ static void *swapper(void *p)
  * (single tree), 3 (small ensemble), 8 (iterator).
  */
 static void hot_swap(struct __test_metadata *_metadata, FIXTURE_DATA(live) *self,
-		     unsigned int trees, unsigned int depth)
+		     const FIXTURE_VARIANT(live) *variant, unsigned int trees, unsigned int depth)
 {
 	static uint32_t version_model[4096];
 	static uint64_t seen[4096][FRAGML_MAX_ACTIONS];
 	struct swap_arg arg = { .h = self->h, .version_model = version_model, .swaps = 1000 };
 	struct fragml_eval_out ref[2];
 	struct fragml_err err = { 0 };
-	uint64_t evals = 0, torn = 0, mixed_batches = 0;
+	uint64_t evals = 0, torn = 0, mixed_batches = 0, compiled = 0;
 	uint32_t v0 = 0, last = 0;
 	pthread_t th;
 	uint64_t seed = 7;
@@ -260,6 +308,7 @@ static void hot_swap(struct __test_metadata *_metadata, FIXTURE_DATA(live) *self
 	arg.m[0] = self->a;
 	arg.m[1] = self->b;
 	ASSERT_EQ(0, publish(_metadata, self->h, self->a, &v0));
+	REQUIRE_COMPILED(self->h);
 	version_model[v0] = 0;
 	tl_random_vecs(self->a, self->vecs, n, &seed);
 	ASSERT_EQ(0, pthread_create(&th, NULL, swapper, &arg));
@@ -270,6 +319,7 @@ static void hot_swap(struct __test_metadata *_metadata, FIXTURE_DATA(live) *self
 
 		ASSERT_EQ((int)n, fragml_kernel_eval(self->h, FRAGML_HOOK_THP_FAULT, self->vecs, n,
 						     self->res, true, &err)) TH_LOG("%s", err.msg);
+		compiled += fragml_kernel_compiled_decisions(self->h);
 		for (unsigned int i = 0; i < n; i++) {
 			uint32_t v = self->res[i].version, which;
 
@@ -297,8 +347,13 @@ static void hot_swap(struct __test_metadata *_metadata, FIXTURE_DATA(live) *self
 			break;
 	}
 	ASSERT_EQ(0, arg.err);
-	TH_LOG("%u trees: %llu evaluations during 1000 swaps, %llu batches saw a swap mid-batch",
-	       trees, (unsigned long long)evals, (unsigned long long)mixed_batches);
+	TH_LOG("%u trees: %llu evaluations during 1000 swaps (%llu by compiled programs), %llu batches saw a swap mid-batch; a swap %.2f ms, of which compiling %.2f ms",
+	       trees, (unsigned long long)evals, (unsigned long long)compiled,
+	       (unsigned long long)mixed_batches, arg.ns / 1e6 / arg.swaps,
+	       arg.compile_ns / 1e6 / arg.swaps);
+	/* every version was compiled: the map evaluator never had to decide */
+	if (variant->evaluator == FRAGML_EVAL_COMPILED)
+		ASSERT_EQ(evals, compiled);
 	ASSERT_EQ(0, torn);
 	/* Counters: versions last-15..last still own their rows. */
 	{
@@ -331,11 +386,11 @@ static void hot_swap(struct __test_metadata *_metadata, FIXTURE_DATA(live) *self
 	}
 }
 
-TEST_F(live, hot_swap_atomic)
+TEST_F_TIMEOUT(live, hot_swap_atomic, 300)
 {
-	hot_swap(_metadata, self, 1, 8);
-	hot_swap(_metadata, self, 3, 6);
-	hot_swap(_metadata, self, 8, 6);
+	hot_swap(_metadata, self, variant, 1, 8);
+	hot_swap(_metadata, self, variant, 3, 6);
+	hot_swap(_metadata, self, variant, 8, 6);
 }
 
 TEST_F(live, rollback_restores_previous)
@@ -378,6 +433,14 @@ TEST_F(live, rollback_restores_previous)
 		fragml_model_eval(self->b, self->vecs[i].f, &rb);
 		ASSERT_EQ(rb.action, self->res[i].action);
 	}
+	/* unpublished: no model decides; a rollback puts it back */
+	ASSERT_EQ(0, fragml_unpublish(self->h, FRAGML_HOOK_COMPACTION, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ((int)n, fragml_kernel_eval(self->h, FRAGML_HOOK_COMPACTION, self->vecs, n, self->res,
+					     false, &err));
+	for (unsigned int i = 0; i < n; i++)
+		ASSERT_EQ(0, self->res[i].version);
+	ASSERT_EQ(0, fragml_rollback(self->h, FRAGML_HOOK_COMPACTION, &v, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(vb, v);
 }
 
 /* Raw writer: lets the test build files the library would refuse to write. */
@@ -605,6 +668,136 @@ static const struct fragml_kmem_obj *kmem_find(const struct fragml_kmem *km, con
  * hash; --identify adds the source maps and replaces the programs; every
  * model version is counted with at least its value size; status agrees.
  */
+/* Root and BTF, then a private bpffs and a handle with the observe programs
+ * attached there; false: skip (no root or BTF). */
+static bool open_observe(struct __test_metadata *_metadata, char *bpffs, size_t n,
+			 struct fragml_handle **h)
+{
+	struct fragml_open_opts oo = { .install = true, .no_policy = true };
+	struct fragml_err err = { 0 };
+
+	if (geteuid() != 0 || access(FRAGML_DEFAULT_BTF, R_OK))
+		return false;
+	ASSERT_EQ(0, tl_private_bpffs(bpffs, n));
+	oo.bpffs = bpffs;
+	EXPECT_EQ(0, fragml_open(h, &oo, NULL, &err)) TH_LOG("%s", err.msg);
+	return true;
+}
+
+/*
+ * The observe compaction hook (tp_btf/mm_compaction_begin) decides through
+ * the compiled version: after a compaction the hook's per-CPU scratch holds
+ * the compiled program's result, which must be the reference's.  The other
+ * observe programs reuse the scratch vector (an allocation during compaction
+ * overwrites it), so the model's trees are single leaves: its result does not
+ * depend on the vector (the parity test covers the splits).  Compaction is
+ * asked for with /proc/sys/vm/compact_memory.
+ */
+TEST(observe_hook_compiled)
+{
+	struct fragml_open_opts oo = { .install = true, .no_policy = true };
+	struct fragml_model *m = malloc(sizeof(*m));
+	struct fragml_err err = { 0 };
+	struct fragml_handle *h = NULL;
+	struct fragml_cio *vals = NULL;
+	struct bpf_link_info li = { 0 };
+	struct bpf_prog_info pi = { 0 };
+	__u32 len, ids[64], zero = 0, slot = FRAGML_HOOK_COMPACTION, pid = 0;
+	int ncpu = libbpf_num_possible_cpus(), lfd, pfd, sfd = -1, afd, hits = 0, fd;
+	uint32_t version = 0;
+	char bpffs[64] = "", p[160];
+
+	ASSERT_NE(NULL, m);
+	if (!open_observe(_metadata, bpffs, sizeof(bpffs), &h))
+		SKIP(goto out, "needs root and kernel BTF");
+	ASSERT_NE(NULL, h);
+	tl_random_model(m, FRAGML_HOOK_COMPACTION, 8, 0, 0, 3);
+	ASSERT_EQ(0, fragml_publish(h, m, &version, &err)) TH_LOG("%s", err.msg);
+	if (!fragml_compiled_last(h)->compiled)
+		SKIP(goto out, "%s", fragml_compiled_last(h)->note);
+	/* the compiled program is in the observe program's slot */
+	snprintf(p, sizeof(p), "%s/fragml/fragml_cprog_cb", bpffs);
+	afd = bpf_obj_get(p);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(0, bpf_map_lookup_elem(afd, &slot, &pid));
+	EXPECT_NE(0, pid);
+	close(afd);
+	/* the hook's scratch, through its link */
+	snprintf(p, sizeof(p), "%s/fragml/links/fragml_observe_compact_begin", bpffs);
+	lfd = bpf_obj_get(p);
+	ASSERT_LE(0, lfd);
+	len = sizeof(li);
+	ASSERT_EQ(0, bpf_link_get_info_by_fd(lfd, &li, &len));
+	close(lfd);
+	pfd = bpf_prog_get_fd_by_id(li.prog_id);
+	ASSERT_LE(0, pfd);
+	len = sizeof(pi);
+	pi.nr_map_ids = 64;
+	pi.map_ids = (__u64)(unsigned long)ids;
+	ASSERT_EQ(0, bpf_prog_get_info_by_fd(pfd, &pi, &len));
+	close(pfd);
+	for (__u32 i = 0; i < pi.nr_map_ids && sfd < 0; i++) {
+		struct bpf_map_info mi = { 0 };
+
+		fd = bpf_map_get_fd_by_id(ids[i]);
+		len = sizeof(mi);
+		if (fd >= 0 && !bpf_map_get_info_by_fd(fd, &mi, &len) && !strcmp(mi.name, "fragml_scratch"))
+			sfd = fd;
+		else if (fd >= 0)
+			close(fd);
+	}
+	ASSERT_LE(0, sfd);
+	fd = open("/proc/sys/vm/compact_memory", O_WRONLY);
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		SKIP(goto out, "cannot ask for compaction (/proc/sys/vm/compact_memory)");
+	close(fd);
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	ASSERT_NE(NULL, vals);
+	ASSERT_EQ(0, bpf_map_lookup_elem(sfd, &zero, vals));
+	for (int c = 0; c < ncpu; c++) {
+		struct fragml_eval_out ref;
+
+		if (vals[c].r.version != version)
+			continue;
+		hits++;
+		fragml_model_eval(m, vals[c].v.f, &ref);
+		EXPECT_EQ(ref.action, vals[c].r.action);
+		EXPECT_EQ(ref.score, vals[c].r.score);
+	}
+	if (!hits) {
+		/* decisions counted for the version, none by the compiled program: a failure */
+		uint64_t *cnt = calloc((size_t)ncpu, sizeof(*cnt)), counted = 0;
+
+		snprintf(p, sizeof(p), "%s/fragml/fragml_counters", bpffs);
+		fd = bpf_obj_get(p);
+		ASSERT_TRUE(cnt && fd >= 0);
+		for (unsigned int a = 0; a < FRAGML_MAX_ACTIONS; a++) {
+			__u32 key = FRAGML_COUNTER_INDEX(FRAGML_HOOK_COMPACTION, version % FRAGML_COUNTER_ROWS, a);
+
+			if (!bpf_map_lookup_elem(fd, &key, cnt))
+				for (int c = 0; c < ncpu; c++)
+					counted += cnt[c];
+		}
+		close(fd);
+		free(cnt);
+		ASSERT_EQ(0, counted) TH_LOG("the hook decided %llu times, never through the compiled program",
+					     (unsigned long long)counted);
+		SKIP(goto out, "no compaction ran (mm_compaction_begin did not fire)");
+	}
+	TH_LOG("compiled v%u decided the observe compaction hook on %d CPU(s), as the reference", version, hits);
+out:
+	if (sfd >= 0)
+		close(sfd);
+	fragml_close(h);
+	if (bpffs[0]) {
+		oo.bpffs = bpffs;
+		fragml_detach(&oo, NULL);
+		tl_release_bpffs(bpffs);
+	}
+	free(vals);
+	free(m);
+}
+
 TEST(kernel_memory)
 {
 	struct fragml_open_opts oo = { .install = true, .no_policy = true };
@@ -619,11 +812,9 @@ TEST(kernel_memory)
 	char bpffs[64] = "";
 
 	ASSERT_NE(NULL, m);
-	if (geteuid() != 0 || access(FRAGML_DEFAULT_BTF, R_OK))
+	if (!open_observe(_metadata, bpffs, sizeof(bpffs), &h))
 		SKIP(goto out, "needs root and kernel BTF");
-	ASSERT_EQ(0, tl_private_bpffs(bpffs, sizeof(bpffs)));
-	oo.bpffs = bpffs;
-	ASSERT_EQ(0, fragml_open(&h, &oo, NULL, &err)) TH_LOG("%s", err.msg);
+	ASSERT_NE(NULL, h);
 	tl_random_model(m, FRAGML_HOOK_LIFETIME, 4, 4, 0, 77);
 	ASSERT_EQ(0, fragml_publish(h, m, &version, &err)) TH_LOG("%s", err.msg);
 	ASSERT_EQ(0, fragml_kmem_read(h, &km, &err)) TH_LOG("%s", err.msg);
@@ -650,6 +841,7 @@ TEST(kernel_memory)
 	fragml_close(h);
 	h = NULL;
 
+	oo.bpffs = bpffs;
 	oo.identify = true;
 	ASSERT_EQ(0, fragml_open(&h, &oo, NULL, &err)) TH_LOG("%s", err.msg);
 	ASSERT_EQ(0, fragml_kmem_read(h, &km, &err)) TH_LOG("%s", err.msg);

@@ -7,7 +7,6 @@
  * mixes time or held-out workloads.
  */
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -588,17 +587,14 @@ TEST(split_by_workload_and_time)
 	fragml_dataset_free(&ds);
 }
 
-/* fragml-mkmodel sits next to this test binary in build/bin. */
+/* fragml-mkmodel of the same build (build/bin). */
 static int run_mkmodel(const char *args, const char *out)
 {
-	char exe[PATH_MAX], cmd[PATH_MAX * 2 + 256];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char bin[PATH_MAX], cmd[PATH_MAX * 2 + 256];
 	int st;
 
-	if (n < 0)
-		return -1;
-	exe[n] = '\0';
-	snprintf(cmd, sizeof(cmd), "%s/fragml-mkmodel %s -o %s 2>/dev/null", dirname(exe), args, out);
+	tl_bindir(bin, sizeof(bin));
+	snprintf(cmd, sizeof(cmd), "%s/fragml-mkmodel %s -o %s 2>/dev/null", bin, args, out);
 	st = system(cmd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -612,7 +608,7 @@ TEST(mkmodel_constant_and_rule)
 	for (int k = 0; k < FRAGML_MAX_FEATURES; k++)
 		x[k] = FRAGML_MISSING;
 	if (run_mkmodel("--help >/dev/null", "/dev/null") != 0)
-		SKIP(return, "fragml-mkmodel not built next to the test");
+		SKIP(return, "fragml-mkmodel not built in build/bin");
 	ASSERT_EQ(0, run_mkmodel("--hook thp_fault --const decline", tmp_path("decl.bin")));
 	ASSERT_EQ(0, fragml_model_read_file(m, tmp_path("decl.bin"), &err)) TH_LOG("%s", err.msg);
 	EXPECT_EQ(FRAGML_THP_DECLINE, fragml_model_eval(m, x, NULL));
@@ -687,7 +683,6 @@ TEST(eval_matches_training_report)
 	uint8_t *part;
 	size_t n_cls = 0;
 	char exe[PATH_MAX], cmd[PATH_MAX * 3 + 256], buf[256], csv[PATH_MAX + 64], bin[PATH_MAX + 64];
-	ssize_t n;
 	FILE *f;
 
 	ASSERT_NE(NULL, res);
@@ -733,12 +728,10 @@ TEST(eval_matches_training_report)
 	ASSERT_EQ(0, fragml_dataset_write_csv(&ds, tmp_path("eval.csv"), &err));
 	snprintf(csv, sizeof(csv), "%s", tmp_path("eval.csv"));	/* tmp_path: one static buffer */
 	snprintf(bin, sizeof(bin), "%s", tmp_path("eval.bin"));
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	ASSERT_LT(0, n);
-	exe[n] = '\0';
-	snprintf(cmd, sizeof(cmd), "%s/fragml-train --help >/dev/null 2>&1", dirname(exe));
+	tl_bindir(exe, sizeof(exe));
+	snprintf(cmd, sizeof(cmd), "%s/fragml-train --help >/dev/null 2>&1", exe);
 	if (system(cmd) != 0)
-		SKIP(goto done, "fragml-train not built next to the test");
+		SKIP(goto done, "fragml-train not built in %s", exe);
 	snprintf(cmd, sizeof(cmd), "%s/fragml-train -q --hook lifetime --data %s --eval %s -r - 2>&1 | "
 		 "grep -m1 -o 'f1.:[0-9.]*' | cut -d: -f2", exe, csv, bin);
 	f = popen(cmd, "r");
@@ -771,7 +764,6 @@ TEST(bad_option_values_refused)
 	struct fragml_err err = { 0 };
 	char exe[PATH_MAX], cmd[PATH_MAX * 3 + 256], csv[PATH_MAX + 64];
 	uint8_t *part;
-	ssize_t n;
 	int st;
 
 	ASSERT_NE(NULL, res);
@@ -793,12 +785,10 @@ TEST(bad_option_values_refused)
 
 	ASSERT_EQ(0, fragml_dataset_write_csv(&ds, tmp_path("opts.csv"), &err));
 	snprintf(csv, sizeof(csv), "%s", tmp_path("opts.csv"));
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	ASSERT_LT(0, n);
-	exe[n] = '\0';
-	snprintf(cmd, sizeof(cmd), "%s/fragml-train --help >/dev/null 2>&1", dirname(exe));
+	tl_bindir(exe, sizeof(exe));
+	snprintf(cmd, sizeof(cmd), "%s/fragml-train --help >/dev/null 2>&1", exe);
 	if (system(cmd) != 0)
-		SKIP(goto done, "fragml-train not built next to the test");
+		SKIP(goto done, "fragml-train not built in %s", exe);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(cmd, sizeof(cmd), "%s/fragml-train -q --hook lifetime --data %s -o %s %s 2>&1 | "
 			 "grep -q -- 'expected'", exe, csv, tmp_path("opts.bin"), bad[i]);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,20 +144,34 @@ void tl_release_bpffs(const char *dir)
 	rmdir(dir);
 }
 
-void tl_bindir(char *out, unsigned int len)
+/* The directory `up` levels above this test binary ("" if unknown). */
+static void exe_up(char *out, unsigned int len, int up)
 {
-	char self[512];
+	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	out[0] = '\0';
 	if (n <= 0)
 		return;
 	self[n] = '\0';
-	for (int i = 0; i < 3; i++) {	/* build/selftests/host/X -> build */
+	for (int i = 0; i < up; i++) {
 		char *slash = strrchr(self, '/');
 
 		if (slash)
 			*slash = '\0';
 	}
-	snprintf(out, len, "%s/bin", self);
+	snprintf(out, len, "%s", self);
+}
+
+void tl_bindir(char *out, unsigned int len)
+{
+	char build[PATH_MAX];
+
+	exe_up(build, sizeof(build), 3);	/* build/selftests/host/X -> build */
+	snprintf(out, len, "%s/bin", build);
+}
+
+void tl_topdir(char *out, unsigned int len)
+{
+	exe_up(out, len, 4);			/* build/selftests/host/X -> the source tree */
 }

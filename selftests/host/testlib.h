@@ -32,6 +32,8 @@ int tl_fallback_burst_mb(int margin_mb, int cap_mb);
 
 /* build/bin of the build tree this test binary (build/selftests/host/X) belongs to. */
 void tl_bindir(char *out, unsigned int len);
+/* The source tree this test was built from (build/..). */
+void tl_topdir(char *out, unsigned int len);
 
 /* Mount a private bpffs on a fresh temp dir; returns 0 and fills dir. */
 int tl_private_bpffs(char *dir, unsigned int len);

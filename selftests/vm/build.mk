@@ -1,9 +1,6 @@
 # selftests/vm: the VM runner and the enforce-mode selftests that run inside
 # the patched kernel (kernel-patches/).  `make vmtest` boots it in QEMU.
-# Included from kernel-patches/build.mk (the top Makefile includes only
-# */build.mk); guarded against a second include.
-ifndef FRAGML_VM_BUILD_MK
-FRAGML_VM_BUILD_MK := 1
+# Included from selftests/build.mk.
 
 VMTEST_DIR	:= $(BUILD)/selftests/vm
 VMTEST_MMDIR	:= $(VMTEST_DIR)/mm
@@ -16,29 +13,33 @@ VMTEST_BINS	:= $(VMTEST_DIR)/policy_test $(VMTEST_DIR)/gate_test $(VMTEST_DIR)/g
 		   $(VMTEST_DIR)/wrong_type.bpf.o $(VMTEST_DIR)/gate_compare \
 		   $(VMTEST_DIR)/alloc_events.bpf.o $(VMTEST_DIR)/vmdemo \
 		   $(addprefix $(VMTEST_MMDIR)/,$(MM_SELFTESTS)) \
-		   $(POLICY_BPF_DIR)/fragml_policy-patched.bpf.o \
+		   $(VMTEST_DIR)/fragml_policy-patched.bpf.o \
 		   $(BIN)/fragml-load $(BIN)/fragml $(BIN)/fragml-mkmodel $(BPFTOOL)
 VMTEST_ENV	= FRAGML_BIN=$(BIN) FRAGML_TESTDIR=$(VMTEST_DIR) FRAGML_MMDIR=$(VMTEST_MMDIR) \
 		  FRAGML_BPFTOOL=$(BPFTOOL)
 
 # Each VM test binary (and gate_compare): its own source plus the shared vmlib.c.
-$(VMTEST_DIR)/gate_compare: $(VMTEST_DIR)/%: selftests/vm/%.c selftests/vm/vmlib.c $(wildcard selftests/vm/*.h) \
-		loader/fragml_policy.h $(LIBFRAGML_A)
+$(VMTEST_DIR)/gate_compare: $(VMTEST_DIR)/%: selftests/vm/%.c selftests/vm/vmlib.c $(LIBFRAGML_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iselftests/vm -o $@ $< selftests/vm/vmlib.c $(LIBFRAGML_A) $(LDLIBS_BPF) -ljson-c -lm
+	$(CC) $(CFLAGS) $(DEPFLAGS) -MF $@.d -Iselftests/vm -o $@ $< selftests/vm/vmlib.c $(LIBFRAGML_A) $(LDLIBS_BPF) -ljson-c -lm
 
-$(VMTEST_DIR)/%_test: selftests/vm/%_test.c selftests/vm/vmlib.c $(wildcard selftests/vm/*.h) \
-		loader/fragml_policy.h $(LIBFRAGML_A)
+$(VMTEST_DIR)/%_test: selftests/vm/%_test.c selftests/vm/vmlib.c $(LIBFRAGML_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iselftests/vm -o $@ $< selftests/vm/vmlib.c $(LIBFRAGML_A) $(LDLIBS_BPF) -ljson-c -lm
+	$(CC) $(CFLAGS) $(DEPFLAGS) -MF $@.d -Iselftests/vm -o $@ $< selftests/vm/vmlib.c $(LIBFRAGML_A) $(LDLIBS_BPF) -ljson-c -lm
 
 $(VMTEST_DIR)/vmdemo: selftests/vm/vmdemo.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) $(DEPFLAGS) -MF $@.d -o $@ $<
 
-$(VMTEST_DIR)/%.bpf.o: selftests/vm/%.bpf.c $(wildcard selftests/vm/*.h) $(VMLINUX_PATCHED_H) | $(LIBBPF_A)
+$(VMTEST_DIR)/%.bpf.o: selftests/vm/%.bpf.c $(VMLINUX_PATCHED_H) | $(LIBBPF_A)
 	@mkdir -p $(@D)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# The enforcing policy built against the patched kernel's BTF: proves the CO-RE
+# mirror it is built with for libfragml (bpf/fragml_policy_kern.h) matches the kernel.
+$(VMTEST_DIR)/fragml_policy-patched.bpf.o: bpf/fragml_policy.bpf.c $(VMLINUX_PATCHED_H) | $(LIBBPF_A)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -DFRAGML_VMLINUX_PATCHED -c $< -o $@
 
 # uapi headers of the patched kernel: the mm selftests need newer ones than Debian's.
 # (plain `make`, not $(MAKE): `make -n` must not run it in a tree being built)
@@ -79,4 +80,3 @@ demo-vm: vmtest-deps
 CHECK_DEPS	+= vmtest-deps
 CHECK_SCRIPTS	+= $(VMTEST_DIR)/vmtest-check.sh
 
-endif # FRAGML_VM_BUILD_MK

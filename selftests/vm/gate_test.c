@@ -451,7 +451,7 @@ TEST_F_TIMEOUT(gate, model_swap_under_load, 900)
 	counts_take(&self->ev, &a);
 	ASSERT_EQ(0, publish_const("fallback", "defer"));
 	ASSERT_EQ(0, publish_const("fallback", "fallback"));
-	fd = bpf_obj_get("/sys/fs/bpf/fragml/fragml_counters");
+	fd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_counters");
 	ASSERT_GE(fd, 0);
 	/*
 	 * The models change while the unmovable burst runs (paced to ~30 s).
@@ -609,7 +609,7 @@ TEST_F_TIMEOUT(gate, placement_swap_under_load, 900)
 	ASSERT_EQ(0, publish_const("placement", "claim"));
 	ASSERT_EQ(0, publish_const("placement", "steal"));
 	ASSERT_TRUE(policy_is(FRAGML_POLICY_PLACE));
-	fd = bpf_obj_get("/sys/fs/bpf/fragml/fragml_counters");
+	fd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_counters");
 	ASSERT_GE(fd, 0);
 	sh("cat /proc/sys/vm/percpu_pagelist_high_fraction > /tmp/pcp-fraction; echo 100000 > /proc/sys/vm/percpu_pagelist_high_fraction");
 	self->w.pace_us = 50 * 1000;

@@ -25,7 +25,7 @@
 #include "fragml_policy.h"
 #include "vmlib.h"
 
-#define PIN		"/sys/fs/bpf/fragml"
+#define PIN		FRAGML_PIN_DIR
 
 static const char *bin(void)
 {

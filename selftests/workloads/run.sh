@@ -13,10 +13,15 @@ tmp=$(mktemp -d /tmp/fragml-work.XXXXXX)
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	# a redis-server started by redis(), which may run in a subshell (mixed-app)
+	# whose pids the list above does not hold
+	[ -s "$tmp/redis.pid" ] && kill "$(cat "$tmp/redis.pid")" 2>/dev/null || true
 	wait 2>/dev/null || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 redis() {
 	command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null ||
@@ -25,6 +30,7 @@ redis() {
 	redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
 		--maxmemory 512mb --dir "$tmp" --daemonize no >/dev/null &
 	pids+=($!)
+	echo $! > "$tmp/redis.pid"
 	for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 	# mixed value sizes, then deletions (bounded -n)
 	for d in 64 1024 16384; do

@@ -8,9 +8,7 @@
 #ifndef FRAGML_FEED_EVENTS_H
 #define FRAGML_FEED_EVENTS_H
 
-#define FRAGML_FEED_EVF_EXTFRAG	0x01	/* fell back into another migratetype's pageblock */
-#define FRAGML_FEED_EVF_CLAIM	0x02	/* ... and claimed the whole pageblock */
-#define FRAGML_FEED_EVF_KTHREAD	0x04	/* allocated by a kernel thread */
+#include "fragml_alloc_flags.h"
 
 struct fragml_feed_ev {
 	__u64 ts;		/* bpf_ktime_get_ns() */
@@ -22,7 +20,7 @@ struct fragml_feed_ev {
 	__u32 weight;		/* allocations this record stands for (sampling) */
 	__u8 cls;		/* enum fragml_alloc_class */
 	__u8 action;		/* lifetime action (1 = long-lived) */
-	__u8 flags;		/* FRAGML_FEED_EVF_* */
+	__u8 flags;		/* FRAGML_ALLOC_F_* */
 	__u8 order;
 	__s8 mt;		/* migratetype requested */
 	__s8 block_mt;		/* migratetype of the pageblock the page came from */

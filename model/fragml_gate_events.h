@@ -16,6 +16,7 @@
 #define FRAGML_GATE_EVENTS_H
 
 #include "fragml_abi.h"
+#include "fragml_alloc_flags.h"
 
 #define FRAGML_GATE_NFEAT	16	/* feature slots in a decision record */
 #define FRAGML_GATE_LOG_BYTES	(256 * 1024)	/* decision ring buffer */
@@ -37,10 +38,10 @@ struct fragml_gate_cfg {
 	__u64 pending_full;	/* decisions logged but not tracked: pending update failed */
 };
 
-#define FRAGML_GATE_F_EXPLORED	0x1	/* the action was drawn at random */
-#define FRAGML_GATE_F_CAN_DEFER	0x2	/* the kernel honours a deferral */
-#define FRAGML_GATE_F_PENDING	0x4	/* tracked: an outcome record will follow */
-#define FRAGML_GATE_F_KTHREAD	0x8
+/* Decision flags, above the allocation flags (FRAGML_ALLOC_F_KTHREAD is used too). */
+#define FRAGML_GATE_F_EXPLORED	0x10	/* the action was drawn at random */
+#define FRAGML_GATE_F_CAN_DEFER	0x20	/* the kernel honours a deferral */
+#define FRAGML_GATE_F_PENDING	0x40	/* tracked: an outcome record will follow */
 
 /* One gate decision.  f[] holds the fallback hook's features in registry order. */
 struct fragml_gate_decision {
@@ -53,7 +54,7 @@ struct fragml_gate_decision {
 	__u32 model_version;	/* 0: no fallback model loaded */
 	__u8 action;		/* what the policy returned: 0 now, 1 defer */
 	__u8 model_action;	/* what the model said (0xff: no model) */
-	__u8 flags;		/* FRAGML_GATE_F_* */
+	__u8 flags;		/* FRAGML_GATE_F_*, FRAGML_ALLOC_F_KTHREAD */
 	__u8 zone_idx;
 	__s32 f[FRAGML_GATE_NFEAT];
 };

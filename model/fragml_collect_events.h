@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Ring-buffer records of the collector (bpf/fragml_collect.bpf.c -> loader/collect.c)
+ * Ring-buffer records of the collector (bpf/fragml_collect.bpf.c -> loader/collect_label.c)
  * and the identification map layouts (pinned by the observe programs, read by
  * `fragml top`).  Fixed-width types only; userspace includes <linux/types.h> first.
  */
@@ -8,6 +8,7 @@
 #define FRAGML_COLLECT_EVENTS_H
 
 #include "fragml_abi.h"
+#include "fragml_alloc_flags.h"
 
 enum fragml_ev_type {
 	FRAGML_EV_ALLOC = 1,	/* tracked allocation (lifetime row) */
@@ -20,9 +21,6 @@ enum fragml_ev_type {
 	FRAGML_EV_COMPACT,	/* one compaction run ended (compaction row) */
 };
 
-#define FRAGML_EVF_EXTFRAG	0x1
-#define FRAGML_EVF_KTHREAD	0x2
-#define FRAGML_EVF_KMALLOC	0x4
 
 struct fragml_ev_hdr {
 	__u32 type;
@@ -39,7 +37,7 @@ struct fragml_ev_alloc {
 	__s32 mt;
 	__s32 block_mt;		/* pageblock migratetype the page came from */
 	__u32 cls;
-	__u32 flags;		/* FRAGML_EVF_* */
+	__u32 flags;		/* FRAGML_ALLOC_F_* */
 	__s32 stack_id;		/* -1 without --stacks */
 	__u32 pad;
 	char comm[16];
@@ -55,7 +53,7 @@ struct fragml_ev_slab {
 	struct fragml_ev_hdr h;
 	__u64 page;
 	__u32 obj_size;
-	__u32 flags;		/* FRAGML_EVF_KMALLOC: name is empty, obj_size is the kmalloc size */
+	__u32 flags;		/* FRAGML_ALLOC_F_KMALLOC: name is empty, obj_size is the kmalloc size */
 	char name[32];
 };
 
@@ -88,7 +86,7 @@ struct fragml_ev_compact {
 	struct fragml_vec v;
 };
 
-/* ---- identification maps (pinned under /sys/fs/bpf/fragml by the observe programs) ---- */
+/* ---- identification maps (pinned under the pin directory by the observe programs) ---- */
 
 struct fragml_src_key {
 	__u32 tgid;		/* 0 for kernel threads with no process */
@@ -123,6 +121,33 @@ struct fragml_slab_val {
 	__u64 bytes;
 	__u64 pages;		/* slab pages grown for this cache by this task */
 	char comm[16];
+};
+
+/* Value of fragml_live (key: struct page *): one tracked page still allocated;
+ * read by the pageblock scan (loader/pageblock.c). */
+struct fragml_live {
+	__u64 ts;
+	struct fragml_src_key src;
+	__u32 order;
+	__s32 alloc_mt;
+	__u32 in_mixed_block;	/* counted in a fragml_blocks entry */
+	__u32 pad;
+};
+
+/* Call-site table filled by userspace from /proc/kallsyms (fragml_sites_fill()):
+ * one value holding `n` ranges sorted by start, so a lookup is one map access
+ * plus a bounded binary search per stack frame. */
+#define FRAGML_MAX_SITES	64	/* power of two: indices are masked */
+struct fragml_site {
+	__u64 start;
+	__u64 end;
+	__u32 cls;		/* enum fragml_alloc_class */
+	__u32 pad;
+};
+struct fragml_site_table {
+	__u32 n;
+	__u32 pad;
+	struct fragml_site s[FRAGML_MAX_SITES];
 };
 
 /* Per pageblock made mixed by a fallback (key: struct page * of any page >> 15). */
