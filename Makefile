@@ -42,11 +42,13 @@ KVMLINUX	:= $(KBUILD_DIR)/vmlinux
 # Recommends: the VM runs -nographic, so QEMU needs no GUI; rsync is the one
 # Recommends of linux-source-6.12 the build uses, by the kernel's headers_install;
 # libclang-rt-14-dev, a Recommends of clang, holds the libFuzzer and sanitizer
-# runtimes of `make fuzz`).
+# runtimes of `make fuzz`; redis-server and postgresql-15 are the applications of
+# the evaluation's guest scenarios, which run the host's binaries over 9p; jq
+# reads the trainer's reports into the evaluation report).
 DEB_PKGS := build-essential clang llvm libelf-dev zlib1g-dev libjson-c-dev \
 	libxgboost-dev linux-source-6.12 pkg-config pahole bc bison flex \
 	libssl-dev cpio kmod rsync qemu-system-x86 busybox-static stress-ng \
-	redis-server redis-tools gnuplot-nox libclang-rt-14-dev
+	redis-server redis-tools postgresql-15 gnuplot-nox jq libclang-rt-14-dev
 
 CC		?= cc
 CLANG		?= clang

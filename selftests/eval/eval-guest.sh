@@ -6,17 +6,21 @@
 # of the cell -> snapshot -> the THP faulter alongside them for the rest ->
 # final snapshot.  Results go to the results share (/tmp/out):
 #   metrics.txt   "key value" lines, one cell's row of the raw CSV
-#   timeline.csv  t_s,thp_fault_alloc,thp_fault_fallback,free_order9,unusable9_pm,extfrag_events
+#   timeline.csv  t_s,thp_fault_alloc,thp_fault_fallback,free_order9,unusable9_pm,extfrag_events,
+#                 compact_stall,mixed (mixed: kpageflags scan, every 10 s)
+#   faulter-regions.txt  the faulter's outcome per 2 MB region in fault order
+#                 ('1' huge, '0' not): what an oracle cell replays
 #   log.txt       what ran (also the job's output)
 # Environment (kernel command line): FRAGML_BIN, FRAGML_EVAL_DIR (this folder),
 # FRAGML_EVAL_WORK (the evalwork binary), FRAGML_EVAL_TOP (the checkout),
 # FRAGML_EVAL_SCENARIO, FRAGML_EVAL_POLICY, FRAGML_EVAL_SEED, FRAGML_EVAL_SECS,
-# FRAGML_EVAL_FAULT_MB (faulter working set, MiB).
+# FRAGML_EVAL_FAULT_MB (faulter working set, MiB), FRAGML_EVAL_OUT (the run's
+# output folder on the host, read-only here: the oracle's recorded cells).
 set -u
 bin=${FRAGML_BIN:?} edir=${FRAGML_EVAL_DIR:?} ew=${FRAGML_EVAL_WORK:?} top=${FRAGML_EVAL_TOP:?}
 scenario=${FRAGML_EVAL_SCENARIO:?} policy=${FRAGML_EVAL_POLICY:?}
 SEED=${FRAGML_EVAL_SEED:-1} SECS=${FRAGML_EVAL_SECS:-60} FAULT_MB=${FRAGML_EVAL_FAULT_MB:-448}
-EW=$ew WORK=/tmp/work
+EW=$ew WORK=/tmp/work rec=""
 out=/tmp/out M=/tmp/out/metrics.txt T=/sys/kernel/tracing
 mkdir -p "$WORK"
 : >"$M"
@@ -26,6 +30,36 @@ log() { echo "# eval: $*"; }
 put() { echo "$1 $2" >>"$M"; }
 fail() { log "FAILED: $*"; put cell_error "$(echo "$*" | tr ' ' '_')"; exit 1; }
 bg_pid() { PIDS+=("$@"); }
+# A seeded shuffle: the same order for the same seed (and round $1).
+seeded_shuf() { shuf --random-source=<(yes "fragml-$SEED-${1:-0}"); }
+# A warm page cache, as on a server that has run for a while: read host files
+# (over 9p with cache=loose, so they stay in the guest's page cache) in a
+# seeded order until free memory is below 1/N of the total (default 8) or
+# $2 s have passed; in the background.
+warm_cache() {
+	local div=${1:-8} until=$(($(awk '{ print int($1) }' /proc/uptime) + ${2:-30}))
+	(
+		find /usr/lib/x86_64-linux-gnu -maxdepth 2 -type f -size +64k 2>/dev/null | seeded_shuf |
+			while read -r f; do
+				cat "$f" >/dev/null 2>&1
+				[ "$(meminfo MemFree)" -lt $(($(meminfo MemTotal) / div)) ] && break
+				[ "$(awk '{ print int($1) }' /proc/uptime)" -ge "$until" ] && break
+			done
+		log "page cache warm: $(meminfo Cached) kB cached, $(meminfo MemFree) kB free"
+	) &
+	bg_pid $!
+}
+# redis-server on 127.0.0.1:6379 with maxmemory $1 (random eviction, no
+# persistence, THP left to the policy) and the seeded key churn of
+# `evalwork kv` over $2 keys of $3..$4 bytes
+redis_churn() {
+	redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" \
+		--maxmemory "$1" --maxmemory-policy allkeys-random --disable-thp no \
+		--daemonize no --logfile "$WORK/redis.log" &
+	bg_pid $!
+	"$EW" kv 6379 "$SEED" "$2" "$4" "$3" &
+	bg_pid $!
+}
 # wait for a fragmenter's ready file, at most until the fragmentation phase ends
 wait_ready() {
 	while [ ! -e "$1" ] && [ "$(awk '{ print int($1) }' /proc/uptime)" -lt $((t0 + frag_secs)) ]; do
@@ -53,11 +87,18 @@ extfrag_lost() {
 }
 meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 psi_total() { awk '/^some/ { sub("total=", "", $5); print $5 }' /proc/pressure/memory; }
+last_mixed=-100
 timeline() {
-	local t v9
+	local t v9 mixed=""
 	t=$(awk '{ print int($1) }' /proc/uptime)
 	v9=($(frag9))
-	echo "$((t - t0)),$(awk '$1 == "thp_fault_alloc" { a = $2 } $1 == "thp_fault_fallback" { f = $2 } END { print a + 0 "," f + 0 }' /proc/vmstat),${v9[0]},${v9[1]},$(extfrag_count)" >>"$out/timeline.csv"
+	# mixed pageblocks (kpageflags scan, evalwork pageblocks) every 10 s
+	if [ $((t - last_mixed)) -ge 10 ]; then
+		mixed=$("$EW" pageblocks 2>/dev/null | awk '$1 == "kpf_mixed_blocks" { print $2 }')
+		last_mixed=$t
+	fi
+	echo "$((t - t0)),$(awk '$1 == "thp_fault_alloc" { a = $2 } $1 == "thp_fault_fallback" { f = $2 } $1 == "compact_stall" { c = $2 } END { print a + 0 "," f + 0 "," c + 0 }' /proc/vmstat | {
+		IFS=, read -r a f c; echo "$a,$f,${v9[0]},${v9[1]},$(extfrag_count),$c"; }),$mixed" >>"$out/timeline.csv"
 }
 # sleep until $1 s since the cell began, sampling the timeline every 2 s
 run_until() {
@@ -92,6 +133,26 @@ while read -r key rest; do
 		fi
 		"$bin/fragml-load" -q "$m" || fail "fragml-load $m"
 		models="$models${models:+;}$(basename "$m" .bin):$(sha256sum "$m" | cut -c1-12)" ;;
+	oracle)
+		# the outcomes recorded in an earlier cell of the same scenario and
+		# seed under policy $rest: its faulter's per-region record is replayed
+		# (a region that got no huge page there is declined here), and when
+		# every direct compaction of that run failed, direct compaction is
+		# skipped (kcompactd left alone)
+		rec=${FRAGML_EVAL_OUT:?}/cells/$scenario.$rest.s$SEED
+		[ -s "$rec/faulter-regions.txt" ] && [ -r "$rec/metrics.txt" ] ||
+			fail "oracle: no recorded cell $scenario.$rest.s$SEED in ${FRAGML_EVAL_OUT} (list $rest before the oracle in the matrix)"
+		cp "$rec/faulter-regions.txt" /tmp/oracle-plan.txt
+		rstall=$(awk '$1 == "vm_compact_stall" { print $2 }' "$rec/metrics.txt")
+		rsucc=$(awk '$1 == "vm_compact_success" { print $2 }' "$rec/metrics.txt")
+		put oracle_from "$rest"
+		put oracle_recorded_compact "${rstall:-0}:${rsucc:-0}"
+		if [ "${rstall:-0}" -gt 0 ] && [ "${rsucc:-0}" = 0 ]; then
+			nmodel=$((nmodel + 1)) m=/tmp/policy-$nmodel.bin
+			"$bin/fragml-mkmodel" --hook compaction --rule 'is_kcompactd<1?skip:run' -o "$m" >/dev/null || fail "fragml-mkmodel oracle compaction"
+			"$bin/fragml-load" -q "$m" || fail "fragml-load $m"
+			models="$models${models:+;}oracle-compaction:$(sha256sum "$m" | cut -c1-12)"
+		fi ;;
 	*) fail "$pfile: unknown key '$key'" ;;
 	esac
 done <"$pfile"
@@ -108,7 +169,7 @@ echo 1 >$T/events/kmem/mm_page_alloc_extfrag/enable 2>/dev/null || log "no kmem:
 sync
 echo 3 >/proc/sys/vm/drop_caches
 t0=$(awk '{ print int($1) }' /proc/uptime)
-echo "t_s,thp_fault_alloc,thp_fault_fallback,free_order9,unusable9_pm,extfrag_events" >"$out/timeline.csv"
+echo "t_s,thp_fault_alloc,thp_fault_fallback,free_order9,unusable9_pm,extfrag_events,compact_stall,mixed" >"$out/timeline.csv"
 vmsnap 0
 read -r free9_0 unus9_0 <<<"$(frag9)"
 ext0=$(extfrag_count) psi0=$(psi_total)
@@ -122,6 +183,11 @@ frag_secs=$((SECS * 2 / 5))
 . "$sfile"
 log "scenario $scenario (seed $SEED): fragmenters for $frag_secs s, then the THP faulter ($FAULT_MB MiB) for $((SECS - frag_secs)) s"
 scenario_start || fail "scenario $scenario did not start"
+# a slow setup (a database copied in, a server started) does not eat the
+# fragmentation phase: it runs its full length after the setup
+setup_s=$(($(awk '{ print int($1) }' /proc/uptime) - t0))
+put setup_s "$setup_s"
+frag_secs=$((frag_secs + setup_s)) SECS=$((SECS + setup_s))
 run_until "$frag_secs"
 vmsnap 1
 read -r free9_1 unus9_1 <<<"$(frag9)"
@@ -129,7 +195,8 @@ put app_anon_kb $(($(meminfo AnonPages) + $(meminfo SwapTotal) - $(meminfo SwapF
 put app_anon_huge_kb "$(meminfo AnonHugePages)"
 put app_slab_kb "$(meminfo Slab)"
 
-"$EW" fault "$FAULT_MB" "$SEED" /tmp/faulter.txt &
+"$EW" fault "$FAULT_MB" "$SEED" /tmp/faulter.txt "$out/faulter-regions.txt" \
+	${rec:+/tmp/oracle-plan.txt} &
 fpid=$!
 run_until "$SECS"
 kill -TERM "$fpid" 2>/dev/null

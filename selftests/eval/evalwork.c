@@ -10,15 +10,23 @@
  *   evalwork sockets N BYTES SEED READY  N loopback TCP connections, each
  *       holding up to BYTES unread in its socket buffers; a seeded 1 in 3
  *       kept, then one replaced every 50 ms
- *   evalwork kv PORT SEED KEYS MAXVAL   key churn against a redis server:
- *       pipelined SET of values of 64..MAXVAL bytes (log-uniform) and DEL over
- *       KEYS keys
+ *   evalwork kv PORT SEED KEYS MAXVAL [MINVAL]  key churn against a redis
+ *       server: pipelined SET of values of MINVAL (default 64)..MAXVAL bytes
+ *       (log-uniform) and DEL over KEYS keys, 64 commands per batch, at most
+ *       10 batches a second (a client's churn, not a CPU hog: under TCG an
+ *       unpaced client starves everything else in the guest)
  *   evalwork files DIR SEED             file-tree churn: files of 0..64 KiB in
  *       256 directories under DIR (tmpfs), random creates and deletes
- *   evalwork fault MB SEED OUTFILE      a MADV_HUGEPAGE faulter: 8 MiB chunks,
- *       every 4 KiB page written, up to MB MiB, then a random chunk replaced
- *       each round; on SIGTERM writes "regions N\nhuge N\n" to OUTFILE (2 MB
- *       regions faulted, and how many were backed by a huge page)
+ *   evalwork fault MB SEED OUTFILE [RECORD [REPLAY]]  a MADV_HUGEPAGE
+ *       faulter: 8 MiB chunks, every 4 KiB page written, up to MB MiB, then a
+ *       random chunk replaced each round; on SIGTERM writes "regions N\nhuge N\n"
+ *       to OUTFILE (2 MB regions faulted, and how many were backed by a huge
+ *       page).  RECORD (unless "-"): the outcome of every region in fault
+ *       order, one '1' (huge) or '0' per region.  REPLAY: such a record from
+ *       an earlier run of the same seed; the i-th region is advised
+ *       MADV_NOHUGEPAGE (the THP fault declined: base pages at once, no
+ *       compaction) where the record has '0', MADV_HUGEPAGE elsewhere and
+ *       past its end
  *   evalwork lo                         bring the loopback interface up
  *   evalwork extfrag TRACEFILE          count distinct pageblocks polluted by
  *       mm_page_alloc_extfrag events (fragmenting=1, change_ownership=0), and
@@ -235,15 +243,17 @@ static int sockets(int n, long bytes, const char *ready_path)
 	}
 }
 
-static int kv(int port, long keys, long maxval)
+static int kv(int port, long keys, long maxval, long minval)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	char *val = malloc(maxval + 1), *out = malloc(64 * (maxval + 128)), rbuf[65536];
 	int s = -1;
 
-	if (!val || !out || keys < 1 || maxval < 64)
+	if (!val || !out || keys < 1 || minval < 1 || maxval < minval) {
+		fprintf(stderr, "evalwork: kv: need KEYS >= 1 and 1 <= MINVAL <= MAXVAL\n");
 		return 1;
+	}
 	memset(val, 'v', maxval);
 	for (int tries = 0; tries < 200; tries++) {
 		s = socket(AF_INET, SOCK_STREAM, 0);
@@ -267,9 +277,9 @@ static int kv(int port, long keys, long maxval)
 			int kl = snprintf(key, sizeof(key), "key:%ld", k);
 
 			if (rnd() % 10 < 7) {
-				/* log-uniform size between 64 and maxval */
+				/* log-uniform size between minval and maxval */
 				double f = (double)(rnd() % 1000) / 1000.0;
-				long sz = (long)(64.0 * pow((double)maxval / 64.0, f));
+				long sz = (long)((double)minval * pow((double)maxval / (double)minval, f));
 
 				len += sprintf(out + len, "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%ld\r\n", kl, key, sz);
 				memcpy(out + len, val, sz);
@@ -288,6 +298,7 @@ static int kv(int port, long keys, long maxval)
 			}
 			off += w;
 		}
+		nap_ms(100);
 		/* every reply is one line (+OK, :n or -ERR) */
 		while (replies < 64) {
 			ssize_t r = read(s, rbuf, sizeof(rbuf));
@@ -352,19 +363,48 @@ static int region_huge(int pm, int kf, char *p)
 	return (flags >> 22) & 1;	/* KPF_THP */
 }
 
-static int fault(long mb, const char *outfile)
+/* A replay plan: the '0'/'1' outcome of each region in fault order. */
+static char *read_plan(const char *path, long *len)
 {
-	long nchunks = mb * (1L << 20) / (long)CHUNK, live = 0;
+	FILE *f = fopen(path, "r");
+	long cap = 1 << 16, n = 0;
+	char *plan = malloc(cap);
+	int c;
+
+	if (!f || !plan) {
+		fprintf(stderr, "evalwork: replay %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	while ((c = fgetc(f)) != EOF) {
+		if (c != '0' && c != '1')
+			continue;
+		if (n == cap && !(plan = realloc(plan, cap *= 2)))
+			exit(1);
+		plan[n++] = (char)c;
+	}
+	fclose(f);
+	*len = n;
+	return plan;
+}
+
+static int fault(long mb, const char *outfile, const char *record, const char *replay)
+{
+	long nchunks = mb * (1L << 20) / (long)CHUNK, live = 0, nplan = 0, declined = 0;
 	char **chunk = calloc(nchunks ? nchunks : 1, sizeof(*chunk));
 	long regions = 0, huge = 0;
 	int pm = open("/proc/self/pagemap", O_RDONLY), kf = open("/proc/kpageflags", O_RDONLY);
 	struct sigaction sa = { .sa_handler = on_term };
-	FILE *f;
+	char *plan = replay ? read_plan(replay, &nplan) : NULL;
+	FILE *f, *rec = NULL;
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	if (!chunk || nchunks < 1)
 		return 1;
+	if (record && strcmp(record, "-") && !(rec = fopen(record, "w"))) {
+		fprintf(stderr, "evalwork: record %s: %s\n", record, strerror(errno));
+		return 1;
+	}
 	while (!stop) {
 		long slot = live < nchunks ? live++ : (long)(rnd() % (uint64_t)nchunks);
 		char *raw, *p;
@@ -380,17 +420,33 @@ static int fault(long mb, const char *outfile)
 		}
 		p = (char *)(((uintptr_t)raw + HUGE_SZ - 1) & ~(HUGE_SZ - 1));
 		madvise(p, CHUNK, MADV_HUGEPAGE);
+		for (size_t off = 0; plan && off < CHUNK; off += HUGE_SZ) {
+			long r = regions + (long)(off / HUGE_SZ);
+
+			if (r < nplan && plan[r] == '0') {
+				madvise(p + off, HUGE_SZ, MADV_NOHUGEPAGE);
+				declined++;
+			}
+		}
 		for (size_t off = 0; off < CHUNK && !stop; off += 4096)
 			p[off] = 1;
 		for (size_t off = 0; off < CHUNK && !stop; off += HUGE_SZ) {
+			int h = region_huge(pm, kf, p + off);
+
 			regions++;
-			huge += region_huge(pm, kf, p + off);
+			huge += h;
+			if (rec)
+				fputc('0' + h, rec);
 		}
 	}
+	if (rec && fclose(rec))
+		return 1;
 	f = fopen(outfile, "w");
 	if (!f)
 		return 1;
 	fprintf(f, "faulter_regions %ld\nfaulter_huge %ld\n", regions, huge);
+	if (plan)
+		fprintf(f, "oracle_plan_regions %ld\noracle_declined %ld\n", nplan, declined);
 	return fclose(f) ? 1 : 0;
 }
 
@@ -533,12 +589,14 @@ int main(int argc, char **argv)
 		return seed(argv[3]), pipes(atoi(argv[2]), argv[4]);
 	if (argc == 6 && !strcmp(argv[1], "sockets"))
 		return seed(argv[4]), sockets(atoi(argv[2]), atol(argv[3]), argv[5]);
-	if (argc == 6 && !strcmp(argv[1], "kv"))
-		return seed(argv[3]), kv(atoi(argv[2]), atol(argv[4]), atol(argv[5]));
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "kv"))
+		return seed(argv[3]), kv(atoi(argv[2]), atol(argv[4]), atol(argv[5]),
+					 argc == 7 ? atol(argv[6]) : 64);
 	if (argc == 4 && !strcmp(argv[1], "files"))
 		return seed(argv[3]), files(argv[2]);
-	if (argc == 5 && !strcmp(argv[1], "fault"))
-		return seed(argv[3]), fault(atol(argv[2]), argv[4]);
+	if (argc >= 5 && argc <= 7 && !strcmp(argv[1], "fault"))
+		return seed(argv[3]), fault(atol(argv[2]), argv[4], argc > 5 ? argv[5] : NULL,
+					    argc > 6 ? argv[6] : NULL);
 	if (argc == 2 && !strcmp(argv[1], "lo"))
 		return lo_up();
 	if (argc == 3 && !strcmp(argv[1], "extfrag"))
@@ -546,7 +604,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "pageblocks"))
 		return pageblocks();
 	fprintf(stderr, "usage: evalwork pipes N SEED READY | sockets N BYTES SEED READY |\n"
-			"       kv PORT SEED KEYS MAXVAL | files DIR SEED | fault MB SEED OUTFILE |\n"
+			"       kv PORT SEED KEYS MAXVAL [MINVAL] | files DIR SEED | fault MB SEED OUTFILE [RECORD [REPLAY]] |\n"
 			"       lo | extfrag TRACEFILE | pageblocks\n");
 	return 2;
 }

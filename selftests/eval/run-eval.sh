@@ -10,7 +10,10 @@
 #                        fragmentation alone, the rest with the THP faulter)
 #   seeds S...           seeds run for every cell line
 #   fault_mb N           faulter working set (MiB)
-#   cell SCENARIO POLICY...   one cell per policy and seed
+#   cell SCENARIO POLICY...   one cell per policy and seed (policies in
+#                        order, all seeds of one before the next: an oracle
+#                        policy replays the cell of the policy it names, so
+#                        list that policy first)
 # Environment: FRAGML_BIN (build/bin), FRAGML_EVAL_WORK (evalwork binary),
 # FRAGML_EVAL_KHASH (patch-series hash), FRAGML_VM_MEM / FRAGML_VM_MACHINE /
 # FRAGML_VM_SWAP (guest shape, see selftests/vm/run-vm.sh), FRAGML_EVAL_ONLY
@@ -51,9 +54,11 @@ done <"$matrix"
 [ ${#cells[@]} -gt 0 ] || { echo "run-eval: $matrix: no cells" >&2; exit 1; }
 
 mkdir -p "$out/cells"
+out=$(cd "$out" && pwd)	# the guest reads earlier cells here (oracle policies)
 # a partial run (FRAGML_EVAL_ONLY) keeps the other cells of an earlier run
 [ -z "${FRAGML_EVAL_ONLY:-}" ] && rm -rf "${out:?}"/cells/*
 cp "$matrix" "$out/matrix.txt" && basename "$matrix" >"$out/matrix.name"
+commit=$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)
 total=${#cells[@]} i=0 failed=0 t_start=$(date +%s) last=0
 mmss() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 echo "# eval: $total cells from $(basename "$matrix"), $secs s of workload each, guest $FRAGML_VM_MEM machine $FRAGML_VM_MACHINE swap $FRAGML_VM_SWAP" >&2
@@ -72,7 +77,7 @@ for c in "${cells[@]}"; do
 		FRAGML_SCRIPT="$edir/eval-guest.sh" FRAGML_BIN="$FRAGML_BIN" FRAGML_EVAL_DIR="$edir" \
 		FRAGML_EVAL_WORK="$FRAGML_EVAL_WORK" FRAGML_EVAL_TOP="$top" \
 		FRAGML_EVAL_SCENARIO="$sc" FRAGML_EVAL_POLICY="$p" FRAGML_EVAL_SEED="$s" \
-		FRAGML_EVAL_SECS="$secs" FRAGML_EVAL_FAULT_MB="$fault_mb" \
+		FRAGML_EVAL_SECS="$secs" FRAGML_EVAL_FAULT_MB="$fault_mb" FRAGML_EVAL_OUT="$out" \
 		>"$cdir/run.log" 2>"$cdir/vm.log"
 	rc=$?
 	last=$(($(date +%s) - c0))
@@ -89,6 +94,7 @@ for c in "${cells[@]}"; do
 		echo "swap $FRAGML_VM_SWAP"
 		echo "kernel ${guest%%,*}"
 		echo "patch_hash ${FRAGML_EVAL_KHASH:-unknown}"
+		echo "commit $commit"
 		echo "guest $(echo "$guest" | tr ', ' ';_')"
 		echo "host_cell_s $last"
 		echo "vm_rc $rc"

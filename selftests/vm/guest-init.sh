@@ -17,7 +17,7 @@ mount -t tmpfs tmpfs /run
 mkdir -p /run/host-tmp
 mount --bind /tmp /run/host-tmp
 mount -t tmpfs -o mode=1777 tmpfs /tmp
-for p in "$FRAGML_VMDIR" "$FRAGML_TESTDIR" "$FRAGML_BIN" "$FRAGML_MMDIR" "$FRAGML_SCRIPT"; do
+for p in "$FRAGML_VMDIR" "$FRAGML_TESTDIR" "$FRAGML_BIN" "$FRAGML_MMDIR" "$FRAGML_SCRIPT" "$FRAGML_EVAL_OUT"; do
 	case $p in
 	/tmp/?*)
 		top=${p#/tmp/}; top=${top%%/*}
