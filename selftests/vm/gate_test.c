@@ -439,38 +439,54 @@ static long decisions(int fd, unsigned int hook, unsigned int row, unsigned int 
  * all carry its own action, and the kernel counted every decision the
  * policy made exactly once.
  */
-TEST_F_TIMEOUT(gate, model_swap_under_load, 900)
+/*
+ * Publish constant models `a` then `b` for `hook` and swap between them
+ * `swaps` times while the unmovable burst runs (paced to ~30 s), then detach
+ * the policy so that no decision follows and the kernel's and the policy's
+ * counters can agree.  Small per-CPU lists, so that each refill is one
+ * decision and decisions keep coming through the burst rather than one per
+ * ~1500 pages.  The workload stays alive (its pages allocated).
+ */
+static int swap_during_burst(FIXTURE_DATA(gate) *self, const char *hook, const char *a,
+			     const char *b, int swaps)
 {
-	const int swaps = 12;	/* 14 versions: 14 distinct counter rows */
 	const char *bin = env_or("FRAGML_BIN", "build/bin");
 	struct fragml_err err = {};
-	long seen[2] = { 0 }, total = 0, torn = 0;
-	struct counts a, b, d;
-	int fd, progress;
+	int progress, ret = 0;
 
-	counts_take(&self->ev, &a);
-	ASSERT_EQ(0, publish_const("fallback", "defer"));
-	ASSERT_EQ(0, publish_const("fallback", "fallback"));
-	fd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_counters");
-	ASSERT_GE(fd, 0);
-	/*
-	 * The models change while the unmovable burst runs (paced to ~30 s).
-	 * Small per-CPU lists, so that each refill is one decision and decisions
-	 * keep coming through the burst rather than one per ~1500 pages.
-	 */
+	if (publish_const(hook, a) || publish_const(hook, b))
+		return -1;
 	sh("cat /proc/sys/vm/percpu_pagelist_high_fraction > /tmp/pcp-fraction; echo 100000 > /proc/sys/vm/percpu_pagelist_high_fraction");
 	self->w.pace_us = 50 * 1000;
 	progress = workload_spawn(&self->w);
-	ASSERT_GE(progress, 0);
-	ASSERT_EQ(0, workload_wait(progress, 'a'));
-	for (int i = 1; i <= swaps; i++)
-		ASSERT_EQ(0, sh("%s/fragml-load -q --no-guard /tmp/fallback-%s.bin", bin,
-				i % 2 ? "defer" : "fallback"));
-	ASSERT_EQ(0, workload_wait(progress, 'r'));
-	close(progress);
+	if (progress < 0 || workload_wait(progress, 'a'))
+		ret = -1;
+	for (int i = 1; !ret && i <= swaps; i++)
+		if (sh("%s/fragml-load -q --no-guard /tmp/%s-%s.bin", bin, hook, i % 2 ? a : b))
+			ret = -1;
+	if (!ret && workload_wait(progress, 'r'))
+		ret = -1;
+	if (progress >= 0)
+		close(progress);
 	sh("cat /tmp/pcp-fraction > /proc/sys/vm/percpu_pagelist_high_fraction");
-	/* No decision after this: the kernel and the policy counters can agree. */
-	ASSERT_EQ(0, fragml_policy_detach(&err)) TH_LOG("%s", fragml_err_msg(&err));
+	if (fragml_policy_detach(&err)) {
+		printf("# detach: %s\n", fragml_err_msg(&err));
+		ret = -1;
+	}
+	return ret;
+}
+
+TEST_F_TIMEOUT(gate, model_swap_under_load, 900)
+{
+	const int swaps = 12;	/* 14 versions: 14 distinct counter rows */
+	long seen[2] = { 0 }, total = 0, torn = 0;
+	struct counts a, b, d;
+	int fd;
+
+	counts_take(&self->ev, &a);
+	ASSERT_EQ(0, swap_during_burst(self, "fallback", "defer", "fallback", swaps));
+	fd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_counters");
+	ASSERT_GE(fd, 0);
 	counts_take(&self->ev, &b);
 	workload_stop(&self->w);
 	counts_delta(&d, &a, &b);
@@ -598,31 +614,15 @@ TEST_F_TIMEOUT(gate, placement_claim_vs_steal, 900)
 TEST_F_TIMEOUT(gate, placement_swap_under_load, 900)
 {
 	const int swaps = 12;
-	const char *bin = env_or("FRAGML_BIN", "build/bin");
-	struct fragml_err err = {};
 	long a[NR_P], b[NR_P], seen[2] = { 0 }, total = 0, kernel = 0;
-	int fd, progress;
+	int fd;
 
 	if (vmstat("placement_claim") < 0)
 		SKIP(return, "kernel has no placement hook (kernel-patches/0005)");
 	place_take(a);
-	ASSERT_EQ(0, publish_const("placement", "claim"));
-	ASSERT_EQ(0, publish_const("placement", "steal"));
-	ASSERT_TRUE(policy_is(FRAGML_POLICY_PLACE));
+	ASSERT_EQ(0, swap_during_burst(self, "placement", "claim", "steal", swaps));
 	fd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_counters");
 	ASSERT_GE(fd, 0);
-	sh("cat /proc/sys/vm/percpu_pagelist_high_fraction > /tmp/pcp-fraction; echo 100000 > /proc/sys/vm/percpu_pagelist_high_fraction");
-	self->w.pace_us = 50 * 1000;
-	progress = workload_spawn(&self->w);
-	ASSERT_GE(progress, 0);
-	ASSERT_EQ(0, workload_wait(progress, 'a'));
-	for (int i = 1; i <= swaps; i++)
-		ASSERT_EQ(0, sh("%s/fragml-load -q --no-guard /tmp/placement-%s.bin", bin,
-				i % 2 ? "claim" : "steal"));
-	ASSERT_EQ(0, workload_wait(progress, 'r'));
-	close(progress);
-	sh("cat /tmp/pcp-fraction > /proc/sys/vm/percpu_pagelist_high_fraction");
-	ASSERT_EQ(0, fragml_policy_detach(&err)) TH_LOG("%s", fragml_err_msg(&err));
 	place_take(b);
 	workload_stop(&self->w);
 
