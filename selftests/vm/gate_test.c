@@ -563,9 +563,10 @@ static int place_run(FIXTURE_DATA(gate) *self, struct counts *d, long *pl, const
 /*
  * "Claim" and "take only what is needed" do what they say, on the same
  * workload: with every candidate block claimed, non-movable fallbacks stop
- * leaving blocks mixed and their pages go to fewer pageblocks than when no
- * block is ever claimed; the kernel counts each answer as given.  No policy
- * (and a policy without a placement model) leaves the counters alone.
+ * leaving blocks of another type mixed (under a tenth of the mixing
+ * fallbacks "steal" makes); with "steal" no block is ever claimed; the
+ * kernel counts each answer as given.  No policy (and a policy without a
+ * placement model) leaves the counters alone.
  */
 TEST_F_TIMEOUT(gate, placement_claim_vs_steal, 900)
 {
@@ -600,9 +601,18 @@ TEST_F_TIMEOUT(gate, placement_claim_vs_steal, 900)
 	EXPECT_GT(claim[P_CLAIM], 0);
 	EXPECT_GT(claim[P_CLAIM_OVERRIDE], 0);
 	EXPECT_EQ(0, claim[P_STEAL] + claim[P_SKIP] + claim[P_DEFAULT]);
-	/* claiming groups the non-movable pages: fewer blocks, fewer left mixed */
-	EXPECT_LT(dc.ev[ALLOC_EV_FALLBACK_MIXING_UNMOVABLE], ds.ev[ALLOC_EV_FALLBACK_MIXING_UNMOVABLE]);
-	EXPECT_LT(dc.ev[ALLOC_EV_BLOCKS_POLLUTED], ds.ev[ALLOC_EV_BLOCKS_POLLUTED]);
+	/*
+	 * A claim turns the block into the allocation's type: no non-movable
+	 * fallback leaves a block of another type mixed, where "steal" leaves
+	 * every one so.  How many blocks end up holding non-movable pages is
+	 * another matter: a claimed block with few free pages fills at once and
+	 * the next fallback claims another, while "steal" takes the smallest free
+	 * page, mostly in a block it polluted before (measured here: 245 blocks
+	 * claimed against 180 stolen from).  Printed above; docs/report-place.md.
+	 */
+	EXPECT_LT(dc.ev[ALLOC_EV_FALLBACK_MIXING_UNMOVABLE] * 10,
+		  ds.ev[ALLOC_EV_FALLBACK_MIXING_UNMOVABLE]);
+	EXPECT_GT(dc.ev[ALLOC_EV_FALLBACK_CLAIMED_UNMOVABLE], 0);
 }
 
 /*
