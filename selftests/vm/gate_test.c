@@ -607,8 +607,9 @@ TEST_F_TIMEOUT(gate, placement_claim_vs_steal, 900)
 	 * every one so.  How many blocks end up holding non-movable pages is
 	 * another matter: a claimed block with few free pages fills at once and
 	 * the next fallback claims another, while "steal" takes the smallest free
-	 * page, mostly in a block it polluted before (measured here: 245 blocks
-	 * claimed against 180 stolen from).  Printed above; docs/report-place.md.
+	 * page, often in a block it polluted before; two runs here gave 245 vs 180
+	 * and 233 vs 303 blocks (claim vs steal): no consistent direction, so it
+	 * is printed above, not asserted (docs/report-place.md).
 	 */
 	EXPECT_LT(dc.ev[ALLOC_EV_FALLBACK_MIXING_UNMOVABLE] * 10,
 		  ds.ev[ALLOC_EV_FALLBACK_MIXING_UNMOVABLE]);
