@@ -599,15 +599,21 @@ static int run_mkmodel(const char *args, const char *out)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Every feature missing in x; whether fragml-mkmodel can be run. */
+static bool mkmodel_ready(int32_t *x)
+{
+	for (int k = 0; k < FRAGML_MAX_FEATURES; k++)
+		x[k] = FRAGML_MISSING;
+	return run_mkmodel("--help >/dev/null", "/dev/null") == 0;
+}
+
 TEST(mkmodel_constant_and_rule)
 {
 	struct fragml_model *m = malloc(sizeof(*m));
 	struct fragml_err err = { 0 };
 	int32_t x[FRAGML_MAX_FEATURES];
 
-	for (int k = 0; k < FRAGML_MAX_FEATURES; k++)
-		x[k] = FRAGML_MISSING;
-	if (run_mkmodel("--help >/dev/null", "/dev/null") != 0)
+	if (!mkmodel_ready(x))
 		SKIP(return, "fragml-mkmodel not built in build/bin");
 	ASSERT_EQ(0, run_mkmodel("--hook thp_fault --const decline", tmp_path("decl.bin")));
 	ASSERT_EQ(0, fragml_model_read_file(m, tmp_path("decl.bin"), &err)) TH_LOG("%s", err.msg);
@@ -644,10 +650,8 @@ TEST(mkmodel_nested_rule)
 	struct fragml_err err = { 0 };
 	int32_t x[FRAGML_MAX_FEATURES];
 
-	for (int k = 0; k < FRAGML_MAX_FEATURES; k++)
-		x[k] = FRAGML_MISSING;
-	if (run_mkmodel("--help >/dev/null", "/dev/null") != 0)
-		SKIP(return, "fragml-mkmodel not built next to the test");
+	if (!mkmodel_ready(x))
+		SKIP(return, "fragml-mkmodel not built in build/bin");
 	ASSERT_EQ(0, run_mkmodel("--hook placement --rule "
 				 "'migratetype<1?(block_foreign<16?skip:claim):"
 				 "(migratetype>=2?(block_foreign>=16?claim:skip):default)'",
