@@ -2,9 +2,9 @@
 scenario_start() {
 	local mb i=0 n
 	mb=$(awk '$1 == "MemFree:" { print int($2 * 60 / 100 / 1024) }' /proc/meminfo)
-	"$FRAGML_BIN/fragml-work" --mb "$mb" --hold 100000 holes >"$WORK/holes.out" &
+	"$FRAGML_BIN/fragml-work" --mb "$mb" --hold 600 holes >"$WORK/holes.out" &
 	bg_pid $!
-	while ! grep -q ready "$WORK/holes.out" 2>/dev/null && [ $i -lt 600 ]; do
+	while ! grep -q ready "$WORK/holes.out" 2>/dev/null && [ $i -lt 120 ]; do
 		sleep 0.5
 		i=$((i + 1))
 	done
