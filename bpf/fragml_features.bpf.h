@@ -26,6 +26,7 @@
 #include "fragml_vec.bpf.h"
 
 #define FRAGML_NR_ORDERS	11
+#define FRAGML_PF_EXITING	0x00000004	/* PF_EXITING, stable since 2.6 */
 #define FRAGML_STACK_DEPTH	16	/* registered sites sit within ~10 frames of the tracepoint */
 /* An allocation belongs to a user fault of the same thread at most one jiffy
  * after it (1-2 ms at HZ=1000, 4-8 ms at HZ=250).  Jiffies, not ktime: the
@@ -109,6 +110,11 @@ static __always_inline struct fragml_task_state *fragml_task_get(__u32 tgid, __u
 
 	if (!t) {
 		struct fragml_task_state init = { .win_start = now };
+
+		/* an exiting thread may still allocate after sched_process_exit
+		 * dropped its process's entry (newer kernels): do not recreate it */
+		if (bpf_get_current_task_btf()->flags & FRAGML_PF_EXITING)
+			return NULL;
 
 		bpf_map_update_elem(&fragml_task_state, &tgid, &init, BPF_NOEXIST);
 		t = bpf_map_lookup_elem(&fragml_task_state, &tgid);
@@ -504,12 +510,15 @@ static long fragml_vma_cb(struct task_struct *task, struct vm_area_struct *vma, 
 #define FRAGML_VM_HUGEPAGE	0x20000000ULL	/* VM_HUGEPAGE, stable */
 #define FRAGML_HPAGE_SIZE	(1ULL << (12 + FRAGML_HPAGE_ORDER))
 
-/* THP-fault hook: at a user fault on `addr`.  The allocation's gfp is not
- * known at the fault in observe mode (the collector samples at the fault):
- * gfp_bits is an enforce-mode feature of this hook. */
+/* THP-fault hook: at a user fault on `addr` (the collector, before the
+ * allocation) or at the huge page it allocated (observe, `allocated` set:
+ * the node's counts are taken back to before it, where the policy decided).
+ * The allocation's gfp is not known at the fault: gfp_bits is an
+ * enforce-mode feature of this hook. */
 static __always_inline void fragml_thp_features(struct fragml_vec *v, __u64 now,
 						struct task_struct *task,
-						struct fragml_task_state *t, __u64 addr)
+						struct fragml_task_state *t, __u64 addr,
+						int allocated)
 {
 	struct fragml_vma_info vi = {};
 	struct fragml_thp_in in = {};
@@ -534,8 +543,10 @@ static __always_inline void fragml_thp_features(struct fragml_vec *v, __u64 now,
 		in.have_rss = 1;
 	}
 	if (!fragml_node_read(fragml_main_node(now), &zi)) {
-		in.node_free_pages = zi.free_pages;
-		in.node_free_huge = fragml_free_huge(&zi);
+		/* taking a 2 MB page from an order >= 9 block removes one 2 MB
+		 * unit whatever the block's order */
+		in.node_free_pages = zi.free_pages + (allocated ? FRAGML_HPAGE_PAGES : 0);
+		in.node_free_huge = fragml_free_huge(&zi) + (allocated ? 1 : 0);
 		in.have_node = 1;
 	}
 	fragml_vec_thp(v, now, &in, t, fragml_glob_get(now));

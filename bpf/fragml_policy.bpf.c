@@ -35,6 +35,7 @@
 #include "fragml_policy_kern.h"
 #include "fragml_task_state.bpf.h"
 #include "fragml_vec.bpf.h"
+#include "fragml_vaudit.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -130,8 +131,8 @@ static __always_inline int thp_fault_decide(struct mm_policy_thp_ctx *ctx)
 {
 	struct fragml_vec *v = fragml_scratch_vec();
 	struct fragml_result res;
+	__u32 tgid;
 	int action;
-
 	struct fragml_thp_in in = {
 		.vma_start = ctx->vma_start, .vma_end = ctx->vma_end,
 		.anon_rss = ctx->mm_anon_pages,
@@ -143,8 +144,10 @@ static __always_inline int thp_fault_decide(struct mm_policy_thp_ctx *ctx)
 	if (!v || !fragml_in_scope())
 		return MM_POLICY_THP_DEFAULT;
 	/* a user fault: the current task is the faulting one */
-	fragml_vec_thp(v, bpf_ktime_get_ns(), &in,
-		       task_state_of(bpf_get_current_pid_tgid() >> 32), fragml_glob_peek());
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	fragml_vec_thp(v, bpf_ktime_get_ns(), &in, task_state_of(tgid), fragml_glob_peek());
+	fragml_vaudit_note(FRAGML_HOOK_THP_FAULT, FRAGML_VAUDIT_POLICY, tgid,
+			   ctx->address >> (12 + FRAGML_HPAGE_ORDER), v);
 	action = fragml_decide(FRAGML_HOOK_THP_FAULT, v, &res);
 	fragml_canary_eval(FRAGML_HOOK_THP_FAULT, v, action < 0 ? MM_POLICY_THP_DEFAULT : action);
 	if (action < 0 || action > MM_POLICY_THP_DEFAULT)

@@ -11,6 +11,9 @@
 
 #include "fragml_features.bpf.h"
 #include "fragml_collect_events.h"
+#ifdef FRAGML_OBSERVE
+#include "fragml_vaudit.bpf.h"
+#endif
 
 /* Settings fixed at load time (the observe programs keep the sampled defaults). */
 #ifndef FRAGML_TRACK_SAMPLE_SHIFT
@@ -270,24 +273,28 @@ static __always_inline int fragml_on_thp_alloc(void *ctx, struct task_struct *ta
 		return 0;
 	now = bpf_ktime_get_ns();
 	t = fragml_task_get(tgid, now);
+#ifdef FRAGML_OBSERVE
+	{
+		/* the shadow of the policy's decision: the vector as it was
+		 * before this huge page was taken (fragml_thp_features()) */
+		struct fragml_vec *v = fragml_scratch_vec();
+
+		if (v) {
+			struct fragml_result res;
+
+			fragml_thp_features(v, now, task, t, fault_addr, 1);
+			fragml_vaudit_note(FRAGML_HOOK_THP_FAULT, FRAGML_VAUDIT_OBSERVE, tgid,
+					   fault_addr >> (12 + FRAGML_HPAGE_ORDER), v);
+			fragml_decide_observed(FRAGML_HOOK_THP_FAULT, v, &res);
+		}
+	}
+#endif
 	fragml_note_alloc(t, 512, 1);
 	sk.tgid = tgid;
 	sk.cls = FRAGML_CLASS_ANON;
 	src = fragml_src_get(&sk, task, now);
 	if (src)
 		src->thp_faults++;
-#ifdef FRAGML_OBSERVE
-	{
-		struct fragml_vec *v = fragml_scratch_vec();
-
-		if (v) {
-			struct fragml_result res;
-
-			fragml_thp_features(v, now, task, t, fault_addr);
-			fragml_decide_observed(FRAGML_HOOK_THP_FAULT, v, &res);
-		}
-	}
-#endif
 #ifdef FRAGML_COLLECT
 	{
 		struct fragml_ev_thp *e = fragml_reserve(sizeof(*e));

@@ -116,6 +116,20 @@ struct fragml_blob {
 #define FRAGML_SHADOW_INDEX(hook, action)	((hook) * FRAGML_MAX_ACTIONS + (action))
 #define FRAGML_NR_SHADOW			(FRAGML_NR_HOOKS * FRAGML_MAX_ACTIONS)
 
+/* fragml_vaudit (bpf/fragml_vaudit.bpf.h): the vector each side built for
+ * one decision, while the audit is on.  `where`: the 2 MB region (address
+ * >> 21) of a THP fault. */
+#define FRAGML_VAUDIT_OBSERVE	0
+#define FRAGML_VAUDIT_POLICY	1
+#define FRAGML_VAUDIT_MAX	4096
+struct fragml_vaudit_key {
+	__u32 hook;
+	__u32 side;		/* FRAGML_VAUDIT_* */
+	__u32 tgid;
+	__u32 pad;
+	__u64 where;
+};
+
 /* fragml_info: 1-entry array describing the running programs. */
 #define FRAGML_MODE_OBSERVE	0
 #define FRAGML_MODE_ENFORCE	1

@@ -120,7 +120,7 @@ enum fragml_alloc_class {
 	X(18, REGION_IN_VMA,	"region_in_vma",	"bool",		1,    FRAGML_H_THP, FRAGML_H_THP, "the aligned 2 MB region lies wholly inside the VMA") \
 	X(19, MM_RSS_LOG2,	"mm_rss_log2",		"log2 pages",	1,    FRAGML_H_THP, FRAGML_H_THP, "resident anonymous pages of the process") \
 	X(20, TASK_THP_RATE,	"task_thp_rate",	"faults/s",	1,    FRAGML_H_THP, FRAGML_H_THP, "huge-page faults of the process in the last second (capped)") \
-	X(21, TASK_DENSITY_PPK,	"task_density_ppk",	"per 1024",	1024, FRAGML_H_THP, FRAGML_H_THP, "mean touched share of 2 MB regions this process faulted before") \
+	X(21, TASK_DENSITY_PPK,	"task_density_ppk",	"per 1024",	1024, FRAGML_H_THP, FRAGML_H_THP, "mean touched share of the 2 MB regions the process's threads have left") \
 	X(22, FREE_HUGE_BLOCKS,	"free_huge_blocks",	"blocks",	1,    FRAGML_H_THP|FRAGML_H_CMP, FRAGML_H_THP|FRAGML_H_CMP|FRAGML_H_FB, "free blocks of order >= 9: the node at a THP fault, the zone at compaction and fallback") \
 	X(23, UNUSABLE_PPK,	"unusable_ppk",		"per 1024",	1024, FRAGML_H_THP|FRAGML_H_CMP, FRAGML_H_THP|FRAGML_H_CMP|FRAGML_H_FB, "unusable free space index at order 9") \
 	X(24, COMPACT_FAIL_PPK,	"compact_fail_ppk",	"per 1024",	1024, FRAGML_H_THP|FRAGML_H_CMP, FRAGML_H_THP|FRAGML_H_CMP, "share of recent compactions that failed") \

@@ -30,21 +30,27 @@ TEST(roundtrip_is_byte_exact)
 }
 
 /* x < t goes left; x == t goes right; missing follows the default direction. */
+/* One tree of one split (node info `info`, threshold `value`) and two leaves. */
+static void one_split(struct fragml_model *m, unsigned int hook, unsigned int info, int32_t value)
+{
+	m->hook = hook;
+	m->output = FRAGML_OUT_ORDINAL;
+	m->n_actions = 2;
+	m->schema = FRAGML_SCHEMA_VERSION;
+	m->n_trees = 1;
+	m->n_nodes = 3;
+	m->nodes[0] = (struct fragml_node){ .info = (uint16_t)info, .left = 1, .value = value };
+	m->nodes[1] = (struct fragml_node){ .info = FRAGML_NODE_LEAF, .value = -65536 };
+	m->nodes[2] = (struct fragml_node){ .info = FRAGML_NODE_LEAF, .value = 65536 };
+}
+
 TEST(split_rule_and_missing)
 {
 	struct fragml_model m = { 0 };
 	struct fragml_err err = { 0 };
 	int32_t f[FRAGML_MAX_FEATURES];
 
-	m.hook = FRAGML_HOOK_COMPACTION;
-	m.output = FRAGML_OUT_ORDINAL;
-	m.n_actions = 2;
-	m.schema = FRAGML_SCHEMA_VERSION;
-	m.n_trees = 1;
-	m.n_nodes = 3;
-	m.nodes[0] = (struct fragml_node){ .info = FRAGML_F_ORDER | FRAGML_NODE_DEFAULT_LEFT, .left = 1, .value = 9 };
-	m.nodes[1] = (struct fragml_node){ .info = FRAGML_NODE_LEAF, .value = -65536 };
-	m.nodes[2] = (struct fragml_node){ .info = FRAGML_NODE_LEAF, .value = 65536 };
+	one_split(&m, FRAGML_HOOK_COMPACTION, FRAGML_F_ORDER | FRAGML_NODE_DEFAULT_LEFT, 9);
 	ASSERT_EQ(0, fragml_model_validate(&m, "m", &err)) TH_LOG("%s", err.msg);
 	for (int i = 0; i < FRAGML_MAX_FEATURES; i++)
 		f[i] = FRAGML_MISSING;
@@ -72,15 +78,7 @@ static int check_split(unsigned int hook, int feat, unsigned int mode, struct fr
 {
 	struct fragml_model m = { 0 };
 
-	m.hook = hook;
-	m.output = FRAGML_OUT_ORDINAL;
-	m.n_actions = 2;
-	m.schema = FRAGML_SCHEMA_VERSION;
-	m.n_trees = 1;
-	m.n_nodes = 3;
-	m.nodes[0] = (struct fragml_node){ .info = (uint16_t)feat, .left = 1, .value = 1 };
-	m.nodes[1] = (struct fragml_node){ .info = FRAGML_NODE_LEAF, .value = -65536 };
-	m.nodes[2] = (struct fragml_node){ .info = FRAGML_NODE_LEAF, .value = 65536 };
+	one_split(&m, hook, feat, 1);
 	err->code = 0;
 	err->msg[0] = '\0';
 	return fragml_model_check_mode(&m, mode, err);

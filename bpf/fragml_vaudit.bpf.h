@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Feature-path audit: while fragml_vaudit_on[0] is set, the observe programs
+ * and the enforcing policy each record the vector they built for a decision,
+ * keyed by (hook, side, process, where), in fragml_vaudit; the VM selftest
+ * (selftests/vm/policy_test.c, feature_vectors_agree) compares the two sides
+ * at the same real faults.  Off, it costs one array lookup per decision.
+ * Both objects pin the maps by name, so they share them.
+ */
+#ifndef FRAGML_VAUDIT_BPF_H
+#define FRAGML_VAUDIT_BPF_H
+
+#include "fragml_abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fragml_vaudit_on SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, FRAGML_VAUDIT_MAX);
+	__type(key, struct fragml_vaudit_key);
+	__type(value, struct fragml_vec);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fragml_vaudit SEC(".maps");
+
+static __always_inline void fragml_vaudit_note(__u32 hook, __u32 side, __u32 tgid, __u64 where,
+					       const struct fragml_vec *v)
+{
+	__u32 zero = 0, *on = bpf_map_lookup_elem(&fragml_vaudit_on, &zero);
+	struct fragml_vaudit_key k = { .hook = hook, .side = side, .tgid = tgid, .where = where };
+
+	if (on && *on)
+		bpf_map_update_elem(&fragml_vaudit, &k, v, BPF_ANY);
+}
+
+#endif /* FRAGML_VAUDIT_BPF_H */
