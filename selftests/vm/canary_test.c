@@ -98,6 +98,24 @@ static long long jcell(struct json_object *o, const char *hook, const char *cell
 	       json_object_object_get_ex(x, cell, &x) ? json_object_get_int64(x) : -1;
 }
 
+/* canary.<hook>.disagree of fragml status --json, -1 when absent. */
+static long long canary_disagree(const char *hook)
+{
+	struct json_object *st = status_json();
+	long long v = st ? jget(st, "canary", hook, "disagree") : -1;
+
+	json_object_put(st);
+	return v;
+}
+
+/* THP faults the kernel declined for a fault_in_child(cg) run, -1 on failure. */
+static long declined_in_child(const char *cg)
+{
+	long d0 = vmstat("thp_fault_declined");
+
+	return fault_in_child(cg) ? -1 : vmstat("thp_fault_declined") - d0;
+}
+
 FIXTURE(canary) {};
 
 FIXTURE_SETUP(canary)
@@ -236,23 +254,15 @@ TEST_F_TIMEOUT(canary, daemon_config, 300)
 	sh("%s/fragml status | grep '^scope\\|^canary' | sed 's/^/# /'", bin);
 	EXPECT_EQ(0, sh("%s/fragml status | grep -q '^scope: only cgroup id [0-9]* (" CG_IN ")'", bin));
 
+	dis0 = canary_disagree("thp_fault");
+	out_dec = declined_in_child(NULL);
+	dis1 = canary_disagree("thp_fault");
+	in_dec = declined_in_child(CG_IN);
+	ASSERT_LE(0, out_dec);
+	ASSERT_LE(0, in_dec);
 	st = status_json();
 	ASSERT_NE(NULL, st);
 	EXPECT_EQ(1, jget(st, "canary", "thp_fault", "loaded"));
-	dis0 = jget(st, "canary", "thp_fault", "disagree");
-	json_object_put(st);
-	d0 = vmstat("thp_fault_declined");
-	ASSERT_EQ(0, fault_in_child(NULL));
-	out_dec = vmstat("thp_fault_declined") - d0;
-	st = status_json();
-	ASSERT_NE(NULL, st);
-	dis1 = jget(st, "canary", "thp_fault", "disagree");
-	json_object_put(st);
-	d0 = vmstat("thp_fault_declined");
-	ASSERT_EQ(0, fault_in_child(CG_IN));
-	in_dec = vmstat("thp_fault_declined") - d0;
-	st = status_json();
-	ASSERT_NE(NULL, st);
 	dis2 = jget(st, "canary", "thp_fault", "disagree");
 	cell = jcell(st, "thp_fault", "decline->default");
 	EXPECT_EQ(0, jget(st, "canary", "thp_fault", "agree"));
