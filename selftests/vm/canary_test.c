@@ -10,9 +10,16 @@
  * Scope: with the decline model live and the scope set to one cgroup, a
  * faulter outside it gets huge pages, one inside gets none; --all-cgroups
  * puts everyone back under the model.
+ * Daemon config: `fragml daemon` with [models], [canary] and [scope] sets the
+ * same state as the load options: the decline model live for one cgroup
+ * only, the "kernel default" candidate beside it.  A faulter outside the
+ * scope runs through the daemon's watch without a trip; afterwards a task
+ * outside is neither declined nor counted, one inside is declined and every
+ * decision counted as decline->default.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +36,8 @@
 
 #define NREGIONS	64	/* 2 MiB regions per faulting run: 64 THP fault attempts */
 #define CG_IN		"/sys/fs/cgroup/fragml-in"
+#define CD_CONF		"/tmp/cd.conf"
+#define CD_LOG		"/tmp/cd.log"
 
 /* Fault NREGIONS huge-page regions (one touch each) in a child, optionally
  * moved into cgroup `cg` first. */
@@ -79,6 +88,34 @@ static long long jget(struct json_object *o, const char *a, const char *b, const
 	return json_object_get_int64(x);
 }
 
+/* canary.<hook>.disagreements.<cell> of fragml status --json, -1 when absent. */
+static long long jcell(struct json_object *o, const char *hook, const char *cell)
+{
+	struct json_object *x = o;
+
+	return json_object_object_get_ex(x, "canary", &x) && json_object_object_get_ex(x, hook, &x) &&
+	       json_object_object_get_ex(x, "disagreements", &x) &&
+	       json_object_object_get_ex(x, cell, &x) ? json_object_get_int64(x) : -1;
+}
+
+/* canary.<hook>.disagree of fragml status --json, -1 when absent. */
+static long long canary_disagree(const char *hook)
+{
+	struct json_object *st = status_json();
+	long long v = st ? jget(st, "canary", hook, "disagree") : -1;
+
+	json_object_put(st);
+	return v;
+}
+
+/* THP faults the kernel declined for a fault_in_child(cg) run, -1 on failure. */
+static long declined_in_child(const char *cg)
+{
+	long d0 = vmstat("thp_fault_declined");
+
+	return fault_in_child(cg) ? -1 : vmstat("thp_fault_declined") - d0;
+}
+
 FIXTURE(canary) {};
 
 FIXTURE_SETUP(canary)
@@ -119,14 +156,7 @@ TEST_F_TIMEOUT(canary, counted_not_enforced_then_promoted, 300)
 	ASSERT_NE(NULL, st);
 	agree = jget(st, "canary", "thp_fault", "agree");
 	disagree = jget(st, "canary", "thp_fault", "disagree");
-	{
-		struct json_object *d;
-
-		cell = json_object_object_get_ex(st, "canary", &d) &&
-		       json_object_object_get_ex(d, "thp_fault", &d) &&
-		       json_object_object_get_ex(d, "disagreements", &d) &&
-		       json_object_object_get_ex(d, "default->decline", &d) ? json_object_get_int64(d) : -1;
-	}
+	cell = jcell(st, "thp_fault", "default->decline");
 	json_object_put(st);
 	/* fragml status itself may fault a huge page: counted by both sides */
 	def2 = vmstat("thp_fault_policy_default");
@@ -180,6 +210,70 @@ TEST_F_TIMEOUT(canary, scope_to_cgroup, 300)
 	EXPECT_EQ(0, out_dec) TH_LOG("a task outside the scope was declined");
 	EXPECT_GE(in_dec, NREGIONS);
 	EXPECT_GE(all_dec, NREGIONS);
+}
+
+/* The daemon's [models], [canary] and [scope]: decline live for CG_IN only,
+ * the kernel-default candidate counted beside it. */
+TEST_F_TIMEOUT(canary, daemon_config, 300)
+{
+	const char *bin = env_or("FRAGML_BIN", "build/bin");
+	long d0, run_dec, out_dec, in_dec;
+	long long dis0, dis1, dis2, cell;
+	struct json_object *st;
+	FILE *f;
+	pid_t w;
+	int rc;
+
+	if (mkdir(CG_IN, 0755) && errno != EEXIST)
+		SKIP(return, "cannot create %s: %s", CG_IN, strerror(errno));
+	ASSERT_EQ(0, sh("%s/fragml-mkmodel --hook thp_fault --const default -o /tmp/c-default.bin >/dev/null", bin));
+	f = fopen(CD_CONF, "w");
+	ASSERT_NE(NULL, f);
+	/* thp_miss only, as watchdog_test.c: TCG stalls come in bursts */
+	fprintf(f, "[models]\nthp_fault = /tmp/c-decline.bin\n[canary]\nthp_fault = /tmp/c-default.bin\n"
+		"[scope]\ncgroup = " CG_IN "\n"
+		"[watchdog]\ninterval = 1\nbaseline = 2\nconsecutive = 2\ngood_after = 3600\n"
+		"min_thp_faults = 20\nslack_thp_miss = 0.2\nslack_compact_stall = 1e6\n"
+		"slack_direct_reclaim = 1e9\nslack_alloc_stall = 1e6\nslack_psi_some = 100\n"
+		"[daemon]\nguard = no\nstate_dir = /tmp/cd-state\nrun_dir = /tmp/cd-run\n");
+	ASSERT_EQ(0, fclose(f));
+
+	/* a faulter outside the scope: the decline model must not reach it */
+	d0 = vmstat("thp_fault_declined");
+	w = thp_faulter(32);
+	ASSERT_GT(w, 0);
+	rc = sh("%s/fragml daemon --config " CD_CONF " --once --intervals 4 --verbose 2>" CD_LOG, bin);
+	kill(w, SIGKILL);
+	waitpid(w, NULL, 0);
+	run_dec = vmstat("thp_fault_declined") - d0;
+	sh("sed 's/^/#   /' " CD_LOG);
+	ASSERT_EQ(0, rc) TH_LOG("the daemon tripped or failed: the scope did not keep the faulter out");
+	ASSERT_TRUE(policy_is(FRAGML_POLICY_MODELS));
+	EXPECT_EQ(0, sh("grep -q \"canary thp_fault: sha256 $(sha256sum /tmp/c-default.bin | cut -c1-64)\" " CD_LOG));
+	EXPECT_EQ(0, sh("grep -q 'scope: the models decide for 1 cgroup' " CD_LOG));
+	sh("%s/fragml status | grep '^scope\\|^canary' | sed 's/^/# /'", bin);
+	EXPECT_EQ(0, sh("%s/fragml status | grep -q '^scope: only cgroup id [0-9]* (" CG_IN ")'", bin));
+
+	dis0 = canary_disagree("thp_fault");
+	out_dec = declined_in_child(NULL);
+	dis1 = canary_disagree("thp_fault");
+	in_dec = declined_in_child(CG_IN);
+	ASSERT_LE(0, out_dec);
+	ASSERT_LE(0, in_dec);
+	st = status_json();
+	ASSERT_NE(NULL, st);
+	EXPECT_EQ(1, jget(st, "canary", "thp_fault", "loaded"));
+	dis2 = jget(st, "canary", "thp_fault", "disagree");
+	cell = jcell(st, "thp_fault", "decline->default");
+	EXPECT_EQ(0, jget(st, "canary", "thp_fault", "agree"));
+	json_object_put(st);
+	printf("# daemon config: declined during the daemon's run (faulter outside) %ld; after it: outside %ld, inside %ld (of %d); canary disagree %lld -> %lld (outside) -> %lld (inside), decline->default %lld\n",
+	       run_dec, out_dec, in_dec, NREGIONS, dis0, dis1, dis2, cell);
+	EXPECT_EQ(0, out_dec) TH_LOG("a task outside the daemon's scope was declined");
+	EXPECT_EQ(dis0, dis1) TH_LOG("a decision outside the scope was counted by the canary");
+	EXPECT_GE(in_dec, NREGIONS) TH_LOG("the live decline model was not enforced inside the scope");
+	EXPECT_EQ(dis2 - dis1, in_dec) TH_LOG("a decision inside the scope was not counted by the canary");
+	EXPECT_EQ(cell, dis2);
 }
 
 TEST_HARNESS_MAIN
