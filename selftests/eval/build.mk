@@ -5,6 +5,8 @@
 # under build/eval/.  Included from selftests/build.mk.
 EVAL_OUT	?= $(BUILD)/eval
 EVALWORK	:= $(BUILD)/selftests/eval/evalwork
+# migratetype fallbacks counted in the guest kernel (nothing lost to a full ring)
+EVALBLOCKS	:= $(BUILD)/selftests/eval/evalblocks $(BUILD)/selftests/eval/extfrag_blocks.bpf.o
 EVAL_ENV	= FRAGML_BIN=$(BIN) FRAGML_EVAL_WORK=$(EVALWORK) FRAGML_EVAL_KHASH=$(KHASH)
 EVAL_RUN	= $(EVAL_ENV) $(TOP)/selftests/eval/run-eval.sh
 EVAL_MATRIX	?= $(TOP)/selftests/eval/full.matrix
@@ -16,6 +18,14 @@ PG_BIN		:= /usr/lib/postgresql/15/bin
 $(EVALWORK): selftests/eval/evalwork.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -MF $@.d -o $@ $< -lm
+
+$(BUILD)/selftests/eval/evalblocks: selftests/eval/evalblocks.c | $(LIBBPF_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -MF $@.d -Iselftests/eval -o $@ $< $(LDLIBS_BPF)
+
+$(BUILD)/selftests/eval/extfrag_blocks.bpf.o: selftests/eval/extfrag_blocks.bpf.c $(VMLINUX_PATCHED_H) | $(LIBBPF_A)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -Iselftests/eval -c $< -o $@
 
 # The `build` scenario compiles this tree's C sources in the guest with these
 # flags (read unquoted there: no spaces inside one flag).
@@ -39,7 +49,7 @@ $(EVAL_PGDATA)/PG_VERSION:
 
 .PHONY: eval-deps
 ## eval-deps: what the guest scenarios read from the host (evalwork, the build scenario's flags, the postgres scenario's database)
-eval-deps: $(EVALWORK) $(EVAL_CFLAGS) $(EVAL_PGDATA)/PG_VERSION
+eval-deps: $(EVALWORK) $(EVALBLOCKS) $(EVAL_CFLAGS) $(EVAL_PGDATA)/PG_VERSION
 
 CHECK_DEPS	+= $(EVALWORK)
 

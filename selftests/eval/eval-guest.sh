@@ -166,6 +166,15 @@ log "policy $policy: THP $(cat /sys/kernel/mm/transparent_hugepage/enabled), mod
 "$EW" lo || fail "loopback interface"
 echo 2048 >$T/buffer_size_kb 2>/dev/null
 echo 1 >$T/events/kmem/mm_page_alloc_extfrag/enable 2>/dev/null || log "no kmem:mm_page_alloc_extfrag event: extfrag counts are 0"
+# the same fallbacks counted in the kernel (evalblocks.c): the ring above
+# overflows when fallbacks run to hundreds of thousands (a ZONE_NORMAL guest)
+eb=$(dirname "$ew")/evalblocks ebpid=""
+if [ -x "$eb" ]; then
+	"$eb" "$(dirname "$ew")/extfrag_blocks.bpf.o" /tmp/evalblocks.ready >/tmp/evalblocks.txt 2>/tmp/evalblocks.err &
+	ebpid=$!
+	for _ in $(seq 50); do [ -e /tmp/evalblocks.ready ] || ! kill -0 $ebpid 2>/dev/null && break; sleep 0.2; done
+	[ -e /tmp/evalblocks.ready ] || { log "evalblocks: $(head -1 /tmp/evalblocks.err): block counts from the ring"; ebpid=""; }
+fi
 sync
 echo 3 >/proc/sys/vm/drop_caches
 t0=$(awk '{ print int($1) }' /proc/uptime)
@@ -221,7 +230,13 @@ put swap_used_kb_end $(($(meminfo SwapTotal) - $(meminfo SwapFree)))
 # whole-cell deltas, and the fragmentation phase alone (frag_*)
 awk 'FNR == NR { a[$1] = $2; next } { print "vm_" $1, $2 - a[$1] }' /tmp/vm.0 /tmp/vm.2 >>"$M"
 awk 'FNR == NR { a[$1] = $2; next } $1 ~ /^(thp_fault|compact_stall|pswpout)/ { print "frag_" $1, $2 - a[$1] }' /tmp/vm.0 /tmp/vm.1 >>"$M"
-cat $T/trace >/tmp/trace.txt 2>/dev/null && "$EW" extfrag /tmp/trace.txt >>"$M"
+if [ -n "$ebpid" ] && kill -TERM "$ebpid" && wait "$ebpid" && [ -s /tmp/evalblocks.txt ]; then
+	# the kernel's counts; the ring's (lossy when it overflowed) as extfrag_ring_*
+	cat /tmp/evalblocks.txt >>"$M"
+	cat $T/trace >/tmp/trace.txt 2>/dev/null && "$EW" extfrag /tmp/trace.txt | sed 's/^extfrag_/extfrag_ring_/' >>"$M"
+else
+	cat $T/trace >/tmp/trace.txt 2>/dev/null && "$EW" extfrag /tmp/trace.txt >>"$M"
+fi
 "$EW" pageblocks >>"$M" || fail "pageblock count"
 if pb=$("$bin/fragml" report --pageblocks --json 2>/tmp/pb.err); then
 	echo "$pb" >"$out/pageblocks.json"

@@ -35,7 +35,7 @@ function add(k) { if (!(k in seen)) { seen[k] = 1; keys[++nk] = k } }
 END {
 	add("thp_success_pct"); add("faulter_huge_pct"); add("pgsteal_total"); add("pgscan_total")
 	add("allocstall_total"); add("mixed"); add("bloat_vs_never_pct")
-	add("thp_fallback_pct"); add("extfrag_per_kregion"); add("stalls_per_kregion")
+	add("thp_fallback_pct"); add("extfrag_per_kregion"); add("stalls_per_kregion"); add("gate_asked")
 	for (r = 1; r <= n; r++) {
 		a = num(r, "vm_thp_fault_alloc"); f = num(r, "vm_thp_fault_fallback")
 		if (a != "" && a + f > 0) val[r, "thp_success_pct"] = sprintf("%.1f", 100 * a / (a + f))
@@ -56,6 +56,9 @@ END {
 			if (keys[i] ~ /^vm_allocstall_/) as += val[r, keys[i]]
 		}
 		val[r, "pgsteal_total"] = st; val[r, "pgscan_total"] = sc; val[r, "allocstall_total"] = as
+		# every decision of the fallback gate: fall back now, defer, defer refused
+		if (num(r, "vm_fallback_gate_fallback") != "")
+			val[r, "gate_asked"] = num(r, "vm_fallback_gate_fallback") + num(r, "vm_fallback_gate_defer") + num(r, "vm_fallback_gate_defer_refused")
 		# mixed pageblocks: the pageblock scan when the guest kernel allows it,
 		# else the kpageflags count (see the report)
 		val[r, "mixed"] = num(r, "mixed_blocks") != "" ? num(r, "mixed_blocks") : num(r, "kpf_mixed_blocks")
@@ -77,7 +80,7 @@ METRICS="thp_success_pct thp_fallback_pct faulter_huge_pct faulter_regions extfr
  unusable9_end_pm vm_compact_stall vm_compact_success vm_compact_fail vm_compact_migrate_scanned
  vm_compact_free_scanned vm_pgmigrate_success pgsteal_total pgscan_total vm_pswpout allocstall_total
  vm_oom_kill app_anon_kb bloat_vs_never_pct psi_memory_some_us host_cell_s
- extfrag_nonmovable_blocks vm_fallback_gate_defer vm_fallback_gate_defer_satisfied vm_fallback_gate_defer_fellback
+ extfrag_nonmovable_blocks extfrag_polluting_events gate_asked vm_fallback_gate_defer vm_fallback_gate_defer_satisfied vm_fallback_gate_defer_fellback
  vm_placement_default vm_placement_claim vm_placement_claim_override vm_placement_skip vm_placement_steal vm_placement_narrowed"
 # the policy's decisions per hook and action, and any counters of a new hook
 # (placement_*), whatever the kernel reports (those not listed above too)
@@ -362,7 +365,7 @@ mixed_src="the pageblock scan (\`fragml report --pageblocks\`)"
 	echo "  the scenario's fragmenters run alone for 2/5 of the cell ($(rawcol secs) s of guest time in all), then a MADV_HUGEPAGE faulter ($(rawcol fault_mb) MiB working set in 8 MiB chunks, every 4 KiB written, a random chunk replaced once full) runs alongside them until the end."
 	echo "* **Seeds.** $(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seed") c = i; next } !s[$c]++ { printf "%s%s", n++ ? ", " : "", $c }' "$out/cells.csv") (the fragmenters' and the faulter's random choices). Tables show mean (min–max) over seeds."
 	echo "* **Metrics.** vmstat deltas over the cell (THP: \`thp_fault_alloc\`, \`thp_fault_fallback\`, \`thp_fault_declined\` = declined by the policy, apart from allocation failures; compaction, migration, reclaim, swap, OOM);"
-	echo "  migratetype fallbacks = \`kmem:mm_page_alloc_extfrag\` events (tracefs ring-buffer entries + overruns, no per-event cost beyond the trace write), polluted pageblocks = distinct pageblocks of the fallbacks that did not claim the block (from the events kept in the ring buffer);"
+	echo "  migratetype fallbacks = \`kmem:mm_page_alloc_extfrag\` events (tracefs ring-buffer entries + overruns, no per-event cost beyond the trace write), polluted pageblocks = distinct pageblocks of the fallbacks that did not claim the block (counted in the guest kernel by \`evalblocks\` where the cell has \`extfrag_bpf_events\`, else from the events kept in the ring buffer, which loses the oldest when it overflows: \`extfrag_lost\`);"
 	echo "  free order-9 blocks and the unusable index at order 9 (the kernel's formula over all zones) from /proc/buddyinfo; mixed pageblocks from $mixed_src;"
 	echo "  bloat = anonymous memory + swap in use by the scenario at the end of the fragmentation phase against THP \`never\` on the same scenario and seed. Model hashes (sha256, 12 digits): $(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $c["models"] != "none" && !s[$c["policy"]]++ { printf "%s`%s`: %s", n++ ? "; " : "", $c["policy"], $c["models"] }' "$out/cells.csv")."
 	echo
