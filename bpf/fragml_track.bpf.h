@@ -168,9 +168,9 @@ struct {
 
 /* The pending slab page is kept for identification, and for the feed's records. */
 #ifdef FRAGML_FEED
-#define fragml_want_pending	1
+#define FRAGML_WANT_PENDING	1
 #else
-#define fragml_want_pending	want_ident
+#define FRAGML_WANT_PENDING	want_ident
 #endif
 
 #if defined(FRAGML_COLLECT) || defined(FRAGML_FEED)
@@ -251,9 +251,11 @@ static __always_inline int fragml_task_skipped(struct task_struct *task, __u32 t
 	return 1;
 }
 
-/* The hot-path form: no load and no call when no filter is set (observe). */
-#define fragml_skip(task, tgid)	\
-	((filter_tgid || filter_memcg_ino || exclude_tgid) && fragml_task_skipped(task, tgid))
+/* The hot-path form: nothing to run when no filter is set (observe). */
+static __always_inline int fragml_skip(struct task_struct *task, __u32 tgid)
+{
+	return (filter_tgid || filter_memcg_ino || exclude_tgid) && fragml_task_skipped(task, tgid);
+}
 
 static __always_inline void *fragml_reserve(__u64 size)
 {
@@ -496,7 +498,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 			src->extfrag_claim += change_owner > 0;
 		}
 	}
-	if (fragml_want_pending) {
+	if (FRAGML_WANT_PENDING) {
 		__u32 zero = 0;
 
 		ps = bpf_map_lookup_elem(&fragml_pending_slab, &zero);
@@ -690,7 +692,7 @@ static __always_inline int fragml_on_slab_obj(struct kmem_cache *s, __u32 kmallo
 	int pending = 0;
 	__u64 pend_page = 0;
 
-	if (!fragml_want_pending)
+	if (!FRAGML_WANT_PENDING)
 		return 0;
 	if (ps && ps->page) {
 		id = bpf_get_current_pid_tgid();
