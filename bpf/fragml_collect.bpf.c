@@ -3,6 +3,8 @@
  * fragml-collect: tracepoint programs that turn page-allocator, fault, slab and
  * compaction events into ring-buffer records for the labelled datasets
  * (docs/dataset.md).  tp_btf only, so it loads on a stock kernel (6.12, 6.18).
+ * The tracking core (fragml_track.bpf.h) in its collect mode: this file adds
+ * the kmalloc program and the fault and 2 MB region records.
  * Feature vectors come from fragml_features.bpf.h: the same code the observe
  * programs use (the enforcing policy fills the same ids from its callbacks'
  * context).  The model maps of fragml_maps.bpf.h are

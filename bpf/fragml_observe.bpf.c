@@ -2,7 +2,9 @@
 /*
  * Observe (shadow) mode: evaluate the loaded models at tracepoints of a stock
  * kernel and attribute fragmentation to its sources.  Decisions are counted per
- * model version and action (fragml_eval.bpf.h); nothing is enforced.
+ * model version and action (fragml_eval.bpf.h); nothing is enforced.  The
+ * tracking core (fragml_track.bpf.h) in its observe mode: this file adds the
+ * compiled-model program array and the user-fault program.
  *
  *   lifetime   every mm_page_alloc_extfrag fallback and 1 in 2^track_sample_shift
  *              (16) unmovable or reclaimable page allocations; the per-source
