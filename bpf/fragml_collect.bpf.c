@@ -44,11 +44,9 @@ int BPF_PROG(fragml_collect_fault, unsigned long address, struct pt_regs *regs,
 
 	if (fragml_skip(bpf_get_current_task_btf(), rk.tgid))
 		return 0;
-	fragml_fault_note(address);
+	fragml_fault_note(address);	/* also the density feature's counts */
 	fragml_stat(FRAGML_STAT_FAULTS);
 	t = fragml_task_get(rk.tgid, now);
-	if (t)
-		t->touched++;
 	e = fragml_reserve(sizeof(*e));
 	if (e) {
 		e->h.type = FRAGML_EV_FAULT;
@@ -66,9 +64,7 @@ int BPF_PROG(fragml_collect_fault, unsigned long address, struct pt_regs *regs,
 
 		if (!v)
 			return 0;
-		fragml_thp_features(v, now, bpf_get_current_task_btf(), t, address, 0);
-		if (t)
-			t->regions++;	/* after the features: density of *earlier* regions */
+		fragml_thp_features(v, now, bpf_get_current_task_btf(), t, address);
 		r = fragml_reserve(sizeof(*r));
 		if (!r)
 			return 0;

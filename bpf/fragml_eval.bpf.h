@@ -34,6 +34,30 @@ static __always_inline void fragml_count(__u32 hook, const struct fragml_blob *m
 		*c += 1;
 }
 
+/*
+ * One decision population per hook: in enforce mode the policy decides
+ * thp_fault and compaction and counts them in fragml_counters; the observe
+ * programs still evaluate there (their vectors feed the collector and
+ * `fragml top`), but their decisions are a shadow and count in fragml_shadow.
+ */
+static __always_inline bool fragml_shadowed(__u32 hook)
+{
+	__u32 zero = 0;
+	struct fragml_info *fi = bpf_map_lookup_elem(&fragml_info, &zero);
+
+	return fi && fi->mode == FRAGML_MODE_ENFORCE &&
+	       (FRAGML_ENFORCE_HOOKS & FRAGML_HOOKBIT(hook));
+}
+
+static __always_inline void fragml_count_shadow(__u32 hook, __u32 action)
+{
+	__u32 key = FRAGML_SHADOW_INDEX(hook % FRAGML_NR_HOOKS, action & (FRAGML_MAX_ACTIONS - 1));
+	__u64 *c = bpf_map_lookup_elem(&fragml_shadow, &key);
+
+	if (c)
+		*c += 1;
+}
+
 #define FRAGML_KN_BYTES	(FRAGML_KNODES * 8)
 #define FRAGML_SMALL_TREES	4	/* up to this many trees: a straight-line walk */
 
@@ -194,6 +218,28 @@ static __always_inline int fragml_decide(__u32 hook, const struct fragml_vec *v,
 		return -1;
 	fragml_count(hook, m, res->action);
 	return (int)res->action;
+}
+
+/* An observe program's decision at `hook`: counted as the hook's decision,
+ * or as a shadow one where the enforcing policy decides the hook. */
+static __always_inline int fragml_decide_observed(__u32 hook, const struct fragml_vec *v,
+						  struct fragml_result *res)
+{
+	const struct fragml_blob *m;
+	__u32 action;
+
+	if (!fragml_shadowed(hook))
+		return fragml_decide(hook, v, res);
+	m = fragml_model_get(hook);
+	if (!m || !m->version) {
+		res->version = 0;
+		res->action = 0;
+		res->score = 0;
+		return -1;
+	}
+	action = fragml_eval_blob(m, v, res);
+	fragml_count_shadow(hook, action);
+	return (int)action;
 }
 
 /*

@@ -23,9 +23,8 @@
 #include "fragml_collect_events.h"
 #include "fragml_kdefs.bpf.h"
 #include "fragml_task_state.bpf.h"
+#include "fragml_vec.bpf.h"
 
-#define FRAGML_NSEC_PER_SEC	1000000000ULL
-#define FRAGML_HPAGE_ORDER	9		/* PMD order on x86-64 and arm64 4K */
 #define FRAGML_NR_ORDERS	11
 #define FRAGML_STACK_DEPTH	16	/* registered sites sit within ~10 frames of the tracepoint */
 /* An allocation belongs to a user fault of the same thread at most one jiffy
@@ -34,18 +33,14 @@
  * verifier while bpf_ktime_get_ns() is a helper call (a pvclock read in a VM). */
 #define FRAGML_FAULT_CTX_JIFFIES 1
 
-/* System-wide windows. */
-struct fragml_glob {
-	__u64 win_start;
-	__u32 extfrag_cur, extfrag_prev;
-	__u32 compact_ok, compact_fail;	/* decayed: halved every window */
-	__u64 node;		/* `struct pglist_data *` of node 0 (for THP features) */
-};
-
-/* Per-thread context of the most recent user page fault. */
+/* Per-thread context of the most recent user page fault, and the 2 MB
+ * region the thread is faulting in (THP density, fragml_fault_note()). */
 struct fragml_fault_ctx {
 	__u64 jiffies;
 	__u64 addr;
+	__u64 region;		/* addr >> 21 of the region being touched */
+	__u32 touched;		/* faults in it so far */
+	__u32 pad;
 };
 
 struct {
@@ -58,13 +53,6 @@ struct {
 #endif
 } fragml_sites SEC(".maps");
 
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct fragml_glob);
-} fragml_glob SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -100,30 +88,9 @@ struct {
 	__type(value, struct fragml_stack_buf);
 } fragml_stack_scratch SEC(".maps");
 
-static __always_inline __s32 fragml_cap(__u64 v)
-{
-	return v > FRAGML_FEAT_MAX ? FRAGML_FEAT_MAX : (__s32)v;
-}
-
-static __always_inline __s32 fragml_log2(__u64 v)
-{
-	__s32 r = 0;
-
-	if (!v)
-		return 0;
-#pragma unroll
-	for (int s = 32; s > 0; s >>= 1)
-		if (v >> s) {
-			v >>= s;
-			r += s;
-		}
-	return r;
-}
-
 static __always_inline struct fragml_glob *fragml_glob_get(__u64 now)
 {
-	__u32 zero = 0;
-	struct fragml_glob *g = bpf_map_lookup_elem(&fragml_glob, &zero);
+	struct fragml_glob *g = fragml_glob_peek();
 
 	if (g && now - g->win_start >= FRAGML_NSEC_PER_SEC) {
 		/* one lost window is fine: rates are features, not accounting */
@@ -172,15 +139,6 @@ static __always_inline void fragml_task_exit(struct task_struct *task)
 	bpf_map_delete_elem(&fragml_task_state, &tgid);
 }
 
-/* Rate over the last second: completed window plus the running one, scaled. */
-static __always_inline __s32 fragml_rate(__u32 prev, __u32 cur, __u64 win_start, __u64 now)
-{
-	__u64 el = now - win_start;		/* < 1 s */
-	__u64 r = cur + (__u64)prev * (FRAGML_NSEC_PER_SEC - el) / FRAGML_NSEC_PER_SEC;
-
-	return fragml_cap(r);
-}
-
 /* Account `pages` allocated by `tgid` (every page allocation hook calls this). */
 static __always_inline void fragml_note_alloc(struct fragml_task_state *t, __u32 pages, int thp)
 {
@@ -201,9 +159,7 @@ static __always_inline void fragml_note_extfrag(__u64 now)
 
 static __always_inline __s32 fragml_extfrag_rate(__u64 now)
 {
-	struct fragml_glob *g = fragml_glob_get(now);
-
-	return g ? fragml_rate(g->extfrag_prev, g->extfrag_cur, g->win_start, now) : FRAGML_MISSING;
+	return fragml_extfrag_rate_of(fragml_glob_get(now), now);
 }
 
 static __always_inline void fragml_note_compaction(__u64 now, int success)
@@ -218,16 +174,6 @@ static __always_inline void fragml_note_compaction(__u64 now, int success)
 		g->compact_fail++;
 }
 
-static __always_inline __s32 fragml_compact_fail_ppk(__u64 now)
-{
-	struct fragml_glob *g = fragml_glob_get(now);
-	__u32 n;
-
-	if (!g)
-		return FRAGML_MISSING;
-	n = g->compact_ok + g->compact_fail;
-	return n ? (__s32)((__u64)g->compact_fail * 1024 / n) : FRAGML_MISSING;
-}
 
 static __always_inline int fragml_is_kthread(struct task_struct *task)
 {
@@ -236,16 +182,39 @@ static __always_inline int fragml_is_kthread(struct task_struct *task)
 }
 
 /* ---- fault context: user faults recorded per thread ---- */
+
+/*
+ * Every user page fault (observe programs and collector alike): remember it
+ * for the allocations it makes, and count it for the THP density feature.
+ * The thread counts faults in the 2 MB region it is touching; when it moves
+ * to another region, the finished one goes to its process's state (one hash
+ * lookup per region, not per fault).  A region the thread comes back to
+ * counts again: density is of the runs of faults, per region.
+ */
 static __always_inline void fragml_fault_note(__u64 addr)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct fragml_fault_ctx *c;
+	__u64 region = addr >> (12 + FRAGML_HPAGE_ORDER);
 
-	c = bpf_task_storage_get(&fragml_fault_ctx, bpf_get_current_task_btf(), NULL,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (c) {
-		c->jiffies = bpf_jiffies64();
-		c->addr = addr;
+	c = bpf_task_storage_get(&fragml_fault_ctx, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!c)
+		return;
+	c->jiffies = bpf_jiffies64();
+	c->addr = addr;
+	if (region != c->region) {
+		if (c->touched) {
+			struct fragml_task_state *t = fragml_task_get(task->tgid, bpf_ktime_get_ns());
+
+			if (t) {
+				t->regions++;
+				t->touched += c->touched > 512 ? 512 : c->touched;
+			}
+		}
+		c->region = region;
+		c->touched = 0;
 	}
+	c->touched++;
 }
 
 /* Address of the user fault this thread is handling, or 0. */
@@ -466,28 +435,14 @@ static __always_inline int fragml_node_read(struct pglist_data *pgdat, struct fr
 }
 
 /* free order >= 9 blocks, counted in 2 MB units */
-static __always_inline __s32 fragml_free_huge_blocks(const struct fragml_zone_info *zi)
+static __always_inline __u64 fragml_free_huge(const struct fragml_zone_info *zi)
 {
 	__u64 n = 0;
 
 #pragma unroll
 	for (int o = FRAGML_HPAGE_ORDER; o < FRAGML_NR_ORDERS; o++)
 		n += zi->nr_free[o] << (o - FRAGML_HPAGE_ORDER);
-	return fragml_cap(n);
-}
-
-/* Kernel's unusable_free_index(), per 1024: share of free memory in blocks < order. */
-static __always_inline __s32 fragml_unusable_ppk(const struct fragml_zone_info *zi, int order)
-{
-	__u64 suitable = 0;
-
-	if (!zi->free_pages)
-		return 0;
-#pragma unroll
-	for (int o = 0; o < FRAGML_NR_ORDERS; o++)
-		if (o >= order)
-			suitable += zi->nr_free[o] << o;
-	return (__s32)((zi->free_pages - suitable) * 1024 / zi->free_pages);
+	return n;
 }
 
 /* Kernel's __fragmentation_index() (per 1000; -1000 when a block is free). */
@@ -524,8 +479,8 @@ static __always_inline void fragml_lifetime_features(struct fragml_vec *v, __u64
 	v->f[FRAGML_F_EXTFRAG_RATE] = fragml_extfrag_rate(now);
 	v->f[FRAGML_F_CHANGE_OWNER] = change_owner;	/* MISSING unless a fallback */
 	if (t) {
-		v->f[FRAGML_F_TASK_ALLOC_RATE] = fragml_rate(t->pages_prev, t->pages_cur,
-							     t->win_start, now);
+		v->f[FRAGML_F_TASK_ALLOC_RATE] = fragml_rate_at(t->pages_prev, t->pages_cur,
+								t->win_start, now);
 		v->f[FRAGML_F_TASK_LONG_PPK] = fragml_task_long_ppk(t);
 	}
 }
@@ -549,47 +504,41 @@ static long fragml_vma_cb(struct task_struct *task, struct vm_area_struct *vma, 
 #define FRAGML_VM_HUGEPAGE	0x20000000ULL	/* VM_HUGEPAGE, stable */
 #define FRAGML_HPAGE_SIZE	(1ULL << (12 + FRAGML_HPAGE_ORDER))
 
-/* THP-fault hook: at a user fault on `addr` (first fault of its 2 MB region). */
+/* THP-fault hook: at a user fault on `addr`.  The allocation's gfp is not
+ * known at the fault in observe mode (the collector samples at the fault):
+ * gfp_bits is an enforce-mode feature of this hook. */
 static __always_inline void fragml_thp_features(struct fragml_vec *v, __u64 now,
 						struct task_struct *task,
-						struct fragml_task_state *t, __u64 addr,
-						__u32 gfp)
+						struct fragml_task_state *t, __u64 addr)
 {
 	struct fragml_vma_info vi = {};
+	struct fragml_thp_in in = {};
 	struct fragml_zone_info zi;
 	__u64 region = addr & ~(FRAGML_HPAGE_SIZE - 1);
 	struct mm_struct *mm;
 
-	v->f[FRAGML_F_ORDER] = FRAGML_HPAGE_ORDER;
-	if (gfp)
-		v->f[FRAGML_F_GFP_BITS] = gfp & FRAGML_GFP_BITS_MASK;
-	v->f[FRAGML_F_EXTFRAG_RATE] = fragml_extfrag_rate(now);
-	v->f[FRAGML_F_COMPACT_FAIL_PPK] = fragml_compact_fail_ppk(now);
 	bpf_find_vma(task, addr, fragml_vma_cb, &vi, 0);
 	if (vi.found) {
-		v->f[FRAGML_F_VMA_PAGES_LOG2] = fragml_log2((vi.end - vi.start) >> 12);
-		v->f[FRAGML_F_VMA_HUGE_ADVISED] = !!(vi.flags & FRAGML_VM_HUGEPAGE);
-		v->f[FRAGML_F_REGION_IN_VMA] = region >= vi.start && region + FRAGML_HPAGE_SIZE <= vi.end;
+		in.vma_found = 1;
+		in.vma_start = vi.start;
+		in.vma_end = vi.end;
+		in.huge_advised = !!(vi.flags & FRAGML_VM_HUGEPAGE);
+		in.region_in_vma = region >= vi.start && region + FRAGML_HPAGE_SIZE <= vi.end;
 	}
 	mm = BPF_CORE_READ(task, mm);
 	if (mm) {
 		/* MM_ANONPAGES = 1; a percpu_counter since 6.2: the global part is enough */
 		__s64 rss = BPF_CORE_READ(mm, rss_stat[1].count);
 
-		v->f[FRAGML_F_MM_RSS_LOG2] = fragml_log2(rss > 0 ? rss : 0);
-	}
-	if (t) {
-		v->f[FRAGML_F_TASK_ALLOC_RATE] = fragml_rate(t->pages_prev, t->pages_cur,
-							     t->win_start, now);
-		v->f[FRAGML_F_TASK_THP_RATE] = fragml_rate(t->thp_prev, t->thp_cur, t->win_start, now);
-		v->f[FRAGML_F_TASK_DENSITY_PPK] = t->regions ?
-			(__s32)((__u64)(t->touched > t->regions * 512 ? t->regions * 512 : t->touched)
-				* 1024 / ((__u64)t->regions * 512)) : FRAGML_MISSING;
+		in.anon_rss = rss > 0 ? rss : 0;
+		in.have_rss = 1;
 	}
 	if (!fragml_node_read(fragml_main_node(now), &zi)) {
-		v->f[FRAGML_F_FREE_HUGE_BLOCKS] = fragml_free_huge_blocks(&zi);
-		v->f[FRAGML_F_UNUSABLE_PPK] = fragml_unusable_ppk(&zi, FRAGML_HPAGE_ORDER);
+		in.node_free_pages = zi.free_pages;
+		in.node_free_huge = fragml_free_huge(&zi);
+		in.have_node = 1;
 	}
+	fragml_vec_thp(v, now, &in, t, fragml_glob_get(now));
 }
 
 /* Compaction hook: at mm_compaction_begin of one zone. */
@@ -597,24 +546,24 @@ static __always_inline void fragml_compaction_features(struct fragml_vec *v, __u
 						       struct compact_control *cc, int is_kthread)
 {
 	struct zone *z = BPF_CORE_READ(cc, zone);
+	struct fragml_cmp_in in = { .prio = -1, .defer_shift = -1 };
 	struct fragml_zone_info zi;
-	int order = BPF_CORE_READ(cc, order);
 	int mode = BPF_CORE_READ(cc, mode);	/* enum migrate_mode */
 
-	v->f[FRAGML_F_ORDER] = order;
-	v->f[FRAGML_F_IS_KTHREAD] = is_kthread;
-	v->f[FRAGML_F_EXTFRAG_RATE] = fragml_extfrag_rate(now);
-	v->f[FRAGML_F_COMPACT_FAIL_PPK] = fragml_compact_fail_ppk(now);
-	v->f[FRAGML_F_COMPACT_PRIO] = mode >= MIGRATE_ASYNC && mode <= MIGRATE_SYNC ? MIGRATE_SYNC - mode : FRAGML_MISSING;
-	v->f[FRAGML_F_IS_KCOMPACTD] = !BPF_CORE_READ(cc, direct_compaction);
+	in.order = BPF_CORE_READ(cc, order);
+	in.kthread = is_kthread;
+	in.kcompactd = !BPF_CORE_READ(cc, direct_compaction);
+	if (mode >= MIGRATE_ASYNC && mode <= MIGRATE_SYNC)
+		in.prio = MIGRATE_SYNC - mode;
 	if (bpf_core_field_exists(z->compact_defer_shift))
-		v->f[FRAGML_F_COMPACT_DEFER] = BPF_CORE_READ(z, compact_defer_shift);
+		in.defer_shift = BPF_CORE_READ(z, compact_defer_shift);
 	if (!fragml_zone_read(z, &zi)) {
-		v->f[FRAGML_F_FREE_HUGE_BLOCKS] = fragml_free_huge_blocks(&zi);
-		v->f[FRAGML_F_UNUSABLE_PPK] = fragml_unusable_ppk(&zi, FRAGML_HPAGE_ORDER);
-		v->f[FRAGML_F_ZONE_FREE_LOG2] = fragml_log2(zi.free_pages);
-		v->f[FRAGML_F_FRAG_INDEX] = fragml_frag_index(&zi, order);
+		in.free_pages = zi.free_pages;
+		in.free_huge = fragml_free_huge(&zi);
+		in.frag_index = fragml_frag_index(&zi, in.order);
+		in.have_zone = 1;
 	}
+	fragml_vec_compaction(v, now, &in, fragml_glob_get(now));
 }
 
 #endif /* FRAGML_FEATURES_BPF_H */

@@ -36,6 +36,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fragml_counters SEC(".maps");
 
+/* Shadow decisions per (hook, action): in enforce mode the policy decides
+ * thp_fault and compaction (fragml_counters); what the observe programs
+ * would have decided there is counted here, apart (fragml_shadowed()). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FRAGML_NR_SHADOW);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fragml_shadow SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Enforce mode: the struct_ops policy for a kernel with kernel-patches/
- * (struct mm_policy_ops).  Its callbacks compute the THP-fault and compaction
- * features of model/fragml_features.h from the kernel's context and let the
- * loaded model decide, with the same evaluator, maps and counters as observe
+ * (struct mm_policy_ops).  Its callbacks gather the kernel's context and
+ * build the feature vectors with the builders the observe programs use
+ * (fragml_vec.bpf.h), reading the observe programs' per-process and
+ * system-wide state for the rate, density and lifetime-share features; the
+ * loaded model decides, with the same evaluator, maps and counters as observe
  * mode.  No model loaded for a hook = the kernel default.
  *
  * Its own BPF object: a stock kernel has no mm_policy_ops, and observe mode
@@ -32,40 +34,14 @@
 #include "fragml_gate.bpf.h"
 #include "fragml_policy_kern.h"
 #include "fragml_task_state.bpf.h"
+#include "fragml_vec.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define PAGES_PER_HUGE	512	/* PMD order 9 on x86-64 */
-
-static __always_inline __s32 clamp_feat(__u64 x)
+/* The requesting process's state in the observe programs' map, or NULL. */
+static __always_inline const struct fragml_task_state *task_state_of(__u32 tgid)
 {
-	return x > FRAGML_FEAT_MAX ? FRAGML_FEAT_MAX : (__s32)x;
-}
-
-/* floor(log2(x)), 0 for x <= 1. */
-static __always_inline __s32 log2_u64(__u64 x)
-{
-	__s32 r = 0;
-
-	if (x >> 32) { x >>= 32; r += 32; }
-	if (x >> 16) { x >>= 16; r += 16; }
-	if (x >> 8) { x >>= 8; r += 8; }
-	if (x >> 4) { x >>= 4; r += 4; }
-	if (x >> 2) { x >>= 2; r += 2; }
-	if (x >> 1) r += 1;
-	return r;
-}
-
-/* Unusable free space index at order 9, parts per 1024. */
-static __always_inline __s32 unusable_ppk(__u64 free, __u64 free_huge)
-{
-	__u64 usable = free_huge * PAGES_PER_HUGE;
-
-	if (!free)
-		return 1024;
-	if (usable > free)
-		usable = free;
-	return (__s32)(((free - usable) * 1024) / free);
+	return tgid ? bpf_map_lookup_elem(&fragml_task_state, &tgid) : NULL;
 }
 
 /*
@@ -156,16 +132,19 @@ static __always_inline int thp_fault_decide(struct mm_policy_thp_ctx *ctx)
 	struct fragml_result res;
 	int action;
 
+	struct fragml_thp_in in = {
+		.vma_start = ctx->vma_start, .vma_end = ctx->vma_end,
+		.anon_rss = ctx->mm_anon_pages,
+		.node_free_pages = ctx->node_free_pages, .node_free_huge = ctx->node_free_huge,
+		.gfp = ctx->gfp, .vma_found = 1, .huge_advised = ctx->huge_advised,
+		.region_in_vma = ctx->region_in_vma, .have_rss = 1, .have_node = 1,
+	};
+
 	if (!v || !fragml_in_scope())
 		return MM_POLICY_THP_DEFAULT;
-	v->f[FRAGML_F_ORDER] = ctx->order;
-	v->f[FRAGML_F_GFP_BITS] = ctx->gfp & FRAGML_GFP_BITS_MASK;
-	v->f[FRAGML_F_VMA_PAGES_LOG2] = log2_u64((ctx->vma_end - ctx->vma_start) >> 12);
-	v->f[FRAGML_F_VMA_HUGE_ADVISED] = ctx->huge_advised;
-	v->f[FRAGML_F_REGION_IN_VMA] = ctx->region_in_vma;
-	v->f[FRAGML_F_MM_RSS_LOG2] = log2_u64(ctx->mm_anon_pages);
-	v->f[FRAGML_F_FREE_HUGE_BLOCKS] = clamp_feat(ctx->node_free_huge);
-	v->f[FRAGML_F_UNUSABLE_PPK] = unusable_ppk(ctx->node_free_pages, ctx->node_free_huge);
+	/* a user fault: the current task is the faulting one */
+	fragml_vec_thp(v, bpf_ktime_get_ns(), &in,
+		       task_state_of(bpf_get_current_pid_tgid() >> 32), fragml_glob_peek());
 	action = fragml_decide(FRAGML_HOOK_THP_FAULT, v, &res);
 	fragml_canary_eval(FRAGML_HOOK_THP_FAULT, v, action < 0 ? MM_POLICY_THP_DEFAULT : action);
 	if (action < 0 || action > MM_POLICY_THP_DEFAULT)
@@ -179,31 +158,23 @@ static __always_inline int compact_decide(struct mm_policy_compact_ctx *ctx)
 	struct fragml_result res;
 	int action;
 
+	struct fragml_cmp_in in = {
+		.free_pages = ctx->free_pages, .free_huge = ctx->free_huge,
+		/* proactive compaction of a node: no order, no index (as at a
+		 * whole-zone mm_compaction_begin) */
+		.order = ctx->proactive ? -1 : ctx->order, .frag_index = ctx->frag_index,
+		.prio = ctx->prio, .defer_shift = ctx->defer_shift,
+		.kthread = ctx->kthread, .kcompactd = ctx->proactive, .have_zone = 1,
+	};
+
 	if (!v || !fragml_in_scope())
 		return MM_POLICY_COMPACT_RUN;
-	v->f[FRAGML_F_ORDER] = ctx->order;
-	v->f[FRAGML_F_IS_KTHREAD] = ctx->kthread;
-	v->f[FRAGML_F_FREE_HUGE_BLOCKS] = clamp_feat(ctx->free_huge);
-	v->f[FRAGML_F_UNUSABLE_PPK] = unusable_ppk(ctx->free_pages, ctx->free_huge);
-	v->f[FRAGML_F_COMPACT_PRIO] = ctx->prio;
-	v->f[FRAGML_F_ZONE_FREE_LOG2] = log2_u64(ctx->free_pages);
-	if (!ctx->proactive)
-		v->f[FRAGML_F_FRAG_INDEX] = ctx->frag_index;
-	v->f[FRAGML_F_IS_KCOMPACTD] = ctx->proactive;
-	v->f[FRAGML_F_COMPACT_DEFER] = ctx->defer_shift;
+	fragml_vec_compaction(v, bpf_ktime_get_ns(), &in, fragml_glob_peek());
 	action = fragml_decide(FRAGML_HOOK_COMPACTION, v, &res);
 	fragml_canary_eval(FRAGML_HOOK_COMPACTION, v, action < 0 ? MM_POLICY_COMPACT_RUN : action);
 	if (action != MM_POLICY_COMPACT_SKIP)
 		return MM_POLICY_COMPACT_RUN;
 	return action;
-}
-
-/* Parts per 1024 of @whole, capped to the feature range. */
-static __always_inline __s32 ppk(__u64 part, __u64 whole)
-{
-	if (!whole)
-		return part ? FRAGML_FEAT_MAX : 0;
-	return clamp_feat(part * 1024 / whole);
 }
 
 /*
@@ -277,8 +248,8 @@ static __always_inline int gate_explore_log(struct mm_policy_fallback_ctx *ctx,
 	d->model_action = model < 0 ? 0xff : model;
 	d->zone_idx = ctx->zone_idx;
 	/* the fallback hook's features, densely, in registry order */
-#define GATE_COPY(id, e, n, u, s, h, desc)				\
-	if (((h) & FRAGML_H_FB) && k < FRAGML_GATE_NFEAT) {		\
+#define GATE_COPY(id, e, n, u, s, obs, enf, desc)			\
+	if (((enf) & FRAGML_H_FB) && k < FRAGML_GATE_NFEAT) {		\
 		d->f[k] = v->f[id];					\
 		k++;							\
 	}
@@ -317,14 +288,14 @@ static __always_inline int fallback_decide(struct mm_policy_fallback_ctx *ctx)
 	v->f[FRAGML_F_MIGRATETYPE] = ctx->migratetype;
 	v->f[FRAGML_F_GFP_BITS] = ctx->gfp & FRAGML_GFP_BITS_MASK;
 	v->f[FRAGML_F_IS_KTHREAD] = ctx->kthread;
-	v->f[FRAGML_F_FREE_HUGE_BLOCKS] = clamp_feat(ctx->free_huge);
-	v->f[FRAGML_F_UNUSABLE_PPK] = unusable_ppk(ctx->free_pages, ctx->free_huge);
-	v->f[FRAGML_F_ZONE_FREE_LOG2] = log2_u64(ctx->free_pages);
+	v->f[FRAGML_F_FREE_HUGE_BLOCKS] = fragml_cap(ctx->free_huge);
+	v->f[FRAGML_F_UNUSABLE_PPK] = fragml_unusable_ppk(ctx->free_pages, ctx->free_huge);
+	v->f[FRAGML_F_ZONE_FREE_LOG2] = fragml_log2(ctx->free_pages);
 	v->f[FRAGML_F_CAN_RECLAIM] = ctx->can_defer;
 	v->f[FRAGML_F_ATOMIC] = ctx->atomic;
-	v->f[FRAGML_F_FILE_PPK] = ppk(ctx->file_pages, ctx->managed_pages);
-	v->f[FRAGML_F_ANON_PPK] = ppk(ctx->anon_pages, ctx->managed_pages);
-	v->f[FRAGML_F_FREE_WMARK_PPK] = ppk(ctx->free_pages, ctx->high_wmark);
+	v->f[FRAGML_F_FILE_PPK] = fragml_ppk(ctx->file_pages, ctx->managed_pages);
+	v->f[FRAGML_F_ANON_PPK] = fragml_ppk(ctx->anon_pages, ctx->managed_pages);
+	v->f[FRAGML_F_FREE_WMARK_PPK] = fragml_ppk(ctx->free_pages, ctx->high_wmark);
 	v->f[FRAGML_F_NOFRAG_ZONE] = ctx->nofragment_zone;
 	model = fragml_decide(FRAGML_HOOK_FALLBACK, v, &res);
 	fragml_canary_eval(FRAGML_HOOK_FALLBACK, v, model < 0 ? MM_POLICY_FALLBACK_NOW : model);
@@ -355,17 +326,16 @@ static __always_inline int placement_decide(struct mm_policy_placement_ctx *ctx)
 	v->f[FRAGML_F_ORDER] = ctx->order;
 	v->f[FRAGML_F_MIGRATETYPE] = ctx->start_mt;
 	v->f[FRAGML_F_FALLBACK_MT] = ctx->block_mt;
-	v->f[FRAGML_F_ZONE_FREE_LOG2] = log2_u64(ctx->zone_free_pages);
-	v->f[FRAGML_F_BLOCK_FREE] = clamp_feat(ctx->free_pages);
-	v->f[FRAGML_F_BLOCK_MOVABLE] = clamp_feat(ctx->movable_pages);
+	v->f[FRAGML_F_ZONE_FREE_LOG2] = fragml_log2(ctx->zone_free_pages);
+	v->f[FRAGML_F_BLOCK_FREE] = fragml_cap(ctx->free_pages);
+	v->f[FRAGML_F_BLOCK_MOVABLE] = fragml_cap(ctx->movable_pages);
 	v->f[FRAGML_F_BLOCK_FOREIGN] = used < ctx->block_pages ?
-				       clamp_feat(ctx->block_pages - used) : 0;
+				       fragml_cap(ctx->block_pages - used) : 0;
 	v->f[FRAGML_F_FREE_ORDER] = ctx->free_order;
 	v->f[FRAGML_F_KERNEL_CLAIMS] = ctx->kernel_claims;
 	/* what identification observed of the requesting process */
 	if (ctx->in_task) {
-		__u32 tgid = ctx->tgid;
-		struct fragml_task_state *t = bpf_map_lookup_elem(&fragml_task_state, &tgid);
+		const struct fragml_task_state *t = task_state_of(ctx->tgid);
 
 		if (t)
 			v->f[FRAGML_F_TASK_LONG_PPK] = fragml_task_long_ppk(t);

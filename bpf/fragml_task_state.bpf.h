@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Per-process state of the feature code (fragml_features.bpf.h), and the one
- * piece of it the enforcing policy reads too: the placement hook takes the
- * process's observed lifetime share (task_long_ppk) from the observe
- * programs' map.  The observe object defines FRAGML_PIN_TASKS and pins the
- * map by name; the policy object declares the same map unpinned and the
- * loader hands it the pinned one (loader/policy.c), or a 1-entry stand-in
- * when observe mode is not loaded (the feature is then missing).
+ * The state the feature path keeps between events: per process
+ * (fragml_task_state) and system-wide (fragml_glob).  The observe programs
+ * write it (fragml_features.bpf.h); the enforcing policy reads the same maps
+ * for the rate, density and lifetime-share features (fragml_vec.bpf.h).  The
+ * observe object defines FRAGML_PIN_TASKS and pins both maps by name; the
+ * policy object declares them unpinned and the loader hands it the pinned
+ * ones (loader/policy.c), or 1-entry stand-ins when observe mode is not
+ * loaded (those features are then missing).
  */
 #ifndef FRAGML_TASK_STATE_BPF_H
 #define FRAGML_TASK_STATE_BPF_H
@@ -18,8 +19,8 @@ struct fragml_task_state {
 	__u64 win_start;
 	__u32 pages_cur, pages_prev;
 	__u32 thp_cur, thp_prev;
-	__u32 regions;		/* 2 MB regions first-faulted (THP density) */
-	__u32 touched;		/* 4 KB user faults in them */
+	__u32 regions;		/* 2 MB regions a thread of it left (THP density) */
+	__u32 touched;		/* 4 KB user faults in them (at most 512 each) */
 	__u32 long_cnt;		/* tracked allocations that outlived T */
 	__u32 short_cnt;	/* tracked allocations freed before T */
 };
@@ -37,6 +38,41 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 #endif
 } fragml_task_state SEC(".maps");
+
+/* System-wide windows (rolled every second by the observe programs). */
+struct fragml_glob {
+	__u64 win_start;	/* 0: nothing counted yet */
+	__u32 extfrag_cur, extfrag_prev;
+	__u32 compact_ok, compact_fail;	/* decayed: halved every window */
+	__u64 node;		/* `struct pglist_data *` of node 0 (for THP features) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fragml_glob);
+#ifdef FRAGML_PIN_TASKS
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+#endif
+} fragml_glob SEC(".maps");
+
+static __always_inline struct fragml_glob *fragml_glob_peek(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&fragml_glob, &zero);
+}
+
+/* Mean touched share of the 2 MB regions the process's threads left, per 1024. */
+static __always_inline __s32 fragml_task_density_ppk(const struct fragml_task_state *t)
+{
+	__u64 cap = (__u64)t->regions * 512;
+
+	if (!t->regions)
+		return FRAGML_MISSING;
+	return (__s32)((t->touched > cap ? cap : t->touched) * 1024 / cap);
+}
 
 /* Share of the process's tracked allocations that outlived T, per 1024. */
 static __always_inline __s32 fragml_task_long_ppk(const struct fragml_task_state *t)

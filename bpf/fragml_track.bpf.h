@@ -314,8 +314,7 @@ static __always_inline __u32 *fragml_filter_slot(__u64 key)
 }
 
 /* A THP fault: an order-9 movable allocation inside a user fault. */
-static __always_inline int fragml_on_thp_alloc(void *ctx, struct task_struct *task, __u32 tgid,
-					       __u32 gfp)
+static __always_inline int fragml_on_thp_alloc(void *ctx, struct task_struct *task, __u32 tgid)
 {
 	struct fragml_task_state *t;
 	struct fragml_src_key sk;
@@ -340,8 +339,8 @@ static __always_inline int fragml_on_thp_alloc(void *ctx, struct task_struct *ta
 		if (v) {
 			struct fragml_result res;
 
-			fragml_thp_features(v, now, task, t, fault_addr, gfp);
-			fragml_decide(FRAGML_HOOK_THP_FAULT, v, &res);
+			fragml_thp_features(v, now, task, t, fault_addr);
+			fragml_decide_observed(FRAGML_HOOK_THP_FAULT, v, &res);
 		}
 	}
 #endif
@@ -449,7 +448,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 			calib_page = fragml_page_key(page);
 		if (order != FRAGML_HPAGE_ORDER || fragml_skip(task, tgid))
 			return 0;
-		return fragml_on_thp_alloc(ctx, task, tgid, gfp);
+		return fragml_on_thp_alloc(ctx, task, tgid);
 	}
 	if (!extfrag && (track_sample_shift || live_sample_shift)) {
 		/* low bits: sampled (shift <= 20); bits 24..30: followed */
@@ -794,7 +793,11 @@ static __always_inline int fragml_on_compaction_begin(void *ctx, struct compact_
 	{
 		struct fragml_result res;
 
-		fragml_decide_via(fragml_tc_compact(ctx), FRAGML_HOOK_COMPACTION, v, &res);
+		/* the compiled form counts as the hook's decision: not for a shadow */
+		if (fragml_shadowed(FRAGML_HOOK_COMPACTION))
+			fragml_decide_observed(FRAGML_HOOK_COMPACTION, v, &res);
+		else
+			fragml_decide_via(fragml_tc_compact(ctx), FRAGML_HOOK_COMPACTION, v, &res);
 	}
 #endif
 #ifdef FRAGML_COLLECT
@@ -840,7 +843,7 @@ static __always_inline int fragml_on_compaction_end(struct compact_control *cc, 
 			e->t0 = run->t0;
 			e->status = status;
 			e->success = success;
-			e->free_huge_after = fragml_zone_read(z, &zi) ? -1 : fragml_free_huge_blocks(&zi);
+			e->free_huge_after = fragml_zone_read(z, &zi) ? -1 : fragml_cap(fragml_free_huge(&zi));
 			e->kthread = fragml_is_kthread(bpf_get_current_task_btf());
 			bpf_probe_read_kernel_str(e->zone, sizeof(e->zone), BPF_CORE_READ(z, name));
 			bpf_get_current_comm(e->comm, sizeof(e->comm));

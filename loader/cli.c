@@ -333,11 +333,6 @@ static void print_watchdog(FILE *out, struct json_object *root)
 	json_object_put(st);
 }
 
-static const char *mode_name(uint32_t mode)
-{
-	return mode == FRAGML_MODE_ENFORCE ? "enforce" : "observe";
-}
-
 int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct fragml_err *err)
 {
 	struct json_object *root = NULL, *hooks = NULL, *progs = NULL;
@@ -355,7 +350,7 @@ int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct frag
 		root = json_object_new_object();
 		hooks = json_object_new_object();
 		progs = json_object_new_array();
-		json_object_object_add(root, "mode", json_object_new_string(mode_name(mode)));
+		json_object_object_add(root, "mode", json_object_new_string(fragml_mode_name(mode)));
 		json_object_object_add(root, "schema", json_object_new_int((int)schema));
 		json_object_object_add(root, "pin_dir", json_object_new_string(fragml_pin_dir(h)));
 		for (int i = 0; i < n; i++)
@@ -364,7 +359,7 @@ int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct frag
 		json_object_object_add(root, "hooks", hooks);
 	} else {
 		fprintf(out, "mode: %s (feature schema %u), pins in %s, %d program(s) attached\n",
-			mode_name(mode), schema, fragml_pin_dir(h), n);
+			fragml_mode_name(mode), schema, fragml_pin_dir(h), n);
 		fprintf(out, "%-11s %7s %10s %5s %5s %5s %9s  %s\n", "hook", "version", "crc32", "trees",
 			"nodes", "depth", "map_bytes", "decisions per action");
 	}
@@ -395,6 +390,16 @@ int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct frag
 							       json_object_new_int64((int64_t)st.decisions[a]));
 			}
 			json_object_object_add(o, "decisions", d);
+			if (st.loaded && mode == FRAGML_MODE_ENFORCE &&
+			    (FRAGML_ENFORCE_HOOKS & FRAGML_HOOKBIT(hook)) &&
+			    (FRAGML_OBSERVE_HOOKS & FRAGML_HOOKBIT(hook))) {
+				struct json_object *sd = json_object_new_object();
+
+				for (unsigned int a = 0; a < st.n_actions; a++)
+					json_object_object_add(sd, fragml_action_name(hook, a),
+							       json_object_new_int64((int64_t)st.shadow[a]));
+				json_object_object_add(o, "shadow_decisions", sd);
+			}
 			json_object_object_add(hooks, fragml_hook_name(hook), o);
 			continue;
 		}
@@ -410,6 +415,14 @@ int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct frag
 			fprintf(out, " %s=%llu", fragml_action_name(hook, a),
 				(unsigned long long)st.decisions[a]);
 		fprintf(out, "\n%-11s sha256 %s\n", "", st.sha256);
+		if (mode == FRAGML_MODE_ENFORCE && (FRAGML_ENFORCE_HOOKS & FRAGML_HOOKBIT(hook)) &&
+		    (FRAGML_OBSERVE_HOOKS & FRAGML_HOOKBIT(hook))) {
+			fprintf(out, "%-11s shadow (observe programs, not enforced):", "");
+			for (unsigned int a = 0; a < st.n_actions; a++)
+				fprintf(out, " %s=%llu", fragml_action_name(hook, a),
+					(unsigned long long)st.shadow[a]);
+			fputc('\n', out);
+		}
 	}
 	print_watchdog(out, root);
 	ret = print_canary_scope(out, h, root, err);

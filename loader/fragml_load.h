@@ -115,7 +115,10 @@ struct fragml_hook_status {
 	uint8_t output, n_actions, max_depth;
 	char sha256[FRAGML_SHA256_HEX];		/* of the model file (sha256sum model.bin) */
 	uint64_t map_bytes;			/* memlock of this version's map, from the kernel */
-	uint64_t decisions[FRAGML_MAX_ACTIONS];	/* summed over CPUs */
+	uint64_t decisions[FRAGML_MAX_ACTIONS];	/* summed over CPUs: the decisions in force */
+	/* enforce mode, thp_fault and compaction: what the observe programs
+	 * would have decided (not enforced; counted apart) */
+	uint64_t shadow[FRAGML_MAX_ACTIONS];
 };
 int fragml_status(struct fragml_handle *h, unsigned int hook, struct fragml_hook_status *st,
 		  struct fragml_err *err);

@@ -300,7 +300,7 @@ static int write_rows(struct fragml_gate_collector *c, struct fragml_err *err)
 
 	zone_names(zones, 8);
 	for (unsigned int i = 0; (fd = fragml_feature_at(i)); i++)
-		if ((fd->hooks & FRAGML_H_FB) && nids < FRAGML_GATE_NFEAT)
+		if ((fd->enf & FRAGML_H_FB) && nids < FRAGML_GATE_NFEAT)
 			ids[nids++] = fd->id;
 	snprintf(path, sizeof(path), "%s/fallback.csv", c->o.outdir);
 	ret = fragml_csv_open(&defer, path, c->o.workload, aux, err);

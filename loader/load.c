@@ -38,7 +38,7 @@ struct fragml_handle {
 	char dir[PATH_MAX];
 	struct fragml_core *core;
 	int lock_fd;
-	int models_fd, counters_fd, info_fd;
+	int models_fd, counters_fd, info_fd, shadow_fd;
 	bool no_compiled;		/* opts.no_compiled */
 	unsigned int evaluator;		/* FRAGML_EVAL_* for fragml_kernel_eval/bench */
 	struct fragml_compiled_info cinfo;	/* the last compile */
@@ -288,7 +288,7 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return fragml_err_set(err, -ENOMEM, "out of memory");
-	h->lock_fd = h->models_fd = h->counters_fd = h->info_fd = -1;
+	h->lock_fd = h->models_fd = h->counters_fd = h->info_fd = h->shadow_fd = -1;
 	h->no_compiled = opts->no_compiled;
 	snprintf(h->bpffs, sizeof(h->bpffs), "%s", opts->bpffs ? opts->bpffs : FRAGML_DEFAULT_BPFFS);
 	if (path_join(h->dir, h->bpffs, FRAGML_PIN_SUBDIR)) {
@@ -340,6 +340,7 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 	}
 	h->models_fd = bpf_map__fd(h->core->maps.fragml_models);
 	h->counters_fd = bpf_map__fd(h->core->maps.fragml_counters);
+	h->shadow_fd = bpf_map__fd(h->core->maps.fragml_shadow);
 	h->info_fd = bpf_map__fd(h->core->maps.fragml_info);
 
 	ret = read_info(h, &fi, err);
@@ -501,6 +502,10 @@ static int zero_counters(struct fragml_handle *h, unsigned int hook, unsigned in
 
 		if (bpf_map_update_elem(h->counters_fd, &key, zeros, BPF_ANY))
 			ret = fragml_err_set(err, -errno, "%s/fragml_counters: reset failed: %s", h->dir,
+					     strerror(errno));
+		key = FRAGML_SHADOW_INDEX(hook, a);
+		if (!ret && bpf_map_update_elem(h->shadow_fd, &key, zeros, BPF_ANY))
+			ret = fragml_err_set(err, -errno, "%s/fragml_shadow: reset failed: %s", h->dir,
 					     strerror(errno));
 	}
 	free(zeros);
@@ -793,6 +798,11 @@ int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32
 				     m->schema, fi.schema, fi.schema);
 		goto out;
 	}
+	/* a split on a feature the deciding program never computes walks its
+	 * missing-value branch on every decision: refuse it, naming the feature */
+	ret = fragml_model_check_mode(m, fi.mode, err);
+	if (ret)
+		goto out;
 	if (hook_pin(cur, h, m->hook, "cur") || hook_pin(prev, h, m->hook, "prev") ||
 	    hook_pin(new, h, m->hook, "new")) {
 		ret = fragml_err_set(err, -ENAMETOOLONG, "%s: path too long", h->dir);
@@ -1126,10 +1136,13 @@ int fragml_status(struct fragml_handle *h, unsigned int hook, struct fragml_hook
 	for (unsigned int a = 0; a < b->n_actions && a < FRAGML_MAX_ACTIONS; a++) {
 		__u32 k = FRAGML_COUNTER_INDEX(hook, b->counter_row % FRAGML_COUNTER_ROWS, a);
 
-		if (bpf_map_lookup_elem(h->counters_fd, &k, vals))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			st->decisions[a] += vals[c];
+		if (!bpf_map_lookup_elem(h->counters_fd, &k, vals))
+			for (int c = 0; c < ncpu; c++)
+				st->decisions[a] += vals[c];
+		k = FRAGML_SHADOW_INDEX(hook, a);
+		if (!bpf_map_lookup_elem(h->shadow_fd, &k, vals))
+			for (int c = 0; c < ncpu; c++)
+				st->shadow[a] += vals[c];
 	}
 out:
 	if (fd >= 0)

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "canary.h"
+#include "fragml_policy.h"
 #include "fragml_cli.h"
 
 static const char *prog = "fragml-load";
@@ -28,6 +29,8 @@ static void usage(FILE *f)
 		"Validate a fragml model and publish it atomically into the running kernel.\n"
 		"The previous model of the same hook stays pinned for --rollback.\n\n"
 		"  -c, --check        validate only; touch nothing (no root needed)\n"
+		"      --mode M       with --check: the running mode to check against, observe\n"
+		"                     or enforce (default: the mode a load would run in here)\n"
 		"  -r, --rollback H   put back the previous model of hook H\n"
 		"                     (lifetime, thp_fault, compaction, fallback, placement)\n"
 		"      --unpublish H  take hook H's model off: the kernel default decides\n"
@@ -115,6 +118,7 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "check", no_argument, NULL, 'c' },
+		{ "mode", required_argument, NULL, 'M' },
 		{ "rollback", required_argument, NULL, 'r' },
 		{ "unpublish", required_argument, NULL, 'U' },
 		{ "no-policy", no_argument, NULL, 'P' },
@@ -141,7 +145,7 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 	int n_cgroups = 0;
 	bool check = false, json = false, quiet = false, canary = false, all_cgroups = false;
 	uint32_t version = 0;
-	int c, ret = 1;
+	int c, ret = 1, mode = -1;
 
 	prog = name;
 	fragml_cli_open_opts(&oo);
@@ -149,6 +153,14 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "cr:jqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': check = true; break;
+		case 'M':
+			mode = !strcmp(optarg, "observe") ? FRAGML_MODE_OBSERVE :
+			       !strcmp(optarg, "enforce") ? FRAGML_MODE_ENFORCE : -2;
+			if (mode == -2) {
+				fprintf(stderr, "%s: --mode %s: give observe or enforce\n", prog, optarg);
+				return 2;
+			}
+			break;
 		case 'r': rollback = optarg; break;
 		case 'U': unpublish = optarg; break;
 		case 'P': oo.no_policy = true; break;
@@ -222,8 +234,17 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 		fprintf(stderr, "%s: out of memory\n", prog);
 		return 1;
 	}
+	if (mode >= 0 && !check) {
+		fprintf(stderr, "%s: --mode goes with --check (a load runs in the mode the kernel allows; --no-policy for observe)\n",
+			prog);
+		ret = 2;
+		goto out;
+	}
 	if (check) {
 		/* every file is checked; the status says whether all were valid */
+		if (mode < 0)
+			mode = !oo.no_policy && fragml_policy_supported(NULL) == 1 ?
+			       FRAGML_MODE_ENFORCE : FRAGML_MODE_OBSERVE;
 		ret = 0;
 		for (int i = optind; i < argc; i++) {
 			if (fragml_model_read_file(m, argv[i], &err)) {
@@ -235,6 +256,10 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 				fragml_err_set(&err, -EPROTO,
 					       "%s: feature schema %u, this fragml implements schema %d: retrain the model for schema %d or use a fragml of schema %u",
 					       argv[i], m->schema, FRAGML_SCHEMA_VERSION, FRAGML_SCHEMA_VERSION, m->schema);
+				ret = fragml_cli_fail(prog, &err);
+				continue;
+			}
+			if (fragml_model_check_mode(m, mode, &err)) {
 				ret = fragml_cli_fail(prog, &err);
 				continue;
 			}

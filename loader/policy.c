@@ -4,6 +4,7 @@
  * See fragml_policy.h.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,17 +48,23 @@ static struct bpf_map *variant_map(struct fragml_policy *skel, const char *varia
  * by them as fragml_task_state); without observe mode a 1-entry stand-in
  * is created and the feature stays missing.
  */
-static void share_task_state(struct fragml_policy *skel)
+/* The observe programs' state map `name` (pinned by them) for the policy's
+ * `map`, or a 1-entry stand-in when observe mode is not loaded: the features
+ * read from it are then missing. */
+static void share_state(struct bpf_map *map, const char *name)
 {
-	int fd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_task_state");
+	char path[PATH_MAX];
+	int fd;
 
-	if (fd >= 0 && !bpf_map__reuse_fd(skel->maps.fragml_task_state, fd)) {
+	snprintf(path, sizeof(path), "%s/%s", FRAGML_PIN_DIR, name);
+	fd = bpf_obj_get(path);
+	if (fd >= 0 && !bpf_map__reuse_fd(map, fd)) {
 		close(fd);
 		return;
 	}
 	if (fd >= 0)
 		close(fd);
-	bpf_map__set_max_entries(skel->maps.fragml_task_state, 1);
+	bpf_map__set_max_entries(map, 1);
 }
 
 /* Open the policy object with only `variant` created; the shared maps by pin. */
@@ -92,7 +99,8 @@ static int open_variant(const char *variant, struct fragml_policy **skelp,
 	bpf_object__for_each_map(map, skel->obj)
 		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
 			bpf_map__set_autocreate(map, !strcmp(bpf_map__name(map), variant));
-	share_task_state(skel);
+	share_state(skel->maps.fragml_task_state, "fragml_task_state");
+	share_state(skel->maps.fragml_glob, "fragml_glob");
 	loader_libbpf_reset();
 	ret = fragml_policy__load(skel);
 	if (ret) {

@@ -111,6 +111,11 @@ struct fragml_blob {
 #define FRAGML_NR_COUNTERS \
 	(FRAGML_NR_HOOKS * FRAGML_COUNTER_ROWS * FRAGML_MAX_ACTIONS)
 
+/* fragml_shadow: per-CPU array, index = hook * FRAGML_MAX_ACTIONS + action:
+ * decisions of the observe programs at hooks the policy decides (enforce mode). */
+#define FRAGML_SHADOW_INDEX(hook, action)	((hook) * FRAGML_MAX_ACTIONS + (action))
+#define FRAGML_NR_SHADOW			(FRAGML_NR_HOOKS * FRAGML_MAX_ACTIONS)
+
 /* fragml_info: 1-entry array describing the running programs. */
 #define FRAGML_MODE_OBSERVE	0
 #define FRAGML_MODE_ENFORCE	1

@@ -9,8 +9,8 @@
  * a hook cannot compute is FRAGML_MISSING and follows the node's default
  * direction.  docs/features.md mirrors this table; a selftest checks they agree.
  *
- * Bump FRAGML_SCHEMA_VERSION whenever an ID changes meaning or a hook starts or
- * stops computing a feature: models carry the schema they were trained on and
+ * Bump FRAGML_SCHEMA_VERSION whenever an ID changes meaning or a hook stops
+ * computing a feature: models carry the schema they were trained on and
  * the loader refuses a model whose schema the running programs do not implement.
  */
 #ifndef FRAGML_FEATURES_H
@@ -80,51 +80,69 @@ enum fragml_alloc_class {
 #define FRAGML_H_PL		FRAGML_HOOKBIT(FRAGML_HOOK_PLACEMENT)
 
 /*
- * X(ID, ENUM, "name", "unit", scale, hooks, "description")
+ * Which program computes a hook's features depends on the running mode:
+ *   observe mode  the observe programs (and the collector, which runs the
+ *                 same code) evaluate lifetime, thp_fault and compaction;
+ *                 fallback and placement are not evaluated at all;
+ *   enforce mode  the struct_ops policy of the patched kernel evaluates
+ *                 thp_fault, compaction, fallback and placement; lifetime
+ *                 stays with the observe programs.
+ */
+#define FRAGML_OBSERVE_HOOKS	(FRAGML_H_LT | FRAGML_H_THP | FRAGML_H_CMP)
+#define FRAGML_ENFORCE_HOOKS	(FRAGML_H_THP | FRAGML_H_CMP | FRAGML_H_FB | FRAGML_H_PL)
+
+/*
+ * X(ID, ENUM, "name", "unit", scale, obs, enf, "description")
  *   scale: the integer is the physical quantity multiplied by `scale`
  *          (1 for counts and enums; 1024 for ratios in parts per 1024).
- *   hooks: which decision points compute it (others pass FRAGML_MISSING).
+ *   obs:   hooks at which the observe programs and the collector compute it
+ *          (bpf/fragml_features.bpf.h, bpf/fragml_vec.bpf.h);
+ *   enf:   hooks at which the enforcing policy computes it
+ *          (bpf/fragml_policy.bpf.c, the same builders).
+ *   Everywhere else the vector holds FRAGML_MISSING.  The loader refuses a
+ *   model that splits on a feature its hook does not compute in the running
+ *   mode; the trainer does not train on one.
  */
 #define FRAGML_FEATURES(X) \
-	X(0,  ORDER,		"order",		"log2 pages",	1,    FRAGML_H_LT | FRAGML_H_THP | FRAGML_H_CMP | FRAGML_H_FB | FRAGML_H_PL, "allocation or compaction order") \
-	X(1,  MIGRATETYPE,	"migratetype",		"enum",		1,    FRAGML_H_LT | FRAGML_H_FB | FRAGML_H_PL, "requested migratetype: 0 unmovable, 1 movable, 2 reclaimable") \
-	X(2,  FALLBACK_MT,	"fallback_mt",		"enum",		1,    FRAGML_H_LT | FRAGML_H_PL, "migratetype of the pageblock the page came from on a fallback (placement: of the candidate block), else missing") \
-	X(3,  ALLOC_CLASS,	"alloc_class",		"enum",		1,    FRAGML_H_LT, "allocation class (enum fragml_alloc_class)") \
-	X(4,  GFP_BITS,		"gfp_bits",		"bitmask",	1,    FRAGML_H_LT | FRAGML_H_THP | FRAGML_H_FB, "gfp flags, low 24 bits") \
-	X(5,  IS_KTHREAD,	"is_kthread",		"bool",		1,    FRAGML_H_LT | FRAGML_H_CMP | FRAGML_H_FB, "allocating task is a kernel thread") \
-	X(6,  TASK_ALLOC_RATE,	"task_alloc_rate",	"pages/s",	1,    FRAGML_H_LT | FRAGML_H_THP, "pages the allocating process took in the last second (capped)") \
-	X(7,  EXTFRAG_RATE,	"extfrag_rate",		"events/s",	1,    FRAGML_H_LT | FRAGML_H_THP | FRAGML_H_CMP, "system-wide migratetype fallbacks in the last second (capped)") \
-	X(8,  CHANGE_OWNER,	"change_owner",		"bool",		1,    FRAGML_H_LT, "fallback claimed the whole pageblock, else missing") \
-	X(9,  SLAB_OBJ_LOG2,	"slab_obj_log2",	"log2 bytes",	1,    FRAGML_H_LT, "object size of the slab cache, for slab pages, else missing") \
-	X(10, TASK_LONG_PPK,	"task_long_ppk",	"per 1024",	1024, FRAGML_H_LT | FRAGML_H_PL, "share of this process's recent unmovable pages still allocated after T (placement: of the requesting process, from observe mode)") \
-	X(16, VMA_PAGES_LOG2,	"vma_pages_log2",	"log2 pages",	1,    FRAGML_H_THP, "size of the faulting VMA") \
-	X(17, VMA_HUGE_ADVISED,	"vma_huge_advised",	"bool",		1,    FRAGML_H_THP, "VMA has MADV_HUGEPAGE") \
-	X(18, REGION_IN_VMA,	"region_in_vma",	"bool",		1,    FRAGML_H_THP, "the aligned 2 MB region lies wholly inside the VMA") \
-	X(19, MM_RSS_LOG2,	"mm_rss_log2",		"log2 pages",	1,    FRAGML_H_THP, "resident anonymous pages of the process") \
-	X(20, TASK_THP_RATE,	"task_thp_rate",	"faults/s",	1,    FRAGML_H_THP, "huge-page faults of the process in the last second (capped)") \
-	X(21, TASK_DENSITY_PPK,	"task_density_ppk",	"per 1024",	1024, FRAGML_H_THP, "mean touched share of 2 MB regions this process faulted before") \
-	X(22, FREE_HUGE_BLOCKS,	"free_huge_blocks",	"blocks",	1,    FRAGML_H_THP | FRAGML_H_CMP | FRAGML_H_FB, "free blocks of order >= 9: the node at a THP fault, the zone at compaction and fallback") \
-	X(23, UNUSABLE_PPK,	"unusable_ppk",		"per 1024",	1024, FRAGML_H_THP | FRAGML_H_CMP | FRAGML_H_FB, "unusable free space index at order 9") \
-	X(24, COMPACT_FAIL_PPK,	"compact_fail_ppk",	"per 1024",	1024, FRAGML_H_THP | FRAGML_H_CMP, "share of recent compactions that failed") \
-	X(32, COMPACT_PRIO,	"compact_prio",		"enum",		1,    FRAGML_H_CMP, "compaction priority (0 sync-full .. 2 async)") \
-	X(33, ZONE_FREE_LOG2,	"zone_free_log2",	"log2 pages",	1,    FRAGML_H_CMP | FRAGML_H_FB | FRAGML_H_PL, "free pages in the zone") \
-	X(34, FRAG_INDEX,	"frag_index",		"per 1000",	1000, FRAGML_H_CMP, "extfrag index at the requested order (-1000 when enough free)") \
-	X(35, IS_KCOMPACTD,	"is_kcompactd",		"bool",		1,    FRAGML_H_CMP, "proactive/background compaction rather than direct") \
-	X(36, COMPACT_DEFER,	"compact_defer",	"count",	1,    FRAGML_H_CMP, "zone compact_defer_shift") \
-	X(40, CAN_RECLAIM,	"can_reclaim",		"bool",		1,    FRAGML_H_FB, "the allocation may wait for direct reclaim and compaction (the kernel honours defer)") \
-	X(41, ATOMIC,		"atomic",		"bool",		1,    FRAGML_H_FB, "the allocation cannot enter direct reclaim (GFP_ATOMIC, GFP_NOWAIT)") \
-	X(42, FILE_PPK,		"file_ppk",		"per 1024",	1024, FRAGML_H_FB, "file LRU pages of the zone per managed page") \
-	X(43, ANON_PPK,		"anon_ppk",		"per 1024",	1024, FRAGML_H_FB, "anonymous LRU pages of the zone per managed page") \
-	X(44, FREE_WMARK_PPK,	"free_wmark_ppk",	"per 1024",	1024, FRAGML_H_FB, "free pages of the zone per page of its high watermark (capped)") \
-	X(45, NOFRAG_ZONE,	"nofrag_zone",		"bool",		1,    FRAGML_H_FB, "the kernel itself avoids fallback in this zone (ZONE_NORMAL above DMA32)") \
-	X(46, BLOCK_FREE,	"block_free",		"pages",	1,    FRAGML_H_PL, "free pages in the candidate pageblock") \
-	X(47, BLOCK_MOVABLE,	"block_movable",	"pages",	1,    FRAGML_H_PL, "movable (LRU or movable-ops) pages in the candidate pageblock") \
-	X(48, BLOCK_FOREIGN,	"block_foreign",	"pages",	1,    FRAGML_H_PL, "pages of the candidate pageblock neither free nor movable: how mixed it already is") \
-	X(49, FREE_ORDER,	"free_order",		"log2 pages",	1,    FRAGML_H_PL, "order of the free page the allocator found in the candidate pageblock") \
-	X(50, KERNEL_CLAIMS,	"kernel_claims",	"bool",		1,    FRAGML_H_PL, "the kernel's own rule would claim the candidate pageblock (half of it free or compatible)")
+	X(0,  ORDER,		"order",		"log2 pages",	1,    FRAGML_H_LT|FRAGML_H_THP|FRAGML_H_CMP, FRAGML_H_THP|FRAGML_H_CMP|FRAGML_H_FB|FRAGML_H_PL, "allocation or compaction order") \
+	X(1,  MIGRATETYPE,	"migratetype",		"enum",		1,    FRAGML_H_LT, FRAGML_H_FB|FRAGML_H_PL, "requested migratetype: 0 unmovable, 1 movable, 2 reclaimable") \
+	X(2,  FALLBACK_MT,	"fallback_mt",		"enum",		1,    FRAGML_H_LT, FRAGML_H_PL, "migratetype of the pageblock the page came from on a fallback (placement: of the candidate block), else missing") \
+	X(3,  ALLOC_CLASS,	"alloc_class",		"enum",		1,    FRAGML_H_LT, 0, "allocation class (enum fragml_alloc_class)") \
+	X(4,  GFP_BITS,		"gfp_bits",		"bitmask",	1,    FRAGML_H_LT, FRAGML_H_THP|FRAGML_H_FB, "gfp flags, low 24 bits") \
+	X(5,  IS_KTHREAD,	"is_kthread",		"bool",		1,    FRAGML_H_LT|FRAGML_H_CMP, FRAGML_H_CMP|FRAGML_H_FB, "allocating task is a kernel thread") \
+	X(6,  TASK_ALLOC_RATE,	"task_alloc_rate",	"pages/s",	1,    FRAGML_H_LT|FRAGML_H_THP, FRAGML_H_THP, "pages the allocating process took in the last second (capped)") \
+	X(7,  EXTFRAG_RATE,	"extfrag_rate",		"events/s",	1,    FRAGML_H_LT|FRAGML_H_THP|FRAGML_H_CMP, FRAGML_H_THP|FRAGML_H_CMP, "system-wide migratetype fallbacks in the last second (capped)") \
+	X(8,  CHANGE_OWNER,	"change_owner",		"bool",		1,    FRAGML_H_LT, 0, "fallback claimed the whole pageblock, else missing") \
+	X(9,  SLAB_OBJ_LOG2,	"slab_obj_log2",	"log2 bytes",	1,    0, 0, "object size of the slab cache, for slab pages, else missing") \
+	X(10, TASK_LONG_PPK,	"task_long_ppk",	"per 1024",	1024, FRAGML_H_LT, FRAGML_H_PL, "share of this process's recent unmovable pages still allocated after T (placement: of the requesting process, from observe mode)") \
+	X(16, VMA_PAGES_LOG2,	"vma_pages_log2",	"log2 pages",	1,    FRAGML_H_THP, FRAGML_H_THP, "size of the faulting VMA") \
+	X(17, VMA_HUGE_ADVISED,	"vma_huge_advised",	"bool",		1,    FRAGML_H_THP, FRAGML_H_THP, "VMA has MADV_HUGEPAGE") \
+	X(18, REGION_IN_VMA,	"region_in_vma",	"bool",		1,    FRAGML_H_THP, FRAGML_H_THP, "the aligned 2 MB region lies wholly inside the VMA") \
+	X(19, MM_RSS_LOG2,	"mm_rss_log2",		"log2 pages",	1,    FRAGML_H_THP, FRAGML_H_THP, "resident anonymous pages of the process") \
+	X(20, TASK_THP_RATE,	"task_thp_rate",	"faults/s",	1,    FRAGML_H_THP, FRAGML_H_THP, "huge-page faults of the process in the last second (capped)") \
+	X(21, TASK_DENSITY_PPK,	"task_density_ppk",	"per 1024",	1024, FRAGML_H_THP, FRAGML_H_THP, "mean touched share of 2 MB regions this process faulted before") \
+	X(22, FREE_HUGE_BLOCKS,	"free_huge_blocks",	"blocks",	1,    FRAGML_H_THP|FRAGML_H_CMP, FRAGML_H_THP|FRAGML_H_CMP|FRAGML_H_FB, "free blocks of order >= 9: the node at a THP fault, the zone at compaction and fallback") \
+	X(23, UNUSABLE_PPK,	"unusable_ppk",		"per 1024",	1024, FRAGML_H_THP|FRAGML_H_CMP, FRAGML_H_THP|FRAGML_H_CMP|FRAGML_H_FB, "unusable free space index at order 9") \
+	X(24, COMPACT_FAIL_PPK,	"compact_fail_ppk",	"per 1024",	1024, FRAGML_H_THP|FRAGML_H_CMP, FRAGML_H_THP|FRAGML_H_CMP, "share of recent compactions that failed") \
+	X(32, COMPACT_PRIO,	"compact_prio",		"enum",		1,    FRAGML_H_CMP, FRAGML_H_CMP, "compaction priority (0 sync-full .. 2 async)") \
+	X(33, ZONE_FREE_LOG2,	"zone_free_log2",	"log2 pages",	1,    FRAGML_H_CMP, FRAGML_H_CMP|FRAGML_H_FB|FRAGML_H_PL, "free pages in the zone") \
+	X(34, FRAG_INDEX,	"frag_index",		"per 1000",	1000, FRAGML_H_CMP, FRAGML_H_CMP, "extfrag index at the requested order (-1000 when enough free)") \
+	X(35, IS_KCOMPACTD,	"is_kcompactd",		"bool",		1,    FRAGML_H_CMP, FRAGML_H_CMP, "proactive/background compaction rather than direct") \
+	X(36, COMPACT_DEFER,	"compact_defer",	"count",	1,    FRAGML_H_CMP, FRAGML_H_CMP, "zone compact_defer_shift") \
+	X(40, CAN_RECLAIM,	"can_reclaim",		"bool",		1,    0, FRAGML_H_FB, "the allocation may wait for direct reclaim and compaction (the kernel honours defer)") \
+	X(41, ATOMIC,		"atomic",		"bool",		1,    0, FRAGML_H_FB, "the allocation cannot enter direct reclaim (GFP_ATOMIC, GFP_NOWAIT)") \
+	X(42, FILE_PPK,		"file_ppk",		"per 1024",	1024, 0, FRAGML_H_FB, "file LRU pages of the zone per managed page") \
+	X(43, ANON_PPK,		"anon_ppk",		"per 1024",	1024, 0, FRAGML_H_FB, "anonymous LRU pages of the zone per managed page") \
+	X(44, FREE_WMARK_PPK,	"free_wmark_ppk",	"per 1024",	1024, 0, FRAGML_H_FB, "free pages of the zone per page of its high watermark (capped)") \
+	X(45, NOFRAG_ZONE,	"nofrag_zone",		"bool",		1,    0, FRAGML_H_FB, "the kernel itself avoids fallback in this zone (ZONE_NORMAL above DMA32)") \
+	X(46, BLOCK_FREE,	"block_free",		"pages",	1,    0, FRAGML_H_PL, "free pages in the candidate pageblock") \
+	X(47, BLOCK_MOVABLE,	"block_movable",	"pages",	1,    0, FRAGML_H_PL, "movable (LRU or movable-ops) pages in the candidate pageblock") \
+	X(48, BLOCK_FOREIGN,	"block_foreign",	"pages",	1,    0, FRAGML_H_PL, "pages of the candidate pageblock neither free nor movable: how mixed it already is") \
+	X(49, FREE_ORDER,	"free_order",		"log2 pages",	1,    0, FRAGML_H_PL, "order of the free page the allocator found in the candidate pageblock") \
+	X(50, KERNEL_CLAIMS,	"kernel_claims",	"bool",		1,    0, FRAGML_H_PL, "the kernel's own rule would claim the candidate pageblock (half of it free or compatible)")
 
 enum fragml_feature_id {
-#define FRAGML_X_ENUM(id, e, n, u, s, h, d) FRAGML_F_##e = id,
+#define FRAGML_X_ENUM(id, e, n, u, s, o, f, d) FRAGML_F_##e = id,
 	FRAGML_FEATURES(FRAGML_X_ENUM)
 #undef FRAGML_X_ENUM
 };

@@ -11,6 +11,7 @@
 #ifndef FRAGML_MODEL_H
 #define FRAGML_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
@@ -142,13 +143,27 @@ struct fragml_feature_desc {
 	const char *name;
 	const char *unit;
 	int scale;
-	unsigned int hooks;		/* FRAGML_HOOKBIT mask */
+	unsigned int hooks;		/* FRAGML_HOOKBIT mask: obs | enf */
+	unsigned int obs;		/* hooks the observe programs / collector compute it at */
+	unsigned int enf;		/* hooks the enforcing policy computes it at */
 	const char *desc;
 };
 const struct fragml_feature_desc *fragml_feature_by_id(int id);
 const struct fragml_feature_desc *fragml_feature_by_name(const char *name);
 /* Iterate: returns the i-th registered feature, NULL past the end. */
 const struct fragml_feature_desc *fragml_feature_at(unsigned int i);
+/* Running modes (FRAGML_MODE_OBSERVE, FRAGML_MODE_ENFORCE of fragml_abi.h). */
+const char *fragml_mode_name(unsigned int mode);
+/* Is `hook` evaluated at all in `mode`? */
+bool fragml_hook_evaluated(unsigned int hook, unsigned int mode);
+/* Does the program that evaluates `hook` in `mode` compute feature `d`? */
+bool fragml_feature_computed(const struct fragml_feature_desc *d, unsigned int hook,
+			     unsigned int mode);
+/* Mask (bit = feature id) of the features `hook` computes in `mode`. */
+uint64_t fragml_hook_mode_features(unsigned int hook, unsigned int mode);
+/* 0 when every split of `m` is on a feature its hook computes in `mode`;
+ * else an error naming the first one that is not. */
+int fragml_model_check_mode(const struct fragml_model *m, unsigned int mode, struct fragml_err *err);
 
 #ifdef __cplusplus
 }

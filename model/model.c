@@ -118,7 +118,7 @@ const char *fragml_action_name(unsigned int hook, unsigned int action)
 
 /* ---- feature registry ---- */
 static const struct fragml_feature_desc features[] = {
-#define X(id, e, n, u, s, h, d) { id, n, u, s, h, d },
+#define X(id, e, n, u, s, o, f, d) { id, n, u, s, (o) | (f), o, f, d },
 	FRAGML_FEATURES(X)
 #undef X
 };
@@ -143,6 +143,76 @@ const struct fragml_feature_desc *fragml_feature_by_name(const char *name)
 		if (!strcmp(features[i].name, name))
 			return &features[i];
 	return NULL;
+}
+
+const char *fragml_mode_name(unsigned int mode)
+{
+	return mode == FRAGML_MODE_ENFORCE ? "enforce" : mode == FRAGML_MODE_OBSERVE ? "observe" : NULL;
+}
+
+/* The registry column that holds `hook`'s features in `mode`, as a hook mask
+ * to test against: 0 when nothing evaluates the hook in that mode. */
+static unsigned int mode_column(const struct fragml_feature_desc *d, unsigned int hook,
+				unsigned int mode)
+{
+	if (mode == FRAGML_MODE_ENFORCE && (FRAGML_ENFORCE_HOOKS & FRAGML_HOOKBIT(hook)))
+		return d->enf;
+	if (FRAGML_OBSERVE_HOOKS & FRAGML_HOOKBIT(hook))
+		return d->obs;
+	return 0;
+}
+
+bool fragml_hook_evaluated(unsigned int hook, unsigned int mode)
+{
+	unsigned int hooks = mode == FRAGML_MODE_ENFORCE ? FRAGML_ENFORCE_HOOKS | FRAGML_OBSERVE_HOOKS :
+							   FRAGML_OBSERVE_HOOKS;
+
+	return hook < FRAGML_NR_HOOKS && (hooks & FRAGML_HOOKBIT(hook));
+}
+
+bool fragml_feature_computed(const struct fragml_feature_desc *d, unsigned int hook,
+			     unsigned int mode)
+{
+	return d && hook < FRAGML_NR_HOOKS && (mode_column(d, hook, mode) & FRAGML_HOOKBIT(hook));
+}
+
+uint64_t fragml_hook_mode_features(unsigned int hook, unsigned int mode)
+{
+	uint64_t m = 0;
+
+	for (size_t i = 0; i < NFEATURES; i++)
+		if (fragml_feature_computed(&features[i], hook, mode))
+			m |= 1ull << features[i].id;
+	return m;
+}
+
+int fragml_model_check_mode(const struct fragml_model *m, unsigned int mode, struct fragml_err *err)
+{
+	unsigned int other = mode == FRAGML_MODE_ENFORCE ? FRAGML_MODE_OBSERVE : FRAGML_MODE_ENFORCE;
+
+	if (!fragml_hook_evaluated(m->hook, mode))
+		return fragml_err_set(err, -EOPNOTSUPP,
+				      "model: hook %s is decided only in enforce mode (the patched kernel's struct_ops policy) and fragml runs in %s mode: load it where the policy is attached",
+				      fragml_hook_name(m->hook), fragml_mode_name(mode));
+	for (unsigned int i = 0; i < m->n_nodes; i++) {
+		const struct fragml_node *n = &m->nodes[i];
+		const struct fragml_feature_desc *d;
+
+		if (n->info & FRAGML_NODE_LEAF)
+			continue;
+		d = fragml_feature_by_id(n->info & FRAGML_NODE_FEAT_MASK);
+		if (!d || fragml_feature_computed(d, m->hook, mode))
+			continue;
+		if (fragml_feature_computed(d, m->hook, other))
+			return fragml_err_set(err, -EINVAL,
+					      "model: feature %s is computed at hook %s only in %s mode and fragml runs in %s mode: retrain with 'fragml-train --mode %s' (docs/features.md)",
+					      d->name, fragml_hook_name(m->hook), fragml_mode_name(other),
+					      fragml_mode_name(mode), fragml_mode_name(mode));
+		return fragml_err_set(err, -EINVAL,
+				      "model: feature %s is computed at hook %s in no mode: retrain without it (docs/features.md)",
+				      d->name, fragml_hook_name(m->hook));
+	}
+	return 0;
 }
 
 /* ---- fixed point ---- */

@@ -23,15 +23,20 @@ const char *fragml_part_name(unsigned int part)
 	return part < FRAGML_NR_PARTS ? n[part] : NULL;
 }
 
-uint64_t fragml_hook_feature_mask(unsigned int hook)
+uint64_t fragml_hook_feature_mask(unsigned int hook, int mode)
 {
-	const struct fragml_feature_desc *d;
-	uint64_t m = 0;
+	uint64_t m = ~0ull;
+	int any = 0;
 
-	for (unsigned int i = 0; (d = fragml_feature_at(i)); i++)
-		if (d->hooks & FRAGML_HOOKBIT(hook))
-			m |= 1ull << d->id;
-	return m;
+	if (mode >= 0)
+		return fragml_hook_mode_features(hook, (unsigned int)mode);
+	/* a model usable in every mode that evaluates the hook */
+	for (unsigned int md = FRAGML_MODE_OBSERVE; md <= FRAGML_MODE_ENFORCE; md++)
+		if (fragml_hook_evaluated(hook, md)) {
+			m &= fragml_hook_mode_features(hook, md);
+			any = 1;
+		}
+	return any ? m : 0;
 }
 
 static void free_name_index(struct fragml_name_index *ni);

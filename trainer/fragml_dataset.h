@@ -82,8 +82,10 @@ int fragml_dataset_check_float32(const struct fragml_dataset *ds, struct fragml_
  * the kernel passes MISSING for features a hook does not compute. */
 void fragml_dataset_mask_features(struct fragml_dataset *ds, uint64_t keep);
 
-/* Feature mask of one hook: registered features computed at `hook`. */
-uint64_t fragml_hook_feature_mask(unsigned int hook);
+/* Feature mask (bit = id) of one hook: the features computed at `hook` in
+ * running mode `mode` (FRAGML_MODE_*), or with mode < 0 those computed in
+ * every mode that evaluates the hook (a model that loads anywhere). */
+uint64_t fragml_hook_feature_mask(unsigned int hook, int mode);
 
 /* Allocation class names: fragml_class_name() of fragml_model.h. */
 /* System (kernel-owned) classes: everything but anon and pagecache. */

@@ -50,6 +50,9 @@ struct fragml_train_opts {
 	unsigned int seed;
 	int balance;			/* weight classes equally (binary kinds) */
 	int allow_over_budget;		/* permit depth/trees up to the format limits */
+	int mode;			/* FRAGML_MODE_* the model is for; -1 (default):
+					 * features computed in every mode that
+					 * evaluates the hook */
 	uint64_t features;		/* feature-id mask; 0 = every feature of the hook */
 	/* Threshold rule for the binary decision (first ORDINAL threshold):
 	 * "f1" (max F1 on validation), "recall:R", "precision:P", "prob:P". */

@@ -29,6 +29,7 @@ void fragml_train_opts_init(struct fragml_train_opts *o, unsigned int hook)
 {
 	memset(o, 0, sizeof(*o));
 	o->hook = hook;
+	o->mode = -1;
 	o->kind = hook == FRAGML_HOOK_THP_FAULT ? FRAGML_TRAIN_ORDINAL3 : FRAGML_TRAIN_BINARY;
 	o->n_trees = 16;
 	o->max_depth = 5;
@@ -226,7 +227,7 @@ int fragml_train(const struct fragml_dataset *ds, const uint8_t *part,
 		 const struct fragml_train_opts *o, struct fragml_train_result *res,
 		 struct fragml_err *err)
 {
-	uint64_t mask = fragml_hook_feature_mask(o->hook);
+	uint64_t mask = fragml_hook_feature_mask(o->hook, o->mode);
 	struct hook_rows hr = { 0 };
 	struct train_compiled tc = { 0 };
 	struct fragml_model *m = &res->model;

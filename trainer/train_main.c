@@ -38,6 +38,9 @@ static void usage(FILE *f)
 		"      --no-balance         do not weight classes equally\n"
 		"      --over-budget        allow depth up to 12 and 64 trees (the format limits)\n"
 		"  -f, --features LIST      comma-separated registered features to use (default: all of the hook)\n"
+		"      --mode MODE          observe | enforce: train only on the features the hook computes\n"
+		"                           in that running mode (default: those it computes in every\n"
+		"                           mode that evaluates it, so the model loads in either)\n"
 		"      --split MODE         workload (default: hold out workloads for the cross-workload\n"
 		"                           test) | time (every workload split by time only)\n"
 		"  -w, --test-workloads L   comma-separated workloads to hold out (default: every 4th by name)\n"
@@ -71,8 +74,9 @@ static void progress(void *ctx, unsigned int it, unsigned int total, const char 
 		fprintf(stderr, "%s: %s: round %u/%u %s\n", prog, tag, it, total, eval ? eval : "");
 }
 
-static uint64_t parse_features(const char *list, unsigned int hook)
+static uint64_t parse_features(const char *list, unsigned int hook, int mode)
 {
+	uint64_t computed = fragml_hook_feature_mask(hook, mode);
 	uint64_t mask = 0;
 	char *s = strdup(list), *save = NULL;
 
@@ -87,9 +91,11 @@ static uint64_t parse_features(const char *list, unsigned int hook)
 			free(s);
 			exit(2);
 		}
-		if (!(d->hooks & FRAGML_HOOKBIT(hook))) {
-			fprintf(stderr, "%s: --features: '%s' is not computed at hook %s\n", prog, tok,
-				fragml_hook_name(hook));
+		if (!(computed & (1ull << d->id))) {
+			fprintf(stderr, "%s: --features: '%s' is not computed at hook %s %s (docs/features.md)\n",
+				prog, tok, fragml_hook_name(hook),
+				mode < 0 ? "in every mode that evaluates it: give --mode" :
+				mode == FRAGML_MODE_ENFORCE ? "in enforce mode" : "in observe mode");
 			free(s);
 			exit(2);
 		}
@@ -277,7 +283,7 @@ static void print_table(const struct fragml_dataset *ds, const struct fragml_tra
 
 int main(int argc, char **argv)
 {
-	enum { O_ETA = 256, O_MCW, O_NOBAL, O_OVER, O_SPLIT, O_VAL, O_TEST, O_CP, O_DP, O_NOCMP, O_LOO, O_MINPAR, O_EVAL };
+	enum { O_ETA = 256, O_MCW, O_NOBAL, O_OVER, O_SPLIT, O_VAL, O_TEST, O_CP, O_DP, O_NOCMP, O_LOO, O_MINPAR, O_EVAL, O_MODE };
 	static const struct option opts[] = {
 		{ "hook", required_argument, NULL, 'H' },
 		{ "data", required_argument, NULL, 'd' },
@@ -292,6 +298,7 @@ int main(int argc, char **argv)
 		{ "no-balance", no_argument, NULL, O_NOBAL },
 		{ "over-budget", no_argument, NULL, O_OVER },
 		{ "features", required_argument, NULL, 'f' },
+		{ "mode", required_argument, NULL, O_MODE },
 		{ "split", required_argument, NULL, O_SPLIT },
 		{ "test-workloads", required_argument, NULL, 'w' },
 		{ "val-frac", required_argument, NULL, O_VAL },
@@ -319,7 +326,7 @@ int main(int argc, char **argv)
 	double min_parity = 0.999;
 	uint8_t *part = NULL;
 	int nd = 0, c, hook, do_loo = 0, ret = 1;
-	int o_trees = -1, o_depth = -1, o_seed = -1, o_nobal = 0, o_over = 0, o_nocmp = 0;
+	int o_mode = -1, o_trees = -1, o_depth = -1, o_seed = -1, o_nobal = 0, o_over = 0, o_nocmp = 0;
 	double o_eta = NAN, o_mcw = NAN, o_cp = NAN, o_dp = NAN;
 	const char *o_thr = NULL, *eval_model = NULL;
 
@@ -345,6 +352,16 @@ int main(int argc, char **argv)
 		case O_NOBAL: o_nobal = 1; break;
 		case O_OVER: o_over = 1; break;
 		case 'f': feat_s = optarg; break;
+		case O_MODE:
+			if (!strcmp(optarg, "observe"))
+				o_mode = FRAGML_MODE_OBSERVE;
+			else if (!strcmp(optarg, "enforce"))
+				o_mode = FRAGML_MODE_ENFORCE;
+			else {
+				fprintf(stderr, "%s: --mode '%s': expected observe or enforce\n", prog, optarg);
+				return 2;
+			}
+			break;
 		case O_SPLIT: split_s = optarg; break;
 		case 'w': so.test_workloads = optarg; break;
 		case O_VAL: so.val_frac = num_arg("val-frac", optarg, 0, 0.99, 0); break;
@@ -398,8 +415,14 @@ int main(int argc, char **argv)
 	if (o_thr) o.threshold_rule = o_thr;
 	o.balance = !o_nobal;
 	o.allow_over_budget = o_over;
+	o.mode = o_mode;
+	if (o_mode >= 0 && !fragml_hook_evaluated((unsigned int)hook, (unsigned int)o_mode)) {
+		fprintf(stderr, "%s: --mode %s: hook %s is not evaluated in that mode\n", prog,
+			fragml_mode_name((unsigned int)o_mode), hook_s);
+		return 2;
+	}
 	if (feat_s)
-		o.features = parse_features(feat_s, (unsigned int)hook);
+		o.features = parse_features(feat_s, (unsigned int)hook, o_mode);
 	if (!strcmp(split_s, "time"))
 		so.test_workloads = "";
 	else if (strcmp(split_s, "workload")) {
@@ -426,7 +449,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %zu %s rows from %d file(s), %u workload(s)\n", prog, ds.n_rows,
 			hook_s, nd, ds.n_workloads);
 	/* The kernel passes MISSING for features a hook does not compute. */
-	fragml_dataset_mask_features(&ds, fragml_hook_feature_mask((unsigned int)hook));
+	fragml_dataset_mask_features(&ds, fragml_hook_feature_mask((unsigned int)hook, o_mode));
 	if (eval_model) {
 		ret = eval_main(&ds, (unsigned int)hook, eval_model, report);
 		goto out;

@@ -72,7 +72,7 @@ struct json_object *fragml_train_report_json(const struct fragml_dataset *ds,
 			   *sys = json_object_new_object(), *par = json_object_new_object(),
 			   *dis = json_object_new_array(), *acts = json_object_new_array(),
 			   *thr = json_object_new_array(), *thrq = json_object_new_array();
-	uint64_t mask = fragml_hook_feature_mask(o->hook);
+	uint64_t mask = fragml_hook_feature_mask(o->hook, o->mode);
 
 	json_object_object_add(r, "hook", json_object_new_string(fragml_hook_name(o->hook)));
 	json_object_object_add(r, "kind", json_object_new_string(fragml_train_kind_name(o->kind)));
@@ -91,6 +91,8 @@ struct json_object *fragml_train_report_json(const struct fragml_dataset *ds,
 		json_object_object_add(opt, "never_compact", json_object_new_boolean(1));
 	if (o->decline_precision > 0)
 		json_object_object_add(opt, "decline_precision", jnum(o->decline_precision));
+	json_object_object_add(opt, "mode", json_object_new_string(o->mode < 0 ? "any" :
+								       fragml_mode_name((unsigned int)o->mode)));
 	json_object_object_add(opt, "features", feature_list(o->features ? mask & o->features : mask));
 	json_object_object_add(r, "options", opt);
 

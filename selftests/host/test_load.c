@@ -928,6 +928,26 @@ TEST(check_refuses_bad_inputs)
 	EXPECT_NE(NULL, strstr(line, "feature schema 2, this fragml implements schema 1")) TH_LOG("%s", line);
 	unlink(path);
 
+	/* a split on a feature the hook computes only in the other mode: refused
+	 * for the mode asked (default: the one a load would run in), naming it */
+	snprintf(path, sizeof(path), "%s/gfp.bin", dir);
+	tl_random_model(m, FRAGML_HOOK_THP_FAULT, 1, 1, 0, 1);
+	m->nodes[0] = (struct fragml_node){ .info = FRAGML_F_GFP_BITS, .left = 1, .value = 4096 };
+	m->nodes[1] = (struct fragml_node){ .info = FRAGML_NODE_LEAF, .value = -65536 };
+	m->nodes[2] = (struct fragml_node){ .info = FRAGML_NODE_LEAF, .value = 65536 };
+	m->n_nodes = 3;
+	m->n_trees = 1;
+	ASSERT_EQ(0, fragml_model_write_file(m, path, &err)) TH_LOG("%s", err.msg);
+	snprintf(cmd, sizeof(cmd), "%s/fragml-load --check --mode observe %s", bindir, path);
+	EXPECT_EQ(1, run(cmd, line, sizeof(line)));
+	EXPECT_NE(NULL, strstr(line, "feature gfp_bits is computed at hook thp_fault only in enforce mode"))
+		TH_LOG("%s", line);
+	snprintf(cmd, sizeof(cmd), "%s/fragml-load --check --mode enforce %s", bindir, path);
+	EXPECT_EQ(0, run(cmd, line, sizeof(line))) TH_LOG("%s", line);
+	snprintf(cmd, sizeof(cmd), "%s/fragml-load --check --mode sideways %s", bindir, path);
+	EXPECT_EQ(2, run(cmd, line, sizeof(line))) TH_LOG("%s", line);
+	unlink(path);
+
 	/* a newline in the file name: still one line, the newline escaped */
 	snprintf(path, sizeof(path), "%s/a\nb.bin", dir);
 	EXPECT_GT(0, fragml_model_read_file(m, path, &err));

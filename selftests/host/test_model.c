@@ -67,6 +67,61 @@ TEST(fixed_point)
 }
 
 /* docs/features.md lists exactly the registry: id, name, unit, scale, hooks. */
+/* A model splitting on one feature at one hook; its mode check's verdict. */
+static int check_split(unsigned int hook, int feat, unsigned int mode, struct fragml_err *err)
+{
+	struct fragml_model m = { 0 };
+
+	m.hook = hook;
+	m.output = FRAGML_OUT_ORDINAL;
+	m.n_actions = 2;
+	m.schema = FRAGML_SCHEMA_VERSION;
+	m.n_trees = 1;
+	m.n_nodes = 3;
+	m.nodes[0] = (struct fragml_node){ .info = (uint16_t)feat, .left = 1, .value = 1 };
+	m.nodes[1] = (struct fragml_node){ .info = FRAGML_NODE_LEAF, .value = -65536 };
+	m.nodes[2] = (struct fragml_node){ .info = FRAGML_NODE_LEAF, .value = 65536 };
+	err->code = 0;
+	err->msg[0] = '\0';
+	return fragml_model_check_mode(&m, mode, err);
+}
+
+/* The loader's rule: a split on a feature the deciding program does not
+ * compute in the running mode is refused, and the message names it. */
+TEST(mode_check_names_the_feature)
+{
+	struct fragml_err err = { 0 };
+
+	/* gfp_bits at a THP fault: only the enforcing policy knows the flags */
+	EXPECT_EQ(0, check_split(FRAGML_HOOK_THP_FAULT, FRAGML_F_GFP_BITS, FRAGML_MODE_ENFORCE, &err));
+	EXPECT_NE(0, check_split(FRAGML_HOOK_THP_FAULT, FRAGML_F_GFP_BITS, FRAGML_MODE_OBSERVE, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "gfp_bits")) TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, "only in enforce mode")) TH_LOG("%s", err.msg);
+	/* the rate features are computed in both modes now (shared state) */
+	EXPECT_EQ(0, check_split(FRAGML_HOOK_COMPACTION, FRAGML_F_COMPACT_FAIL_PPK, FRAGML_MODE_ENFORCE, &err))
+		TH_LOG("%s", err.msg);
+	EXPECT_EQ(0, check_split(FRAGML_HOOK_THP_FAULT, FRAGML_F_TASK_DENSITY_PPK, FRAGML_MODE_ENFORCE, &err))
+		TH_LOG("%s", err.msg);
+	/* a lifetime model is evaluated by the observe programs in both modes */
+	EXPECT_EQ(0, check_split(FRAGML_HOOK_LIFETIME, FRAGML_F_ALLOC_CLASS, FRAGML_MODE_ENFORCE, &err))
+		TH_LOG("%s", err.msg);
+	/* computed nowhere */
+	EXPECT_NE(0, check_split(FRAGML_HOOK_LIFETIME, FRAGML_F_SLAB_OBJ_LOG2, FRAGML_MODE_OBSERVE, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "slab_obj_log2")) TH_LOG("%s", err.msg);
+	/* fallback is not evaluated in observe mode at all */
+	EXPECT_NE(0, check_split(FRAGML_HOOK_FALLBACK, FRAGML_F_ATOMIC, FRAGML_MODE_OBSERVE, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "enforce mode")) TH_LOG("%s", err.msg);
+	EXPECT_EQ(0, check_split(FRAGML_HOOK_FALLBACK, FRAGML_F_ATOMIC, FRAGML_MODE_ENFORCE, &err));
+	/* every feature the observe side computes at thp_fault/compaction, the
+	 * policy computes too: a model published in observe mode keeps its
+	 * inputs when the policy attaches */
+	for (unsigned int i = 0; fragml_feature_at(i); i++) {
+		const struct fragml_feature_desc *d = fragml_feature_at(i);
+
+		EXPECT_EQ(0u, d->obs & (FRAGML_H_THP | FRAGML_H_CMP) & ~d->enf) TH_LOG("feature %s", d->name);
+	}
+}
+
 TEST(registry_matches_docs)
 {
 	const char *doc = getenv("FRAGML_FEATURES_DOC");
@@ -79,11 +134,11 @@ TEST(registry_matches_docs)
 	ASSERT_NE(NULL, f) TH_LOG("docs/features.md not found (run from the top of the tree)");
 	while (fgets(line, sizeof(line), f)) {
 		int id, scale;
-		char name[64], unit[64], hooks[128];
-		unsigned int mask = 0;
+		char name[64], unit[64], obs[128], enf[128];
+		unsigned int obs_mask = 0, enf_mask = 0;
 
-		if (sscanf(line, "| %d | `%63[^`]` | %63[^|]| %d | %127[^|]|", &id, name, unit, &scale,
-			   hooks) != 5)
+		if (sscanf(line, "| %d | `%63[^`]` | %63[^|]| %d | %127[^|]| %127[^|]|", &id, name,
+			   unit, &scale, obs, enf) != 6)
 			continue;
 		rows++;
 		d = fragml_feature_by_id(id);
@@ -93,10 +148,15 @@ TEST(registry_matches_docs)
 			*--u = '\0';
 		EXPECT_STREQ(d->unit, unit) TH_LOG("feature %s", name);
 		EXPECT_EQ(d->scale, scale) TH_LOG("feature %s", name);
-		for (unsigned int h = 0; h < FRAGML_NR_HOOKS; h++)
-			if (strstr(hooks, fragml_hook_name(h)))
-				mask |= FRAGML_HOOKBIT(h);
-		EXPECT_EQ(d->hooks, mask) TH_LOG("feature %s hooks", name);
+		for (unsigned int h = 0; h < FRAGML_NR_HOOKS; h++) {
+			if (strstr(obs, fragml_hook_name(h)))
+				obs_mask |= FRAGML_HOOKBIT(h);
+			if (strstr(enf, fragml_hook_name(h)))
+				enf_mask |= FRAGML_HOOKBIT(h);
+		}
+		EXPECT_EQ(d->obs, obs_mask) TH_LOG("feature %s: observe column", name);
+		EXPECT_EQ(d->enf, enf_mask) TH_LOG("feature %s: enforce column", name);
+		EXPECT_EQ(d->hooks, obs_mask | enf_mask) TH_LOG("feature %s hooks", name);
 	}
 	fclose(f);
 	while (fragml_feature_at(n))

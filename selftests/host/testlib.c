@@ -21,9 +21,19 @@ static int hook_features(unsigned int hook, int *ids)
 	const struct fragml_feature_desc *d;
 	int n = 0;
 
-	for (unsigned int i = 0; (d = fragml_feature_at(i)); i++)
-		if (d->hooks & FRAGML_HOOKBIT(hook))
+	/* what a trained model may use: the features computed in every mode
+	 * that evaluates the hook (so it loads in observe and enforce mode) */
+	for (unsigned int i = 0; (d = fragml_feature_at(i)); i++) {
+		bool ok = true, any = false;
+
+		for (unsigned int md = FRAGML_MODE_OBSERVE; md <= FRAGML_MODE_ENFORCE; md++)
+			if (fragml_hook_evaluated(hook, md)) {
+				any = true;
+				ok = ok && fragml_feature_computed(d, hook, md);
+			}
+		if (any && ok)
 			ids[n++] = d->id;
+	}
 	return n;
 }
 
