@@ -225,21 +225,12 @@ static __always_inline int fragml_decide(__u32 hook, const struct fragml_vec *v,
 static __always_inline int fragml_decide_observed(__u32 hook, const struct fragml_vec *v,
 						  struct fragml_result *res)
 {
-	const struct fragml_blob *m;
-	__u32 action;
-
 	if (!fragml_shadowed(hook))
 		return fragml_decide(hook, v, res);
-	m = fragml_model_get(hook);
-	if (!m || !m->version) {
-		res->version = 0;
-		res->action = 0;
-		res->score = 0;
+	if (!fragml_evaluate(hook, v, res))
 		return -1;
-	}
-	action = fragml_eval_blob(m, v, res);
-	fragml_count_shadow(hook, action);
-	return (int)action;
+	fragml_count_shadow(hook, res->action);
+	return (int)res->action;
 }
 
 /*
