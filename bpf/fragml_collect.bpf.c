@@ -3,6 +3,8 @@
  * fragml-collect: tracepoint programs that turn page-allocator, fault, slab and
  * compaction events into ring-buffer records for the labelled datasets
  * (docs/dataset.md).  tp_btf only, so it loads on a stock kernel (6.12, 6.18).
+ * The tracking core (fragml_track.bpf.h) in its collect mode: this file adds
+ * the kmalloc program and the fault and 2 MB region records.
  * Feature vectors come from fragml_features.bpf.h: the same code the observe
  * programs use (the enforcing policy fills the same ids from its callbacks'
  * context).  The model maps of fragml_maps.bpf.h are
@@ -21,37 +23,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-SEC("tp_btf/mm_page_alloc")
-int BPF_PROG(fragml_collect_alloc, struct page *page, unsigned int order, gfp_t gfp, int mt)
-{
-	if (!page)
-		return 0;
-	return fragml_on_alloc(ctx, page, order, gfp, mt, 0, 0, 0);
-}
-
-SEC("tp_btf/mm_page_alloc_extfrag")
-int BPF_PROG(fragml_collect_extfrag, struct page *page, int alloc_order, int fallback_order,
-	     int alloc_mt, int fallback_mt)
-{
-	fragml_stat(FRAGML_STAT_EXTFRAG);
-	fragml_note_extfrag(bpf_ktime_get_ns());
-	/* whole block taken: the partial claims of try_to_claim_block are not visible here */
-	return fragml_on_alloc(ctx, page, alloc_order, 0, alloc_mt, 1, fallback_mt,
-			       fallback_order >= FRAGML_HPAGE_ORDER);
-}
-
-/* raw_tp: the page arrives as a number, usable as a key without a helper call */
-SEC("raw_tp/mm_page_free")
-int BPF_PROG(fragml_collect_free, __u64 page, unsigned int order)
-{
-	return fragml_on_free(page);
-}
-
-SEC("tp_btf/kmem_cache_alloc")
-int BPF_PROG(fragml_collect_slab, unsigned long call_site, const void *ptr, struct kmem_cache *s)
-{
-	return fragml_on_slab_obj(s, 0);
-}
+/* alloc, extfrag, free, slab, compact_begin, compact_end, exit: fragml_track.bpf.h */
 
 SEC("tp_btf/kmalloc")
 int BPF_PROG(fragml_collect_kmalloc, unsigned long call_site, const void *ptr, size_t req,
@@ -70,8 +42,7 @@ int BPF_PROG(fragml_collect_fault, unsigned long address, struct pt_regs *regs,
 	struct fragml_ev_fault *e;
 	__u8 one = 1;
 
-	if ((filter_tgid || filter_memcg_ino) &&
-	    !fragml_task_wanted(bpf_get_current_task_btf(), rk.tgid))
+	if (fragml_skip(bpf_get_current_task_btf(), rk.tgid))
 		return 0;
 	fragml_fault_note(address);	/* also the density feature's counts */
 	fragml_stat(FRAGML_STAT_FAULTS);
@@ -106,35 +77,4 @@ int BPF_PROG(fragml_collect_fault, unsigned long address, struct pt_regs *regs,
 		bpf_ringbuf_submit(r, 0);
 	}
 	return 0;
-}
-
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(fragml_collect_exit, struct task_struct *task)
-{
-	struct fragml_ev_hdr *e;
-
-	fragml_task_exit(task);
-	if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
-		return 0;
-	e = fragml_reserve(sizeof(*e));
-	if (!e)
-		return 0;
-	e->type = FRAGML_EV_EXIT;
-	e->tgid = BPF_CORE_READ(task, tgid);
-	e->ts = bpf_ktime_get_ns();
-	bpf_ringbuf_submit(e, 0);
-	return 0;
-}
-
-SEC("tp_btf/mm_compaction_begin")
-int BPF_PROG(fragml_collect_compact_begin, struct compact_control *cc)
-{
-	return fragml_on_compaction_begin(ctx, cc);
-}
-
-SEC("tp_btf/mm_compaction_end")
-int BPF_PROG(fragml_collect_compact_end, struct compact_control *cc, unsigned long zone_start,
-	     unsigned long zone_end, bool sync, int status)
-{
-	return fragml_on_compaction_end(cc, status);
 }

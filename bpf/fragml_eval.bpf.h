@@ -185,24 +185,39 @@ static __always_inline __u32 fragml_eval_blob(const struct fragml_blob *m,
 }
 
 /*
+ * Evaluate the model in force at `hook` without counting the decision (the
+ * feed: the observe programs count the same allocations).  Returns the model,
+ * or NULL (res zeroed: version 0, action 0, score 0) when none is loaded.
+ */
+static __always_inline const struct fragml_blob *fragml_evaluate(__u32 hook,
+								 const struct fragml_vec *v,
+								 struct fragml_result *res)
+{
+	const struct fragml_blob *m = fragml_model_get(hook);
+
+	if (!m || !m->version) {
+		res->version = 0;
+		res->action = 0;
+		res->score = 0;
+		return NULL;
+	}
+	fragml_eval_blob(m, v, res);
+	return m;
+}
+
+/*
  * One decision at `hook`: look the model up once, evaluate, count.
  * Returns the action, or -1 (res->version = 0) when no model is loaded.
  */
 static __always_inline int fragml_decide(__u32 hook, const struct fragml_vec *v,
 					 struct fragml_result *res)
 {
-	const struct fragml_blob *m = fragml_model_get(hook);
-	__u32 action;
+	const struct fragml_blob *m = fragml_evaluate(hook, v, res);
 
-	if (!m || !m->version) {
-		res->version = 0;
-		res->action = 0;
-		res->score = 0;
+	if (!m)
 		return -1;
-	}
-	action = fragml_eval_blob(m, v, res);
-	fragml_count(hook, m, action);
-	return (int)action;
+	fragml_count(hook, m, res->action);
+	return (int)res->action;
 }
 
 /* An observe program's decision at `hook`: counted as the hook's decision,
@@ -210,21 +225,12 @@ static __always_inline int fragml_decide(__u32 hook, const struct fragml_vec *v,
 static __always_inline int fragml_decide_observed(__u32 hook, const struct fragml_vec *v,
 						  struct fragml_result *res)
 {
-	const struct fragml_blob *m;
-	__u32 action;
-
 	if (!fragml_shadowed(hook))
 		return fragml_decide(hook, v, res);
-	m = fragml_model_get(hook);
-	if (!m || !m->version) {
-		res->version = 0;
-		res->action = 0;
-		res->score = 0;
+	if (!fragml_evaluate(hook, v, res))
 		return -1;
-	}
-	action = fragml_eval_blob(m, v, res);
-	fragml_count_shadow(hook, action);
-	return (int)action;
+	fragml_count_shadow(hook, res->action);
+	return (int)res->action;
 }
 
 /*

@@ -2,7 +2,9 @@
 /*
  * Observe (shadow) mode: evaluate the loaded models at tracepoints of a stock
  * kernel and attribute fragmentation to its sources.  Decisions are counted per
- * model version and action (fragml_eval.bpf.h); nothing is enforced.
+ * model version and action (fragml_eval.bpf.h); nothing is enforced.  The
+ * tracking core (fragml_track.bpf.h) in its observe mode: this file adds the
+ * compiled-model program array and the user-fault program.
  *
  *   lifetime   every mm_page_alloc_extfrag fallback and 1 in 2^track_sample_shift
  *              (16) unmovable or reclaimable page allocations; the per-source
@@ -50,62 +52,12 @@ FRAGML_TAIL_DECIDE(fragml_tc_compact, fragml_cprog_cb, FRAGML_HOOK_COMPACTION)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-SEC("tp_btf/mm_page_alloc")
-int BPF_PROG(fragml_observe_alloc, struct page *page, unsigned int order, gfp_t gfp, int mt)
-{
-	if (!page)
-		return 0;
-	return fragml_on_alloc(ctx, page, order, gfp, mt, 0, 0, 0);
-}
-
-SEC("tp_btf/mm_page_alloc_extfrag")
-int BPF_PROG(fragml_observe_extfrag, struct page *page, int alloc_order, int fallback_order,
-	     int alloc_mt, int fallback_mt)
-{
-	fragml_stat(FRAGML_STAT_EXTFRAG);
-	fragml_note_extfrag(bpf_ktime_get_ns());
-	return fragml_on_alloc(ctx, page, alloc_order, 0, alloc_mt, 1, fallback_mt,
-			       fallback_order >= FRAGML_HPAGE_ORDER);
-}
-
-/* raw_tp: the page arrives as a number, usable as a key without a helper call */
-SEC("raw_tp/mm_page_free")
-int BPF_PROG(fragml_observe_free, __u64 page, unsigned int order)
-{
-	return fragml_on_free(page);
-}
-
-SEC("tp_btf/kmem_cache_alloc")
-int BPF_PROG(fragml_observe_slab, unsigned long call_site, const void *ptr, struct kmem_cache *s)
-{
-	return fragml_on_slab_obj(s, 0);
-}
+/* alloc, extfrag, free, slab, compact_begin, compact_end, exit: fragml_track.bpf.h */
 
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(fragml_observe_fault, unsigned long address, struct pt_regs *regs,
 	     unsigned long error_code)
 {
 	fragml_fault_note(address);
-	return 0;
-}
-
-SEC("tp_btf/mm_compaction_begin")
-int BPF_PROG(fragml_observe_compact_begin, struct compact_control *cc)
-{
-	return fragml_on_compaction_begin(ctx, cc);
-}
-
-SEC("tp_btf/mm_compaction_end")
-int BPF_PROG(fragml_observe_compact_end, struct compact_control *cc, unsigned long zone_start,
-	     unsigned long zone_end, bool sync, int status)
-{
-	return fragml_on_compaction_end(cc, status);
-}
-
-/* Free the per-process state with the process (fragml_task_state). */
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(fragml_observe_exit, struct task_struct *task)
-{
-	fragml_task_exit(task);
 	return 0;
 }

@@ -1,18 +1,50 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Source identification and allocation tracking, shared by the observe
- * programs (FRAGML_OBSERVE: shadow decisions, maps pinned for `fragml top`) and
- * the collector (FRAGML_COLLECT: ring-buffer records for the datasets).
- * The includer defines exactly one of them, and FRAGML_IDENT_PIN to the
- * pinning attribute of the identification maps (or to nothing).
+ * The tracking core: allocation tracking and source identification, with three
+ * output modes.  The includer defines exactly one of
+ *   FRAGML_OBSERVE  shadow decisions counted per model version; identification
+ *                   maps pinned for `fragml top` (fragml_observe.bpf.c)
+ *   FRAGML_COLLECT  ring-buffer records for the labelled datasets
+ *                   (fragml_collect.bpf.c, model/fragml_collect_events.h)
+ *   FRAGML_FEED     ring-buffer records of the identification feed, the lifetime
+ *                   model evaluated but not counted (fragml_feed.bpf.c,
+ *                   model/fragml_feed_events.h)
+ * and FRAGML_IDENT_PIN to the pinning attribute of the identification maps (or
+ * to nothing).  Every mode takes the same paths: the sampling of allocations,
+ * the live-page map and its filter (task_long_ppk), the pending slab page named
+ * by the next slab object, the per-process state freed at exit.  The programs
+ * more than one mode attaches are defined once, at the end of this file, and
+ * named fragml_<mode>_<what> (fragml_observe_alloc, fragml_collect_alloc, ...:
+ * the loader, the pinned links and the docs use these names).
  */
 #ifndef FRAGML_TRACK_BPF_H
 #define FRAGML_TRACK_BPF_H
+
+#if defined(FRAGML_OBSERVE) + defined(FRAGML_COLLECT) + defined(FRAGML_FEED) != 1
+#error "define exactly one of FRAGML_OBSERVE, FRAGML_COLLECT, FRAGML_FEED"
+#endif
 
 #include "fragml_features.bpf.h"
 #include "fragml_collect_events.h"
 #ifdef FRAGML_OBSERVE
 #include "fragml_vaudit.bpf.h"
+#endif
+#ifdef FRAGML_FEED
+#include "fragml_feed_events.h"
+#endif
+
+/*
+ * A page's key in fragml_live, its filter and fragml_blocks: the `struct page *`
+ * as a number in the tp_btf/raw_tp programs of observe and collect, the pfn in
+ * the feed (its classic tracepoints carry the pfn, which its records name).
+ * FRAGML_KEY_BLOCK_SHIFT turns a key into its pageblock: sizeof(struct page) is
+ * 64 on every 64-bit config fragml supports and vmemmap is 1 GB aligned, so the
+ * 512 pages of a pageblock are 1 << 15 bytes of struct page.
+ */
+#ifdef FRAGML_FEED
+#define FRAGML_KEY_BLOCK_SHIFT	FRAGML_HPAGE_ORDER
+#else
+#define FRAGML_KEY_BLOCK_SHIFT	(FRAGML_HPAGE_ORDER + 6)
 #endif
 
 /* Settings fixed at load time (the observe programs keep the sampled defaults). */
@@ -25,10 +57,11 @@
 #ifndef FRAGML_SLAB_SAMPLE_SHIFT
 #define FRAGML_SLAB_SAMPLE_SHIFT 4
 #endif
-const volatile __u32 track_sample_shift = FRAGML_TRACK_SAMPLE_SHIFT;	/* track 1 in 2^n unmovable/reclaimable allocs */
-/* Of the sampled allocations, follow 1 in 2^n to their free (fallbacks always):
- * the hash insert and delete are the costliest part of a sampled allocation,
- * and outside fallbacks lifetimes only feed the task_long_ppk feature. */
+/* Track 1 in 2^n unmovable/reclaimable allocations (0..20; the feed reports them). */
+const volatile __u32 track_sample_shift = FRAGML_TRACK_SAMPLE_SHIFT;
+/* Of the sampled allocations, follow 1 in 2^n (0..7) to their free (fallbacks
+ * always): the hash insert and delete are the costliest part of a sampled
+ * allocation, and outside fallbacks lifetimes only feed the task_long_ppk feature. */
 const volatile __u32 live_sample_shift = FRAGML_LIVE_SAMPLE_SHIFT;
 const volatile __u32 slab_sample_shift = FRAGML_SLAB_SAMPLE_SHIFT;	/* count 1 in 2^n slab objects per source */
 const volatile __u64 lifetime_T_ns = 10ULL * FRAGML_NSEC_PER_SEC;
@@ -45,10 +78,12 @@ const volatile __u32 want_live = 1;
 #define FRAGML_FILTER_SLOTS	65536	/* compiled-in default */
 const volatile __u32 filter_mask = FRAGML_FILTER_SLOTS - 1;
 
-/* fragml-collect --pid / --cgroup (0: everyone).  The observe programs keep 0,
- * so the verifier drops the checks from their hot paths. */
+/* fragml-collect --pid / --cgroup (0: everyone), and a process left out (the
+ * feed's publisher: its own sends would feed the feed).  The observe programs
+ * keep all three 0, so the verifier drops the checks from their hot paths. */
 const volatile __u32 filter_tgid = 0;
 const volatile __u64 filter_memcg_ino = 0;	/* memory cgroup directory inode (= kernfs id) */
+const volatile __u32 exclude_tgid = 0;
 
 /* Set by the collector for vmemmap calibration (loader/collect.c). */
 volatile __u32 calib_tgid;
@@ -60,13 +95,13 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 262144);
-	__type(key, __u64);			/* struct page * */
+	__type(key, __u64);			/* the page's key (above) */
 	__type(value, struct fragml_live);
 } fragml_live SEC(".maps");
 
 /*
  * Counting filter in front of fragml_live: tracked pages per pageblock slot
- * ((struct page * >> 15) & filter_mask; the loader sizes it to the machine's
+ * ((key >> FRAGML_KEY_BLOCK_SHIFT) & filter_mask; the loader sizes it to the machine's
  * pageblocks, so there is no aliasing up to the largest pfn it saw).
  * mm_page_free runs on every freed page; a free in a slot with no tracked page
  * (almost every free of anonymous or page-cache memory) returns after one
@@ -100,7 +135,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
-	__type(key, __u64);			/* page >> 15: the pageblock */
+	__type(key, __u64);			/* key >> FRAGML_KEY_BLOCK_SHIFT: the pageblock */
 	__type(value, struct fragml_block_val);
 	FRAGML_IDENT_PIN
 } fragml_blocks SEC(".maps");
@@ -113,14 +148,19 @@ struct {
 	FRAGML_IDENT_PIN
 } fragml_stats SEC(".maps");
 
-/* A slab page allocated on this CPU whose cache is not known yet. */
+/*
+ * A slab page allocated on this CPU whose cache is not known yet: the next
+ * slab object of the same thread within 1 ms names it.  The feed keeps the
+ * page's record here until then (sent unnamed when that does not come).
+ */
 struct fragml_pending_slab {
-	__u64 page;
+	__u64 page;	/* its key; 0: nothing pending */
 	__u64 ts;
 	__u32 tid;
-	__u32 tgid;
-	__u32 order;
 	__u32 rng;	/* per-CPU xorshift32 state: slab sampling without a helper call */
+#ifdef FRAGML_FEED
+	struct fragml_feed_ev ev;
+#endif
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -128,6 +168,20 @@ struct {
 	__type(key, __u32);
 	__type(value, struct fragml_pending_slab);
 } fragml_pending_slab SEC(".maps");
+
+/* The pending slab page is kept for identification, and for the feed's records. */
+#ifdef FRAGML_FEED
+#define FRAGML_WANT_PENDING	1
+#else
+#define FRAGML_WANT_PENDING	want_ident
+#endif
+
+#if defined(FRAGML_COLLECT) || defined(FRAGML_FEED)
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);	/* resized by the loader */
+} fragml_events SEC(".maps");
+#endif
 
 #ifdef FRAGML_COLLECT
 /* Compaction run in progress, per thread (begin -> end): the collector's
@@ -143,11 +197,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct fragml_compact_run);
 } fragml_compact_runs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20);	/* resized by the loader */
-} fragml_events SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -178,37 +227,46 @@ static __always_inline void fragml_stat(__u32 idx)
 		*c += 1;
 }
 
-/* Is `task` (of process `tgid`) one the collector was asked to follow?  The
- * cgroup filter matches the task's memory cgroup or one of its 7 nearest
- * ancestors (cgroup v1 memory hierarchy or v2). */
-static __always_inline int fragml_task_wanted(struct task_struct *task, __u32 tgid)
+/* Is `task` (of process `tgid`) one to leave out: the excluded process, or not
+ * one the collector was asked to follow?  The cgroup filter matches the task's
+ * memory cgroup or one of its 7 nearest ancestors (cgroup v1 memory hierarchy
+ * or v2). */
+static __always_inline int fragml_task_skipped(struct task_struct *task, __u32 tgid)
 {
 	struct cgroup_subsys_state *css;
 	int id;
 
-	if (filter_tgid && tgid != filter_tgid)
-		return 0;
-	if (!filter_memcg_ino)
+	if (exclude_tgid && tgid == exclude_tgid)
 		return 1;
-	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+	if (filter_tgid && tgid != filter_tgid)
+		return 1;
+	if (!filter_memcg_ino)
 		return 0;
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return 1;
 	id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
 	css = BPF_CORE_READ(task, cgroups, subsys[id & 15]);
 	for (int i = 0; i < 8 && css; i++) {
 		if (BPF_CORE_READ(css, cgroup, kn, id) == filter_memcg_ino)
-			return 1;
+			return 0;
 		css = BPF_CORE_READ(css, parent);
 	}
-	return 0;
+	return 1;
+}
+
+/* The hot-path form: nothing to run when no filter is set (observe). */
+static __always_inline int fragml_skip(struct task_struct *task, __u32 tgid)
+{
+	return (filter_tgid || filter_memcg_ino || exclude_tgid) && fragml_task_skipped(task, tgid);
 }
 
 static __always_inline void *fragml_reserve(__u64 size)
 {
-#ifdef FRAGML_COLLECT
+#if defined(FRAGML_COLLECT) || defined(FRAGML_FEED)
 	void *p = bpf_ringbuf_reserve(&fragml_events, size, 0);
 
 	if (!p)
-		fragml_stat(FRAGML_STAT_LOST);	/* always reported by the collector */
+		fragml_stat(FRAGML_STAT_LOST);	/* reported by the collector and the publisher */
 	return p;
 #else
 	return NULL;
@@ -246,18 +304,16 @@ static __always_inline __u64 fragml_page_key(struct page *page)
 	return key;
 }
 
-static __always_inline __u32 *fragml_filter_slot(__u64 page)
+static __always_inline __u64 fragml_block_of(__u64 key)
 {
-	__u32 i = (page >> (FRAGML_HPAGE_ORDER + 6)) & filter_mask;
-
-	return bpf_map_lookup_elem(&fragml_track_filter, &i);
+	return key >> FRAGML_KEY_BLOCK_SHIFT;
 }
 
-static __always_inline __u64 fragml_block_of(__u64 page)
+static __always_inline __u32 *fragml_filter_slot(__u64 key)
 {
-	/* sizeof(struct page) is 64 on every 64-bit config fragml supports, and
-	 * vmemmap is 1 GB aligned: 512 pages of struct page = 1 << 15 bytes. */
-	return page >> (FRAGML_HPAGE_ORDER + 6);
+	__u32 i = fragml_block_of(key) & filter_mask;
+
+	return bpf_map_lookup_elem(&fragml_track_filter, &i);
 }
 
 /* A THP fault: an order-9 movable allocation inside a user fault. */
@@ -311,29 +367,82 @@ static __always_inline int fragml_on_thp_alloc(void *ctx, struct task_struct *ta
 	return 0;
 }
 
+#ifdef FRAGML_FEED
+/* Send the feed record waiting in `ps`, with the name of slab cache `s` if given. */
+static __always_inline void fragml_feed_send_pending(struct fragml_pending_slab *ps,
+						     struct kmem_cache *s)
+{
+	struct fragml_feed_ev *e;
+
+	ps->page = 0;
+	if (s)
+		bpf_probe_read_kernel_str(ps->ev.slab, sizeof(ps->ev.slab), BPF_CORE_READ(s, name));
+	e = fragml_reserve(sizeof(*e));
+	if (!e)
+		return;
+	__builtin_memcpy(e, &ps->ev, sizeof(*e));
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* The feed's record of one reported allocation (model/fragml_feed_events.h). */
+static __always_inline void fragml_feed_fill(struct fragml_feed_ev *e, __u64 now, __u64 pfn,
+					     __u32 tgid, __u32 cls, __u32 weight,
+					     const struct fragml_result *res, unsigned int order,
+					     int mt, int extfrag, int fallback_mt, int change_owner,
+					     int kthread)
+{
+	e->ts = now;
+	e->pfn = pfn;
+	e->cgroup = bpf_get_current_cgroup_id();
+	e->score = res->score;
+	e->tgid = tgid;
+	e->model_version = res->version;
+	e->weight = weight;
+	e->cls = cls;
+	e->action = res->action;
+	e->flags = (extfrag ? FRAGML_ALLOC_F_EXTFRAG : 0) |
+		   (extfrag && change_owner > 0 ? FRAGML_ALLOC_F_CLAIM : 0) |
+		   (kthread ? FRAGML_ALLOC_F_KTHREAD : 0);
+	e->order = order;
+	e->mt = mt;
+	e->block_mt = extfrag ? fallback_mt : mt;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->slab[0] = 0;
+}
+#endif
+
 /*
- * One page allocation (tp_btf/mm_page_alloc or the extfrag fallback).
- * Movable allocations only feed THP detection (order 9) and calibration.
- * Unmovable and reclaimable ones are sampled: 1 in 2^track_sample_shift is
- * classed, counted for its source (scaled by 2^shift), decided (observe) and
+ * One page allocation (mm_page_alloc, or the mm_page_alloc_extfrag fallback).
+ * `page` is the struct page (observe, collect); the feed passes NULL and the
+ * `pfn` instead, the key of its pages.
+ * Movable allocations only feed THP detection (order 9) and calibration; the
+ * feed skips them (they cannot pin a pageblock).  Unmovable and reclaimable
+ * ones are sampled: 1 in 2^track_sample_shift is classed, counted for its
+ * source (scaled by 2^shift), decided (observe), recorded (collect, feed) and
  * tracked to its free; fallbacks (extfrag) always are.  Everything that is
  * not sampled returns before the first helper call: this program runs on
  * every page allocation of the machine (docs/performance.md).
  */
-static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigned int order,
-					   __u32 gfp, int mt, int extfrag, int fallback_mt,
-					   int change_owner)
+static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 pfn,
+					   unsigned int order, __u32 gfp, int mt, int extfrag,
+					   int fallback_mt, int change_owner)
 {
 	struct task_struct *task;
 	__u64 now, id, pg;
 	__u32 tgid, tid, scale = 1, rnd;
 	int kthread, follow = 1;
 	struct fragml_task_state *t = NULL;
+	struct fragml_pending_slab *ps = NULL;
 	struct fragml_src_key sk;
 	struct fragml_src_val *src;
 	struct fragml_vec *v;
 	__u64 fault_addr = 0;
 
+#ifdef FRAGML_FEED
+	if (mt == MIGRATE_MOVABLE)
+		return 0;	/* the hot path: the feed reports what can pin a pageblock */
+#endif
 	if (!extfrag && mt == MIGRATE_MOVABLE) {
 		/* the hot path: an order-0 movable page outside calibration */
 		if (order != FRAGML_HPAGE_ORDER && !calib_tgid)
@@ -344,16 +453,17 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 		tgid = task->tgid;
 		if (calib_tgid && tgid == calib_tgid && order == 0)
 			calib_page = fragml_page_key(page);
-		if (order != FRAGML_HPAGE_ORDER || !fragml_task_wanted(task, tgid))
+		if (order != FRAGML_HPAGE_ORDER || fragml_skip(task, tgid))
 			return 0;
 		return fragml_on_thp_alloc(ctx, task, tgid);
 	}
 	if (!extfrag && (track_sample_shift || live_sample_shift)) {
+		/* low bits: sampled (shift <= 20); bits 24..30: followed */
 		rnd = bpf_get_prandom_u32();
-		if (rnd & ((1U << (track_sample_shift & 15)) - 1))
+		if (rnd & ((1U << (track_sample_shift & 31)) - 1))
 			return 0;	/* not sampled */
-		scale = 1U << (track_sample_shift & 15);
-		follow = !((rnd >> 16) & ((1U << (live_sample_shift & 15)) - 1));
+		scale = 1U << (track_sample_shift & 31);
+		follow = !((rnd >> 24) & ((1U << (live_sample_shift & 7)) - 1));
 	}
 	task = bpf_get_current_task_btf();
 	now = bpf_ktime_get_ns();
@@ -363,9 +473,13 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 	kthread = fragml_is_kthread(task);
 	if (kthread)
 		tgid = 0;
-	if ((filter_tgid || filter_memcg_ino) && !fragml_task_wanted(task, tgid))
+	if (fragml_skip(task, tgid))
 		return 0;
+#ifdef FRAGML_FEED
+	pg = pfn;
+#else
 	pg = fragml_page_key(page);
+#endif
 	if (!extfrag && want_ident) {
 		/* the extfrag hook already tracked this page a moment ago */
 		__u32 *slot = fragml_filter_slot(pg);
@@ -390,16 +504,19 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 			src->extfrag_claim += change_owner > 0;
 		}
 	}
-	if (want_ident && sk.cls == FRAGML_CLASS_SLAB) {
+	if (FRAGML_WANT_PENDING) {
 		__u32 zero = 0;
-		struct fragml_pending_slab *ps = bpf_map_lookup_elem(&fragml_pending_slab, &zero);
 
-		if (ps) {
+		ps = bpf_map_lookup_elem(&fragml_pending_slab, &zero);
+#ifdef FRAGML_FEED
+		/* a record still waiting for its cache name: it is not coming */
+		if (ps && ps->page && (sk.cls == FRAGML_CLASS_SLAB || now - ps->ts > 1000000))
+			fragml_feed_send_pending(ps, NULL);
+#endif
+		if (ps && sk.cls == FRAGML_CLASS_SLAB) {
 			ps->page = pg;
 			ps->ts = now;
 			ps->tid = tid;
-			ps->tgid = tgid;
-			ps->order = order;
 		}
 	}
 
@@ -484,10 +601,31 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, unsigne
 		bpf_ringbuf_submit(e, 0);
 	}
 #endif
+#ifdef FRAGML_FEED
+	{
+		struct fragml_result res;
+		struct fragml_feed_ev *e;
+
+		fragml_evaluate(FRAGML_HOOK_LIFETIME, v, &res);
+		if (ps && sk.cls == FRAGML_CLASS_SLAB) {
+			/* waits for its cache name (fragml_on_slab_obj) */
+			fragml_feed_fill(&ps->ev, now, pfn, tgid, sk.cls, scale, &res, order, mt,
+					 extfrag, fallback_mt, change_owner, kthread);
+		} else {
+			e = fragml_reserve(sizeof(*e));
+			if (!e)
+				return 0;
+			fragml_feed_fill(e, now, pfn, tgid, sk.cls, scale, &res, order, mt,
+					 extfrag, fallback_mt, change_owner, kthread);
+			bpf_ringbuf_submit(e, 0);
+		}
+	}
+#endif
 	return 0;
 }
 
-/* mm_page_free, attached as raw_tp so the page is a plain number (no helper). */
+/* mm_page_free of the page with key `pg`: raw_tp in observe and collect, so the
+ * struct page * arrives as a plain number (no helper); the pfn in the feed. */
 static __always_inline int fragml_on_free(__u64 pg)
 {
 	__u32 *slot = fragml_filter_slot(pg);
@@ -548,10 +686,10 @@ static __always_inline int fragml_on_free(__u64 pg)
 	return 0;
 }
 
-/* A slab object was allocated: count it for its source (1 in 2^slab_sample_shift,
- * scaled); name a pending slab page.  Runs on every slab allocation of the
- * machine: the unsampled, not-pending case returns after an inlined per-CPU
- * lookup and one prandom call. */
+/* A slab object was allocated: name a pending slab page (the feed sends its
+ * record now); count the object for its source (1 in 2^slab_sample_shift,
+ * scaled).  Runs on every slab allocation of the machine: the unsampled,
+ * not-pending case returns after an inlined per-CPU lookup and one prandom call. */
 static __always_inline int fragml_on_slab_obj(struct kmem_cache *s, __u32 kmalloc_size)
 {
 	__u64 id, now = 0;
@@ -560,7 +698,7 @@ static __always_inline int fragml_on_slab_obj(struct kmem_cache *s, __u32 kmallo
 	int pending = 0;
 	__u64 pend_page = 0;
 
-	if (!want_ident)
+	if (!FRAGML_WANT_PENDING)
 		return 0;
 	if (ps && ps->page) {
 		id = bpf_get_current_pid_tgid();
@@ -568,9 +706,14 @@ static __always_inline int fragml_on_slab_obj(struct kmem_cache *s, __u32 kmallo
 			now = bpf_ktime_get_ns();
 			pending = now - ps->ts < 1000000;	/* 1 ms: same allocation path */
 			pend_page = ps->page;
+#ifdef FRAGML_FEED
+			fragml_feed_send_pending(ps, pending ? s : NULL);
+#endif
 			ps->page = 0;
 		}
 	}
+	if (!want_ident)
+		return 0;
 	if (!pending && slab_sample_shift && ps) {
 		__u32 x = ps->rng ? ps->rng : 0x9e3779b9;
 
@@ -590,8 +733,7 @@ static __always_inline int fragml_on_slab_obj(struct kmem_cache *s, __u32 kmallo
 #endif
 	if (fragml_is_kthread(bpf_get_current_task_btf()))
 		tgid = 0;
-	if (!pending && (filter_tgid || filter_memcg_ino) &&
-	    !fragml_task_wanted(bpf_get_current_task_btf(), tgid))
+	if (!pending && fragml_skip(bpf_get_current_task_btf(), tgid))
 		return 0;
 	if (s) {
 		struct fragml_slab_key k = { .tgid = tgid, .cache = (__u64)s };
@@ -649,10 +791,9 @@ static __always_inline int fragml_on_compaction_begin(void *ctx, struct compact_
 
 	if (!v)
 		return 0;
-	if ((filter_tgid || filter_memcg_ino) &&
-	    !fragml_task_wanted(bpf_get_current_task_btf(),
-				fragml_is_kthread(bpf_get_current_task_btf()) ? 0 :
-				bpf_get_current_pid_tgid() >> 32))
+	if (fragml_skip(bpf_get_current_task_btf(),
+			fragml_is_kthread(bpf_get_current_task_btf()) ? 0 :
+			bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	fragml_compaction_features(v, now, cc, fragml_is_kthread(bpf_get_current_task_btf()));
 #ifdef FRAGML_OBSERVE
@@ -720,6 +861,94 @@ static __always_inline int fragml_on_compaction_end(struct compact_control *cc, 
 	}
 #endif
 	return 0;
+}
+
+/* sched_process_exit: free the per-process state with the process
+ * (fragml_task_state); the collector records the end of a process. */
+static __always_inline int fragml_on_exit(struct task_struct *task)
+{
+	fragml_task_exit(task);
+#ifdef FRAGML_COLLECT
+	if (BPF_CORE_READ(task, pid) == BPF_CORE_READ(task, tgid)) {
+		struct fragml_ev_hdr *e = fragml_reserve(sizeof(*e));
+
+		if (!e)
+			return 0;
+		e->type = FRAGML_EV_EXIT;
+		e->tgid = BPF_CORE_READ(task, tgid);
+		e->ts = bpf_ktime_get_ns();
+		bpf_ringbuf_submit(e, 0);
+	}
+#endif
+	return 0;
+}
+
+/*
+ * ---- The programs more than one mode attaches ----
+ * FRAGML_PROG(what, args...) is BPF_PROG named fragml_<mode>_<what>; the
+ * name is expanded before BPF_PROG pastes it.
+ */
+#if defined(FRAGML_OBSERVE)
+#define FRAGML_PROG_NAME(what)	fragml_observe_##what
+#elif defined(FRAGML_COLLECT)
+#define FRAGML_PROG_NAME(what)	fragml_collect_##what
+#else
+#define FRAGML_PROG_NAME(what)	fragml_feed_##what
+#endif
+#define FRAGML_PROG(what, args...)	___FRAGML_PROG(FRAGML_PROG_NAME(what), ##args)
+#define ___FRAGML_PROG(name, args...)	BPF_PROG(name, ##args)
+
+#if defined(FRAGML_OBSERVE) || defined(FRAGML_COLLECT)
+SEC("tp_btf/mm_page_alloc")
+int FRAGML_PROG(alloc, struct page *page, unsigned int order, gfp_t gfp, int mt)
+{
+	if (!page)
+		return 0;
+	return fragml_on_alloc(ctx, page, 0, order, gfp, mt, 0, 0, 0);
+}
+
+SEC("tp_btf/mm_page_alloc_extfrag")
+int FRAGML_PROG(extfrag, struct page *page, int alloc_order, int fallback_order, int alloc_mt,
+		int fallback_mt)
+{
+	fragml_stat(FRAGML_STAT_EXTFRAG);
+	fragml_note_extfrag(bpf_ktime_get_ns());
+	/* whole block taken: the partial claims of try_to_claim_block are not visible here */
+	return fragml_on_alloc(ctx, page, 0, alloc_order, 0, alloc_mt, 1, fallback_mt,
+			       fallback_order >= FRAGML_HPAGE_ORDER);
+}
+
+/* raw_tp: the page arrives as a number, usable as a key without a helper call */
+SEC("raw_tp/mm_page_free")
+int FRAGML_PROG(free, __u64 page, unsigned int order)
+{
+	return fragml_on_free(page);
+}
+
+SEC("tp_btf/mm_compaction_begin")
+int FRAGML_PROG(compact_begin, struct compact_control *cc)
+{
+	return fragml_on_compaction_begin(ctx, cc);
+}
+
+SEC("tp_btf/mm_compaction_end")
+int FRAGML_PROG(compact_end, struct compact_control *cc, unsigned long zone_start,
+		unsigned long zone_end, bool sync, int status)
+{
+	return fragml_on_compaction_end(cc, status);
+}
+#endif
+
+SEC("tp_btf/kmem_cache_alloc")
+int FRAGML_PROG(slab, unsigned long call_site, const void *ptr, struct kmem_cache *s)
+{
+	return fragml_on_slab_obj(s, 0);
+}
+
+SEC("tp_btf/sched_process_exit")
+int FRAGML_PROG(exit, struct task_struct *task)
+{
+	return fragml_on_exit(task);
 }
 
 #endif /* FRAGML_TRACK_BPF_H */

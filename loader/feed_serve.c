@@ -2,7 +2,8 @@
 /*
  * Identification feed, publisher side (fragml_feed.h, docs/feed.md).
  *
- * One event loop: the ring buffer of bpf/fragml_feed.bpf.c, the listening
+ * One event loop: the ring buffer of bpf/fragml_feed.bpf.c (the tracking core
+ * of bpf/fragml_track.bpf.h in its feed mode), the listening
  * socket and the subscribers share one epoll.  Records go out with
  * MSG_DONTWAIT: a full subscriber queue drops that subscriber's copy (counted
  * in its next record), so a stalled consumer never stalls the others.
@@ -29,6 +30,7 @@
 #include "fragml_feed.h"
 #include "fragml_identify.h"
 #include "fragml_load.h"
+#include "fragml_collect_events.h"	/* FRAGML_STAT_LOST */
 #include "fragml_feed_events.h"
 #include "libbpf_log.h"
 #include "fragml_feed.skel.h"
@@ -129,7 +131,7 @@ static void fill_control(struct fragml_feed_server *s, struct fragml_feed_record
 	r->seq = s->seq;	/* last ALLOC sequence number sent */
 	r->ts_ns = now_ns();
 	r->model_version = current_lifetime_version(s);
-	r->weight = 1u << (s->skel->rodata->feed_sample_shift & 31);
+	r->weight = 1u << (s->skel->rodata->track_sample_shift & 31);
 }
 
 static int on_event(void *ctx, void *data, size_t len)
@@ -247,6 +249,31 @@ static int listen_socket(struct fragml_feed_server *s, unsigned int mode, struct
 	return 0;
 }
 
+/*
+ * The tracking core in feed mode: report 1 in 2^sample_shift allocations (and
+ * every fallback), never the publisher's own; follow the observe programs'
+ * share of them to their free (task_long_ppk) in maps sized to the machine;
+ * no identification maps (fragml top reads the observe programs').
+ */
+static void size_feed(struct fragml_feed_bpf *skel, const struct fragml_feed_server_opts *o)
+{
+	struct fragml_track_sizes ts;
+
+	fragml_track_sizes(fragml_ram_pages(), 0, &ts);
+	skel->rodata->track_sample_shift = o->sample_shift;
+	skel->rodata->exclude_tgid = (uint32_t)getpid();
+	skel->rodata->want_ident = 0;
+	skel->rodata->filter_mask = ts.filter_slots - 1;
+	bpf_map__set_max_entries(skel->maps.fragml_live, ts.live);
+	bpf_map__set_max_entries(skel->maps.fragml_track_filter, ts.filter_slots);
+	bpf_map__set_max_entries(skel->maps.fragml_task_state, ts.tasks);
+	bpf_map__set_autocreate(skel->maps.fragml_src, false);
+	bpf_map__set_autocreate(skel->maps.fragml_src_slab, false);
+	bpf_map__set_autocreate(skel->maps.fragml_blocks, false);
+	bpf_map__set_max_entries(skel->maps.fragml_events,
+				 (o->ringbuf_kb ? o->ringbuf_kb : 4096) * 1024u);
+}
+
 int fragml_feed_server_open(struct fragml_feed_server **sp, const struct fragml_feed_server_opts *o,
 			    struct fragml_err *err)
 {
@@ -298,10 +325,7 @@ int fragml_feed_server_open(struct fragml_feed_server **sp, const struct fragml_
 		ret = fragml_err_set(err, -errno, "feed programs: open failed: %s", strerror(errno));
 		goto fail;
 	}
-	s->skel->rodata->feed_sample_shift = o->sample_shift;
-	s->skel->rodata->feed_self_tgid = (uint32_t)getpid();
-	bpf_map__set_max_entries(s->skel->maps.fragml_feed_rb,
-				 (o->ringbuf_kb ? o->ringbuf_kb : 4096) * 1024u);
+	size_feed(s->skel, o);
 	ret = fragml_feed_bpf__load(s->skel);
 	if (ret) {
 		fragml_err_set(err, ret,
@@ -328,7 +352,7 @@ int fragml_feed_server_open(struct fragml_feed_server **sp, const struct fragml_
 			fragml_sites_fill(sites_fd, NULL);
 		free(tb);
 	}
-	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.fragml_feed_rb), on_event, s, NULL);
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.fragml_events), on_event, s, NULL);
 	if (!s->rb) {
 		ret = fragml_err_set(err, -errno, "feed: ring buffer: %s", strerror(errno));
 		goto fail;
@@ -357,9 +381,9 @@ fail:
 
 static uint64_t kernel_lost(struct fragml_feed_server *s)
 {
-	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(s->skel->maps.fragml_feed_stats);
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(s->skel->maps.fragml_stats);
 	uint64_t *v, sum = 0;
-	uint32_t key = 0;
+	uint32_t key = FRAGML_STAT_LOST;
 
 	if (ncpu <= 0 || !(v = calloc((size_t)ncpu, sizeof(*v))))
 		return 0;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Ring-buffer record of the identification feed (bpf/fragml_feed.bpf.c ->
+ * Ring-buffer record of the identification feed (the tracking core in its feed
+ * mode, bpf/fragml_track.bpf.h, loaded as bpf/fragml_feed.bpf.c ->
  * loader/feed_serve.c).  The publisher turns each one into the public,
  * versioned socket record of loader/fragml_feed.h (docs/feed.md).
  * Fixed-width types only; userspace includes <linux/types.h> first.

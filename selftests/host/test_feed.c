@@ -8,6 +8,9 @@
  *   - two subscribers read the same records of that child at once,
  *   - the records are real: the child's pid, comm and cgroup, the pipe class,
  *     the loaded model version, pageblock = pfn >> 9, timestamps of the run,
+ *   - every record weighs what it stands for (fallbacks 1, others 2^N), the
+ *     weights add up to the pipe pages the child wrote, the publisher's own
+ *     allocations are not reported, slab pages name their cache,
  *   - the example consumers (frag-alert, alloc-hint) see it,
  *   - connection and publisher errors are precise.
  */
@@ -39,6 +42,9 @@
 #define POLLUTER_COMM	"fragml-feedtst"
 #define POLLUTER_HOLD_S	3
 #define MAX_RECS	200000
+#define SAMPLE_SHIFT	4	/* fragml feed serve --sample-shift */
+#define STR(x)		#x
+#define XSTR(x)		STR(x)
 
 static char top[512];	/* the source tree (build/..) */
 
@@ -61,21 +67,29 @@ static int polluter_mb(void)
 	return tl_fallback_burst_mb(768, 2048);
 }
 
-/* A child that, once `go` is written, fills `mb` pipes of 1 MB and holds them. */
-static pid_t spawn_polluter(int *go_fd)
+/* A child that, once `go` is written, fills up to polluter_mb() pipes of 1 MB,
+ * writes to `*filled_fd` how many it filled (an int) and holds them. */
+static pid_t spawn_polluter(int *go_fd, int *filled_fd)
 {
-	int p[2], mb = polluter_mb();
+	int p[2], q[2], mb = polluter_mb();
 	pid_t pid;
 
 	if (pipe(p))
 		return -1;
+	if (pipe(q)) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
 	pid = fork();
 	if (pid == 0) {
 		static char buf[1 << 20];
 		struct rlimit r = { 2 * mb + 64, 2 * mb + 64 };
+		int filled = 0;
 		char c;
 
 		close(p[1]);
+		close(q[0]);
 		prctl(PR_SET_NAME, POLLUTER_COMM);
 		setrlimit(RLIMIT_NOFILE, &r);
 		if (read(p[0], &c, 1) != 1)
@@ -86,21 +100,26 @@ static pid_t spawn_polluter(int *go_fd)
 
 			if (pipe(fds))
 				break;
-			fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
-			if (write(fds[1], buf, sizeof(buf)) < 0)
+			if (fcntl(fds[1], F_SETPIPE_SZ, 1 << 20) < 0 ||
+			    write(fds[1], buf, sizeof(buf)) != sizeof(buf))
 				break;
+			filled++;
 		}
+		if (write(q[1], &filled, sizeof(filled)) != sizeof(filled))
+			_exit(1);
 		sleep(POLLUTER_HOLD_S);
 		_exit(0);
 	}
 	close(p[0]);
+	close(q[1]);
 	*go_fd = p[1];
+	*filled_fd = q[0];
 	return pid;
 }
 
 struct reader {
 	struct fragml_feed *feed;
-	uint64_t deadline;
+	uint64_t deadline;	/* moved up once the child has written its pipes */
 	size_t n;
 	struct fragml_feed_record *recs;	/* ALLOC records only */
 	int err;
@@ -111,7 +130,7 @@ static void *read_feed(void *arg)
 	struct reader *r = arg;
 	struct fragml_feed_record rec;
 
-	while (mono_ns() < r->deadline && r->n < MAX_RECS) {
+	while (mono_ns() < __atomic_load_n(&r->deadline, __ATOMIC_RELAXED) && r->n < MAX_RECS) {
 		int ret = fragml_feed_next(r->feed, &rec, 200, NULL);
 
 		if (ret < 0) {
@@ -187,8 +206,8 @@ FIXTURE_SETUP(feed)
 
 		snprintf(bin, sizeof(bin), "%s/build/bin/fragml", top);
 		setenv("FRAGML_BPFFS", self->bpffs, 1);
-		execl(bin, "fragml", "feed", "serve", "--socket", self->sock, "--sample-shift", "4",
-		      "--duration", "60", (char *)NULL);
+		execl(bin, "fragml", "feed", "serve", "--socket", self->sock, "--sample-shift",
+		      XSTR(SAMPLE_SHIFT), "--duration", "60", (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 100 && access(self->sock, F_OK); i++)
@@ -226,13 +245,44 @@ static bool same_record(const struct fragml_feed_record *a, const struct fragml_
 	return !memcmp(&x, &y, sizeof(x));
 }
 
-TEST_F_TIMEOUT(feed, two_subscribers_read_the_same_real_records, 60)
+/* What one subscriber's ALLOC records say. */
+struct tally {
+	size_t mine, fallbacks, pipe_cls, own, slab, slab_named, bad_weight;
+	uint64_t pipe_pages;	/* pages the child's sampled pipe records stand for */
+	uint32_t dropped;
+};
+
+static void tally_records(const struct reader *r, pid_t child, pid_t publisher, struct tally *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (size_t k = 0; k < r->n; k++) {
+		const struct fragml_feed_record *a = &r->recs[k];
+		int fallback = !!(a->flags & FRAGML_FEED_F_EXTFRAG);
+
+		/* every record, whoever allocated: what it stands for, never the publisher */
+		t->bad_weight += a->weight != (fallback ? 1u : 1u << SAMPLE_SHIFT);
+		t->own += a->tgid == (uint32_t)publisher;
+		t->slab += a->cls == FRAGML_CLASS_SLAB;
+		t->slab_named += a->cls == FRAGML_CLASS_SLAB && a->slab[0];
+		t->dropped = a->dropped;
+		if (a->tgid != (uint32_t)child)
+			continue;
+		t->mine++;
+		t->fallbacks += fallback;
+		t->pipe_cls += a->cls == FRAGML_CLASS_PIPE;
+		if (a->cls == FRAGML_CLASS_PIPE && !fallback)
+			t->pipe_pages += (uint64_t)a->weight << (a->order & 15);
+	}
+}
+
+TEST_F_TIMEOUT(feed, two_subscribers_read_the_same_real_records, 90)
 {
 	struct reader r[2] = { 0 };
+	struct tally t[2];
 	pthread_t th[2];
 	uint64_t t0 = mono_ns();
-	size_t mine[2] = { 0 }, fallbacks = 0, pipe_cls = 0, matched = 0;
-	int go, st;
+	size_t common = 0, matched = 0, common_mine = 0;
+	int go, filled_fd, filled = 0, st, best;
 	pid_t child;
 
 	for (int i = 0; i < 2; i++) {
@@ -242,29 +292,39 @@ TEST_F_TIMEOUT(feed, two_subscribers_read_the_same_real_records, 60)
 		EXPECT_EQ(self->model_version, fragml_feed_model_version(r[i].feed));
 		r[i].recs = calloc(MAX_RECS, sizeof(*r[i].recs));
 		ASSERT_NE(NULL, r[i].recs);
-		r[i].deadline = t0 + (POLLUTER_HOLD_S + 4) * 1000000000ull;
+		r[i].deadline = t0 + 50 * 1000000000ull;	/* a slow machine: at most */
 	}
-	child = spawn_polluter(&go);
+	child = spawn_polluter(&go, &filled_fd);
 	ASSERT_LT(0, child);
 	for (int i = 0; i < 2; i++)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, read_feed, &r[i]));
 	ASSERT_EQ(1, write(go, "g", 1));
 	close(go);
+	ASSERT_EQ(sizeof(filled), read(filled_fd, &filled, sizeof(filled)));
+	close(filled_fd);
+	/* every pipe page is allocated: read what is in flight for one more second */
+	for (int i = 0; i < 2; i++)
+		__atomic_store_n(&r[i].deadline, mono_ns() + 1000000000ull, __ATOMIC_RELAXED);
 	waitpid(child, &st, 0);
 	for (int i = 0; i < 2; i++) {
 		pthread_join(th[i], NULL);
 		EXPECT_EQ(0, r[i].err);
+		tally_records(&r[i], child, self->server, &t[i]);
 	}
 
-	/* both got the child's records; the same ones, byte for byte */
-	for (size_t k = 0; k < r[0].n; k++) {
+	/* the records both got are the same, byte for byte (both lists ascend by seq) */
+	for (size_t k = 0, j = 0; k < r[0].n; k++) {
 		const struct fragml_feed_record *a = &r[0].recs[k];
 
+		while (j < r[1].n && r[1].recs[j].seq < a->seq)
+			j++;
+		if (j < r[1].n && r[1].recs[j].seq == a->seq) {
+			common++;
+			common_mine += a->tgid == (uint32_t)child;
+			matched += same_record(a, &r[1].recs[j]);
+		}
 		if (a->tgid != (uint32_t)child)
 			continue;
-		mine[0]++;
-		fallbacks += !!(a->flags & FRAGML_FEED_F_EXTFRAG);
-		pipe_cls += a->cls == FRAGML_CLASS_PIPE;
 		/* real: this process, this run, the loaded model, a consistent pageblock */
 		EXPECT_STREQ(POLLUTER_COMM, a->comm);
 		EXPECT_EQ(a->pfn >> 9, a->pageblock);
@@ -272,27 +332,37 @@ TEST_F_TIMEOUT(feed, two_subscribers_read_the_same_real_records, 60)
 		EXPECT_TRUE(a->ts_ns >= t0 && a->ts_ns <= mono_ns());
 		EXPECT_NE(0, a->cgroup);
 		EXPECT_TRUE(a->mt == 0 || a->mt == 2) TH_LOG("migratetype %d", a->mt);
-		for (size_t j = 0; j < r[1].n; j++)
-			if (r[1].recs[j].seq == a->seq) {
-				matched += same_record(a, &r[1].recs[j]);
-				break;
-			}
 	}
-	for (size_t k = 0; k < r[1].n; k++)
-		mine[1] += r[1].recs[k].tgid == (uint32_t)child;
-	TH_LOG("subscriber A: %zu records (%zu of the polluter), B: %zu (%zu); %zu fallbacks, %zu pipe-class; dropped A %u B %u",
-	       r[0].n, mine[0], r[1].n, mine[1], fallbacks, pipe_cls,
-	       r[0].n ? r[0].recs[r[0].n - 1].dropped : 0, r[1].n ? r[1].recs[r[1].n - 1].dropped : 0);
-	ASSERT_LT(10, mine[0]) TH_LOG("hundreds of MB of pipe pages produced almost no records");
-	EXPECT_EQ(mine[0], mine[1]);
-	EXPECT_EQ(mine[0], matched) TH_LOG("records of the two subscribers differ");
+	best = t[1].dropped < t[0].dropped;	/* the subscriber that kept up best */
+	TH_LOG("subscriber A: %zu records (%zu of the polluter), B: %zu (%zu); %zu in common; %zu fallbacks, %zu pipe-class; dropped A %u B %u",
+	       r[0].n, t[0].mine, r[1].n, t[1].mine, common, t[best].fallbacks, t[best].pipe_cls,
+	       t[0].dropped, t[1].dropped);
+	TH_LOG("pipe pages written %d x 256, weighed by the records %llu; slab records %zu (%zu named); publisher's own %zu; weights wrong %zu",
+	       filled, (unsigned long long)t[best].pipe_pages, t[best].slab, t[best].slab_named,
+	       t[0].own + t[1].own, t[0].bad_weight + t[1].bad_weight);
+	ASSERT_LT(10, t[best].mine) TH_LOG("hundreds of MB of pipe pages produced almost no records");
+	EXPECT_EQ(common, matched) TH_LOG("records of the two subscribers differ");
+	EXPECT_EQ(0, t[0].bad_weight + t[1].bad_weight)
+		TH_LOG("a fallback weighs 1, a sampled allocation 2^%d", SAMPLE_SHIFT);
+	EXPECT_EQ(0, t[0].own + t[1].own) TH_LOG("the publisher's own allocations were reported");
+	EXPECT_LT(0, t[best].slab_named) TH_LOG("no slab page named its cache");
+	EXPECT_LT(t[best].mine / 2, t[best].pipe_cls) TH_LOG("pipe pages not classed as pipe");
+	if (!t[0].dropped && !t[1].dropped) {
+		/* both kept up: both got every record of the child */
+		EXPECT_EQ(t[0].mine, t[1].mine);
+		EXPECT_EQ(t[0].mine, common_mine);
+	}
+	/* the sampled records estimate every pipe page (30 000 samples: within 2 %);
+	 * a record the subscriber dropped stood for at most 2^N of them */
+	EXPECT_LT(t[best].pipe_pages, (uint64_t)filled * 256 * 115 / 100);
+	EXPECT_GT(t[best].pipe_pages + ((uint64_t)t[best].dropped << SAMPLE_SHIFT),
+		  (uint64_t)filled * 256 * 85 / 100);
 	/*
 	 * Whether the burst outgrows the free unmovable pageblocks depends on the
 	 * machine; fallback records are asserted by example_consumers_read_real_records.
 	 */
-	if (!fallbacks)
+	if (!t[best].fallbacks)
 		TH_LOG("no pageblock fallback this run: the free unmovable pageblocks sufficed");
-	EXPECT_LT(mine[0] / 2, pipe_cls) TH_LOG("pipe pages not classed as pipe");
 	for (int i = 0; i < 2; i++) {
 		fragml_feed_close(r[i].feed);
 		free(r[i].recs);
@@ -331,12 +401,12 @@ TEST_F_TIMEOUT(feed, example_consumers_read_real_records, 60)
 	char cmd[1024], out_alert[200], out_hint[200], out_idle[200], want[64];
 	char text[8192];
 	pid_t child, idle, alert, hint, hint_idle;
-	int go, st_alert, st_hint, st_idle, st, fallbacks;
+	int go, filled_fd, st_alert, st_hint, st_idle, st, fallbacks;
 
 	snprintf(out_alert, sizeof(out_alert), "%s/alert.out", self->tmp);
 	snprintf(out_hint, sizeof(out_hint), "%s/hint.out", self->tmp);
 	snprintf(out_idle, sizeof(out_idle), "%s/idle.out", self->tmp);
-	child = spawn_polluter(&go);
+	child = spawn_polluter(&go, &filled_fd);
 	ASSERT_LT(0, child);
 	idle = fork();
 	if (idle == 0) {
@@ -359,6 +429,7 @@ TEST_F_TIMEOUT(feed, example_consumers_read_real_records, 60)
 	waitpid(hint, &st_hint, 0);
 	waitpid(hint_idle, &st_idle, 0);
 	waitpid(child, &st, 0);
+	close(filled_fd);
 	kill(idle, SIGKILL);
 	waitpid(idle, &st, 0);
 
