@@ -328,6 +328,11 @@ static __always_inline int fragml_on_thp_alloc(void *ctx, struct task_struct *ta
 	if (!fault_addr)
 		return 0;
 	now = bpf_ktime_get_ns();
+#ifdef FRAGML_OBSERVE
+	/* a process's first tracked event creates its state: the policy, which
+	 * decided before, saw none (its rate features missing) */
+	bool had_state = bpf_map_lookup_elem(&fragml_task_state, &tgid) != NULL;
+#endif
 	t = fragml_task_get(tgid, now);
 #ifdef FRAGML_OBSERVE
 	{
@@ -338,7 +343,7 @@ static __always_inline int fragml_on_thp_alloc(void *ctx, struct task_struct *ta
 		if (v) {
 			struct fragml_result res;
 
-			fragml_thp_features(v, now, task, t, fault_addr, 1);
+			fragml_thp_features(v, now, task, had_state ? t : NULL, fault_addr, 1);
 			fragml_vaudit_note(FRAGML_HOOK_THP_FAULT, FRAGML_VAUDIT_OBSERVE, tgid,
 					   fault_addr >> (12 + FRAGML_HPAGE_ORDER), v);
 			fragml_decide_observed(FRAGML_HOOK_THP_FAULT, v, &res);
