@@ -387,6 +387,25 @@ struct fragml_zone_info {
 	__u64 blocks_total;
 };
 
+/*
+ * nr_free of order `o` of zone `z`.  Not BPF_CORE_READ(z, free_area[o].nr_free):
+ * with a variable index CO-RE relocates free_area[0] and adds o times the
+ * *build's* sizeof(struct free_area), which differs between kernels with the
+ * number of migratetypes (6.18 with CMA and isolation: 104 bytes; the 6.12
+ * guest: 72), so every order above 0 read the wrong word on the guest (found
+ * by policy.feature_vectors_agree).  The stride is relocated here.
+ */
+static __always_inline __u64 fragml_nr_free(struct zone *z, int o)
+{
+	__u32 stride = bpf_core_type_size(struct free_area);
+	__u64 off = bpf_core_field_offset(struct zone, free_area) + (__u64)o * stride +
+		    bpf_core_field_offset(struct free_area, nr_free);
+	__u64 n = 0;
+
+	bpf_probe_read_kernel(&n, sizeof(n), (void *)z + off);
+	return n;
+}
+
 static __always_inline int fragml_zone_read(struct zone *z, struct fragml_zone_info *zi)
 {
 	zi->free_pages = 0;
@@ -395,7 +414,7 @@ static __always_inline int fragml_zone_read(struct zone *z, struct fragml_zone_i
 		return -1;
 #pragma unroll
 	for (int o = 0; o < FRAGML_NR_ORDERS; o++) {
-		zi->nr_free[o] = BPF_CORE_READ(z, free_area[o].nr_free);
+		zi->nr_free[o] = fragml_nr_free(z, o);
 		zi->free_pages += zi->nr_free[o] << o;
 		zi->blocks_total += zi->nr_free[o];
 	}
@@ -404,21 +423,19 @@ static __always_inline int fragml_zone_read(struct zone *z, struct fragml_zone_i
 
 /*
  * The whole node: the buddy counts of every populated zone summed, which is
- * what the THP-fault hook of the patched kernel passes (node_free_huge), so a
- * model sees the same quantity in observe and enforce mode, and small
- * machines whose memory is all in DMA32 are covered.
+ * what the THP-fault hook of the patched kernel passes (node_free_pages,
+ * node_free_huge), so a model sees the same quantity in observe and enforce
+ * mode, and small machines whose memory is all in DMA32 are covered.
  */
-static __always_inline int fragml_node_read(struct pglist_data *pgdat, struct fragml_zone_info *zi)
+static __always_inline int fragml_node_counts(struct pglist_data *pgdat, __u64 *free_pages,
+					      __u64 *free_huge)
 {
 	/* stride and offset relocated too: struct zone differs between kernels */
 	__u32 zsize = bpf_core_type_size(struct zone);
 	__u32 zoff = bpf_core_field_offset(struct pglist_data, node_zones);
 	int nz = zsize ? bpf_core_field_size(struct pglist_data, node_zones) / zsize : 0;
+	__u64 free = 0, huge = 0;
 
-	zi->free_pages = 0;
-	zi->blocks_total = 0;
-	for (int o = 0; o < FRAGML_NR_ORDERS; o++)
-		zi->nr_free[o] = 0;
 	if (!pgdat)
 		return -1;
 	for (int i = 0; i < 6; i++) {
@@ -430,13 +447,15 @@ static __always_inline int fragml_node_read(struct pglist_data *pgdat, struct fr
 			continue;
 #pragma unroll
 		for (int o = 0; o < FRAGML_NR_ORDERS; o++) {
-			__u64 n = BPF_CORE_READ(z, free_area[o].nr_free);
+			__u64 n = fragml_nr_free(z, o);
 
-			zi->nr_free[o] += n;
-			zi->free_pages += n << o;
-			zi->blocks_total += n;
+			free += n << o;
+			if (o >= FRAGML_HPAGE_ORDER)
+				huge += n << (o - FRAGML_HPAGE_ORDER);
 		}
 	}
+	*free_pages = free;
+	*free_huge = huge;
 	return 0;
 }
 
@@ -522,7 +541,6 @@ static __always_inline void fragml_thp_features(struct fragml_vec *v, __u64 now,
 {
 	struct fragml_vma_info vi = {};
 	struct fragml_thp_in in = {};
-	struct fragml_zone_info zi;
 	__u64 region = addr & ~(FRAGML_HPAGE_SIZE - 1);
 	struct mm_struct *mm;
 
@@ -542,11 +560,13 @@ static __always_inline void fragml_thp_features(struct fragml_vec *v, __u64 now,
 		in.anon_rss = rss > 0 ? rss : 0;
 		in.have_rss = 1;
 	}
-	if (!fragml_node_read(fragml_main_node(now), &zi)) {
+	if (!fragml_node_counts(fragml_main_node(now), &in.node_free_pages, &in.node_free_huge)) {
 		/* taking a 2 MB page from an order >= 9 block removes one 2 MB
 		 * unit whatever the block's order */
-		in.node_free_pages = zi.free_pages + (allocated ? FRAGML_HPAGE_PAGES : 0);
-		in.node_free_huge = fragml_free_huge(&zi) + (allocated ? 1 : 0);
+		if (allocated) {
+			in.node_free_pages += FRAGML_HPAGE_PAGES;
+			in.node_free_huge += 1;
+		}
 		in.have_node = 1;
 	}
 	fragml_vec_thp(v, now, &in, t, fragml_glob_get(now));

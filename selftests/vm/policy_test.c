@@ -507,8 +507,7 @@ TEST_F_TIMEOUT(policy, feature_vectors_agree, 180)
 	struct fragml_vaudit_key k, next, ok, *prev = NULL;
 	struct fragml_vec pv, ov;
 	unsigned int pairs = 0, equal = 0, policy_rows = 0, rate_rows = 0, density_rows = 0;
-	unsigned int node_mismatch = 0;
-	unsigned int mismatch[FRAGML_MAX_FEATURES] = { 0 };
+	unsigned int mismatch[FRAGML_MAX_FEATURES] = { 0 }, near[FRAGML_MAX_FEATURES] = { 0 };
 	__u32 zero = 0, one = 1;
 	struct region r;
 	int on_fd, fd;
@@ -545,13 +544,13 @@ TEST_F_TIMEOUT(policy, feature_vectors_agree, 180)
 		for (int f = 0; f < FRAGML_MAX_FEATURES; f++) {
 			if (f == FRAGML_F_GFP_BITS || pv.f[f] == ov.f[f])
 				continue;
-			/* KNOWN DEFECT, found by this test: the observe side's
-			 * node read (memcg -> lruvec -> pgdat) yields zero
-			 * counts in the 6.12 guest; counted and printed, not
-			 * failed, until it is fixed */
-			if (f == FRAGML_F_FREE_HUGE_BLOCKS || f == FRAGML_F_UNUSABLE_PPK) {
-				node_mismatch += f == FRAGML_F_FREE_HUGE_BLOCKS;
-				mismatch[f]++;
+			/* the node's free counts move between the policy's
+			 * decision and the allocation observe sees (other
+			 * allocations and frees): within 2 blocks / 2 per 1024 */
+			if ((f == FRAGML_F_FREE_HUGE_BLOCKS || f == FRAGML_F_UNUSABLE_PPK) &&
+			    pv.f[f] != FRAGML_MISSING && ov.f[f] != FRAGML_MISSING &&
+			    abs(pv.f[f] - ov.f[f]) <= 2) {
+				near[f]++;
 				continue;
 			}
 			if (mismatch[f]++ < 2)
@@ -561,18 +560,17 @@ TEST_F_TIMEOUT(policy, feature_vectors_agree, 180)
 		}
 		equal += same;
 	}
-	printf("# feature vectors: %u policy decisions, %u with an observed huge page, %u identical (gfp_bits, free_huge_blocks, unusable_ppk aside); rates in %u, density in %u; node counts differ in %u pairs (known defect)\n",
-	       policy_rows, pairs, equal, rate_rows, density_rows, node_mismatch);
+	printf("# feature vectors: %u policy decisions, %u with an observed huge page, %u identical (gfp_bits aside); rates in %u, density in %u\n",
+	       policy_rows, pairs, equal, rate_rows, density_rows);
 	for (int f = 0; f < FRAGML_MAX_FEATURES; f++)
-		if (mismatch[f])
-			printf("#   feature %d differs in %u pairs\n", f, mismatch[f]);
+		if (mismatch[f] || near[f])
+			printf("#   feature %d differs in %u pairs, within the tolerance in %u more\n", f,
+			       mismatch[f], near[f]);
 	unmap_region(&r);
 	close(on_fd);
 	close(fd);
 	ASSERT_GE(policy_rows, 24u);
 	ASSERT_GE(pairs, 16u);
-	/* another CPU's allocation between the decision and the observed
-	 * allocation can move the node's free counts: allow a few */
 	EXPECT_GE(equal * 10, pairs * 9) TH_LOG("%u of %u pairs identical", equal, pairs);
 	/* state shared with the observe programs reaches the policy */
 	EXPECT_GE(rate_rows, policy_rows / 2);
