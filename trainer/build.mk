@@ -54,3 +54,9 @@ compare-gate: vmtest-deps rules
 		$(foreach v,GATE_SEEDS GATE_CMP_WORKLOAD GATE_CMP_STRIDE GATE_PCP_FRACTION,$(if $($(v)),$(v)=$($(v))))
 	@$(TOP)/trainer/compare-gate-table.sh $(BUILD)/compare-gate/output.txt
 .PHONY: collect-gate fallback-model compare-gate
+
+# ---- real applications in the guest (docs/trainer.md "Application data") ----
+## collect-apps: real applications under memory pressure in the QEMU guest (eval runner, policy collect; ~40 min; not in CI) -> trainer/data/apps-*.csv.gz
+collect-apps: vmtest-deps eval-deps
+	$(EVAL_ENV) $(TOP)/trainer/collect-apps.sh $(KBZIMAGE) $(BUILD)/collect-apps $(GATE_DATA)
+.PHONY: collect-apps

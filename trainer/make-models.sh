@@ -1,18 +1,45 @@
 #!/bin/bash
 # Regenerate the shipped default models: model/defaults/<hook>.{bin,json,md}.
-# Called by `make models`.  With COLLECT_DIR=<fragml-collect -o DIR> the models
-# are trained on that real collection; without it on fragml-synth's SYNTHETIC
-# data (until a collection is shipped).  Deterministic: same data + seed ->
-# byte-identical .bin files.
+# Called by `make models`.  By default the models are trained on the
+# collection committed in the repository (REPO_DATA, default trainer/data:
+# apps-{lifetime,thp_fault,compaction}.csv.gz from `make collect-apps`, trimmed
+# by trainer/trim-collection.sh); a hook whose committed data are too few is
+# trained on fragml-synth's SYNTHETIC data.  With COLLECT_DIR=<merged
+# fragml-collect output> the models are trained on that collection instead.
+# Deterministic: same data + seed -> byte-identical .bin, .json and .md files
+# (ONLY_HOOKS=lifetime,... regenerates some of them: selftests/host/test_models.sh).
 set -euo pipefail
 
 : "${FRAGML_BIN:?}" "${MODELS_DIR:?}" "${MODELS_DATA:?}"
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=models.conf
+. "$here/models.conf"
 TRAIN_SEED=${TRAIN_SEED:-1}
 SYNTH_ROWS=${SYNTH_ROWS:-40000}
 COLLECT_DIR=${COLLECT_DIR:-}
+REPO_DATA=${REPO_DATA:-$here/data}
+ONLY_HOOKS=${ONLY_HOOKS:-lifetime,thp_fault,compaction}
+from_repo=0
+if [ -z "$COLLECT_DIR" ] && [ -z "${SYNTHETIC:-}" ] && [ -r "$REPO_DATA/apps-lifetime.csv.gz" ]; then
+	# the committed application collection, unpacked under the build directory
+	from_repo=1
+	COLLECT_DIR=$MODELS_DATA/apps
+	mkdir -p "$COLLECT_DIR"
+	for hook in lifetime thp_fault compaction; do
+		zcat "$REPO_DATA/apps-$hook.csv.gz" >"$COLLECT_DIR/$hook.csv"
+	done
+	# compaction: real only when the guest compacted often enough to train and test on
+	cpos=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "label") l = i; next } { n++; p += ($l > 0) } END { print (n >= 200 && p >= 20 && n - p >= 20) ? "ok" : n + 0 ":" p + 0 }' "$COLLECT_DIR/compaction.csv")
+	[ "$cpos" = ok ] || SYNTH_HOOKS=${SYNTH_HOOKS-compaction}
+	# held out (never trained on): a database and the file-tree walks; --loo holds out each
+	# application in turn
+	TEST_lifetime=${TEST_lifetime-$APPS_TEST}
+	TEST_thp_fault=${TEST_thp_fault-$APPS_TEST}
+	TEST_compaction=${TEST_compaction-$APPS_TEST}
+fi
 # COLLECT_<hook>=DIR: that hook's data from another collection (e.g. compaction from the VM,
 # trainer/collect-vm-guest.sh), which then is not kept synthetic.
-if [ -n "$COLLECT_DIR" ]; then
+if [ -n "$COLLECT_DIR" ] && [ $from_repo = 0 ]; then
 	# Defaults for a collection made by trainer/collect-real.sh (merged by
 	# trainer/merge-collection.sh); override through the environment.
 	# Compaction stays synthetic: the development machines (23 GB, mostly free) almost
@@ -45,10 +72,71 @@ in one run tracefs counted 156 `mm_compaction_try_to_compact_pages` and 189
 model needs the attempts the hook (`compaction_suitable()`) sees, deferred or skipped included.
 EON
 )
+# The leave-one-workload-out lines of a fragml-train table as a markdown table
+loo_table() {
+	echo "| held-out application | rows | label=1 | precision | recall | F1 | ROC-AUC |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	awk '/leave-one-workload-out/ { on = 1; next }
+	     on && $2 == "f1" && NF >= 13 { printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $11, $13, $9, $5, $3, $7 }' "$1"
+}
+# A model of the lifetime model's shape on the pollutes label (trainer/pollutes.awk):
+# MODELS_DATA/pollutes.{csv,bin,json,table}.  pollutes_model CSV FRAGML-TRAIN-ARGS...
+pollutes_model() {
+	local csv=$1
+	shift
+	awk -F, -v OFS=, -f "$here/pollutes.awk" -f <(cat <<'EOA'
+NR == 1 { pollutes_header(); print; next }
+{ $PCOL["label"] = pollutes() ? 1 : 0; print }
+EOA
+	) "$csv" >"$MODELS_DATA/pollutes.csv"
+	"$FRAGML_BIN"/fragml-train --hook lifetime --data "$MODELS_DATA/pollutes.csv" -o "$MODELS_DATA/pollutes.bin" \
+		-r "$MODELS_DATA/pollutes.json" --seed "$TRAIN_SEED" --loo "$@" 2>/dev/null >"$MODELS_DATA/pollutes.table"
+}
+# What the committed application data are (trainer/data/apps-*.csv.gz)
+apps_notes() {
+	case $1 in
+	lifetime) cat <<'EON'
+* Row: one unmovable or reclaimable page allocation (`fragml-collect -T 2 -s 1`: every one is
+  tracked) and every migratetype fallback (`mm_page_alloc_extfrag`), system-wide in the guest:
+  the application, its helpers (the evalwork client, the scenario's shell loops), the THP
+  faulter of the cell's second part, the pressure ballast (`fragml-work holes`: 60 % of free
+  memory in 4 KB anonymous pages, every other one freed) and kernel threads, all under the
+  scenario's name. Label: still allocated T = 2 s after the allocation.
+* The held-out test is by application: the applications of `APPS_TEST` (trainer/models.conf)
+  are never trained on; `--loo` retrains once per application with it held out (table
+  "Per application" below). `pipes` is a synthetic extra (evalwork), never a test set of its own
+  choosing.
+* Trimmed: at most CAP_ROWS rows per application and class (every k-th in time), every
+  fallback row kept, so classes with many rows (net, slab) are thinned and fallbacks are
+  over-represented against the raw stream (trainer/data/apps-collection.md has both counts).
+* "pollutes" (trainer/pollutes.awk, docs/dataset.md): a non-movable page taken by a fallback
+  from a movable pageblock without claiming it, still allocated at T. The shipped model
+  predicts the lifetime label; the pollutes figures below come from a model of the same shape
+  and features trained on the pollutes label (build/models-data/pollutes.bin, not shipped).
+EON
+	;;
+	thp_fault) cat <<'EON'
+* Row: one 2 MB anonymous region at its first user fault, every process of the guest (the
+  application, its helpers, the THP faulter, the ballast). Regions that got a huge page at
+  their first fault (huge=1) are dropped (their density cannot be measured); with THP
+  `always` most regions of the applications did, so the rows are the regions that fell back
+  to 4 KB or were not eligible.
+* Label: at least 768 of 1024 parts of the region touched and the region lived >= 1 s.
+* Features: only the region's own (trainer/models.conf; the reasons are those of the host
+  model, kept below in trainer/make-models.sh).
+EON
+	;;
+	compaction) cat <<'EON'
+* Row: one compaction run (direct or kcompactd) in the guest during a cell; label = the
+  requested order became available (docs/dataset.md).
+EON
+	;;
+	esac
+}
 mkdir -p "$MODELS_DIR" "$MODELS_DATA"
-rev=$(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 for hook in lifetime thp_fault compaction; do
+	[[ ",$ONLY_HOOKS," == *",$hook,"* ]] || continue
 	cvar=COLLECT_$hook; cdir=${!cvar:-$COLLECT_DIR}
 	real=0
 	[ -n "$cdir" ] && [[ " $SYNTH_HOOKS " != *" $hook "* ]] && real=1
@@ -62,8 +150,9 @@ for hook in lifetime thp_fault compaction; do
 		# TRAINING workloads only (the held-out ones played no part).  Per-task rates
 		# (task_alloc_rate) identify the workload rather than the allocation and did
 		# not generalise; thp_fault needs larger leaves (min-child-weight 100).
+		fvar=FEATURES_$hook
 		case $hook in
-		lifetime)  args+=(--features order,migratetype,fallback_mt,alloc_class,gfp_bits,is_kthread,extfrag_rate,change_owner,task_long_ppk) ;;
+		lifetime)  args+=(--features "${!fvar}") ;;
 		# thp_fault: only features of the region and the task's earlier regions. Machine
 		# state (free_huge_blocks, unusable_ppk, compact_fail_ppk, extfrag_rate) does not
 		# make a region dense: on the host it only told runs apart, and in a guest without a
@@ -74,7 +163,8 @@ for hook in lifetime thp_fault compaction; do
 		# task_density_ppk is left out too: only the collector (bpf/fragml_collect.bpf.c)
 		# counts a task's regions and touches, so at the live hook it is always missing.
 		thp_fault) args+=(--min-child-weight 100 --never-compact --decline-precision 0.98
-				  --features order,vma_pages_log2,vma_huge_advised,region_in_vma) ;;
+				  --features "${!fvar}") ;;
+		compaction) args+=(--features "${!fvar}") ;;
 		esac
 		tvar=TEST_$hook; test_wl=${!tvar:-}
 		[ -n "$test_wl" ] && args+=(--test-workloads "$test_wl")
@@ -85,6 +175,16 @@ for hook in lifetime thp_fault compaction; do
 \`$(basename "$csv")\` of the merged collection (trainer/collect-real.sh, trainer/merge-collection.sh);
 collector (fragml-collect, bpf/) built from commit $(cat "$cdir/collector-rev" 2>/dev/null || echo "unrecorded")."
 		gencmd=$(cat "$cdir/command" 2>/dev/null || echo "trainer/collect-real.sh ${cdir%/merged}   # fresh collection + merge (root, stock kernel)")
+		if [ $from_repo = 1 ]; then
+			gen="**REAL** data in the repository: \`trainer/data/apps-$hook.csv.gz\` (sha256
+\`$(sha256sum "$REPO_DATA/apps-$hook.csv.gz" | cut -c1-16)…\`), real applications (Debian packages started by
+selftests/eval/scenarios/*.sh) under memory pressure in the 1 GB QEMU guest, traced by
+\`fragml-collect\` through the evaluation runner (\`make collect-apps\`: policy \`collect\`,
+selftests/eval/collect.matrix), merged and trimmed by trainer/trim-collection.sh.
+$(sed -n 's/^Collected by /Collected by /p; s/^on \(.*\)(UTC),$/on \1(UTC),/p; s/^collector (fragml-collect, bpf\/) built from commit \(.*\)\.$/Collector (fragml-collect, bpf\/) built from commit \1./p' "$REPO_DATA/apps-collection.md")"
+			gencmd="make collect-apps    # the data (QEMU guest, TCG; not needed to rebuild the model)
+make models          # unpacks trainer/data/apps-$hook.csv.gz to $hook.csv, then:"
+		fi
 	else
 		csv=$MODELS_DATA/$hook.csv
 		gencmd="fragml-synth --hook $hook --rows $SYNTH_ROWS --seed $TRAIN_SEED -o $hook.csv"
@@ -105,26 +205,36 @@ figures show the pipeline works, not how well fragml predicts real allocations. 
 	(cd "$MODELS_DIR" && "$FRAGML_BIN"/fragml-train --hook $hook --data "$csv" -o $hook.bin \
 		-r $hook.json.tmp --seed "$TRAIN_SEED" --loo "${args[@]}" 2>/dev/null) > "$MODELS_DATA/$hook.table"
 	# the report names the data file by its base name, so it does not depend on the build dir
-	sed -e "s|\"$MODELS_DIR/||" "$MODELS_DIR/$hook.json.tmp" > "$MODELS_DIR/$hook.json"
+	sed -e "s|\"$MODELS_DIR/||" -e "s|\"$(dirname "$csv")/|\"|" "$MODELS_DIR/$hook.json.tmp" > "$MODELS_DIR/$hook.json"
 	rm -f "$MODELS_DIR/$hook.json.tmp"
 	cat "$MODELS_DATA/$hook.table"
 	{
 		echo "# Default model: $hook"
 		echo
 		echo "\`$hook.bin\` — $(stat -c %s "$MODELS_DIR/$hook.bin") bytes, sha256 \`$(sha256sum "$MODELS_DIR/$hook.bin" | cut -c1-16)…\`."
-		echo "Generated by \`make models\` (trainer/make-models.sh) at commit $rev; do not edit by hand."
+		echo "Generated by \`make models\` (trainer/make-models.sh); do not edit by hand."
 		echo
 		echo "## Data"
 		echo
 		echo "$gen"
 		echo
-		if [ -n "$cdir" ] && [ -r "$cdir/collection.md" ]; then
+		if [ $from_repo = 1 ]; then
+			# this hook's table from trainer/data/apps-collection.md
+			awk -v h="## apps-$hook.csv.gz" 'index($0, h) == 1 { on = 1 } on && /^## / && index($0, h) != 1 { on = 0 } on' \
+				"$REPO_DATA/apps-collection.md" | sed -e 's/^## /### Committed data: /'
+			echo
+		elif [ -n "$cdir" ] && [ -r "$cdir/collection.md" ]; then
 			# this hook's table from the collection summary (trainer/merge-collection.sh)
 			awk -v h="## $hook.csv" 'index($0, h) == 1 { on = 1 } on && /^## / && index($0, h) != 1 { on = 0 } on' \
 				"$cdir/collection.md" | sed -e 's/^## /### Real collection: /'
 			echo
 		fi
-		if [ $real = 1 ]; then
+		if [ $real = 1 ] && [ $from_repo = 1 ]; then
+			echo "### What the data are, and are not"
+			echo
+			apps_notes $hook
+			echo
+		elif [ $real = 1 ]; then
 			echo "### What the data are, and are not"
 			echo
 			case $hook in
@@ -198,7 +308,12 @@ EON
 		echo "${cmd[*]}"
 		echo '```'
 		echo
-		if [ $real = 1 ]; then
+		if [ $from_repo = 1 ] && [ $real = 1 ]; then
+			echo "Reproducible: \`make models\` trains on the committed data with seed $TRAIN_SEED and gives this"
+			echo "byte-identical .bin, .json and .md (checked by selftests/host/test_models.sh). A fresh"
+			echo "\`make collect-apps\` measures the guest again and gives new data and a new model."
+			echo
+		elif [ $real = 1 ]; then
 			echo "Reproducible: \`make models COLLECT_DIR=DIR\` on the same merged CSVs (sha256 above) with seed"
 			echo "$TRAIN_SEED gives this byte-identical .bin. The CSVs are not in the repository (tens of MB);"
 			echo "a fresh \`trainer/collect-real.sh\` measures the kernel again and gives new data and a new model."
@@ -245,6 +360,29 @@ EON
 		# measured with the model in the kernel (make demo-vm), kept beside the collection
 		if [ $real = 1 ] && [ -r "$cdir/$hook.measured.md" ]; then
 			cat "$cdir/$hook.measured.md"
+			echo
+		fi
+		if [ $real = 1 ]; then
+			echo "## Per application (held out: trained without it, tested on it)"
+			echo
+			loo_table "$MODELS_DATA/$hook.table"
+			echo
+		fi
+		if [ $real = 1 ] && [ $hook = lifetime ]; then
+			pollutes_model "$csv" "${args[@]}"
+			echo "## The pollutes label (same features and shape, label = pollutes)"
+			echo
+			echo "Rows with label pollutes = 1: $(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "label") l = i; next } { p += $l } END { print p + 0 }' "$MODELS_DATA/pollutes.csv") of $(($(wc -l <"$MODELS_DATA/pollutes.csv") - 1))."
+			echo
+			awk '$1 == "cross_workload" && NF == 7 { printf "* held-out applications (never trained on): F1 %s (target >= 0.90: %s), precision %s, recall %s, ROC-AUC %s\n", $6, ($6 + 0 >= 0.90 ? "met" : "NOT met"), $4, $5, $7 }' "$MODELS_DATA/pollutes.table"
+			echo
+			loo_table "$MODELS_DATA/pollutes.table"
+			echo
+			echo '```'
+			echo "awk -f trainer/pollutes.awk ... lifetime.csv > pollutes.csv   # label := pollutes"
+			echo "fragml-train --hook lifetime --data pollutes.csv -o pollutes.bin --seed $TRAIN_SEED --loo ${args[*]}"
+			cat "$MODELS_DATA/pollutes.table"
+			echo '```'
 			echo
 		fi
 		echo "## Metrics (integer model, as the kernel runs it)"

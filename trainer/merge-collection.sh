@@ -18,6 +18,8 @@
 #    cannot have its density measured, its label says only "lived >= --thp-life"
 #    (docs/dataset.md), which is not the utility label the model should learn
 #  * compaction rows are zone-wide events: all are kept under the scenario's name
+#  * OWN_COMMS=all: no split, every row stays under its scenario's name (a guest
+#    that runs nothing but the scenario: trainer/collect-apps.sh)
 #
 # Writes OUT/{lifetime,thp_fault,compaction}.csv and OUT/collection.md (per workload: rows,
 # positives, allocation classes; what was dropped).  Deterministic: same inputs, same output.
@@ -39,14 +41,14 @@ for hook in lifetime thp_fault compaction; do
 		fi
 		nbg=$(awk -F, -v own="$OWN_COMMS" -v hook=$hook '
 			NR == 1 { next }
-			hook == "compaction" { next }
+			hook == "compaction" || own == "all" { next }
 			{ n = split($5, a, ":"); c = (a[1] == "slab" && n >= 4) ? a[3] : a[1]
 			  if (a[1] == "kthread" || a[1] == "kcompactd" || c !~ own) bg++ }
 			END { print bg + 0 }' "$f")
 		awk -F, -v OFS=, -v own="$OWN_COMMS" -v hook=$hook -v nbg="$nbg" -v cap="$BG_CAP" '
 			NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; k = int((nbg + cap - 1) / cap); if (k < 1) k = 1; next }
 			hook == "thp_fault" && $col["huge"] == 1 { next }
-			hook == "compaction" { print; next }
+			hook == "compaction" || own == "all" { print; next }
 			{ n = split($5, a, ":"); c = (a[1] == "slab" && n >= 4) ? a[3] : a[1]
 			  if (a[1] == "kthread" || a[1] == "kcompactd" || c !~ own) {
 				if (bi++ % k) next
@@ -67,8 +69,12 @@ done
 		[ -r "$d/summary.json" ] && echo "* \`$s\`: $(grep -o '"elapsed_s":[0-9.]*\|"events":[0-9]*\|"lost":[0-9]*\|"censored":[0-9]*\|"lifetime_T_s":[0-9]*\|"sample":[0-9]*' "$d/summary.json" | head -6 | tr '\n' ' ')"
 	done
 	echo
-	echo "Own rows: comm =~ \`$OWN_COMMS\`; everything else -> \`background\` (at most $BG_CAP rows"
-	echo "per scenario and hook, every k-th); thp_fault rows with huge=1 dropped."
+	if [ "$OWN_COMMS" = all ]; then
+		echo "Every row under its scenario's name; thp_fault rows with huge=1 dropped."
+	else
+		echo "Own rows: comm =~ \`$OWN_COMMS\`; everything else -> \`background\` (at most $BG_CAP rows"
+		echo "per scenario and hook, every k-th); thp_fault rows with huge=1 dropped."
+	fi
 	for hook in lifetime thp_fault compaction; do
 		echo
 		echo "## $hook.csv: $(($(wc -l < "$out/$hook.csv") - 1)) rows, sha256 \`$(sha256sum "$out/$hook.csv" | cut -c1-16)…\`"

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -522,13 +523,20 @@ int main(int argc, char **argv)
 			printf("  leave-one-workload-out (trained without it, tested on it):\n");
 			for (size_t i = 0; i < json_object_array_length(loo); i++) {
 				struct json_object *e = json_object_array_get_idx(loo, i), *v;
-				double f1 = NAN, rec = NAN, auc = NAN;
+				double f1 = NAN, rec = NAN, auc = NAN, prec = NAN;
+				int64_t n = 0, pos = 0;
 
 				if (json_object_object_get_ex(e, "f1", &v) && v) f1 = json_object_get_double(v);
 				if (json_object_object_get_ex(e, "recall", &v) && v) rec = json_object_get_double(v);
 				if (json_object_object_get_ex(e, "roc_auc", &v) && v) auc = json_object_get_double(v);
-				printf("    %-24s f1 %.3f  recall %.3f  auc %.3f\n",
-				       json_object_get_string(json_object_object_get(e, "workload")), f1, rec, auc);
+				if (json_object_object_get_ex(e, "precision", &v) && v) prec = json_object_get_double(v);
+				if (json_object_object_get_ex(e, "rows", &v) && v) n = json_object_get_int64(v);
+				if (json_object_object_get_ex(e, "tp", &v) && v) pos += json_object_get_int64(v);
+				if (json_object_object_get_ex(e, "fn", &v) && v) pos += json_object_get_int64(v);
+				/* the earlier columns keep their place (make-models.sh, report.sh read them) */
+				printf("    %-24s f1 %.3f  recall %.3f  auc %.3f  precision %.3f  rows %lld  positive %lld\n",
+				       json_object_get_string(json_object_object_get(e, "workload")), f1, rec, auc,
+				       prec, (long long)n, (long long)pos);
 			}
 		}
 		fprintf(stderr, "%s: wrote %s (crc32 0x%08x)\n", prog, out, res->model.crc32);

@@ -11,6 +11,9 @@
 #   faulter-regions.txt  the faulter's outcome per 2 MB region in fault order
 #                 ('1' huge, '0' not): what an oracle cell replays
 #   log.txt       what ran (also the job's output)
+#   collect/      with a policy's `collect ARGS`: fragml-collect's CSVs (lifetime,
+#                 thp_fault, compaction; workload = the scenario) traced system-wide
+#                 from before the scenario starts to the end of the cell
 # Environment (kernel command line): FRAGML_BIN, FRAGML_EVAL_DIR (this folder),
 # FRAGML_EVAL_WORK (the evalwork binary), FRAGML_EVAL_TOP (the checkout),
 # FRAGML_EVAL_SCENARIO, FRAGML_EVAL_POLICY, FRAGML_EVAL_SEED, FRAGML_EVAL_SECS,
@@ -112,7 +115,7 @@ run_until() {
 pfile=$edir/policies/$policy.policy
 [ -r "$pfile" ] || fail "no policy file $pfile"
 "$bin/fragml" detach >/dev/null 2>&1
-models="" nmodel=0
+models="" nmodel=0 collect_args="" cpid=""
 while read -r key rest; do
 	case $key in
 	'' | '#'*) continue ;;
@@ -133,6 +136,21 @@ while read -r key rest; do
 		fi
 		"$bin/fragml-load" -q "$m" || fail "fragml-load $m"
 		models="$models${models:+;}$(basename "$m" .bin):$(sha256sum "$m" | cut -c1-12)" ;;
+	collect)
+		# no policy of its own: fragml-collect traces the whole guest around
+		# the scenario (make collect-apps); ARGS are fragml-collect options
+		collect_args=${rest:--T 2} ;;
+	pressure)
+		# a machine that has run a while: PCT % of free memory taken by 4 KB
+		# anonymous pages, 1 in STRIDE freed again (free memory left in
+		# holes of movable pageblocks), held to the end of the cell (600 s at most)
+		read -r ppct pstride <<<"$rest"
+		pmb=$(awk -v p="$ppct" '$1 == "MemFree:" { print int($2 * p / 100 / 1024) }' /proc/meminfo)
+		"$bin/fragml-work" --mb "$pmb" --stride "${pstride:-2}" --hold 600 holes >/tmp/pressure.out 2>&1 &
+		bg_pid $!
+		for _ in $(seq 240); do grep -q ready /tmp/pressure.out || ! kill -0 $! 2>/dev/null && break; sleep 0.5; done
+		grep -q ready /tmp/pressure.out || fail "pressure: fragml-work holes not ready: $(head -1 /tmp/pressure.out)"
+		put pressure_mb "$pmb" ;;
 	oracle)
 		# the outcomes recorded in an earlier cell of the same scenario and
 		# seed under policy $rest: its faulter's per-region record is replayed
@@ -177,6 +195,19 @@ if [ -x "$eb" ]; then
 fi
 sync
 echo 3 >/proc/sys/vm/drop_caches
+if [ -n "$collect_args" ]; then
+	# started before the baseline, stopped after the faulter; its command only
+	# says the programs are attached; the OOM killer leaves it alone
+	rm -f /tmp/collect.ready
+	eval "cargs=($collect_args)"
+	"$bin/fragml-collect" -q -o "$out/collect" -w "$scenario" "${cargs[@]}" -- \
+		sh -c 'touch /tmp/collect.ready; exec sleep 100000' 2>"$out/collect.log" &
+	cpid=$!
+	echo -1000 >/proc/$cpid/oom_score_adj 2>/dev/null
+	for _ in $(seq 300); do [ -e /tmp/collect.ready ] || ! kill -0 $cpid 2>/dev/null && break; sleep 0.2; done
+	[ -e /tmp/collect.ready ] || fail "fragml-collect did not start: $(head -1 "$out/collect.log")"
+	put collect_args "$(echo "$collect_args" | tr ' ' '_')"
+fi
 t0=$(awk '{ print int($1) }' /proc/uptime)
 echo "t_s,thp_fault_alloc,thp_fault_fallback,free_order9,unusable9_pm,extfrag_events,compact_stall,mixed" >"$out/timeline.csv"
 vmsnap 0
@@ -248,6 +279,14 @@ cp /sys/kernel/debug/extfrag/unusable_index "$out/unusable_index.txt" 2>/dev/nul
 "$bin/fragml" status >"$out/fragml-status.txt" 2>&1
 for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 type scenario_stop >/dev/null 2>&1 && scenario_stop
+if [ -n "$cpid" ]; then
+	# the labels of pages younger than T are censored at the stop: wait T
+	sleep 2
+	kill -TERM "$cpid" && wait "$cpid" || fail "fragml-collect: $(tail -1 "$out/collect.log")"
+	[ -s "$out/collect/lifetime.csv" ] || fail "fragml-collect wrote no lifetime.csv"
+	put collect_rows "$(for h in lifetime thp_fault compaction; do echo "$h:$(($(wc -l <"$out/collect/$h.csv") - 1))"; done | tr '\n' ';')"
+	log "fragml-collect: $(tail -1 "$out/collect.log")"
+fi
 put cell_ok 1
 log "done: faulter $(tr '\n' ' ' </tmp/faulter.txt), free order-9 blocks $free9_0 -> $free9_1 -> $free9_2, unusable9 $unus9_0 -> $unus9_1 -> $unus9_2 per 1000"
 exit 0

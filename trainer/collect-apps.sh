@@ -1,0 +1,64 @@
+#!/bin/bash
+# Labelled training data from real applications under memory pressure, in the
+# 1 GB QEMU guest (`make collect-apps`; not in CI).  The evaluation runner does
+# the work: selftests/eval/collect.matrix runs every application scenario
+# (redis, postgres, build, files, sockets, pagecache; pipes as a synthetic
+# extra) under the policy `collect` (kernel default; fragml-collect traces the
+# whole guest around the cell, workload = scenario), one VM boot per cell.
+# The cells are then merged into OUT/merged (every row under its scenario's
+# name: the guest runs nothing else) and trimmed into DATA (the committed
+# trainer/data/apps-*.csv.gz) by trainer/trim-collection.sh.
+#
+#   trainer/collect-apps.sh BZIMAGE OUT [DATA]
+#
+# Environment: FRAGML_BIN, FRAGML_EVAL_WORK (as selftests/eval/run-eval.sh),
+# COLLECT_MATRIX (default selftests/eval/collect.matrix), FRAGML_EVAL_ONLY
+# (a subset of cells), COLLECT_MERGE_ONLY=1 (merge and trim the cells of an
+# earlier run only).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+bz=${1:?usage: collect-apps.sh BZIMAGE OUT [DATA]} out=${2:?usage: collect-apps.sh BZIMAGE OUT [DATA]}
+data=${3:-}
+matrix=${COLLECT_MATRIX:-$top/selftests/eval/collect.matrix}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+if [ -z "${COLLECT_MERGE_ONLY:-}" ]; then
+	date -u +%FT%TZ >"$out/started"
+	# a cell without metrics does not stop the others; its data are left out below
+	"$top/selftests/eval/run-eval.sh" "$matrix" "$out/eval" "$bz" || true
+	date -u +%FT%TZ >"$out/finished"
+fi
+dirs=()
+for c in "$out"/eval/cells/*.collect.s*; do
+	if grep -q '^cell_ok 1$' "$c/metrics.txt" 2>/dev/null && [ -s "$c/collect/lifetime.csv" ]; then
+		dirs+=("$c/collect")
+	else
+		echo "collect-apps: $(basename "$c"): no data (see $c/run.log)" >&2
+	fi
+done
+[ ${#dirs[@]} -gt 0 ] || { echo "collect-apps: no cell of $out/eval produced data" >&2; exit 1; }
+OWN_COMMS=all "$here/merge-collection.sh" "$out/merged" "${dirs[@]}" >/dev/null
+# provenance: which kernel and which collector (the commit of the cells' meta.txt)
+c1=$(dirname "${dirs[0]}")
+k=$(awk '$1 == "kernel" { $1 = ""; print substr($0, 2) }' "$c1/meta.txt")
+echo "${k:-unknown} (patched 6.12 in the QEMU guest, 1 GB, policy collect)" >"$out/merged/kernel"
+awk '$1 == "commit" { print $2 }' "$c1/meta.txt" >"$out/merged/collector-rev"
+cp "$out/started" "$out/finished" "$out/merged/" 2>/dev/null || true
+{
+	echo "make collect-apps    # trainer/collect-apps.sh BZIMAGE OUT: $(basename "$matrix"): $(grep -E '^(secs|seeds|fault_mb)' "$matrix" | tr '\n' ' ')"
+} >"$out/merged/command"
+# per cell: what the guest measured (pressure, fallbacks, compaction)
+{
+	echo "| cell | lifetime rows | thp_fault rows | compaction rows | fallbacks (kernel) | polluted blocks | compact stalls | THP fallbacks | swap-out |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	for d in "${dirs[@]}"; do
+		c=$(dirname "$d")
+		m() { awk -v k="$1" '$1 == k { print $2 }' "$c/metrics.txt" | head -1; }
+		echo "| $(basename "$c") | $(($(wc -l <"$d/lifetime.csv") - 1)) | $(($(wc -l <"$d/thp_fault.csv") - 1)) | $(($(wc -l <"$d/compaction.csv") - 1)) | $(m extfrag_bpf_events) | $(m extfrag_polluted_blocks) | $(m vm_compact_stall) | $(m vm_thp_fault_fallback) | $(m vm_pswpout) |"
+	done
+} >"$out/merged/cells.md"
+echo "collect-apps: $out/merged ($(basename "$matrix"), ${#dirs[@]} cells)"
+if [ -n "$data" ]; then
+	"$here/trim-collection.sh" "$out/merged" "$data"
+fi
