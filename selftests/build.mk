@@ -5,7 +5,7 @@
 
 # ---- host selftests: build/selftests/host/<name> from selftests/host/<name>.c + testlib.c ----
 HOST_TESTS += $(addprefix $(HOST_TEST_DIR)/,test_model test_load test_cli test_collect \
-		test_feed test_analyze test_trainer test_deps.sh)
+		test_feed test_analyze test_trainer test_deps.sh test_models.sh)
 
 $(HOST_TEST_DIR)/%: $(OBJ)/selftests/host/%.o $(TESTLIB_OBJ) $(LIBFRAGML_A)
 	@mkdir -p $(@D)

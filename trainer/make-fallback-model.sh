@@ -19,13 +19,15 @@ test_wl=${GATE_TEST_WORKLOADS:-sockets}
 # logged), nofrag_zone is constant in the 1 GB guest (no ZONE_NORMAL).
 feats=${GATE_FEATURES:-order,migratetype,gfp_bits,is_kthread,free_huge_blocks,unusable_ppk,zone_free_log2,file_ppk,anon_ppk,free_wmark_ppk}
 mkdir -p "$work" "$models"
-zcat "$data/fallback.csv.gz" > "$work/fallback.csv"
-zcat "$data/fallback_now.csv.gz" > "$work/fallback_now.csv"
+# the committed data brought to the running registry (features registered since: empty)
+"$(dirname "$0")/pad-features.sh" "$data/fallback.csv.gz" "$work/fallback.csv"
+"$(dirname "$0")/pad-features.sh" "$data/fallback_now.csv.gz" "$work/fallback_now.csv"
 args=(--hook fallback --kind binary --trees 8 --max-depth 2 --min-child-weight 5 --seed "$seed"
       --test-workloads "$test_wl" --features "$feats" --loo)
 (cd "$models" && "$FRAGML_BIN/fragml-train" "${args[@]}" --data "$work/fallback.csv" \
 	-o fallback.bin -r fallback.json.tmp 2>/dev/null) > "$work/fallback.table"
-sed -e "s|\"$models/||" -e "s|$work/||g" "$models/fallback.json.tmp" > "$models/fallback.json"
+# train_seconds (wall time) is dropped: the report is byte-reproducible
+sed -e "s|\"$models/||" -e "s|$work/||g" -e '/^  "train_seconds":/d' "$models/fallback.json.tmp" > "$models/fallback.json"
 rm -f "$models/fallback.json.tmp"
 cat "$work/fallback.table"
 # The same model scored on the decisions that fell back at once: what share of them

@@ -26,7 +26,8 @@ if [ -z "$COLLECT_DIR" ] && [ -z "${SYNTHETIC:-}" ] && [ -r "$REPO_DATA/apps-lif
 	COLLECT_DIR=$MODELS_DATA/apps
 	mkdir -p "$COLLECT_DIR"
 	for hook in lifetime thp_fault compaction; do
-		zcat "$REPO_DATA/apps-$hook.csv.gz" >"$COLLECT_DIR/$hook.csv"
+		# brought to the running registry (features registered since the collection: empty)
+		"$here/pad-features.sh" "$REPO_DATA/apps-$hook.csv.gz" "$COLLECT_DIR/$hook.csv"
 	done
 	# compaction: real only when the guest compacted often enough to train and test on
 	cpos=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "label") l = i; next } { n++; p += ($l > 0) } END { print (n >= 200 && p >= 20 && n - p >= 20) ? "ok" : n + 0 ":" p + 0 }' "$COLLECT_DIR/compaction.csv")
@@ -90,7 +91,10 @@ NR == 1 { pollutes_header(); print; next }
 EOA
 	) "$csv" >"$MODELS_DATA/pollutes.csv"
 	"$FRAGML_BIN"/fragml-train --hook lifetime --data "$MODELS_DATA/pollutes.csv" -o "$MODELS_DATA/pollutes.bin" \
-		-r "$MODELS_DATA/pollutes.json" --seed "$TRAIN_SEED" --loo "$@" 2>/dev/null >"$MODELS_DATA/pollutes.table"
+		-r "$MODELS_DATA/pollutes.json" --seed "$TRAIN_SEED" --loo "$@" 2>"$MODELS_DATA/pollutes.err" >"$MODELS_DATA/pollutes.table"
+}
+pollutes_count() {
+	awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "label") l = i; next } { p += $l } END { print p + 0 }' "$MODELS_DATA/pollutes.csv"
 }
 # What the committed application data are (trainer/data/apps-*.csv.gz)
 apps_notes() {
@@ -190,7 +194,7 @@ make models          # unpacks trainer/data/apps-$hook.csv.gz to $hook.csv, then
 		gencmd="fragml-synth --hook $hook --rows $SYNTH_ROWS --seed $TRAIN_SEED -o $hook.csv"
 		"$FRAGML_BIN"/fragml-synth --hook $hook --rows "$SYNTH_ROWS" --seed "$TRAIN_SEED" -o "$csv"
 		gen=""
-		[ -n "$cdir" ] && [ -r "$cdir/$hook.csv" ] && gen="**Not trained on real data:** the real collection \`$cdir\` holds
+		[ -n "$cdir" ] && [ -r "$cdir/$hook.csv" ] && gen="**Not trained on real data:** the real collection \`$([ $from_repo = 1 ] && echo "trainer/data/apps-$hook.csv.gz" || echo "$cdir")\` holds
 only $(($(wc -l < "$cdir/$hook.csv") - 1)) $hook rows ($(awk -F, 'NR==1{for(i=1;i<=NF;i++)if($i=="label")l=i;next}{p+=($l>0)}END{print p+0}' "$cdir/$hook.csv") with label 1), too few to train or test on
 (table below), so this model is still the synthetic one.
 $([ $hook = compaction ] && printf '\n%s\n' "$compaction_note")"
@@ -205,7 +209,9 @@ figures show the pipeline works, not how well fragml predicts real allocations. 
 	(cd "$MODELS_DIR" && "$FRAGML_BIN"/fragml-train --hook $hook --data "$csv" -o $hook.bin \
 		-r $hook.json.tmp --seed "$TRAIN_SEED" --loo "${args[@]}" 2>/dev/null) > "$MODELS_DATA/$hook.table"
 	# the report names the data file by its base name, so it does not depend on the build dir
-	sed -e "s|\"$MODELS_DIR/||" -e "s|\"$(dirname "$csv")/|\"|" "$MODELS_DIR/$hook.json.tmp" > "$MODELS_DIR/$hook.json"
+	# the data path reduced to its base name, the wall time (train_seconds) dropped: byte-reproducible
+	sed -e "s|\"$MODELS_DIR/||" -e "s|\"$(dirname "$csv")/|\"|" -e '/^  "train_seconds":/d' \
+		"$MODELS_DIR/$hook.json.tmp" > "$MODELS_DIR/$hook.json"
 	rm -f "$MODELS_DIR/$hook.json.tmp"
 	cat "$MODELS_DATA/$hook.table"
 	{
@@ -369,20 +375,23 @@ EON
 			echo
 		fi
 		if [ $real = 1 ] && [ $hook = lifetime ]; then
-			pollutes_model "$csv" "${args[@]}"
 			echo "## The pollutes label (same features and shape, label = pollutes)"
 			echo
-			echo "Rows with label pollutes = 1: $(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "label") l = i; next } { p += $l } END { print p + 0 }' "$MODELS_DATA/pollutes.csv") of $(($(wc -l <"$MODELS_DATA/pollutes.csv") - 1))."
-			echo
-			awk '$1 == "cross_workload" && NF == 7 { printf "* held-out applications (never trained on): F1 %s (target >= 0.90: %s), precision %s, recall %s, ROC-AUC %s\n", $6, ($6 + 0 >= 0.90 ? "met" : "NOT met"), $4, $5, $7 }' "$MODELS_DATA/pollutes.table"
-			echo
-			loo_table "$MODELS_DATA/pollutes.table"
-			echo
-			echo '```'
-			echo "awk -f trainer/pollutes.awk ... lifetime.csv > pollutes.csv   # label := pollutes"
-			echo "fragml-train --hook lifetime --data pollutes.csv -o pollutes.bin --seed $TRAIN_SEED --loo ${args[*]}"
-			cat "$MODELS_DATA/pollutes.table"
-			echo '```'
+			if pollutes_model "$csv" "${args[@]}"; then
+				echo "Rows with label pollutes = 1: $(pollutes_count) of $(($(wc -l <"$MODELS_DATA/pollutes.csv") - 1))."
+				echo
+				awk '$1 == "cross_workload" && NF == 7 { printf "* held-out applications (never trained on): F1 %s (target >= 0.90: %s), precision %s, recall %s, ROC-AUC %s\n", $6, ($6 + 0 >= 0.90 ? "met" : "NOT met"), $4, $5, $7 }' "$MODELS_DATA/pollutes.table"
+				echo
+				loo_table "$MODELS_DATA/pollutes.table"
+				echo
+				echo '```'
+				echo "awk -f trainer/pollutes.awk ... lifetime.csv > pollutes.csv   # label := pollutes"
+				echo "fragml-train --hook lifetime --data pollutes.csv -o pollutes.bin --seed $TRAIN_SEED --loo ${args[*]}"
+				cat "$MODELS_DATA/pollutes.table"
+				echo '```'
+			else
+				echo "No model: $(pollutes_count) rows have label pollutes = 1 (fragml-train: $(tail -1 "$MODELS_DATA/pollutes.err"))."
+			fi
 			echo
 		fi
 		echo "## Metrics (integer model, as the kernel runs it)"
