@@ -59,4 +59,8 @@ compare-gate: vmtest-deps rules
 ## collect-apps: real applications under memory pressure in the QEMU guest (eval runner, policy collect; ~40 min; not in CI) -> trainer/data/apps-*.csv.gz
 collect-apps: vmtest-deps eval-deps
 	$(EVAL_ENV) $(TOP)/trainer/collect-apps.sh $(KBZIMAGE) $(BUILD)/collect-apps $(GATE_DATA)
-.PHONY: collect-apps
+
+## source-report: who pollutes pageblocks (system sources, applications, processes) with the held-out precision per source, from trainer/data/apps-lifetime.csv.gz -> build/source-report/sources.md
+source-report: $(BIN)/fragml-train $(BIN)/fragml-synth
+	FRAGML_BIN=$(BIN) TRAIN_SEED=$(TRAIN_SEED) $(TOP)/trainer/source-report.sh $(GATE_DATA)/apps-lifetime.csv.gz $(BUILD)/source-report
+.PHONY: collect-apps source-report

@@ -38,7 +38,22 @@ for c in "$out"/eval/cells/*.collect.s*; do
 	fi
 done
 [ ${#dirs[@]} -gt 0 ] || { echo "collect-apps: no cell of $out/eval produced data" >&2; exit 1; }
-OWN_COMMS=all "$here/merge-collection.sh" "$out/merged" "${dirs[@]}" >/dev/null
+# pfn made unique across cells (each one a fresh boot): cell i's pfn + i * 2^24 (a guest has
+# fewer than 2^24 pages; below 2^31 for awk's integers, up to 127 cells), so that a
+# pageblock (pfn >> 9) of the merged data names one block of one cell (the source report)
+rm -rf "$out/cells-prep"
+prep=() i=0
+[ ${#dirs[@]} -le 127 ] || { echo "collect-apps: more than 127 cells" >&2; exit 1; }
+for d in "${dirs[@]}"; do
+	i=$((i + 1))
+	p=$out/cells-prep/$(basename "$(dirname "$d")")
+	mkdir -p "$p"
+	cp "$d/thp_fault.csv" "$d/compaction.csv" "$d/summary.json" "$p/"
+	awk -F, -v OFS=, -v off=$((i * 16777216)) 'NR == 1 { for (j = 1; j <= NF; j++) if ($j == "pfn") c = j; print; next }
+		c && $c != "" { $c = $c + off } { print }' "$d/lifetime.csv" >"$p/lifetime.csv"
+	prep+=("$p")
+done
+OWN_COMMS=all "$here/merge-collection.sh" "$out/merged" "${prep[@]}" >/dev/null
 # provenance: which kernel and which collector (the commit of the cells' meta.txt)
 c1=$(dirname "${dirs[0]}")
 k=$(awk '$1 == "kernel" { $1 = ""; print substr($0, 2) }' "$c1/meta.txt")

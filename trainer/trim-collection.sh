@@ -9,7 +9,7 @@
 # (the dataset reader needs them all) but only the features of
 # trainer/models.conf filled (the others empty = missing, which the model does
 # not split on), label, and the auxiliary columns of models.conf (plus a
-# `pollutes` column when the collector writes one).  Rows: at most CAP_ROWS
+# `pollutes` column when the collector writes one); pfn only on fallback rows.  Rows: at most CAP_ROWS
 # per (workload, class) and hook, every k-th in file order; every fallback
 # row (fallback_mt set) is kept.  Deterministic (gzip -n): the same merged
 # collection gives the same bytes.
@@ -36,6 +36,7 @@ for hook in lifetime thp_fault compaction; do
 			for (i = 1; i <= lab; i++) { out[++m] = i; blank[i] = (i > 5 && i < lab && !($i in want)) }
 			for (i = lab + 1; i <= NF; i++) if ($i in waux) out[++m] = i
 			fb = ("fallback_mt" in col) ? col["fallback_mt"] : 0
+			pc = ("pfn" in col) ? col["pfn"] : 0
 			for (k in n) step[k] = n[k] > cap ? int((n[k] + cap - 1) / cap) : 1
 		}
 		{
@@ -45,7 +46,12 @@ for hook in lifetime thp_fault compaction; do
 				if (!keep) next
 			}
 			s = ""
-			for (j = 1; j <= m; j++) { i = out[j]; s = s (j > 1 ? OFS : "") (FNR > 1 && blank[i] ? "" : $i) }
+			for (j = 1; j <= m; j++) {
+				i = out[j]
+				# pfn only where a fallback took the page (the polluted blocks)
+				v = (FNR > 1 && (blank[i] || (i == pc && fb && $fb == ""))) ? "" : $i
+				s = s (j > 1 ? OFS : "") v
+			}
 			print s
 		}' "$f" "$f" | gzip -n -9 >"$data/apps-$hook.csv.gz.tmp"
 	mv "$data/apps-$hook.csv.gz.tmp" "$data/apps-$hook.csv.gz"
