@@ -10,8 +10,8 @@
 # trainer/models.conf filled (the others empty = missing, which the model does
 # not split on), label, and the auxiliary columns of models.conf (plus a
 # `pollutes` column when the collector writes one); pfn only on fallback rows.  Rows: at most CAP_ROWS
-# per (workload, class) and hook, every k-th in file order; every fallback
-# row (fallback_mt set) is kept.  Deterministic (gzip -n): the same merged
+# per (workload, class) and hook, every k-th in file order; fallback rows
+# (fallback_mt set) apart, at most CAP_FALLBACK per (workload, class).  Deterministic (gzip -n): the same merged
 # collection gives the same bytes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,8 +23,9 @@ for hook in lifetime thp_fault compaction; do
 	f=$in/$hook.csv
 	[ -r "$f" ] || { echo "trim-collection: $f: missing" >&2; exit 1; }
 	fv=FEATURES_$hook av=AUX_$hook
-	awk -F, -v OFS=, -v feats="${!fv}" -v aux="${!av},pollutes" -v cap="$CAP_ROWS" '
-		NR == FNR { if (FNR > 1) { key = $2 SUBSEP $4; n[key]++ } ; next }
+	awk -F, -v OFS=, -v feats="${!fv}" -v aux="${!av},pollutes" -v cap="$CAP_ROWS" -v fcap="$CAP_FALLBACK" '
+		NR == FNR { if (FNR == 1) { for (i = 1; i <= NF; i++) if ($i == "fallback_mt") f0 = i; next }
+			    key = $2 SUBSEP $4; if (f0 && $f0 != "") nf_[key]++; else n[key]++; next }
 		FNR == 1 {
 			nf = split(feats, a, ","); for (i = 1; i <= nf; i++) want[a[i]] = 1
 			na = split(aux, b, ","); for (i = 1; i <= na; i++) waux[b[i]] = 1
@@ -38,11 +39,15 @@ for hook in lifetime thp_fault compaction; do
 			fb = ("fallback_mt" in col) ? col["fallback_mt"] : 0
 			pc = ("pfn" in col) ? col["pfn"] : 0
 			for (k in n) step[k] = n[k] > cap ? int((n[k] + cap - 1) / cap) : 1
+			for (k in nf_) fstep[k] = nf_[k] > fcap ? int((nf_[k] + fcap - 1) / fcap) : 1
 		}
 		{
 			if (FNR > 1) {
 				key = $2 SUBSEP $4
-				keep = (seen[key]++ % step[key]) == 0 || (fb && $fb != "")
+				if (fb && $fb != "")
+					keep = (fseen[key]++ % fstep[key]) == 0
+				else
+					keep = (seen[key]++ % step[key]) == 0
 				if (!keep) next
 			}
 			s = ""
@@ -63,7 +68,7 @@ done
 	echo "on $(cat "$in/kernel" 2>/dev/null || echo "an unrecorded kernel"), $(cat "$in/started" 2>/dev/null || echo ?) .. $(cat "$in/finished" 2>/dev/null || echo ?) (UTC),"
 	echo "collector (fragml-collect, bpf/) built from commit $(cat "$in/collector-rev" 2>/dev/null || echo unrecorded)."
 	echo "Trimmed by trainer/trim-collection.sh (trainer/models.conf: at most $CAP_ROWS rows per workload"
-	echo "and class, every fallback row kept; only the models' features filled)."
+	echo "and class, fallback rows apart and at most $CAP_FALLBACK of them; only the models' features filled)."
 	echo
 	if [ -r "$in/cells.md" ]; then
 		echo "## Cells (one guest boot each; counts of the whole cell)"
