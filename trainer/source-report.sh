@@ -143,7 +143,9 @@ nblk=$(awk '$1 == "all" { print $3 }' "$w/blocks.txt" | sort -u | wc -l)
 	echo "Data: \`$(basename "$in")\`, $(($(wc -l <"$w/lifetime.csv") - 1)) rows; $npol polluting pages (trainer/pollutes.awk) in $nblk polluted pageblocks."
 	echo "Precision/recall: the pollutes model (lifetime model's shape and features, label = pollutes) trained"
 	echo "without the application and scored on its rows, summed over applications (\`predicted polluting\` = its"
-	echo "positive calls). Rows are those kept in the data (trimmed: fallback rows all kept, others thinned)."
+	echo "positive calls). Rows are those of the data (the committed data are trimmed: at most CAP_ROWS rows per"
+	echo "application and class and CAP_FALLBACK fallback rows, trainer/models.conf). \`slab:(cache unknown)\`: slab"
+	echo "pages whose cache the collector had not resolved (source without \`slab:<cache>\`)."
 	echo
 	table sys "System sources (allocation class; slab by cache)"
 	table app "Applications (scenario)"
