@@ -374,6 +374,18 @@ EON
 			loo_table "$MODELS_DATA/$hook.table"
 			echo
 		fi
+		if [ $real = 1 ]; then
+			fvar=FEATURES_$hook
+			echo "## Bound from the data (trainer/label-bound.sh)"
+			echo
+			echo "The best F1 any model of these features could reach, in sample: rows with equal feature"
+			echo "vectors get one answer (vectors ranked by their share of label 1, F1-best cut chosen on the"
+			echo "same rows, so an upper bound). Where it is below 0.90, the features cannot tell the"
+			echo "labels apart (pages of one kind of allocation with different lifetimes), whatever the model."
+			echo
+			"$here/label-bound.sh" "$csv" "${!fvar}"
+			echo
+		fi
 		if [ $real = 1 ] && [ $hook = lifetime ]; then
 			echo "## The pollutes label (same features and shape, label = pollutes)"
 			echo
@@ -383,6 +395,10 @@ EON
 				awk '$1 == "cross_workload" && NF == 7 { printf "* held-out applications (never trained on): F1 %s (target >= 0.90: %s), precision %s, recall %s, ROC-AUC %s\n", $6, ($6 + 0 >= 0.90 ? "met" : "NOT met"), $4, $5, $7 }' "$MODELS_DATA/pollutes.table"
 				echo
 				loo_table "$MODELS_DATA/pollutes.table"
+				echo
+				echo "Bound from the data (as above, label = pollutes):"
+				echo
+				"$here/label-bound.sh" "$MODELS_DATA/pollutes.csv" "$FEATURES_lifetime"
 				echo
 				echo '```'
 				echo "awk -f trainer/pollutes.awk ... lifetime.csv > pollutes.csv   # label := pollutes"
