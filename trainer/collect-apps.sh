@@ -64,7 +64,10 @@ for d in "${dirs[@]}"; do
 		c && $c != "" { $c = $c + off } { print }' "$d/lifetime.csv" >"$p/lifetime.csv"
 	prep+=("$p")
 done
-OWN_COMMS=all "$here/merge-collection.sh" "$out/merged" "${prep[@]}" >/dev/null
+# huge=1 thp_fault rows kept: under THP always most eligible regions got a huge page at once;
+# without them the data hold only the regions that fell back (mostly sparse), and a model
+# learns to decline every region that is not advised
+OWN_COMMS=all KEEP_HUGE=1 "$here/merge-collection.sh" "$out/merged" "${prep[@]}" >/dev/null
 # provenance: which kernel and which collector (the commit of the cells' meta.txt)
 c1=$(dirname "${dirs[0]}")
 k=$(awk '$1 == "kernel" { $1 = ""; print substr($0, 2) }' "$c1/meta.txt")

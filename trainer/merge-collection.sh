@@ -18,6 +18,9 @@
 #    cannot have its density measured, its label says only "lived >= --thp-life"
 #    (docs/dataset.md), which is not the utility label the model should learn
 #  * compaction rows are zone-wide events: all are kept under the scenario's name
+#  * KEEP_HUGE=1: thp_fault rows with huge=1 are kept (label: the huge page lived
+#    --thp-life), so that a collection under THP `always` is not left with only the
+#    regions that fell back to 4 KB (trainer/collect-apps.sh)
 #  * OWN_COMMS=all: no split, every row stays under its scenario's name (a guest
 #    that runs nothing but the scenario: trainer/collect-apps.sh)
 #
@@ -45,9 +48,9 @@ for hook in lifetime thp_fault compaction; do
 			{ n = split($5, a, ":"); c = (a[1] == "slab" && n >= 4) ? a[3] : a[1]
 			  if (a[1] == "kthread" || a[1] == "kcompactd" || c !~ own) bg++ }
 			END { print bg + 0 }' "$f")
-		awk -F, -v OFS=, -v own="$OWN_COMMS" -v hook=$hook -v nbg="$nbg" -v cap="$BG_CAP" '
+		awk -F, -v OFS=, -v own="$OWN_COMMS" -v hook=$hook -v nbg="$nbg" -v cap="$BG_CAP" -v keephuge="${KEEP_HUGE:-0}" '
 			NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; k = int((nbg + cap - 1) / cap); if (k < 1) k = 1; next }
-			hook == "thp_fault" && $col["huge"] == 1 { next }
+			hook == "thp_fault" && $col["huge"] == 1 && !keephuge { next }
 			hook == "compaction" || own == "all" { print; next }
 			{ n = split($5, a, ":"); c = (a[1] == "slab" && n >= 4) ? a[3] : a[1]
 			  if (a[1] == "kthread" || a[1] == "kcompactd" || c !~ own) {
@@ -70,7 +73,7 @@ done
 	done
 	echo
 	if [ "$OWN_COMMS" = all ]; then
-		echo "Every row under its scenario's name; thp_fault rows with huge=1 dropped."
+		echo "Every row under its scenario's name; thp_fault rows with huge=1 $([ "${KEEP_HUGE:-0}" = 1 ] && echo kept || echo dropped)."
 	else
 		echo "Own rows: comm =~ \`$OWN_COMMS\`; everything else -> \`background\` (at most $BG_CAP rows"
 		echo "per scenario and hook, every k-th); thp_fault rows with huge=1 dropped."

@@ -11,7 +11,8 @@
 # not split on), label, and the auxiliary columns of models.conf (plus a
 # `pollutes` column when the collector writes one); pfn only on fallback rows.  Rows: at most CAP_ROWS
 # per (workload, class) and hook, every k-th in file order; fallback rows
-# (fallback_mt set) apart, at most CAP_FALLBACK per (workload, class).  Deterministic (gzip -n): the same merged
+# (fallback_mt set) apart, at most CAP_FALLBACK per (workload, class); only
+# the rows whose column matches ONLY_<hook> (COLUMN=VALUE), when set.  Deterministic (gzip -n): the same merged
 # collection gives the same bytes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,9 +23,11 @@ mkdir -p "$data"
 for hook in lifetime thp_fault compaction; do
 	f=$in/$hook.csv
 	[ -r "$f" ] || { echo "trim-collection: $f: missing" >&2; exit 1; }
-	fv=FEATURES_$hook av=AUX_$hook
-	awk -F, -v OFS=, -v feats="${!fv}" -v aux="${!av},pollutes" -v cap="$CAP_ROWS" -v fcap="$CAP_FALLBACK" '
-		NR == FNR { if (FNR == 1) { for (i = 1; i <= NF; i++) if ($i == "fallback_mt") f0 = i; next }
+	fv=FEATURES_$hook av=AUX_$hook ov=ONLY_$hook
+	awk -F, -v OFS=, -v feats="${!fv}" -v aux="${!av},pollutes" -v cap="$CAP_ROWS" -v fcap="$CAP_FALLBACK" -v only="${!ov:-}" '
+		NR == FNR { if (FNR == 1) { for (i = 1; i <= NF; i++) { if ($i == "fallback_mt") f0 = i; if (only != "" && $i == substr(only, 1, index(only, "=") - 1)) oc = i }
+					    ov = substr(only, index(only, "=") + 1); next }
+			    if (oc && $oc != ov) next
 			    key = $2 SUBSEP $4; if (f0 && $f0 != "") nf_[key]++; else n[key]++; next }
 		FNR == 1 {
 			nf = split(feats, a, ","); for (i = 1; i <= nf; i++) want[a[i]] = 1
@@ -43,6 +46,7 @@ for hook in lifetime thp_fault compaction; do
 		}
 		{
 			if (FNR > 1) {
+				if (oc && $oc != ov) next
 				key = $2 SUBSEP $4
 				if (fb && $fb != "")
 					keep = (fseen[key]++ % fstep[key]) == 0
