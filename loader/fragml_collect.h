@@ -216,6 +216,7 @@ struct fragml_collect_stats {
 	uint64_t rows[FRAGML_NR_HOOKS];	/* CSV rows written per hook */
 	uint64_t censored;		/* tracked allocs younger than T at the end (no label) */
 	uint64_t slab_named;		/* slab pages whose cache name was resolved */
+	uint64_t needs;			/* need moments of the pollutes label (docs/dataset.md) */
 	double elapsed_s;
 	uint64_t kernel_bytes;		/* memlock of the collector's maps and programs (kernel) */
 };
