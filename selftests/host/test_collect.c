@@ -164,7 +164,7 @@ TEST(csv_schema)
 	f = fopen(docs_path, "r");
 	if (!f)
 		SKIP(return, "%s not found (run from the build tree)", docs_path);
-	snprintf(line, sizeof(line), "%s,block_mt,life_ms,pfn\n", hdr);
+	snprintf(line, sizeof(line), "%s,block_mt,life_ms,pfn,site,life_class,pollutes\n", hdr);
 	{
 		char doc[8192];
 

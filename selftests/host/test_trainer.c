@@ -497,14 +497,14 @@ TEST(bad_csv_refused)
 	/* auxiliary columns after label are ignored; a good file reads */
 	csv_header(buf, sizeof(buf), NULL, NULL);
 	buf[strlen(buf) - 1] = '\0';
-	strcat(buf, ",block_mt,life_ms,pfn\n");
+	strcat(buf, ",block_mt,life_ms,pfn,site,life_class,pollutes\n");
 	{
 		size_t n = strlen(buf);
 
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "1000,w,lifetime,slab,s");
 		for (int i = 0; i < nf; i++)
 			n += (size_t)snprintf(buf + n, sizeof(buf) - n, ",%s", i == 0 ? "3" : "");
-		snprintf(buf + n, sizeof(buf) - n, ",1,0,,12345\n");
+		snprintf(buf + n, sizeof(buf) - n, ",1,0,,12345,00c0ffee00c0ffee,,0\n");
 	}
 	ASSERT_EQ(0, read_csv_text("aux.csv", buf, &err)) TH_LOG("%s", err.msg);
 }
