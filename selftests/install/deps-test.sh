@@ -47,7 +47,8 @@ rc=$?
 check $((rc | $?)) "second run: the tree is not extracted again"
 
 # A fresh checkout's patch files are newer than a cached kernel's stamp; the cache
-# folder is named by the series' hash, so the kernel is not built again.
+# folder is named by the series' hash, so the kernel is not built again (-W is not
+# passed to a sub-make: ask the inner make directly).
 bz=$(fresh_make -s kernel-path 2>/dev/null | tail -1)
 kdir=${bz%/arch/x86/boot/bzImage}
 mkdir -p "$kdir" && touch "$kdir/.fragml-built"
@@ -55,7 +56,7 @@ newer=()
 for f in "$top"/kernel-patches/*.patch "$top"/kernel-patches/series "$top"/kernel-patches/build-kernel.sh; do
 	newer+=(-W "$f")
 done
-fresh_make -n "${newer[@]}" "$kdir/.fragml-built" >"$tmp/make3.log" 2>&1
+fresh_make -n FRAGML_DEPS_DONE=1 "${newer[@]}" "$kdir/.fragml-built" >"$tmp/make3.log" 2>&1
 rc=$?
 [ $rc -eq 0 ] || sed 's/^/# /' "$tmp/make3.log"
 ! grep -q build-kernel.sh "$tmp/make3.log"
