@@ -630,6 +630,20 @@ static __always_inline int fragml_node_counts(struct pglist_data *pgdat, __u64 *
 	return 0;
 }
 
+/* The index of zone `z` in its node (ZONE_DMA 0, ZONE_DMA32 1, ...), as the
+ * kernel's zone_idx(); 0xff if not found.  Stride relocated, as above. */
+static __always_inline __u32 fragml_zone_idx(struct zone *z)
+{
+	struct pglist_data *pgdat = BPF_CORE_READ(z, zone_pgdat);
+	__u32 zsize = bpf_core_type_size(struct zone);
+	__u32 zoff = bpf_core_field_offset(struct pglist_data, node_zones);
+
+	for (int i = 0; i < 6; i++)
+		if ((void *)pgdat + zoff + (__u64)i * zsize == (void *)z)
+			return i;
+	return 0xff;
+}
+
 /* free order >= 9 blocks, counted in 2 MB units */
 static __always_inline __u64 fragml_free_huge(const struct fragml_zone_info *zi)
 {
@@ -757,8 +771,17 @@ static __always_inline void fragml_compaction_features(struct fragml_vec *v, __u
 	in.order = BPF_CORE_READ(cc, order);
 	in.kthread = is_kthread;
 	in.kcompactd = !BPF_CORE_READ(cc, direct_compaction);
-	if (mode >= MIGRATE_ASYNC && mode <= MIGRATE_SYNC)
-		in.prio = MIGRATE_SYNC - mode;
+	/* enum compact_priority back from the migrate mode compact_zone_order()
+	 * derived from it: ASYNC from async; SYNC_FULL and SYNC_LIGHT both run
+	 * sync-light, SYNC_FULL over the whole zone (kcompactd's proactive
+	 * compaction too, which the policy is asked about as SYNC_LIGHT) */
+	if (mode == MIGRATE_ASYNC)
+		in.prio = COMPACT_PRIO_ASYNC;
+	else if (mode == MIGRATE_SYNC_LIGHT)
+		in.prio = !in.kcompactd && BPF_CORE_READ(cc, whole_zone) ?
+			  COMPACT_PRIO_SYNC_FULL : COMPACT_PRIO_SYNC_LIGHT;
+	else if (mode == MIGRATE_SYNC)
+		in.prio = COMPACT_PRIO_SYNC_FULL;
 	if (bpf_core_field_exists(z->compact_defer_shift))
 		in.defer_shift = BPF_CORE_READ(z, compact_defer_shift);
 	if (!fragml_zone_read(z, &zi)) {

@@ -4,7 +4,9 @@
  * and the enforcing policy each record the vector they built for a decision,
  * keyed by (hook, side, process, where), in fragml_vaudit; the VM selftest
  * (selftests/vm/policy_test.c, feature_vectors_agree) compares the two sides
- * at the same real faults.  Off, it costs one array lookup per decision.
+ * at the same real THP faults (process, 2 MB region) and direct compactions
+ * (thread, zone and order: the policy is asked just before compact_zone()
+ * starts, in the same thread).  Off, it costs one array lookup per decision.
  * Both objects pin the maps by name, so they share them.
  */
 #ifndef FRAGML_VAUDIT_BPF_H
@@ -28,6 +30,12 @@ struct {
 	__type(value, struct fragml_vec);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fragml_vaudit SEC(".maps");
+
+/* `where` of a direct compaction: the zone and the order it was asked for */
+static __always_inline __u64 fragml_vaudit_zone_order(__u32 zone_idx, __s32 order)
+{
+	return (__u64)zone_idx << 32 | (__u32)(order + 1);
+}
 
 static __always_inline void fragml_vaudit_note(__u32 hook, __u32 side, __u32 tgid, __u64 where,
 					       const struct fragml_vec *v)

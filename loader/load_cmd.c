@@ -171,7 +171,8 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 	const char *site_file = NULL;
 	struct fragml_site_counts sites = {};
 	const char *cgroups[FRAGML_SCOPE_MAX];
-	int n_cgroups = 0;
+	int n_cgroups = 0, n_old_scope = -1;
+	uint64_t old_scope[FRAGML_SCOPE_MAX];
 	bool check = false, json = false, quiet = false, canary = false, all_cgroups = false;
 	uint32_t version = 0;
 	int c, ret = 1, mode = -1;
@@ -323,17 +324,26 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 	}
 	if (!quiet && !json)
 		fragml_cli_open_notes(prog, &oi);
+	/* The scope before the model: a model published with --cgroup never decides
+	 * for a task outside it.  Put back if the model is refused. */
+	if (n_cgroups || all_cgroups) {
+		n_old_scope = fragml_scope_get(h, old_scope, &err);
+		if (n_old_scope < 0 || fragml_scope_set(h, cgroups, n_cgroups, &err)) {
+			ret = fragml_cli_fail(prog, &err);
+			goto out;
+		}
+	}
 	if (canary) {
 		if (fragml_canary_set(h, m, &err)) {
 			ret = fragml_cli_fail(prog, &err);
-			goto out;
+			goto restore_scope;
 		}
 		if (!quiet)
 			fragml_cli_report_model(prog, "canary (counted, not enforced):", 0, m, &oi, json);
 	} else {
 		if (fragml_publish(h, m, &version, &err)) {
 			ret = fragml_cli_fail(prog, &err);
-			goto out;
+			goto restore_scope;
 		}
 		/* the one line saying the kernel refused the compiled form (the maps decide) */
 		if (!fragml_compiled_last(h)->compiled && fragml_compiled_last(h)->note[0])
@@ -351,13 +361,13 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 		if (!quiet && !json)
 			printf("%s: site lifetime table: %d sites from %s\n", prog, n, site_file);
 	}
-	if ((n_cgroups || all_cgroups) && fragml_scope_set(h, cgroups, n_cgroups, &err)) {
-		ret = fragml_cli_fail(prog, &err);
-		goto out;
-	}
 	if ((n_cgroups || all_cgroups) && !quiet && !json)
 		printf("%s: enforcing for %s\n", prog, n_cgroups ? "the given cgroups only" : "every task");
 	ret = 0;
+	goto out;
+restore_scope:
+	if (n_old_scope >= 0 && fragml_scope_set_ids(h, old_scope, n_old_scope, &err))
+		fragml_cli_fail(prog, &err);
 out:
 	fragml_close(h);
 	free(m);
