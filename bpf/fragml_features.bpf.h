@@ -126,11 +126,14 @@ struct {
 	__type(value, struct fragml_site_buf);
 } fragml_site_scratch SEC(".maps");
 
-/* The site lifetime table (model/fragml_collect_events.h): LRU, so a site
- * not seen for long makes room; pinned in observe mode for
- * `fragml-load --site-table` and `fragml status`. */
+/* The site lifetime table (model/fragml_collect_events.h): an entry is
+ * allocated when a site is first seen (an LRU map would preallocate all
+ * 8192, ~700 KB of unmovable memory, more than the rest of observe mode);
+ * a site beyond 8192 gets none and its feature stays missing.  Pinned in
+ * observe mode for `fragml-load --site-table` and `fragml status`. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 8192);
 	__type(key, __u64);
 	__type(value, struct fragml_site_life);
