@@ -279,34 +279,50 @@ static void pipes_child(void)
 	_exit(0);
 }
 
-TEST(lifetime_labels)
+/* A 4 s collection (T = 1 s) around pipes_child(): the child's pid, or -1 (err says why). */
+static pid_t collect_pipes(const char *dir, struct fragml_collect_stats *st, int *status,
+			   struct fragml_err *err)
 {
-	const char *why = why_cannot_collect();
 	struct fragml_collector *c = NULL;
 	struct fragml_collect_opts o;
-	struct fragml_collect_stats st;
-	struct fragml_err err = {};
-	char dir[PATH_MAX], csv[PATH_MAX + 32], src[64];
-	long l0, l1;
 	pid_t pid;
-	int status;
 
-	if (why)
-		SKIP(return, "%s", why);
-	mk_tmpdir(dir, sizeof(dir), "lt");
 	fragml_collect_opts_default(&o);
 	o.outdir = dir;
 	o.workload = "selftest";
 	o.lifetime_T_s = 1;
 	o.duration_s = 4;
-	ASSERT_EQ(0, fragml_collect_open(&c, &o, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	if (fragml_collect_open(&c, &o, err))
+		return -1;
 	pid = fork();
-	ASSERT_GE(pid, 0);
 	if (pid == 0)
 		pipes_child();
-	ASSERT_EQ(0, fragml_collect_run(c, &st, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	if (pid < 0 || fragml_collect_run(c, st, err)) {
+		fragml_collect_close(c);
+		if (pid > 0)
+			waitpid(pid, status, 0);
+		return -1;
+	}
 	fragml_collect_close(c);
-	waitpid(pid, &status, 0);
+	waitpid(pid, status, 0);
+	return pid;
+}
+
+TEST(lifetime_labels)
+{
+	const char *why = why_cannot_collect();
+	struct fragml_collect_stats st;
+	struct fragml_err err = {};
+	char dir[PATH_MAX], csv[PATH_MAX + 32], src[64];
+	long l0, l1;
+	pid_t pid;
+	int status = 0;
+
+	if (why)
+		SKIP(return, "%s", why);
+	mk_tmpdir(dir, sizeof(dir), "lt");
+	pid = collect_pipes(dir, &st, &status, &err);
+	ASSERT_LT(0, pid) TH_LOG("%s", fragml_err_msg(&err));
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	snprintf(csv, sizeof(csv), "%s/lifetime.csv", dir);
 	snprintf(src, sizeof(src), "fragml-lt-test:%d", pid);
@@ -1029,7 +1045,6 @@ static int rows_read(struct rows *r, const char *path)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		char *save = NULL, *t;
 		int col = 0;
 
 		line[strcspn(line, "\n")] = 0;
@@ -1046,8 +1061,6 @@ static int rows_read(struct rows *r, const char *path)
 			cap = cap ? cap * 2 : 4096;
 			r->cell = realloc(r->cell, (size_t)cap * r->ncol * sizeof(char *));
 		}
-		(void)save;
-		(void)t;
 		for (char *p = line, *q; p && col < r->ncol; p = q ? q + 1 : NULL, col++) {
 			q = strchr(p, ',');
 			if (q)
@@ -1109,7 +1122,6 @@ static pid_t site_run(int rounds, int hold_us)
 
 struct site_ctx {
 	struct fragml_collector *c;
-	pid_t a, b;
 };
 
 static void *collect_thread(void *arg)
@@ -1209,32 +1221,16 @@ TEST(site_stable_online)
 TEST(life_class_consistent)
 {
 	const char *why = why_cannot_collect();
-	struct fragml_collector *c = NULL;
-	struct fragml_collect_opts o;
 	struct fragml_collect_stats st;
 	struct fragml_err err = {};
 	char dir[PATH_MAX], csv[PATH_MAX + 32];
 	struct rows r;
-	int n[3] = {}, censored = 0, bad = 0;
-	pid_t pid;
-	int status;
+	int n[3] = {}, censored = 0, bad = 0, status = 0;
 
 	if (why)
 		SKIP(return, "%s", why);
 	mk_tmpdir(dir, sizeof(dir), "lc");
-	fragml_collect_opts_default(&o);
-	o.outdir = dir;
-	o.workload = "selftest";
-	o.lifetime_T_s = 1;
-	o.duration_s = 4;
-	ASSERT_EQ(0, fragml_collect_open(&c, &o, &err)) TH_LOG("%s", fragml_err_msg(&err));
-	pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0)
-		pipes_child();
-	ASSERT_EQ(0, fragml_collect_run(c, &st, &err)) TH_LOG("%s", fragml_err_msg(&err));
-	fragml_collect_close(c);
-	waitpid(pid, &status, 0);
+	ASSERT_LT(0, collect_pipes(dir, &st, &status, &err)) TH_LOG("%s", fragml_err_msg(&err));
 	snprintf(csv, sizeof(csv), "%s/lifetime.csv", dir);
 	ASSERT_EQ(0, rows_read(&r, csv));
 	ASSERT_NE(NULL, cell(&r, 0, "life_class"));

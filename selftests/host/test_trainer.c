@@ -825,7 +825,7 @@ static int write_labelled_csv(const char *path, int rows)
 {
 	const struct fragml_feature_desc *d;
 	FILE *f = fopen(path, "w");
-	int nf = count_features(), lc2 = 0;
+	int lc2 = 0;
 
 	if (!f)
 		return -1;
@@ -849,7 +849,6 @@ static int write_labelled_csv(const char *path, int rows)
 			else
 				fputs(",", f);
 		}
-		(void)nf;
 		fprintf(f, ",%d,0,5,1,", label);
 		if (site)
 			fprintf(f, "%016llx", (unsigned long long)site);
