@@ -70,7 +70,8 @@ int fragml_site_table_write(const char *path, struct fragml_site_counts *t, stru
 	if (t->n > FRAGML_SITE_TABLE_MAX)
 		return fragml_err_set(err, -E2BIG, "%s: %zu sites, the kernel table holds %d", path, t->n,
 				      FRAGML_SITE_TABLE_MAX);
-	qsort(t->e, t->n, sizeof(t->e[0]), by_site);
+	if (t->n)
+		qsort(t->e, t->n, sizeof(t->e[0]), by_site);
 	f = fopen(path, "we");
 	if (!f)
 		return fragml_err_set(err, -errno, "%s: cannot write: %s", path, strerror(errno));
@@ -201,7 +202,7 @@ int fragml_site_table_read(const char *path, struct fragml_site_counts *t, struc
 		ret = fragml_err_set(err, -EINVAL, "%s: %s: expected the line '%s'", path,
 				     lineno ? "no header" : "empty file", lineno ? "site,allocs,long,short" : FRAGML_SITE_TABLE_MAGIC);
 	fclose(f);
-	if (!ret) {
+	if (!ret && t->n) {
 		qsort(t->e, t->n, sizeof(t->e[0]), by_site);
 		for (size_t i = 1; i < t->n; i++)
 			if (t->e[i].site == t->e[i - 1].site) {
