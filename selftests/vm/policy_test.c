@@ -584,6 +584,9 @@ static int audit_switch(int on_fd, __u32 on)
 }
 
 #define FBIT(f)	(1ULL << (f))
+/* per-second rates, interpolated with the time they are read at */
+#define AUDIT_RATES	(FBIT(FRAGML_F_TASK_ALLOC_RATE) | FBIT(FRAGML_F_TASK_THP_RATE) | \
+			 FBIT(FRAGML_F_EXTFRAG_RATE))
 
 /*
  * One feature path: at the same real THP faults, the vector the enforcing
@@ -608,7 +611,7 @@ TEST_F_TIMEOUT(policy, feature_vectors_agree, 180)
 	ASSERT_EQ(0, fault_region(&r, 64));
 	ASSERT_EQ(0, audit_switch(on_fd, 0));
 	audit_pairs(_metadata, fd, FRAGML_HOOK_THP_FAULT, FBIT(FRAGML_F_GFP_BITS),
-		    FBIT(FRAGML_F_FREE_HUGE_BLOCKS) | FBIT(FRAGML_F_UNUSABLE_PPK), 0, &s);
+		    FBIT(FRAGML_F_FREE_HUGE_BLOCKS) | FBIT(FRAGML_F_UNUSABLE_PPK), AUDIT_RATES, &s);
 	printf("# feature vectors: %u policy decisions, %u with an observed huge page, %u identical (gfp_bits aside); rates in %u, density in %u\n",
 	       s.policy_rows, s.pairs, s.equal, s.rate_rows, s.density_rows);
 	unmap_region(&r);
@@ -648,7 +651,7 @@ TEST_F_TIMEOUT(policy, compaction_vectors_agree, 420)
 	ASSERT_EQ(0, audit_switch(on_fd, 0));
 	audit_pairs(_metadata, fd, FRAGML_HOOK_COMPACTION, 0,
 		    FBIT(FRAGML_F_FREE_HUGE_BLOCKS) | FBIT(FRAGML_F_UNUSABLE_PPK),
-		    FBIT(FRAGML_F_EXTFRAG_RATE), &s);
+		    AUDIT_RATES, &s);
 	printf("# compaction vectors: %u policy calls of this thread, %u with a compaction observed, %u identical\n",
 	       s.policy_rows, s.pairs, s.equal);
 	unmap_region(&r);
