@@ -774,14 +774,16 @@ static __always_inline void fragml_compaction_features(struct fragml_vec *v, __u
 	in.order = BPF_CORE_READ(cc, order);
 	in.kthread = is_kthread;
 	in.kcompactd = !BPF_CORE_READ(cc, direct_compaction);
-	/* enum compact_priority back from the migrate mode compact_zone_order()
-	 * derived from it: ASYNC from async; SYNC_FULL and SYNC_LIGHT both run
-	 * sync-light, SYNC_FULL over the whole zone (kcompactd's proactive
-	 * compaction too, which the policy is asked about as SYNC_LIGHT) */
+	/* enum compact_priority back from what compact_zone_order() derived
+	 * from it: ASYNC runs async; SYNC_FULL and SYNC_LIGHT both run
+	 * sync-light, SYNC_FULL alone ignoring the skip hints (not whole_zone:
+	 * compact_zone() sets that too when its cached scanner is at the
+	 * zone's start).  kcompactd's proactive compaction also ignores them;
+	 * the policy is asked about it as SYNC_LIGHT. */
 	if (mode == MIGRATE_ASYNC)
 		in.prio = COMPACT_PRIO_ASYNC;
 	else if (mode == MIGRATE_SYNC_LIGHT)
-		in.prio = !in.kcompactd && BPF_CORE_READ(cc, whole_zone) ?
+		in.prio = !in.kcompactd && BPF_CORE_READ(cc, ignore_skip_hint) ?
 			  COMPACT_PRIO_SYNC_FULL : COMPACT_PRIO_SYNC_LIGHT;
 	else if (mode == MIGRATE_SYNC)
 		in.prio = COMPACT_PRIO_SYNC_FULL;

@@ -839,9 +839,9 @@ static __always_inline int fragml_on_compaction_begin(void *ctx, struct compact_
 		struct fragml_result res;
 
 		if (BPF_CORE_READ(cc, direct_compaction))
-			fragml_vaudit_note(FRAGML_HOOK_COMPACTION, FRAGML_VAUDIT_OBSERVE, tid,
-					   fragml_vaudit_zone_order(fragml_zone_idx(BPF_CORE_READ(cc, zone)),
-								    BPF_CORE_READ(cc, order)), v);
+			fragml_vaudit_compaction(FRAGML_VAUDIT_OBSERVE,
+						 fragml_zone_idx(BPF_CORE_READ(cc, zone)),
+						 BPF_CORE_READ(cc, order), v);
 
 		/* the compiled form counts as the hook's decision: not for a shadow */
 		if (fragml_shadowed(FRAGML_HOOK_COMPACTION))
