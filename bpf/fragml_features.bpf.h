@@ -142,6 +142,35 @@ struct {
 #endif
 } fragml_site_life SEC(".maps");
 
+/*
+ * Sites cost a stack walk per tracked allocation (≈ 2–3 µs, docs/performance.md):
+ * the observe programs compute them only while fragml_site_want[0] is set,
+ * which the loader does while the published lifetime model splits on
+ * site_long_ppk or after a site table was loaded (loader/load.c).  The
+ * collector and the feed always compute them (the `site` column).
+ */
+#ifdef FRAGML_PIN_SITE_LIFE
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fragml_site_want SEC(".maps");
+
+static __always_inline bool fragml_sites_wanted(void)
+{
+	__u32 zero = 0, *w = bpf_map_lookup_elem(&fragml_site_want, &zero);
+
+	return w && *w;
+}
+#else
+static __always_inline bool fragml_sites_wanted(void)
+{
+	return true;
+}
+#endif
+
 static __always_inline __u64 fragml_site_mix(__u64 h, __u64 w)
 {
 	h ^= w;

@@ -495,7 +495,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 	}
 	if (mt == MIGRATE_MOVABLE)
 		fault_addr = fragml_fault_addr();	/* a movable fallback: anon or page cache */
-	else
+	else if (fragml_sites_wanted())
 		site = fragml_site_id(ctx, task, kthread, extfrag);
 	if (!kthread) {
 		t = fragml_task_get(tgid, now);

@@ -774,6 +774,36 @@ const struct fragml_compiled_info *fragml_compiled_last(const struct fragml_hand
 	return &h->cinfo;
 }
 
+/*
+ * The observe programs walk the stack for a site only once fragml_site_want
+ * is set (bpf/fragml_features.bpf.h): from the first publish of a lifetime
+ * model that splits on site_long_ppk, a rollback of the lifetime hook or a
+ * site table, until `fragml detach`.  Quiet: observe programs of an older
+ * build have no such map, and then compute no site either.
+ */
+static void site_want_set(struct fragml_handle *h, bool on)
+{
+	char p[PATH_MAX + 32];
+	__u32 zero = 0, v = on;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/fragml_site_want", h->dir);
+	fd = bpf_obj_get(p);
+	if (fd < 0)
+		return;
+	bpf_map_update_elem(fd, &zero, &v, BPF_ANY);
+	close(fd);
+}
+
+static bool model_uses_feature(const struct fragml_model *m, unsigned int f)
+{
+	for (unsigned int i = 0; i < m->n_nodes; i++)
+		if (!(m->nodes[i].info & FRAGML_NODE_LEAF) &&
+		    (m->nodes[i].info & FRAGML_NODE_FEAT_MASK) == f)
+			return true;
+	return false;
+}
+
 int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32_t *version,
 		   struct fragml_err *err)
 {
@@ -847,6 +877,9 @@ int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32
 		ret = fragml_err_set(err, -errno, "%s: pin failed: %s", new, strerror(errno));
 		goto out;
 	}
+	/* sites before the model that reads them (a site table keeps them on) */
+	if (m->hook == FRAGML_HOOK_LIFETIME && model_uses_feature(m, FRAGML_F_SITE_LONG_PPK))
+		site_want_set(h, true);
 	/* The switch: one update of the slot; programs pick it up at their next decision. */
 	if (bpf_map_update_elem(h->models_fd, &key, &fd, BPF_ANY)) {
 		ret = fragml_err_set(err, -errno, "%s/fragml_models: slot %s update failed: %s", h->dir,
@@ -904,6 +937,9 @@ int fragml_rollback(struct fragml_handle *h, unsigned int hook, uint32_t *versio
 		goto out;
 	}
 	old = slot_version(h, hook);
+	/* the previous model may split on site_long_ppk: sites on (they stay on) */
+	if (hook == FRAGML_HOOK_LIFETIME)
+		site_want_set(h, true);
 	if (bpf_map_update_elem(h->models_fd, &key, &fd, BPF_ANY)) {
 		ret = fragml_err_set(err, -errno, "%s/fragml_models: slot %s update failed: %s", h->dir,
 				     fragml_hook_name(hook), strerror(errno));
@@ -1382,6 +1418,7 @@ int fragml_site_table_publish(struct fragml_handle *h, const struct fragml_site_
 		return fragml_err_set(err, -E2BIG, "site table: %zu sites, the kernel's fragml_site_life holds %u",
 				      t->n, info.max_entries);
 	}
+	site_want_set(h, true);
 	for (size_t i = 0; i < t->n; i++) {
 		struct fragml_site_life v = {
 			.allocs = t->e[i].allocs, .long_cnt = t->e[i].long_cnt,
