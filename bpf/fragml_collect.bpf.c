@@ -32,6 +32,14 @@ int BPF_PROG(fragml_collect_kmalloc, unsigned long call_site, const void *ptr, s
 	return fragml_on_slab_obj(NULL, alloc);
 }
 
+/* compaction_deferred() said no: a need moment of the `pollutes` label */
+SEC("tp_btf/mm_compaction_deferred")
+int BPF_PROG(fragml_collect_compact_deferred, struct zone *zone, int order)
+{
+	fragml_note_need(FRAGML_NEED_COMPACT_DEFERRED, order, 0);
+	return 0;
+}
+
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(fragml_collect_fault, unsigned long address, struct pt_regs *regs,
 	     unsigned long error_code)

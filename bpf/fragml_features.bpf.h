@@ -89,6 +89,209 @@ struct {
 	__type(value, struct fragml_stack_buf);
 } fragml_stack_scratch SEC(".maps");
 
+/*
+ * ---- the allocation site and its lifetime table ----
+ * A site is where an unmovable or reclaimable page allocation comes from: a
+ * hash of the FRAGML_SITE_HASH_FRAMES return addresses outside the page
+ * allocator's entry function (__alloc_frozen_pages_noprof, or
+ * __alloc_pages_noprof before 6.15), as offsets from _text (KASLR moves the
+ * kernel by whole 2 MB units: the offsets are stable across boots of one
+ * build; a module frame contributes its offset in its page), folded with the
+ * process image (the thread group leader's comm; nothing for kernel threads).
+ * A slab page's cache is not known at its allocation: its frames reach the
+ * slab's caller, which names the cache in almost every case.  Computed only
+ * on the sampled path (one bpf_get_stack() there), never on the others.
+ */
+#define FRAGML_SITE_FRAMES	12	/* read at mm_page_alloc: the entry is 2-3 frames deep */
+#define FRAGML_SITE_FRAMES_FB	20	/* at a fallback: rmqueue's frames come first */
+#define FRAGML_SITE_HASH_FRAMES	8
+
+extern const void _text __ksym __weak;
+extern const void __alloc_pages_noprof __ksym __weak;
+extern const void __alloc_frozen_pages_noprof __ksym __weak;
+
+/* Return address of the mm_page_alloc tracepoint's call in the allocator's
+ * entry, learnt at the first sampled allocation: a fallback's stack holds an
+ * earlier return address of the same function (its get_page_from_freelist()
+ * call), found as the innermost frame in [entry, this]. */
+__u64 fragml_site_entry_ret;
+
+struct fragml_site_buf {
+	__u64 ip[32];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fragml_site_buf);
+} fragml_site_scratch SEC(".maps");
+
+/* The site lifetime table (model/fragml_collect_events.h): an entry is
+ * allocated when a site is first seen (an LRU map would preallocate all
+ * 8192, ~700 KB of unmovable memory, more than the rest of observe mode);
+ * a site beyond 8192 gets none and its feature stays missing.  Pinned in
+ * observe mode for `fragml-load --site-table` and `fragml status`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct fragml_site_life);
+#ifdef FRAGML_PIN_SITE_LIFE
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+#endif
+} fragml_site_life SEC(".maps");
+
+/*
+ * Sites cost a stack walk per tracked allocation (≈ 2–3 µs, docs/performance.md):
+ * the observe programs compute them only while fragml_site_want[0] is set,
+ * which the loader does while the published lifetime model splits on
+ * site_long_ppk or after a site table was loaded (loader/load.c).  The
+ * collector and the feed always compute them (the `site` column).
+ */
+#ifdef FRAGML_PIN_SITE_LIFE
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fragml_site_want SEC(".maps");
+
+static __always_inline bool fragml_sites_wanted(void)
+{
+	__u32 zero = 0, *w = bpf_map_lookup_elem(&fragml_site_want, &zero);
+
+	return w && *w;
+}
+#else
+static __always_inline bool fragml_sites_wanted(void)
+{
+	return true;
+}
+#endif
+
+static __always_inline __u64 fragml_site_mix(__u64 h, __u64 w)
+{
+	h ^= w;
+	h *= 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+/* Site id of the allocation being traced (0: none found).  `fallback`: at
+ * mm_page_alloc_extfrag rather than mm_page_alloc. */
+static __always_inline __u64 fragml_site_id(void *ctx, struct task_struct *task, int kthread,
+					     int fallback)
+{
+	__u64 entry = (__u64)&__alloc_frozen_pages_noprof, text = (__u64)&_text;
+	__u64 hi = fragml_site_entry_ret, h = 0x6a09e667f3bcc909ULL;
+	struct fragml_site_buf *st;
+	__u32 zero = 0;
+	long n;
+	int at = -1;
+
+	if (!entry)
+		entry = (__u64)&__alloc_pages_noprof;
+	if (!entry || (fallback && !hi))
+		return 0;
+	if (!fallback)
+		hi = entry + 0x4000;	/* the first frame in the entry function */
+	st = bpf_map_lookup_elem(&fragml_site_scratch, &zero);
+	if (!st)
+		return 0;
+	n = bpf_get_stack(ctx, st->ip, (fallback ? FRAGML_SITE_FRAMES_FB : FRAGML_SITE_FRAMES) * 8, 0);
+	if (n <= 0)
+		return 0;
+	n /= 8;
+#pragma unroll
+	for (int i = 0; i < FRAGML_SITE_FRAMES_FB; i++) {
+		if (i < n && st->ip[i] >= entry && st->ip[i] <= hi) {
+			at = i;
+			break;
+		}
+	}
+	if (at < 0)
+		return 0;
+	if (!fallback && !fragml_site_entry_ret)
+		fragml_site_entry_ret = st->ip[at];
+	/* the entry's own frame differs between the two tracepoints: not hashed */
+#pragma unroll
+	for (int j = 1; j <= FRAGML_SITE_HASH_FRAMES; j++) {
+		int i = at + j;
+		__u64 ip, off;
+
+		if (i >= n)
+			break;
+		ip = st->ip[i & 31];
+		off = ip - text;
+		h = fragml_site_mix(h, text && off < (1ULL << 30) ? off : 0xffffULL << 48 | (ip & 0xfff));
+	}
+	if (!kthread) {
+		struct task_struct *gl = task->group_leader;
+		__u64 c[2] = {};
+
+		bpf_probe_read_kernel(c, sizeof(c), gl->comm);
+		h = fragml_site_mix(fragml_site_mix(h, c[0]), c[1]);
+	}
+	return h ? h : 1;
+}
+
+/* site_long_ppk: the share of the site's known fates that lived >= T. */
+static __always_inline __s32 fragml_site_long_ppk(__u64 site)
+{
+	struct fragml_site_life *s;
+	__u32 n;
+
+	if (!site)
+		return FRAGML_MISSING;
+	s = bpf_map_lookup_elem(&fragml_site_life, &site);
+	if (!s)
+		return FRAGML_MISSING;
+	n = s->long_cnt + s->short_cnt;
+	if (n < FRAGML_SITE_MIN_KNOWN)
+		return FRAGML_MISSING;
+	return (__s32)((__u64)s->long_cnt * 1024 / n);
+}
+
+/* A tracked (followed) allocation from `site`. */
+static __always_inline void fragml_site_note_alloc(__u64 site)
+{
+	struct fragml_site_life *s;
+
+	if (!site)
+		return;
+	s = bpf_map_lookup_elem(&fragml_site_life, &site);
+	if (!s) {
+		struct fragml_site_life init = {};
+
+		bpf_map_update_elem(&fragml_site_life, &site, &init, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&fragml_site_life, &site);
+		if (!s)
+			return;
+	}
+	__sync_fetch_and_add(&s->allocs, 1);
+}
+
+/* The online correction: a tracked page of `site` was freed, after T or not.
+ * Plain increments (a lost one under a race is a sample, not a leak); past
+ * FRAGML_SITE_DECAY fates the counts halve, so recent fates outweigh a
+ * trained prior that the machine no longer follows. */
+static __always_inline void fragml_site_note_fate(__u64 site, int outlived)
+{
+	struct fragml_site_life *s = site ? bpf_map_lookup_elem(&fragml_site_life, &site) : NULL;
+
+	if (!s)
+		return;
+	if (outlived)
+		s->long_cnt++;
+	else
+		s->short_cnt++;
+	if (s->long_cnt + s->short_cnt > FRAGML_SITE_DECAY) {
+		s->long_cnt >>= 1;
+		s->short_cnt >>= 1;
+	}
+}
+
 static __always_inline struct fragml_glob *fragml_glob_get(__u64 now)
 {
 	struct fragml_glob *g = fragml_glob_peek();
@@ -459,6 +662,20 @@ static __always_inline int fragml_node_counts(struct pglist_data *pgdat, __u64 *
 	return 0;
 }
 
+/* The index of zone `z` in its node (ZONE_DMA 0, ZONE_DMA32 1, ...), as the
+ * kernel's zone_idx(); 0xff if not found.  Stride relocated, as above. */
+static __always_inline __u32 fragml_zone_idx(struct zone *z)
+{
+	struct pglist_data *pgdat = BPF_CORE_READ(z, zone_pgdat);
+	__u32 zsize = bpf_core_type_size(struct zone);
+	__u32 zoff = bpf_core_field_offset(struct pglist_data, node_zones);
+
+	for (int i = 0; i < 6; i++)
+		if ((void *)pgdat + zoff + (__u64)i * zsize == (void *)z)
+			return i;
+	return 0xff;
+}
+
 /* free order >= 9 blocks, counted in 2 MB units */
 static __always_inline __u64 fragml_free_huge(const struct fragml_zone_info *zi)
 {
@@ -493,7 +710,8 @@ static __always_inline __s32 fragml_frag_index(const struct fragml_zone_info *zi
 static __always_inline void fragml_lifetime_features(struct fragml_vec *v, __u64 now,
 						     struct fragml_task_state *t, int order,
 						     __u32 gfp, int mt, int fallback_mt,
-						     int change_owner, __u32 cls, int is_kthread)
+						     int change_owner, __u32 cls, int is_kthread,
+						     __u64 site)
 {
 	v->f[FRAGML_F_ORDER] = order;
 	v->f[FRAGML_F_MIGRATETYPE] = mt;
@@ -503,6 +721,7 @@ static __always_inline void fragml_lifetime_features(struct fragml_vec *v, __u64
 	v->f[FRAGML_F_IS_KTHREAD] = is_kthread;
 	v->f[FRAGML_F_EXTFRAG_RATE] = fragml_extfrag_rate(now);
 	v->f[FRAGML_F_CHANGE_OWNER] = change_owner;	/* MISSING unless a fallback */
+	v->f[FRAGML_F_SITE_LONG_PPK] = fragml_site_long_ppk(site);
 	if (t) {
 		v->f[FRAGML_F_TASK_ALLOC_RATE] = fragml_rate_at(t->pages_prev, t->pages_cur,
 								t->win_start, now);
@@ -584,8 +803,19 @@ static __always_inline void fragml_compaction_features(struct fragml_vec *v, __u
 	in.order = BPF_CORE_READ(cc, order);
 	in.kthread = is_kthread;
 	in.kcompactd = !BPF_CORE_READ(cc, direct_compaction);
-	if (mode >= MIGRATE_ASYNC && mode <= MIGRATE_SYNC)
-		in.prio = MIGRATE_SYNC - mode;
+	/* enum compact_priority back from what compact_zone_order() derived
+	 * from it: ASYNC runs async; SYNC_FULL and SYNC_LIGHT both run
+	 * sync-light, SYNC_FULL alone ignoring the skip hints (not whole_zone:
+	 * compact_zone() sets that too when its cached scanner is at the
+	 * zone's start).  kcompactd's proactive compaction also ignores them;
+	 * the policy is asked about it as SYNC_LIGHT. */
+	if (mode == MIGRATE_ASYNC)
+		in.prio = COMPACT_PRIO_ASYNC;
+	else if (mode == MIGRATE_SYNC_LIGHT)
+		in.prio = !in.kcompactd && BPF_CORE_READ(cc, ignore_skip_hint) ?
+			  COMPACT_PRIO_SYNC_FULL : COMPACT_PRIO_SYNC_LIGHT;
+	else if (mode == MIGRATE_SYNC)
+		in.prio = COMPACT_PRIO_SYNC_FULL;
 	if (bpf_core_field_exists(z->compact_defer_shift))
 		in.defer_shift = BPF_CORE_READ(z, compact_defer_shift);
 	if (!fragml_zone_read(z, &zi)) {

@@ -46,6 +46,7 @@ FRAGML_TAIL_DECIDE(fragml_tc_compact, fragml_cprog_cb, FRAGML_HOOK_COMPACTION)
 
 #define FRAGML_OBSERVE 1
 #define FRAGML_PIN_SITES 1
+#define FRAGML_PIN_SITE_LIFE 1	/* fragml-load --site-table writes it */
 #define FRAGML_PIN_TASKS 1	/* the policy's placement hook reads it */
 #define FRAGML_IDENT_PIN __uint(pinning, LIBBPF_PIN_BY_NAME);
 #include "fragml_track.bpf.h"

@@ -173,6 +173,8 @@ static __always_inline int compact_decide(struct mm_policy_compact_ctx *ctx)
 	if (!v || !fragml_in_scope())
 		return MM_POLICY_COMPACT_RUN;
 	fragml_vec_compaction(v, bpf_ktime_get_ns(), &in, fragml_glob_peek());
+	if (!ctx->proactive)
+		fragml_vaudit_compaction(FRAGML_VAUDIT_POLICY, ctx->zone_idx, ctx->order, v);
 	action = fragml_decide(FRAGML_HOOK_COMPACTION, v, &res);
 	fragml_canary_eval(FRAGML_HOOK_COMPACTION, v, action < 0 ? MM_POLICY_COMPACT_RUN : action);
 	if (action != MM_POLICY_COMPACT_SKIP)

@@ -442,7 +442,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 	struct fragml_src_key sk;
 	struct fragml_src_val *src;
 	struct fragml_vec *v;
-	__u64 fault_addr = 0;
+	__u64 fault_addr = 0, site = 0;
 
 #ifdef FRAGML_FEED
 	if (mt == MIGRATE_MOVABLE)
@@ -495,6 +495,8 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 	}
 	if (mt == MIGRATE_MOVABLE)
 		fault_addr = fragml_fault_addr();	/* a movable fallback: anon or page cache */
+	else if (fragml_sites_wanted())
+		site = fragml_site_id(ctx, task, kthread, extfrag);
 	if (!kthread) {
 		t = fragml_task_get(tgid, now);
 		fragml_note_alloc(t, scale << (order & 15), 0);
@@ -529,7 +531,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 	if (!v)
 		return 0;
 	fragml_lifetime_features(v, now, t, order, gfp, mt, extfrag ? fallback_mt : FRAGML_MISSING,
-				 extfrag ? change_owner : FRAGML_MISSING, sk.cls, kthread);
+				 extfrag ? change_owner : FRAGML_MISSING, sk.cls, kthread, site);
 #ifdef FRAGML_OBSERVE
 	{
 		struct fragml_result res;
@@ -543,7 +545,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 #endif
 	if (follow && want_live) {
 		struct fragml_live lv = {
-			.ts = now, .src = sk, .order = order, .alloc_mt = mt,
+			.ts = now, .src = sk, .order = order, .alloc_mt = mt, .site = site,
 		};
 
 		if (extfrag && want_ident) {
@@ -574,8 +576,10 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 			if (slot)
 				__sync_fetch_and_add(slot, 1);
 			fragml_stat(FRAGML_STAT_TRACKED);
+			fragml_site_note_alloc(site);
 		} else if (!bpf_map_update_elem(&fragml_live, &pg, &lv, BPF_EXIST)) {
 			fragml_stat(FRAGML_STAT_TRACKED);	/* its free was missed: replaced */
+			fragml_site_note_alloc(site);
 		} else {
 			fragml_stat(FRAGML_STAT_TRACK_FULL);
 		}
@@ -601,6 +605,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 		e->stack_id = want_stacks ? bpf_get_stackid(ctx, &fragml_stackmap,
 							    3 & BPF_F_SKIP_FIELD_MASK) : -1;
 		e->pad = 0;
+		e->site = site;
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
 		__builtin_memcpy(&e->v, v, sizeof(e->v));
 		bpf_ringbuf_submit(e, 0);
@@ -646,6 +651,8 @@ static __always_inline int fragml_on_free(__u64 pg)
 	if (!lv)
 		return 0;
 	now = bpf_ktime_get_ns();
+	/* the online correction of the site lifetime table */
+	fragml_site_note_fate(lv->site, now - lv->ts >= lifetime_T_ns);
 	if (lv->src.tgid) {
 		t = bpf_map_lookup_elem(&fragml_task_state, &lv->src.tgid);
 		if (t) {
@@ -788,6 +795,32 @@ static __always_inline int fragml_on_slab_obj(struct kmem_cache *s, __u32 kmallo
 	return 0;
 }
 
+#ifdef FRAGML_COLLECT
+/* A moment a free 2 MB block was needed and missing (FRAGML_EV_NEED);
+ * `in_fault`: only inside a user fault of a followed task. */
+static __always_inline void fragml_note_need(__u32 kind, int order, int in_fault)
+{
+	struct fragml_ev_need *e;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (in_fault) {
+		struct task_struct *task = bpf_get_current_task_btf();
+
+		if (fragml_is_kthread(task) || !fragml_fault_addr() || fragml_skip(task, tgid))
+			return;
+	}
+	e = fragml_reserve(sizeof(*e));
+	if (!e)
+		return;
+	e->h.type = FRAGML_EV_NEED;
+	e->h.tgid = tgid;
+	e->h.ts = bpf_ktime_get_ns();
+	e->kind = kind;
+	e->order = order;
+	bpf_ringbuf_submit(e, 0);
+}
+#endif
+
 static __always_inline int fragml_on_compaction_begin(void *ctx, struct compact_control *cc)
 {
 	__u64 now = bpf_ktime_get_ns();
@@ -804,6 +837,11 @@ static __always_inline int fragml_on_compaction_begin(void *ctx, struct compact_
 #ifdef FRAGML_OBSERVE
 	{
 		struct fragml_result res;
+
+		if (BPF_CORE_READ(cc, direct_compaction))
+			fragml_vaudit_compaction(FRAGML_VAUDIT_OBSERVE,
+						 fragml_zone_idx(BPF_CORE_READ(cc, zone)),
+						 BPF_CORE_READ(cc, order), v);
 
 		/* the compiled form counts as the hook's decision: not for a shadow */
 		if (fragml_shadowed(FRAGML_HOOK_COMPACTION))
@@ -907,8 +945,15 @@ static __always_inline int fragml_on_exit(struct task_struct *task)
 SEC("tp_btf/mm_page_alloc")
 int FRAGML_PROG(alloc, struct page *page, unsigned int order, gfp_t gfp, int mt)
 {
-	if (!page)
+	if (!page) {
+#ifdef FRAGML_COLLECT
+		/* a huge page a user fault asked for and did not get: the
+		 * `pollutes` label's need moments (docs/dataset.md) */
+		if (order == FRAGML_HPAGE_ORDER && mt == MIGRATE_MOVABLE)
+			fragml_note_need(FRAGML_NEED_THP_FALLBACK, order, 1);
+#endif
 		return 0;
+	}
 	return fragml_on_alloc(ctx, page, 0, order, gfp, mt, 0, 0, 0);
 }
 

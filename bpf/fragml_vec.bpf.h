@@ -90,15 +90,24 @@ static __always_inline __s32 fragml_extfrag_rate_of(const struct fragml_glob *g,
 	return fragml_rate_at(g->extfrag_prev, g->extfrag_cur, g->win_start, now);
 }
 
-/* Share of recent compactions that failed (decayed counts), per 1024. */
-static __always_inline __s32 fragml_compact_fail_of(const struct fragml_glob *g)
+/* Share of recent compactions that failed (decayed counts), per 1024.  Read
+ * without rolling, as for the rates: counts a writer would halve now (its
+ * window is over) are read halved, so a reader that rolls and one that only
+ * peeks see the same value (found by policy.compaction_vectors_agree). */
+static __always_inline __s32 fragml_compact_fail_of(const struct fragml_glob *g, __u64 now)
 {
-	__u32 n;
+	__u32 ok, fail, n;
 
 	if (!g)
 		return FRAGML_MISSING;
-	n = g->compact_ok + g->compact_fail;
-	return n ? (__s32)((__u64)g->compact_fail * 1024 / n) : FRAGML_MISSING;
+	ok = g->compact_ok;
+	fail = g->compact_fail;
+	if (now - g->win_start >= FRAGML_NSEC_PER_SEC) {
+		ok >>= 1;
+		fail >>= 1;
+	}
+	n = ok + fail;
+	return n ? (__s32)((__u64)fail * 1024 / n) : FRAGML_MISSING;
 }
 
 /* ---- THP fault ---- */
@@ -126,7 +135,7 @@ static __always_inline void fragml_vec_thp(struct fragml_vec *v, __u64 now,
 	if (in->gfp)
 		v->f[FRAGML_F_GFP_BITS] = in->gfp & FRAGML_GFP_BITS_MASK;
 	v->f[FRAGML_F_EXTFRAG_RATE] = fragml_extfrag_rate_of(g, now);
-	v->f[FRAGML_F_COMPACT_FAIL_PPK] = fragml_compact_fail_of(g);
+	v->f[FRAGML_F_COMPACT_FAIL_PPK] = fragml_compact_fail_of(g, now);
 	if (in->vma_found) {
 		v->f[FRAGML_F_VMA_PAGES_LOG2] = fragml_log2((in->vma_end - in->vma_start) >> 12);
 		v->f[FRAGML_F_VMA_HUGE_ADVISED] = in->huge_advised;
@@ -169,7 +178,7 @@ static __always_inline void fragml_vec_compaction(struct fragml_vec *v, __u64 no
 	v->f[FRAGML_F_ORDER] = in->order;
 	v->f[FRAGML_F_IS_KTHREAD] = in->kthread;
 	v->f[FRAGML_F_EXTFRAG_RATE] = fragml_extfrag_rate_of(g, now);
-	v->f[FRAGML_F_COMPACT_FAIL_PPK] = fragml_compact_fail_of(g);
+	v->f[FRAGML_F_COMPACT_FAIL_PPK] = fragml_compact_fail_of(g, now);
 	v->f[FRAGML_F_COMPACT_PRIO] = in->prio >= 0 ? in->prio : FRAGML_MISSING;
 	v->f[FRAGML_F_IS_KCOMPACTD] = in->kcompactd;
 	if (in->defer_shift >= 0)

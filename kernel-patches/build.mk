@@ -7,7 +7,10 @@
 ## kernel: build the patched 6.12 kernel (tinyconfig + selftests/config), cached in $(FRAGML_CACHE)/kbuild-<hash>
 kernel: $(KBUILD_DIR)/.fragml-built $(VMLINUX_PATCHED_H)
 
-$(KBUILD_DIR)/.fragml-built: $(KPATCH_DIR)/series $(KPATCHES) $(KCONFIG_FRAG) $(KPATCH_DIR)/build-kernel.sh | $(KTARBALL)
+# The folder's name is the hash of the series, the patches, the config fragment and
+# build-kernel.sh (KHASH): a change to any of them is a new folder, so the stamp
+# needs no timestamps of them (a fresh checkout's files are newer than any cache).
+$(KBUILD_DIR)/.fragml-built: | $(KTARBALL)
 	@mkdir -p $(FRAGML_CACHE)
 	@# one build per tree: two checkouts of the same series share the folder
 	@flock $(KBUILD_DIR).lock $(KPATCH_DIR)/build-kernel.sh $(KTARBALL) $(KPATCH_DIR) $(KCONFIG_FRAG) $(KBUILD_DIR)

@@ -262,9 +262,8 @@ int fragml_cgroup_id(const char *path, uint64_t *id, struct fragml_err *err)
 
 int fragml_scope_set(struct fragml_handle *h, const char *const *paths, int n, struct fragml_err *err)
 {
-	uint64_t ids[FRAGML_SCOPE_MAX], old[FRAGML_SCOPE_MAX];
-	int fd = -1, nfd = -1, nold, ret;
-	__u32 zero = 0, one = 1, count = (__u32)n;
+	uint64_t ids[FRAGML_SCOPE_MAX];
+	int ret;
 
 	if (n < 0 || n > FRAGML_SCOPE_MAX)
 		return fragml_err_set(err, -E2BIG, "scope: %d cgroups, at most %d", n, FRAGML_SCOPE_MAX);
@@ -273,6 +272,17 @@ int fragml_scope_set(struct fragml_handle *h, const char *const *paths, int n, s
 		if (ret)
 			return ret;
 	}
+	return fragml_scope_set_ids(h, ids, n, err);
+}
+
+int fragml_scope_set_ids(struct fragml_handle *h, const uint64_t *ids, int n, struct fragml_err *err)
+{
+	uint64_t old[FRAGML_SCOPE_MAX];
+	int fd = -1, nfd = -1, nold, ret;
+	__u32 zero = 0, one = 1, count = (__u32)n;
+
+	if (n < 0 || n > FRAGML_SCOPE_MAX)
+		return fragml_err_set(err, -E2BIG, "scope: %d cgroups, at most %d", n, FRAGML_SCOPE_MAX);
 	nold = fragml_scope_get(h, old, err);
 	if (nold < 0)
 		return nold;
@@ -286,7 +296,8 @@ int fragml_scope_set(struct fragml_handle *h, const char *const *paths, int n, s
 	 * changes, the union of both scopes is in scope, never every task */
 	for (int i = 0; i < n; i++)
 		if (bpf_map_update_elem(fd, &ids[i], &one, BPF_ANY)) {
-			ret = fragml_err_set(err, -errno, "fragml_scope: add %s: %s", paths[i], strerror(errno));
+			ret = fragml_err_set(err, -errno, "fragml_scope: add cgroup id %llu: %s",
+					     (unsigned long long)ids[i], strerror(errno));
 			goto out;
 		}
 	if (bpf_map_update_elem(nfd, &zero, &count, BPF_ANY)) {

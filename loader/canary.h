@@ -44,6 +44,8 @@ int fragml_canary_status(struct fragml_handle *h, unsigned int hook, struct frag
 /* Enforce only for tasks in these cgroup v2 directories (and below); n = 0:
  * every task again.  Replaces the previous scope. */
 int fragml_scope_set(struct fragml_handle *h, const char *const *paths, int n, struct fragml_err *err);
+/* The same with cgroup ids (as fragml_scope_get returns them: to put a scope back). */
+int fragml_scope_set_ids(struct fragml_handle *h, const uint64_t *ids, int n, struct fragml_err *err);
 /* The cgroup ids in scope; returns how many (0: every task), or -errno. */
 int fragml_scope_get(struct fragml_handle *h, uint64_t ids[FRAGML_SCOPE_MAX], struct fragml_err *err);
 /* The cgroup id of a cgroup v2 directory. */

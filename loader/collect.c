@@ -239,7 +239,8 @@ int fragml_collect_open(struct fragml_collector **cp, const struct fragml_collec
 	{
 		/* The tracepoint hooks; the fallback gate's data come from --gate (gatelog.c). */
 		static const char *const files[] = { "lifetime.csv", "thp_fault.csv", "compaction.csv" };
-		static const char *const extras[] = { "block_mt,life_ms,pfn", "touched,life_ms,huge",
+		static const char *const extras[] = { "block_mt,life_ms,pfn,site,life_class,pollutes",
+						      "touched,life_ms,huge",
 						      "status,duration_us,free_huge_after" };
 		_Static_assert(FRAGML_HOOK_LIFETIME == 0 && FRAGML_HOOK_THP_FAULT == 1 &&
 			       FRAGML_HOOK_COMPACTION == 2, "files[] is indexed by hook");
@@ -383,6 +384,7 @@ void fragml_collect_close(struct fragml_collector *c)
 	free(c->allocs);
 	free(c->free_slots);
 	free(c->regions);
+	free(c->needs);
 	free(c);
 }
 

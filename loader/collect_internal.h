@@ -19,8 +19,10 @@
 
 struct alloc_rec {
 	uint64_t ts, page;
+	uint64_t site;		/* 0: none */
 	uint32_t tgid, order, cls, flags;
-	int32_t block_mt;
+	int32_t mt, block_mt;
+	int mixing;		/* taken from a movable pageblock the fallback left movable */
 	int live;
 	char comm[16];
 	char slab[32];
@@ -58,6 +60,8 @@ struct fragml_collector {
 	size_t n_free_slots;
 	struct region_rec *regions;
 	size_t n_regions, cap_regions;
+	uint64_t *needs;	/* need moments (ns), ascending */
+	size_t n_needs, cap_needs;
 	struct fragml_collect_stats st;
 	struct fragml_err *err;	/* of the running call */
 	int failed;

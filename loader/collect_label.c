@@ -27,21 +27,67 @@ static uint64_t pfn_of(const struct fragml_collector *c, uint64_t page)
 	return c->vmemmap_base && page >= c->vmemmap_base ? (page - c->vmemmap_base) / 64 : 0;
 }
 
-/* Write the lifetime row of a tracked allocation; life_ns = 0: still allocated. */
-static void emit_lifetime(struct fragml_collector *c, const struct alloc_rec *a, uint64_t life_ns,
+/* A need moment (docs/dataset.md, pollutes): kept sorted; records of other
+ * CPUs may arrive slightly out of order. */
+static void need_note(struct fragml_collector *c, uint64_t ts)
+{
+	size_t i;
+
+	if (c->n_needs == c->cap_needs) {
+		size_t nc = c->cap_needs ? c->cap_needs * 2 : 1024;
+		uint64_t *nn = realloc(c->needs, nc * sizeof(*nn));
+
+		if (!nn)
+			return;	/* a need moment less: the label errs towards 0 */
+		c->needs = nn;
+		c->cap_needs = nc;
+	}
+	for (i = c->n_needs; i > 0 && c->needs[i - 1] > ts; i--)
+		c->needs[i] = c->needs[i - 1];
+	c->needs[i] = ts;
+	c->n_needs++;
+	c->st.needs++;
+}
+
+/* Was there a need moment in [from, to]? */
+static int need_between(const struct fragml_collector *c, uint64_t from, uint64_t to)
+{
+	size_t lo = 0, hi = c->n_needs;
+
+	while (lo < hi) {	/* first moment >= from */
+		size_t mid = (lo + hi) / 2;
+
+		if (c->needs[mid] < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->n_needs && c->needs[lo] <= to;
+}
+
+/* Write the lifetime row of a tracked allocation that ended (freed) or is
+ * still allocated at `end` (the end of the collection). */
+static void emit_lifetime(struct fragml_collector *c, const struct alloc_rec *a, uint64_t end,
 			  int freed)
 {
-	char src[128], extra[96];
+	char src[128], extra[160], life[24] = "", site[20] = "", lclass[4] = "";
 	const char *cls = fragml_class_name(a->cls);
+	uint64_t life_ns = end - a->ts;
 	unsigned int label = !freed || life_ns >= (uint64_t)(c->o.lifetime_T_s * 1e9);
+	int pollutes = a->mixing && a->mt != 1 /* MIGRATE_MOVABLE */ && need_between(c, a->ts, end);
 
 	collect_make_source(src, sizeof(src), a->tgid, a->comm, a->flags, a->slab);
-	if (freed)
-		snprintf(extra, sizeof(extra), "%d,%llu,%llu", a->block_mt,
-			 (unsigned long long)(life_ns / 1000000), (unsigned long long)pfn_of(c, a->page));
-	else
-		snprintf(extra, sizeof(extra), "%d,,%llu", a->block_mt,
-			 (unsigned long long)pfn_of(c, a->page));
+	if (freed) {
+		snprintf(life, sizeof(life), "%llu", (unsigned long long)(life_ns / 1000000));
+		snprintf(lclass, sizeof(lclass), "%d", life_ns < 1000000000ull ? 0 :
+			 life_ns < 60000000000ull ? 1 : 2);
+	} else if (life_ns >= 60000000000ull) {
+		snprintf(lclass, sizeof(lclass), "2");	/* else censored: empty */
+	}
+	if (a->site)
+		snprintf(site, sizeof(site), "%016llx", (unsigned long long)a->site);
+	snprintf(extra, sizeof(extra), "%d,%s,%llu,%s,%s,%d", a->block_mt, life,
+		 (unsigned long long)pfn_of(c, a->page), site, lclass, pollutes);
 	if (fragml_csv_row(&c->csv[FRAGML_HOOK_LIFETIME], a->ts, FRAGML_HOOK_LIFETIME,
 			   cls ? cls : "kernel", src, a->f, label, extra, c->err))
 		c->failed = 1;
@@ -90,6 +136,7 @@ static int on_alloc(struct fragml_collector *c, const struct fragml_ev_alloc *e)
 	int64_t old = u64map_get(&c->allocs_by_page, e->page);
 	uint32_t idx;
 	struct alloc_rec *a;
+	int mixing = 0;
 
 	c->st.allocs++;
 	if (e->flags & FRAGML_ALLOC_F_EXTFRAG)
@@ -97,7 +144,10 @@ static int on_alloc(struct fragml_collector *c, const struct fragml_ev_alloc *e)
 	if (e->stack_id >= 0 && stack_note(c, e))
 		return -ENOMEM;
 	if (old >= 0) {
-		/* no free seen in between (lost record or untracked path): drop the old one */
+		/* no free seen in between (lost record or untracked path): drop the
+		 * old one.  A fallback that refilled a per-CPU list is seen at the
+		 * refill, the page's own allocation later: it keeps its block. */
+		mixing = c->allocs[old].mixing && !(e->flags & FRAGML_ALLOC_F_EXTFRAG);
 		alloc_release(c, (uint32_t)old);
 		u64map_del(&c->allocs_by_page, e->page);
 	}
@@ -128,6 +178,11 @@ static int on_alloc(struct fragml_collector *c, const struct fragml_ev_alloc *e)
 	a->cls = e->cls;
 	a->flags = e->flags;
 	a->block_mt = e->block_mt;
+	a->mt = e->mt;
+	a->site = e->site;
+	/* from a movable pageblock that the fallback did not take whole */
+	a->mixing = mixing || (e->flags & FRAGML_ALLOC_F_EXTFRAG && e->block_mt == 1 /* MIGRATE_MOVABLE */ &&
+			       e->v.f[FRAGML_F_CHANGE_OWNER] != 1);
 	a->live = 1;
 	memcpy(a->comm, e->comm, sizeof(a->comm));
 	a->comm[15] = 0;
@@ -142,7 +197,7 @@ static void on_free(struct fragml_collector *c, const struct fragml_ev_free *e)
 	if (idx < 0)
 		return;
 	c->st.frees_matched++;
-	emit_lifetime(c, &c->allocs[idx], e->h.ts - c->allocs[idx].ts, 1);
+	emit_lifetime(c, &c->allocs[idx], e->h.ts, 1);
 	u64map_del(&c->allocs_by_page, e->page);
 	alloc_release(c, (uint32_t)idx);
 }
@@ -259,6 +314,8 @@ static void on_compact(struct fragml_collector *c, const struct fragml_ev_compac
 		(e->v.f[FRAGML_F_ORDER] < 0 && before != FRAGML_MISSING && e->free_huge_after > before);
 
 	c->st.compactions++;
+	if (!label && (e->v.f[FRAGML_F_ORDER] >= 9 || e->v.f[FRAGML_F_ORDER] == -1))
+		need_note(c, e->h.ts);	/* failed to make a free 2 MB block */
 	memcpy(zone, e->zone, 16);
 	zone[16] = 0;
 	if (e->kthread)
@@ -307,6 +364,12 @@ int collect_on_event(void *ctx, void *data, size_t len)
 	case FRAGML_EV_COMPACT:
 		on_compact(c, data);
 		break;
+	case FRAGML_EV_NEED:
+		if (len >= sizeof(struct fragml_ev_need) &&
+		    (((const struct fragml_ev_need *)data)->kind == FRAGML_NEED_THP_FALLBACK ||
+		     ((const struct fragml_ev_need *)data)->order >= 9))
+			need_note(c, h->ts);
+		break;
 	}
 	return 0;
 }
@@ -345,7 +408,7 @@ void collect_finish_allocs(struct fragml_collector *c, uint64_t end)
 		if (!a->live)
 			continue;
 		if (end - a->ts >= T)
-			emit_lifetime(c, a, 0, 0);
+			emit_lifetime(c, a, end, 0);
 		else
 			c->st.censored++;
 	}

@@ -215,6 +215,7 @@ int collect_write_summary(struct fragml_collector *c, struct fragml_err *err)
 	json_object_object_add(r, "compactions", json_object_new_uint64(st->compactions));
 	json_object_object_add(r, "censored", json_object_new_uint64(st->censored));
 	json_object_object_add(r, "slab_named", json_object_new_uint64(st->slab_named));
+	json_object_object_add(r, "needs", json_object_new_uint64(st->needs));
 	for (int h = 0; h < FRAGML_NR_HOOKS; h++)
 		if (hook_key[h])
 			json_object_object_add(rows, hook_key[h], json_object_new_uint64(st->rows[h]));

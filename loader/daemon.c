@@ -413,10 +413,33 @@ static int publish_models(struct fragml_handle *h, struct fragml_model *m[FRAGML
 	return 0;
 }
 
-/* [canary] candidates and the [scope] cgroups (enforce mode only). */
-static int apply_canary_scope(struct fragml_handle *h, const struct fragml_wd_conf *c, bool enforce)
+/* The [scope] cgroups (enforce mode only), set before any model is published:
+ * a scoped model never decides for a task outside its scope. */
+static int apply_scope(struct fragml_handle *h, const struct fragml_wd_conf *c, bool enforce)
 {
 	const char *paths[FRAGML_WD_MAX_CGROUPS];
+	struct fragml_err err = { 0 };
+
+	if (!c->n_cgroups)
+		return 0;
+	if (!enforce) {
+		logf_("[scope]: observe mode, ignored (nothing is enforced)");
+		return 0;
+	}
+	for (int i = 0; i < c->n_cgroups; i++)
+		paths[i] = c->cgroups[i];
+	if (fragml_scope_set(h, paths, c->n_cgroups, &err)) {
+		logf_("%s", fragml_err_msg(&err));
+		return -EINVAL;
+	}
+	logf_("scope: the models decide for %d cgroup(s) only; other tasks get the kernel default",
+	      c->n_cgroups);
+	return 0;
+}
+
+/* [canary] candidates (enforce mode only). */
+static int apply_canary(struct fragml_handle *h, const struct fragml_wd_conf *c, bool enforce)
+{
 	struct fragml_model *m = NULL;
 	struct fragml_err err = { 0 };
 	int ret = 0;
@@ -443,21 +466,7 @@ static int apply_canary_scope(struct fragml_handle *h, const struct fragml_wd_co
 		}
 	}
 	free(m);
-	if (ret || !c->n_cgroups)
-		return ret;
-	if (!enforce) {
-		logf_("[scope]: observe mode, ignored (nothing is enforced)");
-		return 0;
-	}
-	for (int i = 0; i < c->n_cgroups; i++)
-		paths[i] = c->cgroups[i];
-	if (fragml_scope_set(h, paths, c->n_cgroups, &err)) {
-		logf_("%s", fragml_err_msg(&err));
-		return -EINVAL;
-	}
-	logf_("scope: the models decide for %d cgroup(s) only; other tasks get the kernel default",
-	      c->n_cgroups);
-	return 0;
+	return ret;
 }
 
 /* ---- `fragml daemon --status` ---- */
@@ -694,9 +703,8 @@ int fragml_cmd_daemon(int argc, char **argv)
 		ret = fragml_cli_fail(prog, &err);
 		goto out;
 	}
-	if (publish_models(h, models, s->sha))
-		goto out;
-	if (apply_canary_scope(h, c, oi.enforce))
+	if (apply_scope(h, c, oi.enforce) || publish_models(h, models, s->sha) ||
+	    apply_canary(h, c, oi.enforce))
 		goto out;
 	if (oi.enforce && fragml_policy_current(buf, sizeof(buf), NULL) == 0)
 		logf_("policy %s attached: the models decide", buf);

@@ -172,6 +172,9 @@ struct fragml_pageblock_scan {
 	uint64_t wrong_pages_by_class[FRAGML_NR_CLASSES];
 	uint64_t pages_by_class[FRAGML_NR_CLASSES];	/* classed pages seen, right or wrong */
 	uint64_t tracked_pages;				/* pages classed from the tracking map */
+	uint64_t tracked_freed;				/* tracked, found free, freed during the scan (entries) */
+	uint64_t tracked_stale_pages;			/* tracked, found free, still in the map after
+							 * the scan: a free the programs missed */
 	uint64_t vmemmap;				/* struct page * of pfn 0 (VMCOREINFO) */
 	unsigned int nr_pageblock_bits;
 	double elapsed_s;
@@ -216,6 +219,7 @@ struct fragml_collect_stats {
 	uint64_t rows[FRAGML_NR_HOOKS];	/* CSV rows written per hook */
 	uint64_t censored;		/* tracked allocs younger than T at the end (no label) */
 	uint64_t slab_named;		/* slab pages whose cache name was resolved */
+	uint64_t needs;			/* need moments of the pollutes label (docs/dataset.md) */
 	double elapsed_s;
 	uint64_t kernel_bytes;		/* memlock of the collector's maps and programs (kernel) */
 };

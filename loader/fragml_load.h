@@ -108,6 +108,17 @@ int fragml_rollback(struct fragml_handle *h, unsigned int hook, uint32_t *versio
  * the rollback target.  fragml-load --unpublish. */
 int fragml_unpublish(struct fragml_handle *h, unsigned int hook, struct fragml_err *err);
 
+/* Write a site lifetime table (fragml_site_table_read()) into the observe
+ * programs' pinned fragml_site_life map (FRAGML_SITE_F_TRAINED entries;
+ * existing entries of the same sites are replaced, others kept).  Refuses,
+ * before writing anything, a table larger than the map or a map of another
+ * layout.  Returns the number of entries written. */
+int fragml_site_table_publish(struct fragml_handle *h, const struct fragml_site_counts *t,
+			      struct fragml_err *err);
+/* Sites in the pinned table and how many of them were seeded (-1: no table). */
+int fragml_site_table_stat(struct fragml_handle *h, uint32_t *n, uint32_t *trained,
+			   uint32_t *max_entries);
+
 struct fragml_hook_status {
 	bool loaded;
 	uint32_t version, prev_version, crc32;

@@ -30,6 +30,7 @@
 #include "libbpf_log.h"
 #include "fragml_core.skel.h"
 #include "fragml_observe.skel.h"
+#include "fragml_collect_events.h"
 
 
 
@@ -773,6 +774,36 @@ const struct fragml_compiled_info *fragml_compiled_last(const struct fragml_hand
 	return &h->cinfo;
 }
 
+/*
+ * The observe programs walk the stack for a site only once fragml_site_want
+ * is set (bpf/fragml_features.bpf.h): from the first publish of a lifetime
+ * model that splits on site_long_ppk, a rollback of the lifetime hook or a
+ * site table, until `fragml detach`.  Quiet: observe programs of an older
+ * build have no such map, and then compute no site either.
+ */
+static void site_want_set(struct fragml_handle *h, bool on)
+{
+	char p[PATH_MAX + 32];
+	__u32 zero = 0, v = on;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/fragml_site_want", h->dir);
+	fd = bpf_obj_get(p);
+	if (fd < 0)
+		return;
+	bpf_map_update_elem(fd, &zero, &v, BPF_ANY);
+	close(fd);
+}
+
+static bool model_uses_feature(const struct fragml_model *m, unsigned int f)
+{
+	for (unsigned int i = 0; i < m->n_nodes; i++)
+		if (!(m->nodes[i].info & FRAGML_NODE_LEAF) &&
+		    (m->nodes[i].info & FRAGML_NODE_FEAT_MASK) == f)
+			return true;
+	return false;
+}
+
 int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32_t *version,
 		   struct fragml_err *err)
 {
@@ -846,6 +877,9 @@ int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32
 		ret = fragml_err_set(err, -errno, "%s: pin failed: %s", new, strerror(errno));
 		goto out;
 	}
+	/* sites before the model that reads them (a site table keeps them on) */
+	if (m->hook == FRAGML_HOOK_LIFETIME && model_uses_feature(m, FRAGML_F_SITE_LONG_PPK))
+		site_want_set(h, true);
 	/* The switch: one update of the slot; programs pick it up at their next decision. */
 	if (bpf_map_update_elem(h->models_fd, &key, &fd, BPF_ANY)) {
 		ret = fragml_err_set(err, -errno, "%s/fragml_models: slot %s update failed: %s", h->dir,
@@ -903,6 +937,9 @@ int fragml_rollback(struct fragml_handle *h, unsigned int hook, uint32_t *versio
 		goto out;
 	}
 	old = slot_version(h, hook);
+	/* the previous model may split on site_long_ppk: sites on (they stay on) */
+	if (hook == FRAGML_HOOK_LIFETIME)
+		site_want_set(h, true);
 	if (bpf_map_update_elem(h->models_fd, &key, &fd, BPF_ANY)) {
 		ret = fragml_err_set(err, -errno, "%s/fragml_models: slot %s update failed: %s", h->dir,
 				     fragml_hook_name(hook), strerror(errno));
@@ -1342,5 +1379,83 @@ int fragml_detach(const struct fragml_open_opts *opts, struct fragml_err *err)
 	ret = fragml_unpin_tree(dir);
 	if (ret)
 		return fragml_err_set(err, ret, "%s: cannot remove pins: %s", dir, strerror(-ret));
+	return 0;
+}
+
+/* ---- the site lifetime table (docs/trainer.md "Site table") ---- */
+
+static int site_life_fd(struct fragml_handle *h, struct bpf_map_info *info, struct fragml_err *err)
+{
+	char p[PATH_MAX + 32];
+	__u32 len = sizeof(*info);
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/fragml_site_life", h->dir);
+	fd = bpf_obj_get(p);
+	if (fd < 0)
+		return fragml_err_set(err, -errno, "%s: %s (the observe programs are not loaded, or predate the site table)",
+				      p, strerror(errno));
+	memset(info, 0, sizeof(*info));
+	if (bpf_map_get_info_by_fd(fd, info, &len) || info->key_size != sizeof(__u64) ||
+	    info->value_size != sizeof(struct fragml_site_life)) {
+		close(fd);
+		return fragml_err_set(err, -EPROTO, "%s: not a site lifetime table of this fragml (key %u, value %u bytes)",
+				      p, info->key_size, info->value_size);
+	}
+	return fd;
+}
+
+int fragml_site_table_publish(struct fragml_handle *h, const struct fragml_site_counts *t,
+			      struct fragml_err *err)
+{
+	struct bpf_map_info info;
+	int fd = site_life_fd(h, &info, err);
+
+	if (fd < 0)
+		return fd;
+	if (t->n > info.max_entries) {
+		close(fd);
+		return fragml_err_set(err, -E2BIG, "site table: %zu sites, the kernel's fragml_site_life holds %u",
+				      t->n, info.max_entries);
+	}
+	site_want_set(h, true);
+	for (size_t i = 0; i < t->n; i++) {
+		struct fragml_site_life v = {
+			.allocs = t->e[i].allocs, .long_cnt = t->e[i].long_cnt,
+			.short_cnt = t->e[i].short_cnt, .flags = FRAGML_SITE_F_TRAINED,
+		};
+
+		if (bpf_map_update_elem(fd, &t->e[i].site, &v, BPF_ANY)) {
+			int e = -errno;
+
+			close(fd);
+			return fragml_err_set(err, e, "fragml_site_life: update of site %016llx failed after %zu of %zu: %s",
+					      (unsigned long long)t->e[i].site, i, t->n, strerror(-e));
+		}
+	}
+	close(fd);
+	return (int)t->n;
+}
+
+int fragml_site_table_stat(struct fragml_handle *h, uint32_t *n, uint32_t *trained,
+			   uint32_t *max_entries)
+{
+	struct bpf_map_info info;
+	struct fragml_site_life v;
+	__u64 k, nk, *kp = NULL;
+	int fd = site_life_fd(h, &info, NULL);
+
+	*n = *trained = 0;
+	if (fd < 0)
+		return -1;
+	*max_entries = info.max_entries;
+	for (; !bpf_map_get_next_key(fd, kp, &nk); kp = &k) {
+		k = nk;
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			continue;
+		(*n)++;
+		*trained += !!(v.flags & FRAGML_SITE_F_TRAINED);
+	}
+	close(fd);
 	return 0;
 }

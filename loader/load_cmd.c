@@ -53,6 +53,9 @@ static void usage(FILE *f)
 		"                     get the kernel default.  With or without MODEL.bin\n"
 		"      --all-cgroups  enforce for every task again\n"
 		"                     These need the enforcing policy (patched kernel).\n"
+		"      --site-table F seed the site lifetime table (the site_long_ppk feature) with\n"
+		"                     fragml-train --site-table F; with or without MODEL.bin.  A bad\n"
+		"                     file is refused whole, before anything is written\n"
 		"  -j, --json         print the result as JSON\n"
 		"  -q, --quiet        print nothing on success\n"
 		"  -h, --help         this text\n\n"
@@ -64,6 +67,29 @@ static void usage(FILE *f)
 		"Needs root: CAP_BPF and CAP_PERFMON to load and attach the programs,\n"
 		"CAP_SYS_ADMIN to pin them in bpffs and read other BPF objects by id.\n",
 		prog, prog, prog, prog);
+}
+
+/* --site-table without a model: into the loaded (or now loaded) observe programs. */
+static int site_table_cmd(const struct fragml_open_opts *oo0, const struct fragml_site_counts *t,
+			  const char *path, bool json, bool quiet)
+{
+	struct fragml_open_opts oo = *oo0;
+	struct fragml_err err = { 0 };
+	struct fragml_handle *h = NULL;
+	int n;
+
+	oo.install = true;
+	if (fragml_open(&h, &oo, NULL, &err))
+		return fragml_cli_fail(prog, &err);
+	n = fragml_site_table_publish(h, t, &err);
+	fragml_close(h);
+	if (n < 0)
+		return fragml_cli_fail(prog, &err);
+	if (json)
+		printf("{ \"action\": \"site_table\", \"file\": \"%s\", \"sites\": %d }\n", path, n);
+	else if (!quiet)
+		printf("%s: site lifetime table: %d sites from %s\n", prog, n, path);
+	return 0;
 }
 
 /* --promote, --drop-canary, --cgroup without a model: on what is loaded. */
@@ -132,6 +158,7 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 		{ "drop-canary", required_argument, NULL, 'D' },
 		{ "cgroup", required_argument, NULL, 'g' },
 		{ "all-cgroups", no_argument, NULL, 'A' },
+		{ "site-table", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -141,8 +168,11 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 	struct fragml_handle *h = NULL;
 	struct fragml_model *m = NULL;
 	const char *rollback = NULL, *unpublish = NULL, *promote = NULL, *drop = NULL;
+	const char *site_file = NULL;
+	struct fragml_site_counts sites = {};
 	const char *cgroups[FRAGML_SCOPE_MAX];
-	int n_cgroups = 0;
+	int n_cgroups = 0, n_old_scope = -1;
+	uint64_t old_scope[FRAGML_SCOPE_MAX];
 	bool check = false, json = false, quiet = false, canary = false, all_cgroups = false;
 	uint32_t version = 0;
 	int c, ret = 1, mode = -1;
@@ -183,6 +213,7 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 		case 'R': promote = optarg; break;
 		case 'D': drop = optarg; break;
 		case 'A': all_cgroups = true; break;
+		case 'S': site_file = optarg; break;
 		case 'g':
 			if (n_cgroups == FRAGML_SCOPE_MAX) {
 				fprintf(stderr, "%s: --cgroup: at most %d cgroups\n", prog, FRAGML_SCOPE_MAX);
@@ -222,6 +253,20 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 			printf("%s: unpublished %s: the kernel default decides (--rollback %s puts it back)\n",
 			       prog, name, name);
 		return 0;
+	}
+	if (site_file) {
+		/* validated whole before anything is opened or written */
+		if (check || rollback || unpublish || promote || drop || canary || optind + 1 < argc) {
+			fprintf(stderr, "%s: --site-table goes with a plain load of at most one MODEL.bin\n", prog);
+			return 2;
+		}
+		if (fragml_site_table_read(site_file, &sites, &err))
+			return fragml_cli_fail(prog, &err);
+		if (optind == argc) {
+			ret = site_table_cmd(&oo, &sites, site_file, json, quiet);
+			fragml_site_counts_free(&sites);
+			return ret;
+		}
 	}
 	if (promote || drop || ((n_cgroups || all_cgroups) && optind == argc))
 		return canary_scope_cmd(&oo, promote, drop, cgroups, n_cgroups, all_cgroups, json, quiet);
@@ -279,17 +324,26 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 	}
 	if (!quiet && !json)
 		fragml_cli_open_notes(prog, &oi);
+	/* The scope before the model: a model published with --cgroup never decides
+	 * for a task outside it.  Put back if the model is refused. */
+	if (n_cgroups || all_cgroups) {
+		n_old_scope = fragml_scope_get(h, old_scope, &err);
+		if (n_old_scope < 0 || fragml_scope_set(h, cgroups, n_cgroups, &err)) {
+			ret = fragml_cli_fail(prog, &err);
+			goto out;
+		}
+	}
 	if (canary) {
 		if (fragml_canary_set(h, m, &err)) {
 			ret = fragml_cli_fail(prog, &err);
-			goto out;
+			goto restore_scope;
 		}
 		if (!quiet)
 			fragml_cli_report_model(prog, "canary (counted, not enforced):", 0, m, &oi, json);
 	} else {
 		if (fragml_publish(h, m, &version, &err)) {
 			ret = fragml_cli_fail(prog, &err);
-			goto out;
+			goto restore_scope;
 		}
 		/* the one line saying the kernel refused the compiled form (the maps decide) */
 		if (!fragml_compiled_last(h)->compiled && fragml_compiled_last(h)->note[0])
@@ -297,16 +351,27 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 		if (!quiet)
 			fragml_cli_report_model(prog, "published", version, m, &oi, json);
 	}
-	if ((n_cgroups || all_cgroups) && fragml_scope_set(h, cgroups, n_cgroups, &err)) {
-		ret = fragml_cli_fail(prog, &err);
-		goto out;
+	if (site_file) {
+		int n = fragml_site_table_publish(h, &sites, &err);
+
+		if (n < 0) {
+			ret = fragml_cli_fail(prog, &err);
+			goto out;
+		}
+		if (!quiet && !json)
+			printf("%s: site lifetime table: %d sites from %s\n", prog, n, site_file);
 	}
 	if ((n_cgroups || all_cgroups) && !quiet && !json)
 		printf("%s: enforcing for %s\n", prog, n_cgroups ? "the given cgroups only" : "every task");
 	ret = 0;
+	goto out;
+restore_scope:
+	if (n_old_scope >= 0 && fragml_scope_set_ids(h, old_scope, n_old_scope, &err))
+		fragml_cli_fail(prog, &err);
 out:
 	fragml_close(h);
 	free(m);
+	fragml_site_counts_free(&sites);
 	return ret;
 }
 

@@ -124,7 +124,14 @@ static int pageblock_bits(const struct btf *btf)
 	return -ENOENT;
 }
 
-struct tracked { uint64_t pfn; uint32_t cls; int32_t mt; };
+struct tracked { uint64_t pfn, key; uint32_t cls; int32_t mt; };
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
 
 static int tracked_cmp(const void *a, const void *b)
 {
@@ -175,6 +182,7 @@ static struct tracked *read_tracked(int fd, uint64_t vmemmap, size_t *n)
 				cap *= 2;
 			}
 			t[*n].pfn = (k - vmemmap) / 64 + i;
+			t[*n].key = k;
 			t[*n].cls = v.src.cls;
 			t[*n].mt = v.alloc_mt;
 			(*n)++;
@@ -213,7 +221,8 @@ int fragml_pageblock_scan(struct fragml_pageblock_scan *s, int live_fd, struct f
 	struct kmem k = {};
 	struct btf *btf = NULL;
 	struct tracked *tr = NULL;
-	size_t ntr = 0;
+	size_t ntr = 0, nfree = 0, free_cap = 0;
+	uint64_t *freed = NULL;
 	uint64_t *roots = NULL, *kflags = NULL;
 	uint8_t *sect = NULL;
 	double t0 = mono_s();
@@ -322,6 +331,22 @@ int fragml_pageblock_scan(struct fragml_pageblock_scan *s, int live_fd, struct f
 						continue;
 					any = 1;
 					flagged |= fl || t;
+					if (t && fl & (1ULL << KPF_BUDDY)) {
+						/* tracked but free: freed since the map was read
+						 * (the programs still run), or an entry whose free
+						 * was missed; told apart after the scan */
+						if (nfree == free_cap) {
+							size_t nc = free_cap ? 2 * free_cap : 1024;
+							uint64_t *nk = realloc(freed, nc * sizeof(*nk));
+
+							if (!nk)
+								continue;
+							freed = nk;
+							free_cap = nc;
+						}
+						freed[nfree++] = t->key;
+						continue;
+					}
 					if (t) {
 						/* tracked: its migratetype and class are known exactly */
 						cls = t->cls;
@@ -382,6 +407,20 @@ int fragml_pageblock_scan(struct fragml_pageblock_scan *s, int live_fd, struct f
 			}
 		}
 	}
+	/* A tracked page found free whose entry is still in the map now, after
+	 * the scan, is one whose free the programs missed: a stale entry. */
+	if (nfree)
+		qsort(freed, nfree, sizeof(*freed), u64_cmp);
+	for (size_t i = 0; i < nfree; i++) {
+		struct fragml_live v;
+
+		if (i && freed[i] == freed[i - 1])
+			continue;
+		if (bpf_map_lookup_elem(live_fd, &freed[i], &v) == 0)
+			s->tracked_stale_pages += 1u << (v.order & 15);
+		else
+			s->tracked_freed++;
+	}
 	if (!s->blocks)
 		ret = fragml_err_set(err, -ENODATA, "pageblock scan: no section with a memmap found");
 out:
@@ -392,6 +431,7 @@ out:
 	free(sect);
 	free(kflags);
 	free(tr);
+	free(freed);
 	btf__free(btf);
 	fragml_kread__destroy(k.skel);
 	return ret;
@@ -400,10 +440,11 @@ out:
 int fragml_pageblock_json(const struct fragml_pageblock_scan *s, FILE *out)
 {
 	fprintf(out, "{\"blocks\":%llu,\"skipped_blocks\":%llu,\"mixed\":%llu,\"pageblock_bits\":%u,\"tracked_pages\":%llu,"
-		"\"elapsed_s\":%.3f,\"blocks_by_mt\":[",
+		"\"tracked_freed\":%llu,\"tracked_stale_pages\":%llu,\"elapsed_s\":%.3f,\"blocks_by_mt\":[",
 		(unsigned long long)s->blocks, (unsigned long long)s->skipped_blocks,
 		(unsigned long long)s->mixed, s->nr_pageblock_bits,
-		(unsigned long long)s->tracked_pages, s->elapsed_s);
+		(unsigned long long)s->tracked_pages, (unsigned long long)s->tracked_freed,
+		(unsigned long long)s->tracked_stale_pages, s->elapsed_s);
 	for (int i = 0; i < FRAGML_PB_NR_MT; i++)
 		fprintf(out, "%s%llu", i ? "," : "", (unsigned long long)s->blocks_by_mt[i]);
 	fputs("],\"mixed_by_mt\":[", out);

@@ -1,5 +1,5 @@
 # model/: the model format library (part of libfragml).
-LIBFRAGML_SRCS += model/error.c model/model.c model/text.c model/digest.c
+LIBFRAGML_SRCS += model/error.c model/model.c model/text.c model/digest.c model/site_table.c
 
 # Hand-written rule models (model/rules/NAME.rule: fragml-mkmodel arguments,
 # one per line, '#' comments), built into build/models/NAME.bin.

@@ -19,13 +19,29 @@ enum fragml_ev_type {
 	FRAGML_EV_THP,		/* order-9 allocation in a user fault */
 	FRAGML_EV_EXIT,		/* a process exited */
 	FRAGML_EV_COMPACT,	/* one compaction run ended (compaction row) */
+	FRAGML_EV_NEED,		/* a THP fault fell back, or a compaction was deferred */
 };
+
+/* FRAGML_EV_NEED kinds: moments a free 2 MB block was needed and missing
+ * (the `pollutes` label, docs/dataset.md).  Failed compactions are the
+ * compaction records themselves. */
+enum fragml_need_kind {
+	FRAGML_NEED_THP_FALLBACK = 1,	/* order-9 movable allocation in a user fault returned no page */
+	FRAGML_NEED_COMPACT_DEFERRED,	/* mm_compaction_deferred */
+};
+
 
 
 struct fragml_ev_hdr {
 	__u32 type;
 	__u32 tgid;
 	__u64 ts;
+};
+
+struct fragml_ev_need {
+	struct fragml_ev_hdr h;
+	__u32 kind;		/* enum fragml_need_kind */
+	__s32 order;
 };
 
 struct fragml_ev_alloc {
@@ -40,6 +56,7 @@ struct fragml_ev_alloc {
 	__u32 flags;		/* FRAGML_ALLOC_F_* */
 	__s32 stack_id;		/* -1 without --stacks */
 	__u32 pad;
+	__u64 site;		/* allocation site id (fragml_site_id()); 0: none */
 	char comm[16];
 	struct fragml_vec v;
 };
@@ -132,7 +149,25 @@ struct fragml_live {
 	__s32 alloc_mt;
 	__u32 in_mixed_block;	/* counted in a fragml_blocks entry */
 	__u32 pad;
+	__u64 site;		/* allocation site id: its fate goes to fragml_site_life */
 };
+
+/*
+ * The site lifetime table, fragml_site_life (key: __u64 site id, see
+ * fragml_site_id() in bpf/fragml_features.bpf.h; not the call-site -> class
+ * table fragml_sites below): per allocation site, the tracked pages and their
+ * fates.  Seeded by `fragml-load --site-table` from what fragml-train learnt
+ * (FRAGML_SITE_F_TRAINED), updated by the tracking core at every tracked free.
+ */
+struct fragml_site_life {
+	__u32 allocs;		/* tracked allocations (seeded: long + short) */
+	__u32 long_cnt;		/* fates known: lived >= T */
+	__u32 short_cnt;	/* fates known: freed before T */
+	__u32 flags;		/* FRAGML_SITE_F_* */
+};
+#define FRAGML_SITE_F_TRAINED	1	/* the entry was seeded from a site table */
+#define FRAGML_SITE_MIN_KNOWN	8	/* known fates before site_long_ppk is given */
+#define FRAGML_SITE_DECAY	4096	/* past this many known fates, the counts halve */
 
 /* Call-site table filled by userspace from /proc/kallsyms (fragml_sites_fill()):
  * one value holding `n` ranges sorted by start, so a lookup is one map access

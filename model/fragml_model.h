@@ -165,6 +165,33 @@ uint64_t fragml_hook_mode_features(unsigned int hook, unsigned int mode);
  * else an error naming the first one that is not. */
 int fragml_model_check_mode(const struct fragml_model *m, unsigned int mode, struct fragml_err *err);
 
+/*
+ * Site lifetime tables (docs/trainer.md "Site table"): what fragml-train learnt per
+ * allocation site, written beside model.bin and loaded by `fragml-load
+ * --site-table` into the observe programs' fragml_site_life map.  Text:
+ *   # fragml site lifetime table v1
+ *   site,allocs,long,short
+ *   <16 hex digits>,<allocs>,<long>,<short>      one line per site, no duplicates
+ * with 1 <= long + short <= allocs <= 2^31 - 1 and at most FRAGML_SITE_TABLE_MAX lines.
+ */
+#define FRAGML_SITE_TABLE_MAX	8192	/* entries of the kernel's fragml_site_life */
+#define FRAGML_SITE_TABLE_MAGIC	"# fragml site lifetime table v1"
+struct fragml_site_count {
+	uint64_t site;
+	uint32_t allocs, long_cnt, short_cnt;
+};
+struct fragml_site_counts {
+	size_t n, cap;
+	struct fragml_site_count *e;
+};
+/* Read and validate a whole file; on error `t` is empty and err names file, line, column. */
+int fragml_site_table_read(const char *path, struct fragml_site_counts *t, struct fragml_err *err);
+/* Write `t` sorted by site. */
+int fragml_site_table_write(const char *path, struct fragml_site_counts *t, struct fragml_err *err);
+/* Count one row of site `site` (outlived: it lived >= T). */
+int fragml_site_counts_add(struct fragml_site_counts *t, uint64_t site, int outlived);
+void fragml_site_counts_free(struct fragml_site_counts *t);
+
 #ifdef __cplusplus
 }
 #endif

@@ -57,6 +57,8 @@ void fragml_dataset_free(struct fragml_dataset *ds)
 {
 	free(ds->x);
 	free(ds->label);
+	free(ds->site);
+	free(ds->outlived);
 	free(ds->hook);
 	free(ds->cls);
 	free(ds->ts_ns);
@@ -84,6 +86,8 @@ static int grow(struct fragml_dataset *ds, size_t need)
 	} while (0)
 	GROW(x, cap * FRAGML_MAX_FEATURES);
 	GROW(label, cap);
+	GROW(site, cap);
+	GROW(outlived, cap);
 	GROW(hook, cap);
 	GROW(cls, cap);
 	GROW(ts_ns, cap);
@@ -209,6 +213,8 @@ int fragml_dataset_add_row(struct fragml_dataset *ds, uint64_t ts_ns, const char
 		return fragml_err_set(err, -ENOMEM, "dataset: out of memory at row %zu", r);
 	memcpy(ds->x + r * FRAGML_MAX_FEATURES, feat, FRAGML_MAX_FEATURES * sizeof(int32_t));
 	ds->label[r] = (uint8_t)label;
+	ds->site[r] = 0;
+	ds->outlived[r] = (uint8_t)label;
 	ds->hook[r] = (uint8_t)hook;
 	ds->cls[r] = (uint8_t)cls;
 	ds->ts_ns[r] = ts_ns;
@@ -287,7 +293,7 @@ int fragml_dataset_read_csv(struct fragml_dataset *ds, const char *path,
 			    const struct fragml_read_opts *opts, struct fragml_err *err)
 {
 	struct fragml_read_opts defopts = { .hook = -1 };
-	int fixed_col[NR_FIXED], feat_col_id[MAX_COLS];
+	int fixed_col[NR_FIXED], feat_col_id[MAX_COLS], site_col, alt_col;
 	char *cells[MAX_COLS], *line = NULL;
 	size_t linecap = 0, start_rows = ds->n_rows;
 	unsigned int start_w = ds->n_workloads, start_s = ds->n_sources, start_labels = ds->n_labels;
@@ -351,14 +357,29 @@ int fragml_dataset_read_csv(struct fragml_dataset *ds, const char *path,
 		ds->has_column |= 1ull << d->id;
 	}
 	for (unsigned int i = 0; (d = fragml_feature_at(i)); i++)
-		if (!(ds->has_column & (1ull << d->id)) && !opts->allow_missing_columns) {
+		if (!(ds->has_column & (1ull << d->id)) && !opts->allow_missing_columns &&
+		    (opts->hook < 0 || (d->hooks & (1u << opts->hook)))) {
 			ret = fragml_err_set(err, -EINVAL, "%s: header: missing column '%s' (every registered feature needs a column between 'source' and 'label')",
 					     path, d->name);
 			goto out;
 		}
 
+	site_col = alt_col = -1;
+	for (int c = fixed_col[COL_LABEL] + 1; c < ncols; c++) {
+		if (!strcmp(cells[c], "site"))
+			site_col = c;
+		if (opts->label_column && !strcmp(cells[c], opts->label_column))
+			alt_col = c;
+	}
+	if (opts->label_column && alt_col < 0) {
+		ret = fragml_err_set(err, -EINVAL, "%s: header: no column '%s' after 'label' (the label asked for; docs/dataset.md)",
+				     path, opts->label_column);
+		goto out;
+	}
+
 	while ((len = getline(&line, &linecap, f)) > 0) {
-		long long v, ts, label;
+		long long v, ts, label, alt = 0;
+		uint64_t site = 0;
 		int n, hook, cls;
 
 		lineno++;
@@ -395,6 +416,26 @@ int fragml_dataset_read_csv(struct fragml_dataset *ds, const char *path,
 					     path, lineno, cells[fixed_col[COL_LABEL]], FRAGML_MAX_ACTIONS - 1);
 			goto out;
 		}
+		if (alt_col >= 0) {
+			if (!cells[alt_col][0])
+				continue;	/* censored for this label */
+			if (parse_int(cells[alt_col], &alt) || alt < 0 || alt > 1000000) {
+				ret = fragml_err_set(err, -EINVAL, "%s:%ld: column '%s': '%s' is not a non-negative integer",
+						     path, lineno, opts->label_column, cells[alt_col]);
+				goto out;
+			}
+		}
+		if (site_col >= 0 && cells[site_col][0]) {
+			char *end;
+
+			errno = 0;
+			site = strtoull(cells[site_col], &end, 16);
+			if (*end || errno || strlen(cells[site_col]) > 16) {
+				ret = fragml_err_set(err, -EINVAL, "%s:%ld: column 'site': '%s' is not a hex site id",
+						     path, lineno, cells[site_col]);
+				goto out;
+			}
+		}
 		/* Allocation class for per-class metrics; other hooks put other
 		 * things here (compaction: the zone name), which are kept as unknown. */
 		cls = fragml_class_from_name(cells[fixed_col[COL_CLASS]]);
@@ -421,9 +462,13 @@ int fragml_dataset_read_csv(struct fragml_dataset *ds, const char *path,
 		}
 		ret = fragml_dataset_add_row(ds, (uint64_t)ts, cells[fixed_col[COL_WORKLOAD]],
 					     (unsigned int)hook, (unsigned int)cls,
-					     cells[fixed_col[COL_SOURCE]], feat, (unsigned int)label, err);
+					     cells[fixed_col[COL_SOURCE]], feat,
+					     alt_col >= 0 ? (unsigned int)(alt >= opts->label_min) : (unsigned int)label,
+					     err);
 		if (ret)
 			goto out;
+		ds->site[ds->n_rows - 1] = site;
+		ds->outlived[ds->n_rows - 1] = (uint8_t)label;
 	}
 	if (!n_data)
 		ret = fragml_err_set(err, -ENODATA, "%s: no data rows after the header", path);

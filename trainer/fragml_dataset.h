@@ -8,7 +8,8 @@
  *   ts_ns, workload, hook, class, source, <features...>, label
  * The feature columns are the ones between `source` and `label`; each must be a
  * registered feature name (fragml_features.h) and every registered feature must
- * have a column.  Other columns outside that span (the auxiliary columns after
+ * have a column (when `hook` is given: every feature computed at that hook
+ * in some mode).  Other columns outside that span (the auxiliary columns after
  * `label`) are ignored.  `class` values that are not allocation classes (the
  * compaction file's zone names, `-`) read as FRAGML_CLASS_UNKNOWN.  An empty cell is a missing
  * value (FRAGML_MISSING).  Every feature value must be an integer with
@@ -48,6 +49,9 @@ struct fragml_dataset {
 	char **sources;
 	unsigned int n_sources;
 	unsigned int n_labels;	/* max label seen + 1 */
+	uint64_t *site;		/* allocation site id of the `site` column (0: none or no column) */
+	uint8_t *outlived;	/* the `label` column as read (the lifetime at T), also when
+				 * fragml_read_opts.label_column trains on another label */
 	uint64_t has_column;	/* bit = feature id that had a column */
 	struct fragml_name_index *name_index; /* private: hash tables of workloads[], sources[] */
 };
@@ -55,6 +59,11 @@ struct fragml_dataset {
 struct fragml_read_opts {
 	int hook;		/* keep only rows of this hook; -1 keeps all */
 	int allow_missing_columns; /* a registered feature without a column is all-missing */
+	/* NULL: the label is the `label` column.  Else the name of an auxiliary
+	 * column holding another label (`pollutes`, `life_class`; docs/dataset.md):
+	 * label = (value >= label_min); rows whose cell is empty (censored) are skipped. */
+	const char *label_column;
+	int label_min;
 };
 
 void fragml_dataset_init(struct fragml_dataset *ds);

@@ -56,6 +56,11 @@ static void usage(FILE *f)
 		"      --min-parity X       fail if integer/float decision agreement is below X (0.999)\n"
 		"      --eval MODEL.bin     no training: evaluate MODEL.bin on every row of --data (a\n"
 		"                           shipped model on a new collection, another kernel); -o not needed\n"
+		"      --label NAME[:MIN]   train on another label column of the data (docs/dataset.md):\n"
+		"                           lifetime: pollutes | life_class (label = value >= MIN, default 1;\n"
+		"                           life_class:2 = lived >= 60 s); rows with an empty cell are dropped\n"
+		"      --site-table FILE    lifetime: also write the per-site counts of the data's `site` column\n"
+		"                           (lived >= T or not, from `label`) for fragml-load --site-table\n"
 		"  -q, --quiet              no progress or table\n"
 		"  -h, --help               this text\n",
 		prog);
@@ -282,9 +287,49 @@ static void print_table(const struct fragml_dataset *ds, const struct fragml_tra
 	       100.0 * res->parity, res->parity_n, res->n_disagree_total, res->max_quant_err);
 }
 
+/* --site-table: per site of the `site` column, its rows and how many lived >= T
+ * (the `label` column, whatever --label trains on). */
+static int write_site_table(const struct fragml_dataset *ds, const char *path)
+{
+	struct fragml_site_counts t = {};
+	struct fragml_err err = { 0 };
+	size_t rows = 0;
+
+	for (size_t r = 0; r < ds->n_rows; r++) {
+		if (!ds->site[r])
+			continue;
+		rows++;
+		if (fragml_site_counts_add(&t, ds->site[r], ds->outlived[r] >= 1)) {
+			fprintf(stderr, "%s: --site-table: out of memory\n", prog);
+			fragml_site_counts_free(&t);
+			return -1;
+		}
+	}
+	if (!t.n) {
+		fprintf(stderr, "%s: --site-table %s: no row has a `site` (collect with this version of fragml-collect)\n",
+			prog, path);
+		return -1;
+	}
+	if (t.n > FRAGML_SITE_TABLE_MAX) {
+		fprintf(stderr, "%s: --site-table %s: %zu sites, more than the kernel table's %d\n",
+			prog, path, t.n, FRAGML_SITE_TABLE_MAX);
+		fragml_site_counts_free(&t);
+		return -1;
+	}
+	if (fragml_site_table_write(path, &t, &err)) {
+		fprintf(stderr, "%s: %s\n", prog, fragml_err_msg(&err));
+		fragml_site_counts_free(&t);
+		return -1;
+	}
+	if (!quiet)
+		fprintf(stderr, "%s: wrote %s: %zu sites from %zu rows\n", prog, path, t.n, rows);
+	fragml_site_counts_free(&t);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	enum { O_ETA = 256, O_MCW, O_NOBAL, O_OVER, O_SPLIT, O_VAL, O_TEST, O_CP, O_DP, O_NOCMP, O_LOO, O_MINPAR, O_EVAL, O_MODE };
+	enum { O_ETA = 256, O_MCW, O_NOBAL, O_OVER, O_SPLIT, O_VAL, O_TEST, O_CP, O_DP, O_NOCMP, O_LOO, O_MINPAR, O_EVAL, O_MODE, O_LABEL, O_SITES };
 	static const struct option opts[] = {
 		{ "hook", required_argument, NULL, 'H' },
 		{ "data", required_argument, NULL, 'd' },
@@ -311,6 +356,8 @@ int main(int argc, char **argv)
 		{ "loo", no_argument, NULL, O_LOO },
 		{ "min-parity", required_argument, NULL, O_MINPAR },
 		{ "eval", required_argument, NULL, O_EVAL },
+		{ "label", required_argument, NULL, O_LABEL },
+		{ "site-table", required_argument, NULL, O_SITES },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -329,7 +376,9 @@ int main(int argc, char **argv)
 	int nd = 0, c, hook, do_loo = 0, ret = 1;
 	int o_mode = -1, o_trees = -1, o_depth = -1, o_seed = -1, o_nobal = 0, o_over = 0, o_nocmp = 0;
 	double o_eta = NAN, o_mcw = NAN, o_cp = NAN, o_dp = NAN;
-	const char *o_thr = NULL, *eval_model = NULL;
+	const char *o_thr = NULL, *eval_model = NULL, *site_table = NULL;
+	char label_col[32] = "";
+	int label_min = 1;
 
 	fragml_dataset_init(&ds);
 	while ((c = getopt_long(argc, argv, "H:d:o:r:k:t:D:s:f:w:T:qh", opts, NULL)) != -1) {
@@ -374,6 +423,22 @@ int main(int argc, char **argv)
 		case O_LOO: do_loo = 1; break;
 		case O_MINPAR: min_parity = num_arg("min-parity", optarg, 0, 1, 0); break;
 		case O_EVAL: eval_model = optarg; break;
+		case O_SITES: site_table = optarg; break;
+		case O_LABEL: {
+			const char *colon = strchr(optarg, ':');
+			size_t n = colon ? (size_t)(colon - optarg) : strlen(optarg);
+
+			if (!n || n >= sizeof(label_col)) {
+				fprintf(stderr, "%s: --label '%s': expected a column name, e.g. pollutes or life_class:2\n",
+					prog, optarg);
+				return 2;
+			}
+			memcpy(label_col, optarg, n);
+			label_col[n] = 0;
+			if (colon)
+				label_min = (int)num_arg("label", colon + 1, 1, 1000000, 1);
+			break;
+		}
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -435,7 +500,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	ro = (struct fragml_read_opts){ .hook = hook };
+	if ((site_table || label_col[0]) && hook != FRAGML_HOOK_LIFETIME) {
+		fprintf(stderr, "%s: --%s: lifetime data only (hook %s)\n", prog,
+			site_table ? "site-table" : "label", hook_s);
+		return 2;
+	}
+	if (label_col[0] && !strcmp(label_col, "label"))
+		label_col[0] = 0;
+	ro = (struct fragml_read_opts){ .hook = hook, .label_column = label_col[0] ? label_col : NULL,
+					.label_min = label_min };
 	for (int i = 0; i < nd; i++) {
 		if (fragml_dataset_read_csv(&ds, data[i], &ro, &err)) {
 			fprintf(stderr, "%s: %s\n", prog, fragml_err_msg(&err));
@@ -449,6 +522,8 @@ int main(int argc, char **argv)
 	if (!quiet)
 		fprintf(stderr, "%s: %zu %s rows from %d file(s), %u workload(s)\n", prog, ds.n_rows,
 			hook_s, nd, ds.n_workloads);
+	if (site_table && write_site_table(&ds, site_table))
+		goto out;
 	/* The kernel passes MISSING for features a hook does not compute. */
 	fragml_dataset_mask_features(&ds, fragml_hook_feature_mask((unsigned int)hook, o_mode));
 	if (eval_model) {

@@ -15,16 +15,17 @@ FUZZ_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -fno-omit-f
 		   -I$(TOP)/model -I$(TOP)/loader -I$(TOP)/trainer -I$(TOP)/selftests/fuzz
 FUZZ_LIBS	:= -ljson-c -lz -lcrypto -lm
 
-FUZZ_TARGETS	:= fuzz_model fuzz_dataset fuzz_analyze fuzz_proc fuzz_feed fuzz_frag_alert
+FUZZ_TARGETS	:= fuzz_model fuzz_dataset fuzz_analyze fuzz_proc fuzz_feed fuzz_frag_alert fuzz_site_table
 FUZZ_BINS	:= $(patsubst %,$(FUZZ_DIR)/%,$(FUZZ_TARGETS))
 
 # library sources each target reads through
-FUZZ_SRC_model		:= model/model.c model/error.c model/text.c model/digest.c
+FUZZ_SRC_model		:= model/model.c model/error.c model/text.c model/digest.c model/site_table.c
 FUZZ_SRC_dataset	:= $(FUZZ_SRC_model) trainer/dataset.c
 FUZZ_SRC_analyze	:= $(FUZZ_SRC_dataset) trainer/analyze.c
 FUZZ_SRC_proc		:= $(FUZZ_SRC_model) loader/snapshot.c
 FUZZ_SRC_feed		:= $(FUZZ_SRC_dataset) loader/feed.c
 FUZZ_SRC_frag_alert	:= $(FUZZ_SRC_feed)
+FUZZ_SRC_site_table	:= $(FUZZ_SRC_model)
 
 $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(@D)

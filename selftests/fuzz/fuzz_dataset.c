@@ -19,6 +19,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	ro.allow_missing_columns = data[0] & 1;
+	if (data[0] & 0x80) {	/* another label column (fragml-train --label) */
+		ro.label_column = data[0] & 0x40 ? "life_class" : "pollutes";
+		ro.label_min = 1 + (data[0] >> 4 & 1);
+	}
 	ro.hook = (data[0] >> 1 & 7) < FRAGML_NR_HOOKS ? (data[0] >> 1 & 7) : -1;
 	path = fuzz_as_file(data + 1, size - 1);
 	fragml_dataset_init(&ds);

@@ -18,6 +18,14 @@
  *                        held pipe pages are seen as class pipe in the scan
  *   gate_collect_refused --gate without an attached fallback gate (a stock kernel) fails
  *                        naming the missing pin; an exploration rate above 10^6 ppm is refused
+ *   site_stable_online   the pipe pages of one program get one non-empty site in two of
+ *                        its processes; site_long_ppk rises online while that site's
+ *                        pages outlive T and falls when they stop
+ *   life_class_consistent life_class agrees with life_ms on every row of a real run, and
+ *                        pollutes = 1 only on rows its definition allows
+ *   pollutes_label       the labeller, fed collector records: fallbacks from a movable
+ *                        block alive at a need moment pollute; claimed, unmixed, freed
+ *                        before the moment or allocated after it do not
  * The collector's programs are private (nothing pinned), so a live fragml
  * install is not touched.  Each test SKIPs with a reason when the kernel or the
  * user cannot run it.
@@ -34,6 +42,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +54,7 @@
 
 #include "fragml_collect.h"
 #include "fragml_load.h"
+#include "collect_internal.h"	/* the labeller, fed records directly (pollutes_label) */
 
 static char docs_path[PATH_MAX];
 
@@ -164,7 +174,7 @@ TEST(csv_schema)
 	f = fopen(docs_path, "r");
 	if (!f)
 		SKIP(return, "%s not found (run from the build tree)", docs_path);
-	snprintf(line, sizeof(line), "%s,block_mt,life_ms,pfn\n", hdr);
+	snprintf(line, sizeof(line), "%s,block_mt,life_ms,pfn,site,life_class,pollutes\n", hdr);
 	{
 		char doc[8192];
 
@@ -269,34 +279,50 @@ static void pipes_child(void)
 	_exit(0);
 }
 
-TEST(lifetime_labels)
+/* A 4 s collection (T = 1 s) around pipes_child(): the child's pid, or -1 (err says why). */
+static pid_t collect_pipes(const char *dir, struct fragml_collect_stats *st, int *status,
+			   struct fragml_err *err)
 {
-	const char *why = why_cannot_collect();
 	struct fragml_collector *c = NULL;
 	struct fragml_collect_opts o;
-	struct fragml_collect_stats st;
-	struct fragml_err err = {};
-	char dir[PATH_MAX], csv[PATH_MAX + 32], src[64];
-	long l0, l1;
 	pid_t pid;
-	int status;
 
-	if (why)
-		SKIP(return, "%s", why);
-	mk_tmpdir(dir, sizeof(dir), "lt");
 	fragml_collect_opts_default(&o);
 	o.outdir = dir;
 	o.workload = "selftest";
 	o.lifetime_T_s = 1;
 	o.duration_s = 4;
-	ASSERT_EQ(0, fragml_collect_open(&c, &o, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	if (fragml_collect_open(&c, &o, err))
+		return -1;
 	pid = fork();
-	ASSERT_GE(pid, 0);
 	if (pid == 0)
 		pipes_child();
-	ASSERT_EQ(0, fragml_collect_run(c, &st, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	if (pid < 0 || fragml_collect_run(c, st, err)) {
+		fragml_collect_close(c);
+		if (pid > 0)
+			waitpid(pid, status, 0);
+		return -1;
+	}
 	fragml_collect_close(c);
-	waitpid(pid, &status, 0);
+	waitpid(pid, status, 0);
+	return pid;
+}
+
+TEST(lifetime_labels)
+{
+	const char *why = why_cannot_collect();
+	struct fragml_collect_stats st;
+	struct fragml_err err = {};
+	char dir[PATH_MAX], csv[PATH_MAX + 32], src[64];
+	long l0, l1;
+	pid_t pid;
+	int status = 0;
+
+	if (why)
+		SKIP(return, "%s", why);
+	mk_tmpdir(dir, sizeof(dir), "lt");
+	pid = collect_pipes(dir, &st, &status, &err);
+	ASSERT_LT(0, pid) TH_LOG("%s", fragml_err_msg(&err));
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	snprintf(csv, sizeof(csv), "%s/lifetime.csv", dir);
 	snprintf(src, sizeof(src), "fragml-lt-test:%d", pid);
@@ -443,7 +469,9 @@ TEST(dataset_schema)
 	struct fragml_collect_stats st;
 	struct fragml_err err = {};
 	char dir[PATH_MAX], path[PATH_MAX + 32], line[8192];
-	unsigned int ncol = fragml_csv_ncolumns() + 3;
+	/* auxiliary columns per file (docs/dataset.md) */
+	static const unsigned int n_aux[] = { 6, 3, 3 };
+	unsigned int ncol;
 	long rows = 0;
 	pid_t pid;
 
@@ -477,6 +505,7 @@ TEST(dataset_schema)
 		long lno = 0;
 
 		snprintf(path, sizeof(path), "%s/%s", dir, files[h]);
+		ncol = fragml_csv_ncolumns() + n_aux[h];
 		f = fopen(path, "r");
 		ASSERT_NE(NULL, f);
 		while (fgets(line, sizeof(line), f)) {
@@ -985,6 +1014,402 @@ TEST(gate_collect_refused)
 	EXPECT_EQ(-ENOENT, fragml_gate_collect_open(&c, &o, &err));
 	EXPECT_NE(NULL, strstr(err.msg, "fragml_gate_cfg")) TH_LOG("%s", err.msg);
 	EXPECT_EQ(NULL, c);
+}
+
+/* ---- allocation sites and the labels of item 3 ---- */
+
+/* Rows of a lifetime CSV as name -> cell lookups. */
+struct rows {
+	int n, ncol;
+	char *hdr[128];
+	char **cell;	/* n * ncol */
+};
+
+static void rows_free(struct rows *r)
+{
+	for (int i = 0; i < r->n * r->ncol; i++)
+		free(r->cell[i]);
+	for (int i = 0; i < r->ncol; i++)
+		free(r->hdr[i]);
+	free(r->cell);
+	memset(r, 0, sizeof(*r));
+}
+
+static int rows_read(struct rows *r, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	static char line[16384];
+	int cap = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		int col = 0;
+
+		line[strcspn(line, "\n")] = 0;
+		if (!r->ncol) {
+			for (char *p = line, *q; p; p = q ? q + 1 : NULL) {
+				q = strchr(p, ',');
+				if (q)
+					*q = 0;
+				r->hdr[r->ncol++] = strdup(p);
+			}
+			continue;
+		}
+		if (r->n == cap) {
+			cap = cap ? cap * 2 : 4096;
+			r->cell = realloc(r->cell, (size_t)cap * r->ncol * sizeof(char *));
+		}
+		for (char *p = line, *q; p && col < r->ncol; p = q ? q + 1 : NULL, col++) {
+			q = strchr(p, ',');
+			if (q)
+				*q = 0;
+			r->cell[r->n * r->ncol + col] = strdup(p);
+		}
+		while (col < r->ncol)
+			r->cell[r->n * r->ncol + col++] = strdup("");
+		r->n++;
+	}
+	fclose(f);
+	return 0;
+}
+
+static const char *cell(const struct rows *r, int row, const char *name)
+{
+	for (int c = 0; c < r->ncol; c++)
+		if (!strcmp(r->hdr[c], name))
+			return r->cell[row * r->ncol + c];
+	return NULL;
+}
+
+/* Child: `rounds` rounds of 32 pipes holding a page each for `hold_us`. */
+static void site_child(int rounds, int hold_us)
+{
+	char page[4096];
+
+	prctl(PR_SET_NAME, "fragml-sitet");
+	memset(page, 's', sizeof(page));
+	for (int r = 0; r < rounds; r++) {
+		int p[32][2];
+
+		for (int i = 0; i < 32; i++) {
+			if (pipe(p[i]))
+				_exit(2);
+			if (write(p[i][1], page, sizeof(page)) != sizeof(page))
+				_exit(3);
+		}
+		usleep(hold_us);
+		for (int i = 0; i < 32; i++) {
+			close(p[i][0]);
+			close(p[i][1]);
+		}
+	}
+	_exit(0);
+}
+
+static pid_t site_run(int rounds, int hold_us)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0)
+		site_child(rounds, hold_us);
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	return pid;
+}
+
+struct site_ctx {
+	struct fragml_collector *c;
+};
+
+static void *collect_thread(void *arg)
+{
+	struct site_ctx *x = arg;
+	struct fragml_err err = {};
+
+	fragml_collect_run(x->c, NULL, &err);
+	return NULL;
+}
+
+TEST(site_stable_online)
+{
+	const char *why = why_cannot_collect();
+	struct fragml_collector *c = NULL;
+	struct fragml_collect_opts o;
+	struct fragml_err err = {};
+	char dir[PATH_MAX], csv[PATH_MAX + 32], src_a[64], src_b[64], site[32] = "";
+	struct rows r;
+	int n_a = 0, n_a_site = 0, n_b = 0, n_b_site = 0, first_a = -1;
+	int first_b = -1, ppk_first_a = -2, ppk_last_a = -2, ppk_first_b = -2, ppk_last_b = -2;
+	pid_t a, b;
+
+	if (why)
+		SKIP(return, "%s", why);
+	mk_tmpdir(dir, sizeof(dir), "site");
+	fragml_collect_opts_default(&o);
+	o.outdir = dir;
+	o.workload = "selftest";
+	o.lifetime_T_s = 1;
+	o.duration_s = 0;
+	ASSERT_EQ(0, fragml_collect_open(&c, &o, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	{
+		pthread_t th;
+		struct site_ctx x = { .c = c };
+
+		ASSERT_EQ(0, pthread_create(&th, NULL, collect_thread, &x));
+		usleep(300000);
+		a = site_run(5, 1300000);	/* every page outlives T = 1 s */
+		b = site_run(12, 20000);	/* then the same program's pages die young */
+		usleep(300000);
+		fragml_collect_stop(c);
+		pthread_join(th, NULL);
+	}
+	fragml_collect_close(c);
+	snprintf(csv, sizeof(csv), "%s/lifetime.csv", dir);
+	snprintf(src_a, sizeof(src_a), "fragml-sitet:%d", a);
+	snprintf(src_b, sizeof(src_b), "fragml-sitet:%d", b);
+	ASSERT_EQ(0, rows_read(&r, csv));
+	ASSERT_NE(NULL, cell(&r, 0, "site")) TH_LOG("no site column");
+	/* the dominant site of process a's pipe pages */
+	for (int i = 0; i < r.n && !site[0]; i++)
+		if (!strcmp(cell(&r, i, "class"), "pipe") && !strcmp(cell(&r, i, "source"), src_a))
+			snprintf(site, sizeof(site), "%s", cell(&r, i, "site"));
+	ASSERT_EQ(16, (int)strlen(site)) TH_LOG("site '%s'", site);
+	for (int i = 0; i < r.n; i++) {
+		const char *s = cell(&r, i, "source"), *ppk = cell(&r, i, "site_long_ppk");
+		int is_a = !strcmp(s, src_a), is_b = !strcmp(s, src_b), v = ppk[0] ? atoi(ppk) : -1;
+
+		if (strcmp(cell(&r, i, "class"), "pipe") || (!is_a && !is_b))
+			continue;
+		if (is_a) {
+			n_a++;
+			n_a_site += !strcmp(cell(&r, i, "site"), site);
+			if (strcmp(cell(&r, i, "site"), site))
+				continue;
+			if (first_a < 0)
+				first_a = i, ppk_first_a = v;
+			ppk_last_a = v;
+		} else {
+			n_b++;
+			n_b_site += !strcmp(cell(&r, i, "site"), site);
+			if (strcmp(cell(&r, i, "site"), site))
+				continue;
+			if (first_b < 0)
+				first_b = i, ppk_first_b = v;
+			ppk_last_b = v;
+		}
+	}
+	TH_LOG("site %s: process a %d/%d pipe rows, b %d/%d; site_long_ppk a %d -> %d, b %d -> %d",
+	       site, n_a_site, n_a, n_b_site, n_b, ppk_first_a, ppk_last_a, ppk_first_b, ppk_last_b);
+	rows_free(&r);
+	rm_tree(dir);
+	ASSERT_GE(n_a, 150);
+	ASSERT_GE(n_b, 300);
+	/* stable: one site for the pipe pages, the same in the second process */
+	ASSERT_GE(n_a_site * 10, n_a * 9);
+	ASSERT_GE(n_b_site * 10, n_b * 9);
+	/* online: unseen at first, all-long once a's first round was freed */
+	ASSERT_EQ(-1, ppk_first_a);
+	ASSERT_GE(ppk_last_a, 900);
+	/* and corrected down while b's pages die young */
+	ASSERT_GE(ppk_first_b, 900);
+	ASSERT_LT(ppk_last_b, ppk_first_b - 300);
+}
+
+TEST(life_class_consistent)
+{
+	const char *why = why_cannot_collect();
+	struct fragml_collect_stats st;
+	struct fragml_err err = {};
+	char dir[PATH_MAX], csv[PATH_MAX + 32];
+	struct rows r;
+	int n[3] = {}, censored = 0, bad = 0, status = 0;
+
+	if (why)
+		SKIP(return, "%s", why);
+	mk_tmpdir(dir, sizeof(dir), "lc");
+	ASSERT_LT(0, collect_pipes(dir, &st, &status, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	snprintf(csv, sizeof(csv), "%s/lifetime.csv", dir);
+	ASSERT_EQ(0, rows_read(&r, csv));
+	ASSERT_NE(NULL, cell(&r, 0, "life_class"));
+	ASSERT_NE(NULL, cell(&r, 0, "pollutes"));
+	for (int i = 0; i < r.n; i++) {
+		const char *life = cell(&r, i, "life_ms"), *lc = cell(&r, i, "life_class");
+		const char *pol = cell(&r, i, "pollutes");
+		long ms = life[0] ? atol(life) : -1;
+
+		if (ms >= 0) {
+			int want = ms < 1000 ? 0 : ms < 60000 ? 1 : 2;
+
+			/* life_ms is rounded down: a row at exactly 999.9 ms is class 0 */
+			if (!lc[0] || atoi(lc) != want) {
+				if (bad++ < 3)
+					TH_LOG("row %d: life_ms %ld, life_class '%s'", i, ms, lc);
+			} else {
+				n[want]++;
+			}
+		} else if (lc[0]) {
+			/* alive at the end of a 4 s run: censored */
+			if (bad++ < 3)
+				TH_LOG("row %d: alive at the end, life_class '%s'", i, lc);
+		} else {
+			censored++;
+		}
+		if (strcmp(pol, "0") && strcmp(pol, "1")) {
+			bad++;
+		} else if (!strcmp(pol, "1") &&
+			   (!strcmp(cell(&r, i, "migratetype"), "1") ||
+			    strcmp(cell(&r, i, "block_mt"), "1") ||
+			    !strcmp(cell(&r, i, "change_owner"), "1"))) {
+			if (bad++ < 3)
+				TH_LOG("row %d: pollutes without a mixing fallback", i);
+		}
+		/* the label at T agrees with life_ms */
+		if (ms >= 0 && atoi(cell(&r, i, "label")) != (ms >= 1000) && ms != 999)
+			bad++;
+	}
+	TH_LOG("%d rows: life_class 0/1/2 = %d/%d/%d, censored %d; need moments %llu", r.n, n[0],
+	       n[1], n[2], censored, (unsigned long long)st.needs);
+	rows_free(&r);
+	rm_tree(dir);
+	ASSERT_EQ(0, bad);
+	ASSERT_GE(n[0], 60);	/* the 64 short pipes */
+	ASSERT_GE(n[1], 60);	/* the 64 held 2.5 s */
+}
+
+/* Feed the labeller one record; page N is pfn N of a made-up vmemmap. */
+#define FEED_VMEMMAP	0xffffea0000000000ull
+#define PAGE(n)		(FEED_VMEMMAP + (n) * 64)
+static void feed(struct fragml_collector *c, const void *rec, size_t len)
+{
+	collect_on_event(c, (void *)rec, len);
+}
+
+static void feed_alloc(struct fragml_collector *c, uint64_t page, uint64_t ts, int extfrag,
+		       int block_mt, int change_owner)
+{
+	struct fragml_ev_alloc e;
+
+	memset(&e, 0, sizeof(e));
+	e.h.type = FRAGML_EV_ALLOC;
+	e.h.tgid = 4242;
+	e.h.ts = ts;
+	e.page = PAGE(page);
+	e.mt = 0;
+	e.block_mt = block_mt;
+	e.cls = FRAGML_CLASS_KERNEL;
+	e.flags = extfrag ? FRAGML_ALLOC_F_EXTFRAG : 0;
+	e.stack_id = -1;
+	e.site = 0x1234;
+	memcpy(e.comm, "feeder", 7);
+	for (int i = 0; i < FRAGML_MAX_FEATURES; i++)
+		e.v.f[i] = FRAGML_MISSING;
+	e.v.f[FRAGML_F_CHANGE_OWNER] = extfrag ? change_owner : FRAGML_MISSING;
+	feed(c, &e, sizeof(e));
+}
+
+static void feed_free(struct fragml_collector *c, uint64_t page, uint64_t ts)
+{
+	struct fragml_ev_free e = { .h = { .type = FRAGML_EV_FREE, .ts = ts }, .page = PAGE(page) };
+
+	feed(c, &e, sizeof(e));
+}
+
+TEST(pollutes_label)
+{
+	struct fragml_collector *c = calloc(1, sizeof(*c));
+	struct fragml_err err = {};
+	char dir[PATH_MAX], csv[PATH_MAX + 32];
+	const uint64_t S = 1000000000ull;
+	struct rows r;
+	/* page -> expected pollutes, life_class ("" = censored) */
+	static const struct { uint64_t page; int pollutes; const char *lc; } want[] = {
+		{ 1, 1, "1" },	/* mixing fallback, alive at the THP fallback */
+		{ 2, 0, "1" },	/* fallback that claimed the block */
+		{ 3, 0, "1" },	/* no fallback: an unmovable block */
+		{ 4, 0, "0" },	/* mixing, freed before the need moment */
+		{ 5, 1, "1" },	/* handed out from a per-CPU list the fallback refilled */
+		{ 6, 0, "0" },	/* mixing, allocated after the last need moment */
+		{ 7, 0, "2" },	/* freed after 61 s */
+		{ 8, 1, "2" },	/* mixing, alive at the end, 65 s old: class 2; the deferral counts */
+		{ 9, 0, "" },	/* alive at the end, 10 s old: censored */
+	};
+	int seen = 0;
+
+	ASSERT_NE(NULL, c);
+	mk_tmpdir(dir, sizeof(dir), "pol");
+	fragml_collect_opts_default(&c->o);
+	c->err = &err;
+	c->vmemmap_base = FEED_VMEMMAP;
+	ASSERT_EQ(0, u64map_init(&c->allocs_by_page, 1 << 10));
+	ASSERT_EQ(0, u64map_init(&c->regions_by_key, 1 << 10));
+	ASSERT_EQ(0, u64map_init(&c->stacks_by_key, 1 << 10));
+	snprintf(csv, sizeof(csv), "%s/lifetime.csv", dir);
+	ASSERT_EQ(0, fragml_csv_open(&c->csv[FRAGML_HOOK_LIFETIME], csv, "w",
+				     "block_mt,life_ms,pfn,site,life_class,pollutes", &err));
+	feed_alloc(c, 1, 1 * S, 1, 1, 0);
+	feed_alloc(c, 2, 1 * S, 1, 1, 1);
+	feed_alloc(c, 3, 1 * S, 0, 0, 0);
+	feed_alloc(c, 4, 1 * S, 1, 1, 0);
+	feed_alloc(c, 5, 1 * S, 1, 1, 0);
+	feed_alloc(c, 5, 1 * S + S / 5, 0, 0, 0);	/* its own allocation, later */
+	feed_alloc(c, 7, 0, 0, 0, 0);
+	feed_free(c, 4, 1 * S + S / 2);
+	{
+		struct fragml_ev_need nd = { .h = { .type = FRAGML_EV_NEED, .ts = 2 * S },
+					     .kind = FRAGML_NEED_THP_FALLBACK, .order = 9 };
+		struct fragml_ev_need lo = { .h = { .type = FRAGML_EV_NEED, .ts = 2 * S },
+					     .kind = FRAGML_NEED_COMPACT_DEFERRED, .order = 3 };
+
+		feed(c, &nd, sizeof(nd));
+		feed(c, &lo, sizeof(lo));	/* a deferral below order 9: no need moment */
+	}
+	feed_free(c, 1, 2 * S + S / 2);
+	feed_free(c, 2, 3 * S);
+	feed_free(c, 3, 3 * S);
+	feed_free(c, 5, 3 * S);
+	feed_alloc(c, 6, 3 * S + S / 2, 1, 1, 0);
+	feed_free(c, 6, 4 * S);
+	feed_alloc(c, 8, 5 * S, 1, 1, 0);
+	{
+		struct fragml_ev_need nd = { .h = { .type = FRAGML_EV_NEED, .ts = 50 * S },
+					     .kind = FRAGML_NEED_COMPACT_DEFERRED, .order = 9 };
+
+		feed(c, &nd, sizeof(nd));
+	}
+	feed_alloc(c, 9, 60 * S, 0, 0, 0);
+	feed_free(c, 7, 61 * S);
+	collect_finish_allocs(c, 70 * S);
+	ASSERT_EQ(0, fragml_csv_close(&c->csv[FRAGML_HOOK_LIFETIME], &err)) TH_LOG("%s", err.msg);
+	EXPECT_EQ(2, (int)c->st.needs);
+	ASSERT_EQ(0, rows_read(&r, csv));
+	ASSERT_EQ(9, r.n);
+	for (int i = 0; i < r.n; i++) {
+		uint64_t pfn = strtoull(cell(&r, i, "pfn"), NULL, 10);
+
+		for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+			if (want[k].page != pfn)
+				continue;
+			EXPECT_EQ(want[k].pollutes, atoi(cell(&r, i, "pollutes")))
+				TH_LOG("page %llu", (unsigned long long)pfn);
+			EXPECT_STREQ(want[k].lc, cell(&r, i, "life_class"))
+				TH_LOG("page %llu", (unsigned long long)pfn);
+			EXPECT_STREQ("0000000000001234", cell(&r, i, "site"));
+			seen++;
+		}
+	}
+	EXPECT_EQ(9, seen);
+	rows_free(&r);
+	u64map_free(&c->allocs_by_page);
+	u64map_free(&c->regions_by_key);
+	u64map_free(&c->stacks_by_key);
+	free(c->allocs);
+	free(c->free_slots);
+	free(c->needs);
+	free(c);
+	rm_tree(dir);
 }
 
 TEST_HARNESS_MAIN

@@ -25,6 +25,7 @@
 #include "kselftest_harness.h"
 
 #include "fragml_load.h"
+#include "fragml_collect_events.h"
 #include "testlib.h"
 
 #define BATCH 4096
@@ -860,6 +861,118 @@ out:
 		tl_release_bpffs(bpffs);
 	}
 	free(m);
+}
+
+/* `rounds` times: 64 pipes holding a page each, closed 20 ms later */
+static void pipe_churn(int rounds)
+{
+	for (int i = 0; i < rounds; i++) {
+		int pp[64][2], made = 0;
+		char page[4096] = { 1 };
+
+		for (; made < 64; made++) {
+			if (pipe(pp[made]))
+				break;
+			if (write(pp[made][1], page, sizeof(page)) < 0) {
+				made++;
+				break;
+			}
+		}
+		usleep(20000);
+		for (int j = 0; j < made; j++) {
+			close(pp[j][0]);
+			close(pp[j][1]);
+		}
+	}
+}
+
+/*
+ * fragml-load --site-table: a good table lands in the observe programs' pinned
+ * fragml_site_life (seeded entries flagged), a malformed one is refused with
+ * one line before anything is written, and the observe programs keep adding
+ * their own sites online; before it (no model reading sites), they compute none.
+ */
+TEST(site_table_published)
+{
+	struct fragml_handle *h = NULL;
+	char bpffs[64] = "", bindir[512], good[96], bad[96], p[160], cmd[1024], line[512];
+	struct fragml_site_life v;
+	__u64 k, nk, *kp = NULL, site = 0x00000000000000aaull;
+	uint32_t n = 0, trained = 0, maxe = 0;
+	int fd, st, lines = 0;
+	FILE *f;
+
+	if (!open_observe(_metadata, bpffs, sizeof(bpffs), &h))
+		SKIP(return, "needs root and kernel BTF");
+	ASSERT_NE(NULL, h);
+	tl_bindir(bindir, sizeof(bindir));
+	snprintf(bad, sizeof(bad), "/tmp/fragml-test-bad-%d.sites", getpid());
+	snprintf(good, sizeof(good), "/tmp/fragml-test-good-%d.sites", getpid());
+	f = fopen(good, "w");
+	ASSERT_NE(NULL, f);
+	fprintf(f, "%s\nsite,allocs,long,short\n00000000000000aa,40,30,10\n00000000000000bb,9,0,9\n",
+		FRAGML_SITE_TABLE_MAGIC);
+	fclose(f);
+	f = fopen(bad, "w");
+	ASSERT_NE(NULL, f);
+	fprintf(f, "%s\nsite,allocs,long,short\n00000000000000aa,1,1,1\n", FRAGML_SITE_TABLE_MAGIC);
+	fclose(f);
+
+	/* no model reads sites and no table: the observe programs walk no stack */
+	pipe_churn(5);
+	ASSERT_EQ(0, fragml_site_table_stat(h, &n, &trained, &maxe));
+	EXPECT_EQ(0u, n) TH_LOG("%u sites computed while nothing reads them", n);
+
+	snprintf(cmd, sizeof(cmd), "FRAGML_BPFFS=%s %s/fragml-load -q --no-policy --no-guard --site-table %s",
+		 bpffs, bindir, good);
+	ASSERT_EQ(0, system(cmd));
+	snprintf(p, sizeof(p), "%s/fragml_site_life", fragml_pin_dir(h));
+	fd = bpf_obj_get(p);
+	ASSERT_LE(0, fd) TH_LOG("%s", p);
+	ASSERT_EQ(0, bpf_map_lookup_elem(fd, &site, &v));
+	EXPECT_EQ(40u, v.allocs);
+	EXPECT_EQ(30u, v.long_cnt);
+	EXPECT_EQ(10u, v.short_cnt);
+	EXPECT_EQ((uint32_t)FRAGML_SITE_F_TRAINED, v.flags);
+
+	/* refused whole, one line on stderr, the entry untouched */
+	snprintf(cmd, sizeof(cmd), "FRAGML_BPFFS=%s %s/fragml-load --no-policy --no-guard --site-table %s 2>&1",
+		 bpffs, bindir, bad);
+	f = popen(cmd, "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		lines++;
+		EXPECT_NE(NULL, strstr(line, "exceeds allocs")) TH_LOG("%s", line);
+	}
+	st = pclose(f);
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+	EXPECT_EQ(1, lines);
+	ASSERT_EQ(0, bpf_map_lookup_elem(fd, &site, &v));
+	EXPECT_EQ(40u, v.allocs);
+	EXPECT_EQ(30u, v.long_cnt);
+
+	/* online: the observe programs add sites of their own while pages come and go */
+	pipe_churn(20);
+	ASSERT_EQ(0, fragml_site_table_stat(h, &n, &trained, &maxe));
+	TH_LOG("site lifetime table: %u sites, %u seeded, room for %u", n, trained, maxe);
+	EXPECT_EQ(2u, trained);
+	EXPECT_LT(2u, n);
+	EXPECT_EQ((uint32_t)FRAGML_SITE_TABLE_MAX, maxe);
+	for (; !bpf_map_get_next_key(fd, kp, &nk); kp = &k) {
+		k = nk;
+		if (!bpf_map_lookup_elem(fd, &k, &v) && !(v.flags & FRAGML_SITE_F_TRAINED))
+			EXPECT_LE(v.long_cnt + v.short_cnt, v.allocs);
+	}
+	close(fd);
+	unlink(good);
+	unlink(bad);
+	fragml_close(h);
+	{
+		struct fragml_open_opts d = { .bpffs = bpffs };
+
+		fragml_detach(&d, NULL);
+		tl_release_bpffs(bpffs);
+	}
 }
 
 TEST(environment_errors)

@@ -497,14 +497,14 @@ TEST(bad_csv_refused)
 	/* auxiliary columns after label are ignored; a good file reads */
 	csv_header(buf, sizeof(buf), NULL, NULL);
 	buf[strlen(buf) - 1] = '\0';
-	strcat(buf, ",block_mt,life_ms,pfn\n");
+	strcat(buf, ",block_mt,life_ms,pfn,site,life_class,pollutes\n");
 	{
 		size_t n = strlen(buf);
 
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "1000,w,lifetime,slab,s");
 		for (int i = 0; i < nf; i++)
 			n += (size_t)snprintf(buf + n, sizeof(buf) - n, ",%s", i == 0 ? "3" : "");
-		snprintf(buf + n, sizeof(buf) - n, ",1,0,,12345\n");
+		snprintf(buf + n, sizeof(buf) - n, ",1,0,,12345,00c0ffee00c0ffee,,0\n");
 	}
 	ASSERT_EQ(0, read_csv_text("aux.csv", buf, &err)) TH_LOG("%s", err.msg);
 }
@@ -810,6 +810,208 @@ done:
 	free(part);
 	free(res);
 	fragml_dataset_free(&ds);
+}
+
+/* ---- other labels, the site column, site tables ---- */
+
+#define SITE_A	0x00000000000000aaull	/* every row lived >= T */
+#define SITE_B	0x00000000000000bbull	/* none did */
+#define SITE_C	0x00000000000000ccull	/* half did */
+
+/* A collector-shaped lifetime CSV: pollutes = order < 10, life_class from row
+ * number (empty every 5th row), `label` from the site. Returns the rows with a
+ * non-empty life_class >= 2. */
+static int write_labelled_csv(const char *path, int rows)
+{
+	const struct fragml_feature_desc *d;
+	FILE *f = fopen(path, "w");
+	int lc2 = 0;
+
+	if (!f)
+		return -1;
+	fputs("ts_ns,workload,hook,class,source", f);
+	for (unsigned int i = 0; (d = fragml_feature_at(i)); i++)
+		fprintf(f, ",%s", d->name);
+	fputs(",label,block_mt,life_ms,pfn,site,life_class,pollutes\n", f);
+	seed_state = 9;
+	for (int r = 0; r < rows; r++) {
+		int order = (int)(rnd() % 32), which = r % 4;
+		uint64_t site = which == 0 ? SITE_A : which == 1 ? SITE_B : which == 2 ? SITE_C : 0;
+		int label = site == SITE_A || (site == SITE_C && (r / 4) % 2);
+		int lc = r % 3;
+
+		fprintf(f, "%d,w%d,lifetime,kernel,s", 1000 * r, r % 4);
+		for (unsigned int i = 0; (d = fragml_feature_at(i)); i++) {
+			if (d->id == FRAGML_F_ORDER)
+				fprintf(f, ",%d", order);
+			else if (d->id == FRAGML_F_GFP_BITS)
+				fprintf(f, ",%u", rnd() % 8);
+			else
+				fputs(",", f);
+		}
+		fprintf(f, ",%d,0,5,1,", label);
+		if (site)
+			fprintf(f, "%016llx", (unsigned long long)site);
+		if (r % 5 == 4)
+			fputs(",", f);
+		else {
+			fprintf(f, ",%d", lc);
+			lc2 += lc >= 2;
+		}
+		fprintf(f, ",%d\n", order < 10);
+	}
+	fclose(f);
+	return lc2;
+}
+
+TEST(train_on_other_labels_and_site_table)
+{
+	char exe[PATH_MAX], cmd[PATH_MAX * 4], csv[PATH_MAX + 64], sites[PATH_MAX + 64], bin[PATH_MAX + 64];
+	struct fragml_read_opts ro = { .hook = -1, .label_column = "life_class", .label_min = 2 };
+	struct fragml_site_counts t;
+	struct fragml_dataset ds;
+	struct fragml_model *m = malloc(sizeof(*m));
+	struct fragml_err err = { 0 };
+	int lc2, wrong = 0, n = 0;
+
+	ASSERT_NE(NULL, m);
+	snprintf(csv, sizeof(csv), "%s", tmp_path("labels.csv"));
+	snprintf(sites, sizeof(sites), "%s", tmp_path("labels.sites"));
+	snprintf(bin, sizeof(bin), "%s", tmp_path("pollutes.bin"));
+	lc2 = write_labelled_csv(csv, 4000);
+	ASSERT_GT(lc2, 0);
+
+	/* the reader: life_class >= 2, censored rows dropped, `label` kept as outlived */
+	fragml_dataset_init(&ds);
+	ASSERT_EQ(0, fragml_dataset_read_csv(&ds, csv, &ro, &err)) TH_LOG("%s", err.msg);
+	EXPECT_EQ(4000 - 4000 / 5, (int)ds.n_rows);
+	for (size_t r = 0; r < ds.n_rows; r++)
+		n += ds.label[r];
+	EXPECT_EQ(lc2, n);
+	EXPECT_EQ(SITE_A, ds.site[0]);
+	EXPECT_EQ(1, ds.outlived[0]);
+	fragml_dataset_free(&ds);
+	/* an absent label column and a bad site cell are refused by name */
+	ro.label_column = "nosuch";
+	fragml_dataset_init(&ds);
+	EXPECT_EQ(-EINVAL, fragml_dataset_read_csv(&ds, csv, &ro, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "'nosuch'")) TH_LOG("%s", err.msg);
+	fragml_dataset_free(&ds);
+	{
+		char buf[8192];
+		int nf = count_features();
+
+		csv_header(buf, sizeof(buf), NULL, NULL);
+		buf[strlen(buf) - 1] = '\0';
+		strcat(buf, ",site\n");
+		csv_row(buf, sizeof(buf), nf, "3");
+		buf[strlen(buf) - 1] = '\0';
+		strcat(buf, ",xyz\n");
+		ASSERT_EQ(-EINVAL, read_csv_text("badsite.csv", buf, &err));
+		EXPECT_NE(NULL, strstr(err.msg, "column 'site'")) TH_LOG("%s", err.msg);
+	}
+
+	tl_bindir(exe, sizeof(exe));
+	snprintf(cmd, sizeof(cmd), "%s/fragml-train --help >/dev/null 2>&1", exe);
+	if (system(cmd) != 0)
+		SKIP(goto done, "fragml-train not built in %s", exe);
+	/* trains on pollutes (a rule on order) and writes the site table */
+	snprintf(cmd, sizeof(cmd), "%s/fragml-train -q --hook lifetime --data %s -o %s --label pollutes "
+		 "--site-table %s --trees 4 --max-depth 3 >/dev/null 2>&1", exe, csv, bin, sites);
+	ASSERT_EQ(0, system(cmd));
+	ASSERT_EQ(0, fragml_model_read_file(m, bin, &err)) TH_LOG("%s", err.msg);
+	for (int order = 0; order < 32; order++) {
+		int32_t x[FRAGML_MAX_FEATURES];
+
+		for (int k = 0; k < FRAGML_MAX_FEATURES; k++)
+			x[k] = FRAGML_MISSING;
+		x[FRAGML_F_ORDER] = order;
+		x[FRAGML_F_GFP_BITS] = order % 8;
+		wrong += fragml_model_eval(m, x, NULL) != (order < 10);
+	}
+	EXPECT_EQ(0, wrong);
+	ASSERT_EQ(0, fragml_site_table_read(sites, &t, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(3, (int)t.n);
+	EXPECT_EQ(SITE_A, t.e[0].site);
+	EXPECT_EQ(1000u, t.e[0].allocs);
+	EXPECT_EQ(1000u, t.e[0].long_cnt);
+	EXPECT_EQ(0u, t.e[0].short_cnt);
+	EXPECT_EQ(0u, t.e[1].long_cnt);
+	EXPECT_EQ(1000u, t.e[1].short_cnt);
+	EXPECT_EQ(500u, t.e[2].long_cnt);
+	EXPECT_EQ(500u, t.e[2].short_cnt);
+	fragml_site_counts_free(&t);
+	/* life_class:2 trains too; an unknown label column is refused */
+	snprintf(cmd, sizeof(cmd), "%s/fragml-train -q --hook lifetime --data %s -o %s --label life_class:2 "
+		 "--trees 4 --max-depth 3 >/dev/null 2>&1", exe, csv, tmp_path("lc.bin"));
+	EXPECT_EQ(0, system(cmd));
+	snprintf(cmd, sizeof(cmd), "%s/fragml-train -q --hook lifetime --data %s -o %s --label nosuch "
+		 "2>&1 | grep -q \"no column 'nosuch'\"", exe, csv, tmp_path("x.bin"));
+	EXPECT_EQ(0, system(cmd));
+	snprintf(cmd, sizeof(cmd), "%s/fragml-train -q --hook compaction --data %s -o %s --site-table %s "
+		 ">/dev/null 2>&1", exe, csv, tmp_path("x.bin"), tmp_path("x.sites"));
+	EXPECT_NE(0, system(cmd));
+done:
+	free(m);
+}
+
+TEST(malformed_site_table_refused)
+{
+	static const struct { const char *text, *needle; } bad[] = {
+		{ "", "empty file" },
+		{ "# fragml site lifetime table v2\nsite,allocs,long,short\n", ":1:" },
+		{ "# fragml site lifetime table v1\nsite,allocs,long\n", ":2:" },
+		{ "# fragml site lifetime table v1\n", "no header" },
+		{ "# fragml site lifetime table v1\nsite,allocs,long,short\n00000000000000a,3,1,2\n", "column 'site'" },
+		{ "# fragml site lifetime table v1\nsite,allocs,long,short\n00000000000000AA,3,1,2\n", "column 'site'" },
+		{ "# fragml site lifetime table v1\nsite,allocs,long,short\n0000000000000000,3,1,2\n", "column 'site'" },
+		{ "# fragml site lifetime table v1\nsite,allocs,long,short\n00000000000000aa,x,1,2\n", "column 'allocs'" },
+		{ "# fragml site lifetime table v1\nsite,allocs,long,short\n00000000000000aa,3,01,2\n", "column 'long'" },
+		{ "# fragml site lifetime table v1\nsite,allocs,long,short\n00000000000000aa,3,1,-2\n", "column 'short'" },
+		{ "# fragml site lifetime table v1\nsite,allocs,long,short\n00000000000000aa,3,1,2147483648\n", "column 'short'" },
+		{ "# fragml site lifetime table v1\nsite,allocs,long,short\n00000000000000aa,2,1,2\n", "exceeds allocs" },
+		{ "# fragml site lifetime table v1\nsite,allocs,long,short\n00000000000000aa,2,0,0\n", "no known fate" },
+		{ "# fragml site lifetime table v1\nsite,allocs,long,short\n00000000000000aa,3,1,2,4\n", "expected 4" },
+		{ "# fragml site lifetime table v1\nsite,allocs,long,short\n00000000000000aa,3,1\n", "expected 4" },
+		{ "# fragml site lifetime table v1\nsite,allocs,long,short\n00000000000000aa,3,1,2\n"
+		  "00000000000000bb,1,1,0\n00000000000000aa,1,0,1\n", "appears twice" },
+	};
+	struct fragml_site_counts t;
+	struct fragml_err err = { 0 };
+	const char *path = tmp_path("bad.sites");
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(path, bad[i].text);
+		EXPECT_NE(0, fragml_site_table_read(path, &t, &err)) TH_LOG("case %zu read", i);
+		EXPECT_EQ(0, (int)t.n);
+		EXPECT_EQ(NULL, t.e);
+		EXPECT_NE(NULL, strstr(err.msg, bad[i].needle)) TH_LOG("case %zu: %s", i, err.msg);
+		EXPECT_EQ(NULL, strchr(err.msg, '\n')) TH_LOG("case %zu: not one line", i);
+	}
+	/* too many sites for the kernel table */
+	{
+		FILE *f = fopen(path, "w");
+
+		ASSERT_NE(NULL, f);
+		fprintf(f, "%s\nsite,allocs,long,short\n", FRAGML_SITE_TABLE_MAGIC);
+		for (int i = 1; i <= FRAGML_SITE_TABLE_MAX + 1; i++)
+			fprintf(f, "%016x,1,1,0\n", i);
+		fclose(f);
+		EXPECT_EQ(-E2BIG, fragml_site_table_read(path, &t, &err));
+		EXPECT_EQ(0, (int)t.n);
+	}
+	/* a good one round-trips through the writer */
+	write_file(path, "# fragml site lifetime table v1\nsite,allocs,long,short\n"
+		   "00000000000000bb,5,1,3\n00000000000000aa,3,1,2\n");
+	ASSERT_EQ(0, fragml_site_table_read(path, &t, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(2, (int)t.n);
+	EXPECT_EQ(0xaaull, t.e[0].site);
+	EXPECT_EQ(0, fragml_site_table_write(tmp_path("rt.sites"), &t, &err));
+	fragml_site_counts_free(&t);
+	ASSERT_EQ(0, fragml_site_table_read(tmp_path("rt.sites"), &t, &err)) TH_LOG("%s", err.msg);
+	EXPECT_EQ(2, (int)t.n);
+	EXPECT_EQ(5u, t.e[1].allocs);
+	fragml_site_counts_free(&t);
 }
 
 TEST_HARNESS_MAIN

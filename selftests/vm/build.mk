@@ -81,7 +81,7 @@ demo-vm: vmtest-deps
 ## stress: 10 000 model swaps under a faulting workload in the VM, then a host collection (STRESS_SECS, default 60; 600 for the 10-minute run); not in CI
 .PHONY: stress
 stress: vmtest-deps $(VMTEST_DIR)/stress_swap $(BIN)/fragml-collect $(BIN)/fragml-work
-	@$(TOP)/selftests/vm/stress.sh $(KBZIMAGE) $(BUILD)/stress $(VMTEST_ENV)
+	@BPFTOOL=$(BPFTOOL) $(TOP)/selftests/vm/stress.sh $(KBZIMAGE) $(BUILD)/stress $(VMTEST_ENV)
 
 CHECK_DEPS	+= vmtest-deps
 CHECK_SCRIPTS	+= $(VMTEST_DIR)/vmtest-check.sh

@@ -494,6 +494,101 @@ TEST_F_TIMEOUT(policy, footprint_memory_tight, 600)
 }
 
 /*
+ * The audit's pairs of one hook: each vector the enforcing policy recorded for
+ * this process, against the one the observe programs recorded at the same key
+ * (docs/features.md "One feature path").  Features in `skip` are computed by
+ * one side only; those in `near` are the zone or node free counts, which move
+ * between the policy's call and the event observe sees (other allocations and
+ * frees): within 2 blocks / 2 per 1024 they count as agreeing; those in
+ * `drift` are rates read at two moments (fragml_rate_at() interpolates the
+ * window pair with the time): within 10 %.
+ */
+struct audit_sum {
+	unsigned int policy_rows, pairs, equal, rate_rows, density_rows;
+	unsigned int mismatch[FRAGML_MAX_FEATURES], near[FRAGML_MAX_FEATURES];
+};
+
+static const char *fname(int f)
+{
+	const struct fragml_feature_desc *d = fragml_feature_by_id(f);
+
+	return d ? d->name : "?";
+}
+
+static void audit_pairs(struct __test_metadata *_metadata, int fd, __u32 hook, __u64 skip,
+			__u64 near, __u64 drift, struct audit_sum *s)
+{
+	struct fragml_vaudit_key k, next, ok, *prev = NULL;
+	struct fragml_vec pv, ov;
+
+	memset(s, 0, sizeof(*s));
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		bool same = true;
+
+		k = next;
+		prev = &k;
+		if (k.side != FRAGML_VAUDIT_POLICY || k.hook != hook ||
+		    k.tgid != (__u32)getpid() || bpf_map_lookup_elem(fd, &k, &pv))
+			continue;
+		s->policy_rows++;
+		s->rate_rows += pv.f[FRAGML_F_TASK_ALLOC_RATE] != FRAGML_MISSING;
+		s->density_rows += pv.f[FRAGML_F_TASK_DENSITY_PPK] != FRAGML_MISSING;
+		ok = k;
+		ok.side = FRAGML_VAUDIT_OBSERVE;
+		if (bpf_map_lookup_elem(fd, &ok, &ov))
+			continue;	/* nothing observed of this decision */
+		s->pairs++;
+		for (int f = 0; f < FRAGML_MAX_FEATURES; f++) {
+			if ((skip >> f & 1) || pv.f[f] == ov.f[f])
+				continue;
+			if (pv.f[f] != FRAGML_MISSING && ov.f[f] != FRAGML_MISSING &&
+			    (((near >> f & 1) && abs(pv.f[f] - ov.f[f]) <= 2) ||
+			     ((drift >> f & 1) && 10LL * llabs((long long)pv.f[f] - ov.f[f]) <=
+						  llabs((long long)pv.f[f])))) {
+				s->near[f]++;
+				continue;
+			}
+			if (s->mismatch[f]++ < 2)
+				TH_LOG("%s at %#llx: feature %s: policy %d, observe %d",
+				       fragml_hook_name(hook), (unsigned long long)k.where,
+				       fname(f), pv.f[f], ov.f[f]);
+			same = false;
+		}
+		s->equal += same;
+	}
+	for (int f = 0; f < FRAGML_MAX_FEATURES; f++)
+		if (s->mismatch[f] || s->near[f])
+			printf("#   %s: %s differs in %u pairs, within the tolerance in %u more\n",
+			       fragml_hook_name(hook), fname(f), s->mismatch[f], s->near[f]);
+}
+
+static int audit_open(struct __test_metadata *_metadata, int *on_fd)
+{
+	char on_path[256], map_path[256];
+	int fd;
+
+	snprintf(on_path, sizeof(on_path), "%s/fragml_vaudit_on", FRAGML_PIN_DIR);
+	snprintf(map_path, sizeof(map_path), "%s/fragml_vaudit", FRAGML_PIN_DIR);
+	*on_fd = bpf_obj_get(on_path);
+	fd = bpf_obj_get(map_path);
+	if (*on_fd < 0 || fd < 0)
+		TH_LOG("%s, %s: %s", on_path, map_path, strerror(errno));
+	return *on_fd < 0 ? -1 : fd;
+}
+
+static int audit_switch(int on_fd, __u32 on)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(on_fd, &zero, &on, BPF_ANY);
+}
+
+#define FBIT(f)	(1ULL << (f))
+/* per-second rates, interpolated with the time they are read at */
+#define AUDIT_RATES	(FBIT(FRAGML_F_TASK_ALLOC_RATE) | FBIT(FRAGML_F_TASK_THP_RATE) | \
+			 FBIT(FRAGML_F_EXTFRAG_RATE))
+
+/*
  * One feature path: at the same real THP faults, the vector the enforcing
  * policy decided on (built from the kernel's hook context) and the one the
  * observe programs computed (from the tracepoint and kernel structures) are
@@ -503,78 +598,67 @@ TEST_F_TIMEOUT(policy, footprint_memory_tight, 600)
  */
 TEST_F_TIMEOUT(policy, feature_vectors_agree, 180)
 {
-	char on_path[256], map_path[256];
-	struct fragml_vaudit_key k, next, ok, *prev = NULL;
-	struct fragml_vec pv, ov;
-	unsigned int pairs = 0, equal = 0, policy_rows = 0, rate_rows = 0, density_rows = 0;
-	unsigned int mismatch[FRAGML_MAX_FEATURES] = { 0 }, near[FRAGML_MAX_FEATURES] = { 0 };
-	__u32 zero = 0, one = 1;
+	struct audit_sum s;
 	struct region r;
 	int on_fd, fd;
 
 	/* the observe programs first (fragml-load), then the policy shares their state */
 	reset_fragml();
 	ASSERT_EQ(0, publish_const("thp_fault", "compact"));
-	snprintf(on_path, sizeof(on_path), "%s/fragml_vaudit_on", FRAGML_PIN_DIR);
-	snprintf(map_path, sizeof(map_path), "%s/fragml_vaudit", FRAGML_PIN_DIR);
-	on_fd = bpf_obj_get(on_path);
-	fd = bpf_obj_get(map_path);
-	ASSERT_LE(0, on_fd) TH_LOG("%s: %s", on_path, strerror(errno));
-	ASSERT_LE(0, fd) TH_LOG("%s: %s", map_path, strerror(errno));
-	ASSERT_EQ(0, bpf_map_update_elem(on_fd, &zero, &one, BPF_ANY));
+	fd = audit_open(_metadata, &on_fd);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, audit_switch(on_fd, 1));
 	ASSERT_EQ(0, fault_region(&r, 64));
-	ASSERT_EQ(0, bpf_map_update_elem(on_fd, &zero, &zero, BPF_ANY));
-
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		if (k.side != FRAGML_VAUDIT_POLICY || k.hook != FRAGML_HOOK_THP_FAULT ||
-		    k.tgid != (__u32)getpid() || bpf_map_lookup_elem(fd, &k, &pv))
-			continue;
-		policy_rows++;
-		rate_rows += pv.f[FRAGML_F_TASK_ALLOC_RATE] != FRAGML_MISSING;
-		density_rows += pv.f[FRAGML_F_TASK_DENSITY_PPK] != FRAGML_MISSING;
-		ok = k;
-		ok.side = FRAGML_VAUDIT_OBSERVE;
-		if (bpf_map_lookup_elem(fd, &ok, &ov))
-			continue;	/* no huge page came of this decision: nothing observed */
-		pairs++;
-		bool same = true;
-
-		for (int f = 0; f < FRAGML_MAX_FEATURES; f++) {
-			if (f == FRAGML_F_GFP_BITS || pv.f[f] == ov.f[f])
-				continue;
-			/* the node's free counts move between the policy's
-			 * decision and the allocation observe sees (other
-			 * allocations and frees): within 2 blocks / 2 per 1024 */
-			if ((f == FRAGML_F_FREE_HUGE_BLOCKS || f == FRAGML_F_UNUSABLE_PPK) &&
-			    pv.f[f] != FRAGML_MISSING && ov.f[f] != FRAGML_MISSING &&
-			    abs(pv.f[f] - ov.f[f]) <= 2) {
-				near[f]++;
-				continue;
-			}
-			if (mismatch[f]++ < 2)
-				TH_LOG("region %#llx feature %d: policy %d, observe %d",
-				       (unsigned long long)k.where, f, pv.f[f], ov.f[f]);
-			same = false;
-		}
-		equal += same;
-	}
+	ASSERT_EQ(0, audit_switch(on_fd, 0));
+	audit_pairs(_metadata, fd, FRAGML_HOOK_THP_FAULT, FBIT(FRAGML_F_GFP_BITS),
+		    FBIT(FRAGML_F_FREE_HUGE_BLOCKS) | FBIT(FRAGML_F_UNUSABLE_PPK), AUDIT_RATES, &s);
 	printf("# feature vectors: %u policy decisions, %u with an observed huge page, %u identical (gfp_bits aside); rates in %u, density in %u\n",
-	       policy_rows, pairs, equal, rate_rows, density_rows);
-	for (int f = 0; f < FRAGML_MAX_FEATURES; f++)
-		if (mismatch[f] || near[f])
-			printf("#   feature %d differs in %u pairs, within the tolerance in %u more\n", f,
-			       mismatch[f], near[f]);
+	       s.policy_rows, s.pairs, s.equal, s.rate_rows, s.density_rows);
 	unmap_region(&r);
 	close(on_fd);
 	close(fd);
-	ASSERT_GE(policy_rows, 24u);
-	ASSERT_GE(pairs, 16u);
-	EXPECT_GE(equal * 10, pairs * 9) TH_LOG("%u of %u pairs identical", equal, pairs);
+	ASSERT_GE(s.policy_rows, 24u);
+	ASSERT_GE(s.pairs, 16u);
+	EXPECT_GE(s.equal * 10, s.pairs * 9) TH_LOG("%u of %u pairs identical", s.equal, s.pairs);
 	/* state shared with the observe programs reaches the policy */
-	EXPECT_GE(rate_rows, policy_rows / 2);
-	EXPECT_GE(density_rows, policy_rows / 2);
+	EXPECT_GE(s.rate_rows, s.policy_rows / 2);
+	EXPECT_GE(s.density_rows, s.policy_rows / 2);
+}
+
+/*
+ * The same at real direct compactions, on memory fragmented by unmovable
+ * scatter: the policy is asked in try_to_compact_pages() just before
+ * compact_zone() of the same zone and order, in the same thread, where
+ * observe computes its vector at mm_compaction_begin (keyed by thread, zone
+ * index, order and the thread's count of calls).  Every compaction feature is
+ * computed by both sides.
+ */
+TEST_F_TIMEOUT(policy, compaction_vectors_agree, 420)
+{
+	int npipes = atoi(env_or("FRAGML_FRAG_PIPES", "0")) ?: pipes_for_memory();
+	struct audit_sum s;
+	struct region r;
+	int on_fd, fd, kept;
+
+	reset_fragml();
+	ASSERT_EQ(0, publish_const("thp_fault", "compact"));
+	kept = fragment_unmovable(npipes);
+	ASSERT_GT(kept, 0);
+	fd = audit_open(_metadata, &on_fd);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, audit_switch(on_fd, 1));
+	ASSERT_EQ(0, fault_region(&r, 384));
+	ASSERT_EQ(0, audit_switch(on_fd, 0));
+	audit_pairs(_metadata, fd, FRAGML_HOOK_COMPACTION, 0,
+		    FBIT(FRAGML_F_FREE_HUGE_BLOCKS) | FBIT(FRAGML_F_UNUSABLE_PPK),
+		    AUDIT_RATES, &s);
+	printf("# compaction vectors: %u policy calls of this thread, %u with a compaction observed, %u identical\n",
+	       s.policy_rows, s.pairs, s.equal);
+	unmap_region(&r);
+	close(on_fd);
+	close(fd);
+	ASSERT_GE(s.pairs, 4u) TH_LOG("too few direct compactions of the faulter seen by both sides");
+	EXPECT_GE(s.equal * 10, s.pairs * 9) TH_LOG("%u of %u pairs identical", s.equal, s.pairs);
 }
 
 TEST_HARNESS_MAIN
