@@ -326,7 +326,12 @@ EON
 			esac
 			echo
 		fi
-		echo "Rows: $(($(wc -l < "$csv") - 1)), sha256 of the CSV \`$(sha256sum "$csv" | cut -c1-16)…\`."
+		if [ $from_repo = 1 ] && [ $real = 1 ]; then
+			# the committed file's hash: the unpacked CSV follows the registry (pad-features.sh)
+			echo "Rows: $(($(wc -l < "$csv") - 1)), from \`trainer/data/apps-$hook.csv.gz\` (sha256 \`$(sha256sum "$REPO_DATA/apps-$hook.csv.gz" | cut -c1-16)…\`)."
+		else
+			echo "Rows: $(($(wc -l < "$csv") - 1)), sha256 of the CSV \`$(sha256sum "$csv" | cut -c1-16)…\`."
+		fi
 		echo
 		echo "## Commands"
 		echo
