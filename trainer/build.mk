@@ -25,7 +25,7 @@ MODELS_DIR	:= $(TOP)/model/defaults
 MODELS_DATA	?= $(BUILD)/models-data
 TRAIN_SEED	?= 1
 
-## models: retrain model/defaults/{lifetime,thp_fault,compaction}.bin + provenance (.md, .json)
+## models: retrain model/defaults/{lifetime,thp_fault,compaction}.{bin,json,md} from trainer/data/apps-*.csv.gz (byte-identical)
 models: $(BIN)/fragml-train $(BIN)/fragml-synth
 	@mkdir -p $(MODELS_DIR) $(MODELS_DATA)
 	FRAGML_BIN=$(BIN) MODELS_DIR=$(MODELS_DIR) MODELS_DATA=$(MODELS_DATA) \
@@ -56,7 +56,7 @@ compare-gate: vmtest-deps rules
 .PHONY: collect-gate fallback-model compare-gate
 
 # ---- real applications in the guest (docs/trainer.md "Application data") ----
-## collect-apps: real applications under memory pressure in the QEMU guest (eval runner, policy collect; ~40 min; not in CI) -> trainer/data/apps-*.csv.gz
+## collect-apps: real applications under memory pressure in the QEMU guest (eval runner, policy collect; two guest shapes, ~40 min each; not in CI) -> trainer/data/apps-*.csv.gz
 collect-apps: vmtest-deps eval-deps
 	$(EVAL_ENV) $(TOP)/trainer/collect-apps.sh $(KBZIMAGE) $(BUILD)/collect-apps $(GATE_DATA)
 
