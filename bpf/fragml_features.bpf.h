@@ -22,6 +22,7 @@
 #include "fragml_abi.h"
 #include "fragml_collect_events.h"
 #include "fragml_kdefs.bpf.h"
+#include "fragml_switch.bpf.h"
 #include "fragml_task_state.bpf.h"
 #include "fragml_vec.bpf.h"
 
@@ -150,19 +151,11 @@ struct {
  * collector and the feed always compute them (the `site` column).
  */
 #ifdef FRAGML_PIN_SITE_LIFE
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} fragml_site_want SEC(".maps");
+FRAGML_SWITCH_MAP(fragml_site_want);
 
 static __always_inline bool fragml_sites_wanted(void)
 {
-	__u32 zero = 0, *w = bpf_map_lookup_elem(&fragml_site_want, &zero);
-
-	return w && *w;
+	return fragml_switch_get(&fragml_site_want);
 }
 #else
 static __always_inline bool fragml_sites_wanted(void)

@@ -81,19 +81,11 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fragml_scope SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} fragml_scope_n SEC(".maps");
+FRAGML_SWITCH_MAP(fragml_scope_n);
 
 static __always_inline bool fragml_in_scope(void)
 {
-	__u32 zero = 0, *n = bpf_map_lookup_elem(&fragml_scope_n, &zero);
-
-	if (!n || !*n)
+	if (!fragml_switch_get(&fragml_scope_n))
 		return true;
 	for (int lvl = 1; lvl < FRAGML_SCOPE_DEPTH; lvl++) {
 		__u64 id = bpf_get_current_ancestor_cgroup_id(lvl);

@@ -13,14 +13,9 @@
 #define FRAGML_VAUDIT_BPF_H
 
 #include "fragml_abi.h"
+#include "fragml_switch.bpf.h"
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} fragml_vaudit_on SEC(".maps");
+FRAGML_SWITCH_MAP(fragml_vaudit_on);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -44,9 +39,7 @@ struct {
 
 static __always_inline bool fragml_vaudit_on_now(void)
 {
-	__u32 zero = 0, *on = bpf_map_lookup_elem(&fragml_vaudit_on, &zero);
-
-	return on && *on;
+	return fragml_switch_get(&fragml_vaudit_on);
 }
 
 static __always_inline void fragml_vaudit_note(__u32 hook, __u32 side, __u32 tgid, __u64 where,
