@@ -55,7 +55,10 @@ int count_extfrag(struct trace_event_raw_mm_page_alloc_extfrag *ctx)
 		__u64 block = ctx->pfn >> PAGEBLOCK_ORDER;
 		__u8 one = 1;
 
-		if (ctx->change_ownership)
+		/* a claim of a block with pages in use (what placement
+		 * decides); a free block of pageblock order or more is always
+		 * taken whole by the kernel, before any placement is asked */
+		if (ctx->change_ownership && ctx->fallback_order < PAGEBLOCK_ORDER)
 			bump(ALLOC_EV_FALLBACK_CLAIMED_UNMOVABLE);
 		if (!bpf_map_update_elem(&polluted_blocks, &block, &one, BPF_NOEXIST))
 			bump(ALLOC_EV_BLOCKS_POLLUTED);

@@ -13,7 +13,8 @@ enum alloc_event {
 	ALLOC_EV_FAILED_ATOMIC_WARN,		/* ... that expected success (no __GFP_NOWARN) */
 	ALLOC_EV_BLOCKS_POLLUTED,		/* distinct pageblocks a non-movable fallback
 						 * took pages from, claimed or not */
-	ALLOC_EV_FALLBACK_CLAIMED_UNMOVABLE,	/* non-movable fallbacks that claimed the block */
+	ALLOC_EV_FALLBACK_CLAIMED_UNMOVABLE,	/* non-movable fallbacks that claimed a block in use
+						 * (fallback order < pageblock order) */
 	ALLOC_EV_NR,
 };
 
