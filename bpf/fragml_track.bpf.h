@@ -838,7 +838,8 @@ static __always_inline int fragml_on_compaction_begin(void *ctx, struct compact_
 	{
 		struct fragml_result res;
 
-		if (BPF_CORE_READ(cc, direct_compaction))
+		/* the audit's key (a zone walk) only while it runs */
+		if (fragml_vaudit_on_now() && BPF_CORE_READ(cc, direct_compaction))
 			fragml_vaudit_compaction(FRAGML_VAUDIT_OBSERVE,
 						 fragml_zone_idx(BPF_CORE_READ(cc, zone)),
 						 BPF_CORE_READ(cc, order), v);

@@ -60,10 +60,11 @@ static __always_inline void fragml_vaudit_note(__u32 hook, __u32 side, __u32 tgi
 static __always_inline void fragml_vaudit_compaction(__u32 side, __u32 zone_idx, __s32 order,
 						     const struct fragml_vec *v)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid(), one = 1, *n;
+	__u32 tid, one = 1, *n;
 
 	if (!fragml_vaudit_on_now())
 		return;
+	tid = (__u32)bpf_get_current_pid_tgid();
 	n = bpf_map_lookup_elem(&fragml_vaudit_seq, &tid);
 	if (side == FRAGML_VAUDIT_POLICY) {
 		if (!n) {
