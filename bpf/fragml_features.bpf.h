@@ -229,15 +229,11 @@ static __always_inline __u64 fragml_site_id(void *ctx, struct task_struct *task,
 	return h ? h : 1;
 }
 
-/* site_long_ppk: the share of the site's known fates that lived >= T. */
-static __always_inline __s32 fragml_site_long_ppk(__u64 site)
+/* site_long_ppk from the site's table entry (NULL: site unseen or none). */
+static __always_inline __s32 fragml_site_long_ppk(const struct fragml_site_life *s)
 {
-	struct fragml_site_life *s;
 	__u32 n;
 
-	if (!site)
-		return FRAGML_MISSING;
-	s = bpf_map_lookup_elem(&fragml_site_life, &site);
 	if (!s)
 		return FRAGML_MISSING;
 	n = s->long_cnt + s->short_cnt;
@@ -246,14 +242,12 @@ static __always_inline __s32 fragml_site_long_ppk(__u64 site)
 	return (__s32)((__u64)s->long_cnt * 1024 / n);
 }
 
-/* A tracked (followed) allocation from `site`. */
-static __always_inline void fragml_site_note_alloc(__u64 site)
+/* A tracked (followed) allocation from `site`; `s` its entry as looked up
+ * for the feature (NULL: create it now). */
+static __always_inline void fragml_site_note_alloc(__u64 site, struct fragml_site_life *s)
 {
-	struct fragml_site_life *s;
-
 	if (!site)
 		return;
-	s = bpf_map_lookup_elem(&fragml_site_life, &site);
 	if (!s) {
 		struct fragml_site_life init = {};
 
@@ -704,7 +698,7 @@ static __always_inline void fragml_lifetime_features(struct fragml_vec *v, __u64
 						     struct fragml_task_state *t, int order,
 						     __u32 gfp, int mt, int fallback_mt,
 						     int change_owner, __u32 cls, int is_kthread,
-						     __u64 site)
+						     const struct fragml_site_life *site)
 {
 	v->f[FRAGML_F_ORDER] = order;
 	v->f[FRAGML_F_MIGRATETYPE] = mt;
