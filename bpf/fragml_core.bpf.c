@@ -74,6 +74,9 @@ FRAGML_CCALL(fragml_ccall_rt_compact, FRAGML_HOOK_COMPACTION)
 FRAGML_CCALL(fragml_ccall_rt_fallback, FRAGML_HOOK_FALLBACK)
 FRAGML_CCALL(fragml_ccall_rt_placement, FRAGML_HOOK_PLACEMENT)
 _Static_assert(FRAGML_NR_HOOKS == 5, "one fragml_ccall_rt_* per hook");
+/* user space names migratetypes by model/fragml_features.h */
+_Static_assert(FRAGML_MT_UNMOVABLE == MIGRATE_UNMOVABLE && FRAGML_MT_MOVABLE == MIGRATE_MOVABLE &&
+	       FRAGML_MT_RECLAIMABLE == MIGRATE_RECLAIMABLE, "enum fragml_migratetype");
 
 static __always_inline long fragml_ccall_rt(void *ctx, __u32 hook)
 {
@@ -85,6 +88,18 @@ static __always_inline long fragml_ccall_rt(void *ctx, __u32 hook)
 	case FRAGML_HOOK_PLACEMENT:	return fragml_ccall_rt_placement(ctx);
 	}
 	return -1;
+}
+
+/* The batch's range of test vectors and its length: 0 or a negative errno. */
+static __always_inline int batch_check(__u32 hook, __u32 first, __u32 count, __u32 repeat, __u64 *n)
+{
+	if (hook >= FRAGML_NR_HOOKS || !count || count > FRAGML_TEST_VECS ||
+	    first >= FRAGML_TEST_VECS || first + count > FRAGML_TEST_VECS)
+		return -EINVAL;
+	*n = (__u64)count * (repeat ? repeat : 1);
+	if (*n > (1 << 23))
+		return -E2BIG;	/* bpf_loop limit */
+	return 0;
 }
 
 struct batch_state {
@@ -166,13 +181,10 @@ int fragml_eval_batch(struct fragml_test_ctx *ctx)
 		.flags = ctx->flags,
 	};
 	__u64 t0, n;
+	int ret = batch_check(st.hook, st.first, ctx->count, ctx->repeat, &n);
 
-	if (st.hook >= FRAGML_NR_HOOKS || !ctx->count || ctx->count > FRAGML_TEST_VECS ||
-	    st.first >= FRAGML_TEST_VECS || st.end > FRAGML_TEST_VECS)
-		return -EINVAL;
-	n = (__u64)ctx->count * (ctx->repeat ? ctx->repeat : 1);
-	if (n > (1 << 23))
-		return -E2BIG;	/* bpf_loop limit */
+	if (ret)
+		return ret;
 	t0 = bpf_ktime_get_ns();
 	bpf_loop(n, eval_one, &st, 0);
 	ctx->elapsed_ns = bpf_ktime_get_ns() - t0;
@@ -198,17 +210,9 @@ int fragml_test_batch_rt(__u64 *args)
 	st.end = st.first + count;
 	st.pos = st.first;
 	st.cio = bpf_map_lookup_elem(&fragml_cio_rt, &zero);
-	out->ret = 0;
-	if (st.hook >= FRAGML_NR_HOOKS || !count || count > FRAGML_TEST_VECS ||
-	    st.first >= FRAGML_TEST_VECS || st.end > FRAGML_TEST_VECS) {
-		out->ret = -22;	/* EINVAL */
+	out->ret = batch_check(st.hook, st.first, count, repeat, &n);
+	if (out->ret)
 		return 0;
-	}
-	n = (__u64)count * (repeat ? repeat : 1);
-	if (n > (1 << 23)) {
-		out->ret = -7;	/* E2BIG: bpf_loop limit */
-		return 0;
-	}
 	t0 = bpf_ktime_get_ns();
 	bpf_loop(n, eval_one_rt, &st, 0);
 	out->elapsed_ns = bpf_ktime_get_ns() - t0;
