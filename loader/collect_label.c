@@ -74,7 +74,7 @@ static void emit_lifetime(struct fragml_collector *c, const struct alloc_rec *a,
 	const char *cls = fragml_class_name(a->cls);
 	uint64_t life_ns = end - a->ts;
 	unsigned int label = !freed || life_ns >= (uint64_t)(c->o.lifetime_T_s * 1e9);
-	int pollutes = a->mixing && a->mt != 1 /* MIGRATE_MOVABLE */ && need_between(c, a->ts, end);
+	int pollutes = a->mixing && a->mt != FRAGML_MT_MOVABLE && need_between(c, a->ts, end);
 
 	collect_make_source(src, sizeof(src), a->tgid, a->comm, a->flags, a->slab);
 	if (freed) {
@@ -181,7 +181,7 @@ static int on_alloc(struct fragml_collector *c, const struct fragml_ev_alloc *e)
 	a->mt = e->mt;
 	a->site = e->site;
 	/* from a movable pageblock that the fallback did not take whole */
-	a->mixing = mixing || (e->flags & FRAGML_ALLOC_F_EXTFRAG && e->block_mt == 1 /* MIGRATE_MOVABLE */ &&
+	a->mixing = mixing || (e->flags & FRAGML_ALLOC_F_EXTFRAG && e->block_mt == FRAGML_MT_MOVABLE &&
 			       e->v.f[FRAGML_F_CHANGE_OWNER] != 1);
 	a->live = 1;
 	memcpy(a->comm, e->comm, sizeof(a->comm));

@@ -355,19 +355,19 @@ int fragml_pageblock_scan(struct fragml_pageblock_scan *s, int live_fd, struct f
 						continue;	/* free */
 					} else if (fl & (1ULL << KPF_SLAB)) {
 						cls = FRAGML_CLASS_SLAB;	/* unmovable or reclaimable: cache unknown */
-						bad = mt == 1;
+						bad = mt == FRAGML_MT_MOVABLE;
 					} else if (fl & (1ULL << KPF_PGTABLE)) {
 						cls = FRAGML_CLASS_PAGETABLE;
-						bad = mt != 0;
+						bad = mt != FRAGML_MT_UNMOVABLE;
 					} else if (fl & ((1ULL << KPF_LRU) | (1ULL << KPF_ANON) | (1ULL << KPF_THP))) {
 						movable = 1;
 						cls = fl & (1ULL << KPF_ANON) ? FRAGML_CLASS_ANON : FRAGML_CLASS_PAGECACHE;
-						bad = movable && (mt == 0 || mt == 2);
+						bad = movable && (mt == FRAGML_MT_UNMOVABLE || mt == FRAGML_MT_RECLAIMABLE);
 					} else {
 						continue;	/* no flag and not tracked: free tail or unknown kernel page */
 					}
 					s->pages_by_class[cls & 7]++;
-					if (bad && mt <= 2) {
+					if (bad && mt <= FRAGML_MT_RECLAIMABLE) {
 						wrong++;
 						s->wrong_pages_by_class[cls & 7]++;
 						cls_wrong |= 1u << (cls & 7);
@@ -375,7 +375,7 @@ int fragml_pageblock_scan(struct fragml_pageblock_scan *s, int live_fd, struct f
 				}
 				if (!any)
 					continue;
-				if (!flagged && mt == 1) {
+				if (!flagged && mt == FRAGML_MT_MOVABLE) {
 					/* a MOVABLE block (memmap_init's default) in which not one
 					 * page has a flag (a free block has a buddy head, movable
 					 * pages are LRU/anon): memory outside the buddy allocator,

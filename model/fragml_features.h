@@ -72,6 +72,15 @@ enum fragml_alloc_class {
 	FRAGML_NR_CLASSES	= 8,
 };
 
+/* Migratetypes, numbered as the kernel's enum migratetype (the values of the
+ * migratetype features and of the records' mt; bpf/fragml_core.bpf.c checks
+ * them against the kernel's BTF). */
+enum fragml_migratetype {
+	FRAGML_MT_UNMOVABLE	= 0,
+	FRAGML_MT_MOVABLE	= 1,
+	FRAGML_MT_RECLAIMABLE	= 2,
+};
+
 #define FRAGML_HOOKBIT(h)	(1u << (h))
 #define FRAGML_H_LT		FRAGML_HOOKBIT(FRAGML_HOOK_LIFETIME)
 #define FRAGML_H_THP		FRAGML_HOOKBIT(FRAGML_HOOK_THP_FAULT)

@@ -74,19 +74,20 @@ static unsigned int gen_lifetime(const struct workload *w, int32_t *x, unsigned 
 		[FRAGML_CLASS_PIPE] = 1.0, [FRAGML_CLASS_KERNEL] = 1.5,
 	};
 	unsigned int c = pick_class(w);
-	int mt = c == FRAGML_CLASS_ANON || c == FRAGML_CLASS_PAGECACHE ? 1 :
-		 c == FRAGML_CLASS_SLAB && chance(0.5) ? 2 : 0;
+	int mt = c == FRAGML_CLASS_ANON || c == FRAGML_CLASS_PAGECACHE ? FRAGML_MT_MOVABLE :
+		 c == FRAGML_CLASS_SLAB && chance(0.5) ? FRAGML_MT_RECLAIMABLE : FRAGML_MT_UNMOVABLE;
 	double z;
 
 	*cls = c;
 	x[FRAGML_F_ORDER] = chance(0.85) ? 0 : irange(1, 3);
 	x[FRAGML_F_MIGRATETYPE] = mt;
 	if (chance(0.3 + 0.5 * w->pressure)) {
-		x[FRAGML_F_FALLBACK_MT] = mt == 1 ? 0 : 1;
+		x[FRAGML_F_FALLBACK_MT] = mt == FRAGML_MT_MOVABLE ? FRAGML_MT_UNMOVABLE : FRAGML_MT_MOVABLE;
 		x[FRAGML_F_CHANGE_OWNER] = chance(0.4);
 	}
 	x[FRAGML_F_ALLOC_CLASS] = (int32_t)c;
-	x[FRAGML_F_GFP_BITS] = 0x400cc0 | (mt == 1 ? 0x8 : 0) | (c == FRAGML_CLASS_SLAB ? 0x10 : 0);
+	/* __GFP_MOVABLE is 0x8, __GFP_RECLAIMABLE 0x10 */
+	x[FRAGML_F_GFP_BITS] = 0x400cc0 | (mt == FRAGML_MT_MOVABLE ? 0x8 : 0) | (c == FRAGML_CLASS_SLAB ? 0x10 : 0);
 	x[FRAGML_F_IS_KTHREAD] = chance(c == FRAGML_CLASS_KERNEL ? 0.6 : 0.05);
 	x[FRAGML_F_TASK_ALLOC_RATE] = (int32_t)fmin(1e6, exp(unif() * 12));
 	x[FRAGML_F_EXTFRAG_RATE] = (int32_t)(w->pressure * 5000 * unif());

@@ -331,7 +331,7 @@ TEST_F_TIMEOUT(feed, two_subscribers_read_the_same_real_records, 90)
 		EXPECT_EQ(self->model_version, a->model_version);
 		EXPECT_TRUE(a->ts_ns >= t0 && a->ts_ns <= mono_ns());
 		EXPECT_NE(0, a->cgroup);
-		EXPECT_TRUE(a->mt == 0 || a->mt == 2) TH_LOG("migratetype %d", a->mt);
+		EXPECT_TRUE(a->mt == FRAGML_MT_UNMOVABLE || a->mt == FRAGML_MT_RECLAIMABLE) TH_LOG("migratetype %d", a->mt);
 	}
 	best = t[1].dropped < t[0].dropped;	/* the subscriber that kept up best */
 	TH_LOG("subscriber A: %zu records (%zu of the polluter), B: %zu (%zu); %zu in common; %zu fallbacks, %zu pipe-class; dropped A %u B %u",
