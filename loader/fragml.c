@@ -33,7 +33,7 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f, "\nRead commands take --json.  Environment: FRAGML_BPFFS (bpffs mount, default\n"
-		"/sys/fs/bpf), FRAGML_BTF (kernel BTF).  Manual: man fragml.\n");
+		FRAGML_DEFAULT_BPFFS "), FRAGML_BTF (kernel BTF).  Manual: man fragml.\n");
 }
 
 static int open_existing(const char *prog, struct fragml_handle **h)

@@ -33,6 +33,7 @@ extern "C" {
 #define FRAGML_PIN_DIR		FRAGML_DEFAULT_BPFFS "/" FRAGML_PIN_SUBDIR
 #define FRAGML_DEFAULT_BTF	"/sys/kernel/btf/vmlinux"
 
+
 struct fragml_handle;
 
 struct fragml_open_opts {
@@ -73,6 +74,9 @@ void fragml_close(struct fragml_handle *h);
 
 /* Path of the pin directory (<bpffs>/fragml). */
 const char *fragml_pin_dir(const struct fragml_handle *h);
+/* The same before any handle: <bpffs>/fragml (bpffs NULL: FRAGML_DEFAULT_BPFFS)
+ * into out[len]; 0, or -ENAMETOOLONG when it does not fit. */
+int fragml_pin_dir_of(const char *bpffs, char *out, size_t len);
 
 /*
  * Publish a validated model atomically into its hook's slot: a fresh inner

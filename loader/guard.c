@@ -452,7 +452,7 @@ int fragml_guard_remove(const struct fragml_open_opts *opts, struct fragml_err *
 	__u32 zero = 0;
 	int fd, ret;
 
-	if (join(dir, opts && opts->bpffs ? opts->bpffs : FRAGML_DEFAULT_BPFFS, FRAGML_PIN_SUBDIR) ||
+	if (fragml_pin_dir_of(opts ? opts->bpffs : NULL, dir, sizeof(dir)) ||
 	    join(gdir, dir, "guard"))
 		return fragml_err_set(err, -ENAMETOOLONG, "path too long");
 	fd = open_guard_map(dir, "guard_cfg", false);

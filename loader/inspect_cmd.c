@@ -90,7 +90,7 @@ static void probe_text(const struct fragml_probe_result *p)
 		       r->loads ? "loads, attach refused" : "refused",
 		       r->error ? ": " : "", r->error ? r->detail : "");
 	}
-	printf("bpffs on /sys/fs/bpf: %s; tracefs: %s; LSMs: %s\n", p->bpffs_mounted ? "mounted" : "not mounted",
+	printf("bpffs on " FRAGML_DEFAULT_BPFFS ": %s; tracefs: %s; LSMs: %s\n", p->bpffs_mounted ? "mounted" : "not mounted",
 	       p->tracefs_mounted ? "mounted" : "not mounted",
 	       p->lsm_known ? p->lsm : "unknown (securityfs not mounted)");
 }

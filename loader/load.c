@@ -73,6 +73,13 @@ static int path_join(char *out, const char *a, const char *b)
 	return snprintf(out, PATH_MAX, "%s/%s", a, b) >= PATH_MAX ? -ENAMETOOLONG : 0;
 }
 
+int fragml_pin_dir_of(const char *bpffs, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s/" FRAGML_PIN_SUBDIR, bpffs ? bpffs : FRAGML_DEFAULT_BPFFS);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 static int ensure_bpffs(const char *bpffs, bool *mounted, struct fragml_err *err)
 {
 	struct statfs st;
@@ -292,7 +299,7 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 	h->lock_fd = h->models_fd = h->counters_fd = h->info_fd = h->shadow_fd = -1;
 	h->no_compiled = opts->no_compiled;
 	snprintf(h->bpffs, sizeof(h->bpffs), "%s", opts->bpffs ? opts->bpffs : FRAGML_DEFAULT_BPFFS);
-	if (path_join(h->dir, h->bpffs, FRAGML_PIN_SUBDIR)) {
+	if (fragml_pin_dir_of(h->bpffs, h->dir, sizeof(h->dir))) {
 		ret = fragml_err_set(err, -ENAMETOOLONG, "%s: path too long", h->bpffs);
 		goto fail;
 	}
@@ -1364,7 +1371,7 @@ int fragml_detach(const struct fragml_open_opts *opts, struct fragml_err *err)
 
 	if (geteuid() != 0)
 		return fragml_err_set(err, -EPERM, "needs root to detach BPF programs: run as root");
-	if (path_join(dir, opts && opts->bpffs ? opts->bpffs : FRAGML_DEFAULT_BPFFS, FRAGML_PIN_SUBDIR))
+	if (fragml_pin_dir_of(opts ? opts->bpffs : NULL, dir, sizeof(dir)))
 		return fragml_err_set(err, -ENAMETOOLONG, "path too long");
 	if (access(dir, F_OK))
 		return 0;

@@ -59,7 +59,7 @@ static void usage(FILE *f)
 		"  -j, --json         print the result as JSON\n"
 		"  -q, --quiet        print nothing on success\n"
 		"  -h, --help         this text\n\n"
-		"Environment: FRAGML_BPFFS (bpffs mount, default /sys/fs/bpf),\n"
+		"Environment: FRAGML_BPFFS (bpffs mount, default " FRAGML_DEFAULT_BPFFS "),\n"
 		"FRAGML_BTF (kernel BTF, default /sys/kernel/btf/vmlinux).\n"
 		"Exit status: 0 on success, 1 on any error (the running model is unchanged).\n"
 		"Models are named by the SHA-256 of their file (as sha256sum prints it) in\n"

@@ -84,8 +84,8 @@ static int open_variant(const char *variant, struct fragml_policy **skelp,
 				       "this kernel has no %s (it lacks kernel-patches/, CONFIG_MM_POLICY_BPF): use observe mode or boot the patched kernel ('make kernel')",
 				       FRAGML_POLICY_KTYPE);
 	if (mkdir(FRAGML_PIN_DIR, 0700) && errno != EEXIST)
-		return fragml_err_set(err, -errno, "%s: cannot create: %s (is bpffs mounted on /sys/fs/bpf?)",
-				      FRAGML_PIN_DIR, strerror(errno));
+		return fragml_err_set(err, -errno, "%s: cannot create: %s (is bpffs mounted on %s?)",
+				      FRAGML_PIN_DIR, strerror(errno), FRAGML_DEFAULT_BPFFS);
 	skel = fragml_policy__open_opts(&oo);
 	if (!skel)
 		return fragml_err_set(err, -errno, "policy object: open failed: %s", strerror(errno));

@@ -4,6 +4,7 @@
  * stage (loader/identify.c).  They read the maps the observe programs pin.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +26,9 @@ static void on_int(int sig)
 
 static const char *pin_dir(void)
 {
-	const char *e = getenv("FRAGML_BPFFS");
-	static char buf[512];
+	static char buf[PATH_MAX];
 
-	if (!e)
-		return FRAGML_PIN_DIR;
-	snprintf(buf, sizeof(buf), "%s/" FRAGML_PIN_SUBDIR, e);
+	fragml_pin_dir_of(getenv("FRAGML_BPFFS"), buf, sizeof(buf));	/* a longer one is cut: not found */
 	return buf;
 }
 

@@ -169,7 +169,7 @@ int main(void)
 		printf("not ok 1 stress setup: %s\n", fragml_err_msg(&err));
 		return 1;
 	}
-	cfd = bpf_obj_get("/sys/fs/bpf/fragml/fragml_counters");
+	cfd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_counters");
 	if (!oi.enforce || cfd < 0) {
 		printf("not ok 1 stress setup: policy attached %d, counters %d\n", oi.enforce, cfd);
 		return 1;
