@@ -146,8 +146,13 @@ static void emit_node(struct cg *g, const struct fragml_model *m, unsigned int c
 	emit_node(g, m, cls, n->left, depth + 1);
 }
 
-int fragml_compile(const struct fragml_model *m, uint32_t version, const struct fragml_cgen_target *t,
-		   struct bpf_insn **insns, unsigned int *n, struct fragml_err *err)
+/*
+ * Generate the program of model `m` as version `version`: *insns (malloc'd,
+ * the caller frees) and *n instructions.  The model must have passed
+ * fragml_model_parse() (or come from a blob read back from the kernel).
+ */
+static int fragml_compile(const struct fragml_model *m, uint32_t version, const struct fragml_cgen_target *t,
+			  struct bpf_insn **insns, unsigned int *n, struct fragml_err *err)
 {
 	struct cg g = { 0 };
 	unsigned int row = version % FRAGML_COUNTER_ROWS, na = m->n_actions;

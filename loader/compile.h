@@ -22,14 +22,6 @@ struct fragml_cgen_target {
 	uint32_t attach_btf_id;		/* ... and tracepoint (vmlinux BTF id) */
 };
 
-/*
- * Generate the program of model `m` as version `version`: *insns (malloc'd,
- * the caller frees) and *n instructions.  The model must have passed
- * fragml_model_parse() (or come from a blob read back from the kernel).
- */
-int fragml_compile(const struct fragml_model *m, uint32_t version, const struct fragml_cgen_target *t,
-		   struct bpf_insn **insns, unsigned int *n, struct fragml_err *err);
-
 /* Generate and load; returns the program fd or a negative errno (err: the
  * kernel's reason, the verifier's last line). */
 int fragml_compile_load(const struct fragml_model *m, uint32_t version,

@@ -28,6 +28,7 @@
 
 #include "fragml_alloc_flags.h"
 #include "fragml_error.h"
+#include "fragml_features.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,7 +46,6 @@ enum fragml_feed_kind {
 	FRAGML_FEED_HEARTBEAT	= 3,	/* once a second while nothing else is sent */
 };
 
-/* flags */
 /* flags: the allocation flags of model/fragml_alloc_flags.h */
 #define FRAGML_FEED_F_EXTFRAG	FRAGML_ALLOC_F_EXTFRAG	/* fell back into a pageblock of another
 							 * migratetype: it is now mixed (polluted) */
@@ -53,8 +53,8 @@ enum fragml_feed_kind {
 #define FRAGML_FEED_F_KTHREAD	FRAGML_ALLOC_F_KTHREAD	/* allocated by a kernel thread (tgid 0) */
 
 /* Lifetime actions (model/defaults/lifetime.md) */
-#define FRAGML_FEED_SHORT_LIVED	0
-#define FRAGML_FEED_LONG_LIVED	1
+#define FRAGML_FEED_SHORT_LIVED	FRAGML_LIFETIME_SHORT
+#define FRAGML_FEED_LONG_LIVED	FRAGML_LIFETIME_LONG
 
 /* One record: 128 bytes, little-endian, no implicit padding (docs/feed.md). */
 struct fragml_feed_record {
@@ -105,7 +105,9 @@ int fragml_feed_connect(struct fragml_feed **f, const char *path, struct fragml_
 int fragml_feed_next(struct fragml_feed *f, struct fragml_feed_record *rec, int timeout_ms,
 		     struct fragml_err *err);
 
-/* The socket, for poll()/epoll in the caller's loop (readable: a record waits). */
+/* The socket, for poll()/epoll in the caller's loop (readable: a record waits).
+ * Nothing in this tree calls it (the examples wait in fragml_feed_next()): it
+ * is for consumers with an event loop of their own (docs/feed.md). */
 int fragml_feed_fd(const struct fragml_feed *f);
 
 /* Lifetime model version in force at the last HELLO/HEARTBEAT/ALLOC (0: none). */

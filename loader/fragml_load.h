@@ -254,7 +254,6 @@ struct fragml_probe_result {
 	char mode_reason[512];
 };
 int fragml_probe_kernel(struct fragml_probe_result *p, const char *btf_path, struct fragml_err *err);
-const char *fragml_probe_type_name(unsigned int t);
 const char *fragml_probe_member_name(unsigned int i);
 
 /*

@@ -37,11 +37,6 @@ static const char *const policy_members[FRAGML_PROBE_NR_MEMBERS] = {
 	"thp_fault", "compact", "fallback",
 };
 
-const char *fragml_probe_type_name(unsigned int t)
-{
-	return t < FRAGML_PROBE_NR ? type_names[t] : NULL;
-}
-
 const char *fragml_probe_member_name(unsigned int i)
 {
 	return i < FRAGML_PROBE_NR_MEMBERS ? policy_members[i] : NULL;

@@ -121,16 +121,12 @@ int fragml_train(const struct fragml_dataset *ds, const uint8_t *part,
 		 struct fragml_err *err);
 
 /* Metrics of a compiled model on the rows with part == which (or all rows
- * when which < 0). */
-void fragml_model_metrics(const struct fragml_model *m, const struct fragml_dataset *ds,
-			  const uint8_t *part, int which, struct fragml_metrics *out);
-
-/* Parse a threshold rule; 0 or -EINVAL with a message. */
-/* The same over one allocation class only (cls >= 0), the system classes
- * together (cls == -2) or every row (cls == -1). */
+ * when which < 0), over one allocation class only (cls >= 0), the system
+ * classes together (cls == -2) or every row (cls == -1). */
 void fragml_model_metrics_class(const struct fragml_model *m, const struct fragml_dataset *ds,
 				const uint8_t *part, int which, int cls, struct fragml_metrics *out);
 
+/* Parse a threshold rule; 0 or -EINVAL with a message. */
 int fragml_threshold_rule_check(const char *rule, struct fragml_err *err);
 
 /* JSON objects for the report (docs/trainer.md).  Caller owns the result. */

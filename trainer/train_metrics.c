@@ -141,9 +141,3 @@ void fragml_model_metrics_class(const struct fragml_model *m, const struct fragm
 	free(ev);
 	free(tmp);
 }
-
-void fragml_model_metrics(const struct fragml_model *m, const struct fragml_dataset *ds,
-			  const uint8_t *part, int which, struct fragml_metrics *out)
-{
-	fragml_model_metrics_class(m, ds, part, which, -1, out);
-}

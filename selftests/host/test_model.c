@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* model/ library selftests: format round trip, evaluator semantics, registry vs docs. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,28 @@ TEST(mode_check_names_the_feature)
 
 		EXPECT_EQ(0u, d->obs & (FRAGML_H_THP | FRAGML_H_CMP) & ~d->enf) TH_LOG("feature %s", d->name);
 	}
+}
+
+/* fragml_error.h: one line whatever the input; a long message keeps its
+ * start and its reason; fragml_err_clear() for a caller reusing the struct. */
+TEST(error_message_one_line)
+{
+	struct fragml_err err = { 0 };
+	char name[2 * FRAGML_ERR_MSG_MAX];
+
+	EXPECT_EQ(-ENOENT, fragml_err_set(&err, ENOENT, "%s: missing", "a\nb"));
+	EXPECT_STREQ("a\\nb: missing", err.msg);
+	memset(name, 'x', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	fragml_err_set(&err, -EINVAL, "model %s: bad magic", name);
+	EXPECT_GT((size_t)FRAGML_ERR_MSG_MAX, strlen(err.msg));
+	EXPECT_EQ(0, strncmp(err.msg, "model xxx", 9)) TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, "...")) TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, "x: bad magic")) TH_LOG("%s", err.msg);
+	fragml_err_clear(&err);
+	EXPECT_EQ(0, err.code);
+	EXPECT_STREQ("", err.msg);
+	EXPECT_STREQ(strerror(0), fragml_err_msg(&err));
 }
 
 TEST(registry_matches_docs)
