@@ -11,6 +11,7 @@
 
 #include "canary.h"
 #include "fragml_cli.h"
+#include "fragml_daemon.h"
 #include "fragml_policy.h"
 
 void fragml_cli_open_opts(struct fragml_open_opts *o)
@@ -280,12 +281,13 @@ fail:
 	return err->code;
 }
 
-const char *fragml_cli_watchdog_path(void)
+/* <run_dir>/watchdog.json, as the daemon names it (FRAGML_RUN_DIR overrides) */
+static const char *watchdog_path(void)
 {
-	static char path[4096];
+	static char path[PATH_MAX];
 	const char *d = getenv("FRAGML_RUN_DIR");
 
-	snprintf(path, sizeof(path), "%s/watchdog.json", d && *d ? d : "/run/fragml");
+	snprintf(path, sizeof(path), "%s/" FRAGML_WD_STATE_FILE, d && *d ? d : FRAGML_WD_RUN_DIR);
 	return path;
 }
 
@@ -321,7 +323,7 @@ void fragml_cli_watchdog_line(FILE *out, struct json_object *st)
 /* The watchdog's state file, when a daemon ever ran here. */
 static void print_watchdog(FILE *out, struct json_object *root)
 {
-	struct json_object *st = json_object_from_file(fragml_cli_watchdog_path());
+	struct json_object *st = json_object_from_file(watchdog_path());
 
 	if (!st)
 		return;

@@ -36,11 +36,9 @@ int fragml_cli_rollback(const char *prog, const struct fragml_open_opts *oo, uns
 /* `fragml load` with the program name its messages carry (fragml-load is the short form). */
 int fragml_cmd_load_as(const char *prog, int argc, char **argv);
 
-/* The watchdog's last state (fragml daemon, <run_dir>/watchdog.json) in one
- * line; fragml_cli_watchdog_path() is that file (FRAGML_RUN_DIR overrides). */
+/* The watchdog's last state (fragml daemon, <run_dir>/watchdog.json) in one line. */
 struct json_object;
 void fragml_cli_watchdog_line(FILE *out, struct json_object *state);
-const char *fragml_cli_watchdog_path(void);
 
 /* `fragml guard` body: the guard's state, counters and log. */
 int fragml_cli_guard(FILE *out, struct fragml_handle *h, bool json, struct fragml_err *err);
