@@ -20,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$here/..
 bin=$top/build/bin
 out=${1:?usage: collect-real.sh OUT [SEED]}
-seed=${2:-7}	# seed 1's redis port (20001) was taken by a leaked redis-server on the dev machine
+seed=${2:-7}	# redis listens on 20000 + seed % 10000
 [ "$(id -u)" = 0 ] || { echo "collect-real: needs root (BPF, tracefs)" >&2; exit 1; }
 mkdir -p "$out/.bin"
 out=$(cd "$out" && pwd)

@@ -3,17 +3,18 @@
 # (patched 6.12, no policy attached), for out-of-distribution checks of the shipped models:
 #
 #   make kernel
-#   selftests/vm/run-vm.sh BZIMAGE OUT script FRAGML_SCRIPT=$PWD/trainer/collect-vm-guest.sh
+#   selftests/vm/run-vm.sh BZIMAGE OUT script FRAGML_SCRIPT=$PWD/trainer/collect-vm-guest.sh \
+#       FMW=$PWD/C/.bin/fmw-real      (C: trainer/collect-real.sh C)
 #   OWN_COMMS='^(fmw-real|vmdemo)$' trainer/merge-collection.sh OUT/merged OUT/vm-*
 #   make models COLLECT_DIR=... EVAL_lifetime=OUT/merged
 #
 # Needs trainer/collect-real.sh's OUT/.bin/fmw-real (a renamed fragml-work): FMW=path on the
-# kernel command line, default /root/.cache/fragml/bin/fmw-real.  ~3.5 min under TCG.
+# kernel command line (an absolute path the guest sees over 9p).  ~3.5 min under TCG.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=$top/build/bin
 V=$top/build/selftests/vm/vmdemo
-W=${FMW:-/root/.cache/fragml/bin/fmw-real}
+W=${FMW:?collect-vm-guest.sh: FMW=<collect-real.sh OUT>/.bin/fmw-real on the kernel command line}
 O=/tmp/out
 echo "# guest $(uname -r) mem $(awk '/MemTotal/{print $2}' /proc/meminfo) kB THP $(cat /sys/kernel/mm/transparent_hugepage/enabled)"
 date -u +%FT%TZ > $O/started

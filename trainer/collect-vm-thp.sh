@@ -7,17 +7,18 @@
 # cannot be measured, docs/dataset.md); under scatter most THP faults fall back anyway.
 #
 #   make kernel
-#   selftests/vm/run-vm.sh BZIMAGE OUT script FRAGML_SCRIPT=$PWD/trainer/collect-vm-thp.sh
+#   selftests/vm/run-vm.sh BZIMAGE OUT script FRAGML_SCRIPT=$PWD/trainer/collect-vm-thp.sh \
+#       FMW=$PWD/C/.bin/fmw-real NOTHP=$PWD/C/.bin/nothp      (C: trainer/collect-real.sh C)
 #   OWN_COMMS='^(fmw-real|nothp)$' trainer/merge-collection.sh OUT/merged OUT/vm-*
 #
 # Needs trainer/collect-real.sh's OUT/.bin/fmw-real and OUT/.bin/nothp: FMW=, NOTHP= on the
-# kernel command line, default /root/.cache/fragml/bin/{fmw-real,nothp}.  ~4 min under TCG.
+# kernel command line (absolute paths the guest sees over 9p).  ~4 min under TCG.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=$top/build/bin
 V=$top/build/selftests/vm/vmdemo
-W=${FMW:-/root/.cache/fragml/bin/fmw-real}
-N=${NOTHP:-/root/.cache/fragml/bin/nothp}
+W=${FMW:?collect-vm-thp.sh: FMW=<collect-real.sh OUT>/.bin/fmw-real on the kernel command line}
+N=${NOTHP:?collect-vm-thp.sh: NOTHP=<collect-real.sh OUT>/.bin/nothp on the kernel command line}
 O=/tmp/out
 echo "# guest $(uname -r) mem $(awk '/MemTotal/{print $2}' /proc/meminfo) kB THP $(cat /sys/kernel/mm/transparent_hugepage/enabled)"
 echo "$(uname -r) (QEMU guest, 1 GB, patched kernel, observe mode)" > $O/kernel
