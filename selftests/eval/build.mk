@@ -44,7 +44,7 @@ $(EVAL_PGDATA)/PG_VERSION:
 	@runuser -u postgres -- $(PG_BIN)/pg_ctl -D $(EVAL_PGDATA) -w -l $(EVAL_PGDATA).sock/log \
 		-o "-k $(EVAL_PGDATA).sock -c listen_addresses= -c fsync=off -c min_wal_size=2MB -c max_wal_size=16MB" start >/dev/null
 	@runuser -u postgres -- $(PG_BIN)/pgbench -h $(EVAL_PGDATA).sock -i -q -s 3 postgres 2>&1 | tail -1; \
-		rc=$$?; runuser -u postgres -- $(PG_BIN)/pg_ctl -D $(EVAL_PGDATA) -w -m fast stop >/dev/null; \
+		rc=$${PIPESTATUS[0]}; runuser -u postgres -- $(PG_BIN)/pg_ctl -D $(EVAL_PGDATA) -w -m fast stop >/dev/null; \
 		rm -rf $(EVAL_PGDATA).sock; exit $$rc
 
 .PHONY: eval-deps
