@@ -28,15 +28,14 @@ $(BIN)/fragml-collect: $(OBJ)/loader/collect_main.o $(LIBFRAGML_A)
 	$(CC) -o $@ $^ $(LIBFRAGML_LDLIBS)
 
 # `make install` also installs the watchdog's systemd unit and an example config
-# (kept when one is there).  SYSTEMD_UNITDIR and SYSCONFDIR override.
+# (kept when one is there; it names the models model/build.mk installs).  SYSTEMD_UNITDIR and SYSCONFDIR override.
 SYSTEMD_UNITDIR	?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR	?= /etc
 .PHONY: install-service
 install: install-service
 install-service:
 	install -d $(DESTDIR)$(SYSTEMD_UNITDIR) $(DESTDIR)$(SYSCONFDIR)/fragml \
-		$(DESTDIR)$(PREFIX)/share/doc/fragml $(DESTDIR)$(PREFIX)/share/fragml/models
-	install -m 644 model/defaults/*.bin $(DESTDIR)$(PREFIX)/share/fragml/models/
+		$(DESTDIR)$(PREFIX)/share/doc/fragml
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' loader/systemd/fragml.service.in > $(DESTDIR)$(SYSTEMD_UNITDIR)/fragml.service
 	sed 's|/usr/local/share/fragml|$(PREFIX)/share/fragml|g' docs/examples/fragml.conf > $(BUILD)/fragml.conf
 	chmod 644 $(DESTDIR)$(SYSTEMD_UNITDIR)/fragml.service $(BUILD)/fragml.conf

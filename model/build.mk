@@ -12,3 +12,10 @@ $(BUILD)/models/%.bin: model/rules/%.rule $(BIN)/fragml-mkmodel
 ## rules: build the hand-written rule models (model/rules/*.rule) into build/models/
 rules: $(RULE_MODELS)
 all: rules
+
+# `make install`: the shipped models, where the example config (docs/examples/fragml.conf) names them.
+.PHONY: install-models
+install: install-models
+install-models:
+	install -d $(DESTDIR)$(PREFIX)/share/fragml/models
+	install -m 644 model/defaults/*.bin $(DESTDIR)$(PREFIX)/share/fragml/models/
