@@ -135,7 +135,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 8192);
+	__uint(max_entries, FRAGML_SITE_TABLE_MAX);
 	__type(key, __u64);
 	__type(value, struct fragml_site_life);
 #ifdef FRAGML_PIN_SITE_LIFE

@@ -43,11 +43,6 @@ static struct bpf_map *variant_map(struct fragml_policy *skel, const char *varia
 	return map;
 }
 
-/*
- * The placement hook reads the observe programs' per-process state (pinned
- * by them as fragml_task_state); without observe mode a 1-entry stand-in
- * is created and the feature stays missing.
- */
 /* The observe programs' state map `name` (pinned by them) for the policy's
  * `map`, or a 1-entry stand-in when observe mode is not loaded: the features
  * read from it are then missing. */

@@ -83,6 +83,7 @@ struct fragml_knode {
 #define FRAGML_KT_CLS_SHIFT	24	/* action the tree scores (ARGMAX) */
 
 #define FRAGML_COUNTER_ROWS	16	/* counters kept for the last 16 versions */
+#define FRAGML_SITE_TABLE_MAX	8192	/* entries of the site lifetime table fragml_site_life */
 
 struct fragml_blob {
 	__u32 version;		/* assigned by the loader, monotonic, never 0 */

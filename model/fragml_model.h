@@ -174,7 +174,6 @@ int fragml_model_check_mode(const struct fragml_model *m, unsigned int mode, str
  *   <16 hex digits>,<allocs>,<long>,<short>      one line per site, no duplicates
  * with 1 <= long + short <= allocs <= 2^31 - 1 and at most FRAGML_SITE_TABLE_MAX lines.
  */
-#define FRAGML_SITE_TABLE_MAX	8192	/* entries of the kernel's fragml_site_life */
 #define FRAGML_SITE_TABLE_MAGIC	"# fragml site lifetime table v1"
 struct fragml_site_count {
 	uint64_t site;
