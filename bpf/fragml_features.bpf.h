@@ -335,7 +335,9 @@ static __always_inline void fragml_task_exit(struct task_struct *task)
 	bpf_map_delete_elem(&fragml_task_state, &tgid);
 }
 
-/* Account `pages` allocated by `tgid` (every page allocation hook calls this). */
+/* Account `pages` allocated by the process of `t`: fragml_on_alloc() calls this for
+ * its huge pages, its fallbacks and its sampled unmovable and reclaimable pages
+ * (scaled); order-0 movable pages return before it and are not counted. */
 static __always_inline void fragml_note_alloc(struct fragml_task_state *t, __u32 pages, int thp)
 {
 	if (!t)
@@ -693,7 +695,8 @@ static __always_inline __s32 fragml_frag_index(const struct fragml_zone_info *zi
 
 /* ---- per-hook feature vectors ---- */
 
-/* Lifetime hook: every page allocation that may pin a pageblock. */
+/* Lifetime hook: an allocation that may pin a pageblock, for the ones
+ * fragml_on_alloc() samples (every fallback, 1 in 2^track_sample_shift others). */
 static __always_inline void fragml_lifetime_features(struct fragml_vec *v, __u64 now,
 						     struct fragml_task_state *t, int order,
 						     __u32 gfp, int mt, int fallback_mt,
