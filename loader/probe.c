@@ -130,7 +130,8 @@ out:
 	fragml_probe__destroy(skel);
 }
 
-/* mm_policy_ops and the members fragml's policy fills. */
+/* mm_policy_ops and the members probe mode requires for enforce mode (thp_fault,
+ * compact, fallback: FRAGML_PROBE_NR_MEMBERS); placement is not probed. */
 static void probe_policy_type(const struct btf *vmlinux, struct fragml_probe_result *p)
 {
 	const struct btf_member *m;
