@@ -86,7 +86,7 @@ int fragml_cmd_analyze(int argc, char **argv)
 		case 'H':
 			hook = fragml_hook_from_name(optarg);
 			if (hook < 0) {
-				fprintf(stderr, "%s: unknown hook '%s' (lifetime, thp_fault, compaction)\n", prog, optarg);
+				fprintf(stderr, "%s: unknown hook '%s' (" FRAGML_HOOK_LIST ")\n", prog, optarg);
 				return 2;
 			}
 			break;

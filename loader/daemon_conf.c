@@ -202,7 +202,7 @@ int fragml_wd_conf_parse(struct fragml_wd_conf *c, const char *path, struct frag
 			hook = fragml_hook_from_name(k);
 			want = "an absolute path of a model.bin";
 			if (hook < 0) {
-				ret = fragml_err_set(err, -EINVAL, "%s:%u: [%s] %s: unknown hook (lifetime, thp_fault, compaction, fallback, placement)",
+				ret = fragml_err_set(err, -EINVAL, "%s:%u: [%s] %s: unknown hook (" FRAGML_HOOK_LIST ")",
 						     path, lineno, sections[sect], k);
 				goto out;
 			}

@@ -90,18 +90,18 @@ int fragml_cmd_rollback(int argc, char **argv)
 			continue;
 		}
 		fprintf(c == 'h' ? stdout : stderr,
-			"Usage: fragml rollback [--json] HOOK   (lifetime, thp_fault, compaction, fallback)\n"
+			"Usage: fragml rollback [--json] HOOK   (" FRAGML_HOOK_LIST ")\n"
 			"Put back the previous model of HOOK (again: forward); prints the version and\n"
 			"SHA-256 that now decides.  The same as fragml-load --rollback HOOK.\n");
 		return c == 'h' ? 0 : 2;
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "fragml rollback: give one hook (lifetime, thp_fault, compaction, fallback)\n");
+		fprintf(stderr, "fragml rollback: give one hook (" FRAGML_HOOK_LIST ")\n");
 		return 2;
 	}
 	hook = fragml_hook_from_name(argv[optind]);
 	if (hook < 0) {
-		fprintf(stderr, "fragml rollback: unknown hook '%s' (lifetime, thp_fault, compaction, fallback)\n",
+		fprintf(stderr, "fragml rollback: unknown hook '%s' (" FRAGML_HOOK_LIST ")\n",
 			argv[optind]);
 		return 2;
 	}

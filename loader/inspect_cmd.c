@@ -418,7 +418,7 @@ int fragml_cmd_explain(int argc, char **argv)
 		int hook = fragml_hook_from_name(live);
 
 		if (hook < 0) {
-			fprintf(stderr, "%s: --live: unknown hook '%s' (lifetime, thp_fault, compaction, fallback)\n",
+			fprintf(stderr, "%s: --live: unknown hook '%s' (" FRAGML_HOOK_LIST ")\n",
 				explain_prog, live);
 			goto out;
 		}

@@ -32,7 +32,7 @@ static void usage(FILE *f)
 		"      --mode M       with --check: the running mode to check against, observe\n"
 		"                     or enforce (default: the mode a load would run in here)\n"
 		"  -r, --rollback H   put back the previous model of hook H\n"
-		"                     (lifetime, thp_fault, compaction, fallback, placement)\n"
+		"                     (" FRAGML_HOOK_LIST ")\n"
 		"      --unpublish H  take hook H's model off: the kernel default decides\n"
 		"                     again; --rollback H puts the model back\n"
 		"      --no-policy    observe only, even on a kernel with the fragml struct_ops\n"
@@ -102,7 +102,7 @@ static int canary_scope_cmd(const struct fragml_open_opts *oo, const char *promo
 	int hook = hname ? fragml_hook_from_name(hname) : 0, ret = 1;
 
 	if (hook < 0) {
-		fprintf(stderr, "%s: unknown hook '%s' (lifetime, thp_fault, compaction, fallback, placement)\n", prog, hname);
+		fprintf(stderr, "%s: unknown hook '%s' (" FRAGML_HOOK_LIST ")\n", prog, hname);
 		return 2;
 	}
 	if (fragml_open(&h, oo, NULL, &err))
@@ -235,7 +235,7 @@ int fragml_cmd_load_as(const char *name, int argc, char **argv)
 			return 2;
 		}
 		if (hook < 0) {
-			fprintf(stderr, "%s: unknown hook '%s' (lifetime, thp_fault, compaction, fallback, placement)\n",
+			fprintf(stderr, "%s: unknown hook '%s' (" FRAGML_HOOK_LIST ")\n",
 				prog, name);
 			return 2;
 		}

@@ -130,6 +130,8 @@ double fragml_fixed_to_double(int64_t v);
 
 /* Names. Return NULL for unknown values. */
 const char *fragml_hook_name(unsigned int hook);
+/* Every hook's name, in id order, for messages and help texts (test_model checks it). */
+#define FRAGML_HOOK_LIST	"lifetime, thp_fault, compaction, fallback, placement"
 int fragml_hook_from_name(const char *name);		/* -EINVAL if unknown */
 const char *fragml_action_name(unsigned int hook, unsigned int action);
 unsigned int fragml_hook_n_actions(unsigned int hook);

@@ -396,7 +396,7 @@ int fragml_dataset_read_csv(struct fragml_dataset *ds, const char *path,
 		hook = fragml_hook_from_name(cells[fixed_col[COL_HOOK]]);
 		if (hook < 0) {
 			if (parse_int(cells[fixed_col[COL_HOOK]], &v) || v < 0 || v >= FRAGML_NR_HOOKS) {
-				ret = fragml_err_set(err, -EINVAL, "%s:%ld: column 'hook': '%s' is not a hook (lifetime, thp_fault, compaction)",
+				ret = fragml_err_set(err, -EINVAL, "%s:%ld: column 'hook': '%s' is not a hook (" FRAGML_HOOK_LIST ")",
 						     path, lineno, cells[fixed_col[COL_HOOK]]);
 				goto out;
 			}

@@ -143,6 +143,17 @@ TEST(error_message_one_line)
 	EXPECT_STREQ(strerror(0), fragml_err_msg(&err));
 }
 
+/* FRAGML_HOOK_LIST, in messages and help texts, names every hook in id order */
+TEST(hook_list_names_every_hook)
+{
+	char list[256] = "";
+
+	for (unsigned int h = 0; h < FRAGML_NR_HOOKS; h++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", h ? ", " : "",
+			 fragml_hook_name(h));
+	EXPECT_STREQ(FRAGML_HOOK_LIST, list);
+}
+
 TEST(registry_matches_docs)
 {
 	const char *doc = getenv("FRAGML_FEATURES_DOC");
