@@ -54,7 +54,6 @@ static __always_inline const struct fragml_task_state *task_state_of(__u32 tgid)
  * tasks in those cgroups or below them get the models' decisions; every other
  * task (kernel threads included) gets the kernel default, uncounted.
  */
-#define FRAGML_SCOPE_MAX	16
 #define FRAGML_SCOPE_DEPTH	16	/* cgroup levels looked at */
 
 struct {
@@ -67,7 +66,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FRAGML_NR_HOOKS * FRAGML_MAX_ACTIONS * FRAGML_MAX_ACTIONS);
+	__uint(max_entries, FRAGML_NR_CANARY);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -111,8 +110,8 @@ static __always_inline void fragml_canary_eval(__u32 hook, const struct fragml_v
 	m = bpf_map_lookup_elem(inner, &zero);
 	if (!m)
 		return;
-	key = (hook * FRAGML_MAX_ACTIONS + (live & (FRAGML_MAX_ACTIONS - 1))) *
-		FRAGML_MAX_ACTIONS + (fragml_eval_blob(m, v, &res) & (FRAGML_MAX_ACTIONS - 1));
+	key = FRAGML_CANARY_INDEX(hook, live & (FRAGML_MAX_ACTIONS - 1),
+				  fragml_eval_blob(m, v, &res) & (FRAGML_MAX_ACTIONS - 1));
 	c = bpf_map_lookup_elem(&fragml_canary_cnt, &key);
 	if (c)
 		*c += 1;

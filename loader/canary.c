@@ -39,8 +39,8 @@ static int zero_matrix(int fd, unsigned int hook)
 
 	if (!zeros)
 		return -ENOMEM;
-	for (__u32 k = hook * FRAGML_MAX_ACTIONS * FRAGML_MAX_ACTIONS;
-	     k < (hook + 1) * FRAGML_MAX_ACTIONS * FRAGML_MAX_ACTIONS && !ret; k++)
+	for (__u32 k = FRAGML_CANARY_INDEX(hook, 0, 0);
+	     k < FRAGML_CANARY_INDEX(hook + 1, 0, 0) && !ret; k++)
 		if (bpf_map_update_elem(fd, &k, zeros, BPF_ANY))
 			ret = -errno;
 	free(zeros);
@@ -211,7 +211,7 @@ int fragml_canary_status(struct fragml_handle *h, unsigned int hook, struct frag
 	ret = 0;
 	for (unsigned int l = 0; l < FRAGML_MAX_ACTIONS; l++)
 		for (unsigned int c = 0; c < FRAGML_MAX_ACTIONS; c++) {
-			__u32 k = (hook * FRAGML_MAX_ACTIONS + l) * FRAGML_MAX_ACTIONS + c;
+			__u32 k = FRAGML_CANARY_INDEX(hook, l, c);
 
 			if (bpf_map_lookup_elem(cnt, &k, vals)) {
 				ret = fragml_err_set(err, -errno, "fragml_canary_cnt: read failed: %s",

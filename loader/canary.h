@@ -40,9 +40,8 @@ struct fragml_canary_status {
 int fragml_canary_status(struct fragml_handle *h, unsigned int hook, struct fragml_canary_status *st,
 			 struct fragml_err *err);
 
-#define FRAGML_SCOPE_MAX	16
-/* Enforce only for tasks in these cgroup v2 directories (and below); n = 0:
- * every task again.  Replaces the previous scope. */
+/* Enforce only for tasks in these cgroup v2 directories (and below), at most
+ * FRAGML_SCOPE_MAX (fragml_abi.h); n = 0: every task again.  Replaces the previous scope. */
 int fragml_scope_set(struct fragml_handle *h, const char *const *paths, int n, struct fragml_err *err);
 /* The same with cgroup ids (as fragml_scope_get returns them: to put a scope back). */
 int fragml_scope_set_ids(struct fragml_handle *h, const uint64_t *ids, int n, struct fragml_err *err);

@@ -14,7 +14,7 @@
 #define FRAGML_WD_STATE_DIR	"/var/lib/fragml"	/* last-good/, bad-models */
 #define FRAGML_WD_RUN_DIR	"/run/fragml"		/* watchdog.json */
 #define FRAGML_WD_STATE_FILE	"watchdog.json"
-#define FRAGML_WD_MAX_CGROUPS	16
+#define FRAGML_WD_MAX_CGROUPS	FRAGML_SCOPE_MAX	/* [scope] becomes the policy's scope */
 
 /* What the watchdog measures, per interval (docs/operator.md). */
 enum fragml_wd_metric {

@@ -117,6 +117,14 @@ struct fragml_blob {
 #define FRAGML_SHADOW_INDEX(hook, action)	((hook) * FRAGML_MAX_ACTIONS + (action))
 #define FRAGML_NR_SHADOW			(FRAGML_NR_HOOKS * FRAGML_MAX_ACTIONS)
 
+/* The enforcing policy's canary and scope (bpf/fragml_policy.bpf.c, loader/canary.c).
+ * fragml_canary_cnt: per-CPU array, decisions per (hook, live action, candidate action). */
+#define FRAGML_CANARY_INDEX(hook, live, cand) \
+	(((hook) * FRAGML_MAX_ACTIONS + (live)) * FRAGML_MAX_ACTIONS + (cand))
+#define FRAGML_NR_CANARY	(FRAGML_NR_HOOKS * FRAGML_MAX_ACTIONS * FRAGML_MAX_ACTIONS)
+/* fragml_scope: the cgroup ids a scope names, at most this many */
+#define FRAGML_SCOPE_MAX	16
+
 /* fragml_vaudit (bpf/fragml_vaudit.bpf.h): the vector each side built for
  * one decision, while the audit is on.  `where`: the 2 MB region (address
  * >> 21) of a THP fault. */
