@@ -57,7 +57,8 @@ static int kread(struct kmem *k, uint64_t addr, void *dst, uint32_t len)
 	LIBBPF_OPTS(bpf_test_run_opts, o);
 
 	while (len) {
-		uint32_t n = len > 4096 ? 4096 : len;
+		/* a test run reads at most the program's buffer (FRAGML_KREAD_MAX) */
+		uint32_t n = len > sizeof(k->skel->bss->kread_buf) ? sizeof(k->skel->bss->kread_buf) : len;
 
 		k->skel->bss->kread_addr = addr;
 		k->skel->bss->kread_len = n;
