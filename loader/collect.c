@@ -27,14 +27,7 @@
 #include "fragml_collect.skel.h"
 #include "collect_internal.h"
 #include "libbpf_log.h"
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
+#include "mono_ns.h"
 
 
 void fragml_collect_opts_default(struct fragml_collect_opts *o)
@@ -50,7 +43,6 @@ void fragml_collect_opts_default(struct fragml_collect_opts *o)
 	o->stacks_top = 5;
 }
 
-
 static void progress(struct fragml_collector *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void progress(struct fragml_collector *c, const char *fmt, ...)
@@ -65,7 +57,6 @@ static void progress(struct fragml_collector *c, const char *fmt, ...)
 	va_end(ap);
 	c->o.progress(line, c->o.progress_ctx);
 }
-
 
 static uint64_t stat_sum(struct fragml_collector *c, __u32 idx)
 {
@@ -265,11 +256,10 @@ void fragml_collect_stop(struct fragml_collector *c)
 		c->stop = 1;
 }
 
-
 int fragml_collect_run(struct fragml_collector *c, struct fragml_collect_stats *st,
 		       struct fragml_err *err)
 {
-	uint64_t t0 = mono_ns(), last = t0, end_ns = 0, now;
+	uint64_t t0 = loader_mono_ns(), last = t0, end_ns = 0, now;
 	int ret = 0;
 
 	c->err = err;
@@ -290,7 +280,7 @@ int fragml_collect_run(struct fragml_collector *c, struct fragml_collect_stats *
 		ret = 0;
 		if (c->failed)
 			break;
-		now = mono_ns();
+		now = loader_mono_ns();
 		if (now - last >= 1000000000ull) {
 			last = now;
 			c->st.lost = stat_sum(c, FRAGML_STAT_LOST);
@@ -308,7 +298,7 @@ int fragml_collect_run(struct fragml_collector *c, struct fragml_collect_stats *
 	}
 	ring_buffer__consume(c->rb);
 	c->st.kernel_bytes = collect_kernel_bytes(c);
-	now = mono_ns();
+	now = loader_mono_ns();
 	fragml_snapshot_take(&c->after, true, NULL);
 	c->st.lost = stat_sum(c, FRAGML_STAT_LOST);
 	c->st.elapsed_s = (now - t0) / 1e9;
@@ -326,7 +316,6 @@ int fragml_collect_run(struct fragml_collector *c, struct fragml_collect_stats *
 		*st = c->st;
 	return ret;
 }
-
 
 uint64_t fragml_collect_slab_objs(struct fragml_collector *c, uint32_t tgid, const char *substr)
 {

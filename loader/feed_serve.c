@@ -34,6 +34,7 @@
 #include "fragml_feed_events.h"
 #include "libbpf_log.h"
 #include "fragml_feed.skel.h"
+#include "mono_ns.h"
 
 #define FEED_DEFAULT_CLIENTS	64
 #define FEED_SNDBUF		(1 << 20)
@@ -55,14 +56,6 @@ struct fragml_feed_server {
 	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char dir[PATH_MAX];
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Version of the lifetime model in force (0: none), read from the pinned slot. */
 static uint32_t current_lifetime_version(struct fragml_feed_server *s)
@@ -129,7 +122,7 @@ static void fill_control(struct fragml_feed_server *s, struct fragml_feed_record
 	r->size = FRAGML_FEED_RECORD_SIZE;
 	r->kind = kind;
 	r->seq = s->seq;	/* last ALLOC sequence number sent */
-	r->ts_ns = now_ns();
+	r->ts_ns = loader_mono_ns();
 	r->model_version = current_lifetime_version(s);
 	r->weight = 1u << (s->skel->rodata->track_sample_shift & 31);
 }
@@ -397,13 +390,13 @@ static uint64_t kernel_lost(struct fragml_feed_server *s)
 int fragml_feed_server_run(struct fragml_feed_server *s, double duration_s,
 			   struct fragml_feed_server_stats *st, struct fragml_err *err)
 {
-	uint64_t start = now_ns(), last_beat = start, seq_at_beat = 0;
+	uint64_t start = loader_mono_ns(), last_beat = start, seq_at_beat = 0;
 	uint64_t end = duration_s > 0 ? start + (uint64_t)(duration_s * 1e9) : 0;
 	int ret = 0;
 
 	for (;;) {
 		struct epoll_event evs[32];
-		uint64_t now = now_ns();
+		uint64_t now = loader_mono_ns();
 		int n, timeout = 1000;
 		bool stop = false;
 
@@ -442,7 +435,7 @@ int fragml_feed_server_run(struct fragml_feed_server *s, double duration_s,
 		}
 		if (stop)
 			break;
-		now = now_ns();
+		now = loader_mono_ns();
 		if (now - last_beat >= 1000000000ull) {
 			struct fragml_feed_record beat;
 

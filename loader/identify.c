@@ -20,6 +20,7 @@
 #include "fragml_collect.h"
 #include "fragml_load.h"
 #include "fragml_collect_events.h"
+#include "mono_ns.h"
 
 /*
  * Functions whose presence on the allocating stack names the class.  The
@@ -229,14 +230,6 @@ static struct fragml_source *find_prev(const struct fragml_ident *p, const struc
 	return NULL;
 }
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 int fragml_ident_read_fds(struct fragml_ident *id, int src_fd, int slab_fd, int stats_fd,
 			  const struct fragml_ident *prev, struct fragml_err *err)
 {
@@ -249,7 +242,7 @@ int fragml_ident_read_fds(struct fragml_ident *id, int src_fd, int slab_fd, int 
 	void *kp = NULL;
 
 	memset(id, 0, sizeof(*id));
-	id->ts_ns = now_ns();
+	id->ts_ns = loader_mono_ns();
 	id->src = calloc(cap, sizeof(*id->src));
 	if (!id->src)
 		return fragml_err_set(err, -ENOMEM, "sources: out of memory");

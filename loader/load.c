@@ -31,7 +31,7 @@
 #include "fragml_core.skel.h"
 #include "fragml_observe.skel.h"
 #include "fragml_collect_events.h"
-
+#include "mono_ns.h"
 
 
 struct fragml_handle {
@@ -572,14 +572,6 @@ static int enable_gate(struct fragml_handle *h, struct fragml_err *err)
 	return fragml_policy_update(want, err);
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * The compiled form of a model version for the test-run caller
  * (fragml_test_batch_rt): generated and verified before the switch, so the
@@ -594,7 +586,7 @@ static int compiled_build(struct fragml_handle *h, const struct fragml_model *m,
 		.type = BPF_PROG_TYPE_RAW_TRACEPOINT,
 	};
 	struct fragml_err e = { 0 };
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = loader_mono_ns();
 	int fd;
 
 	memset(&h->cinfo, 0, sizeof(h->cinfo));
@@ -606,7 +598,7 @@ static int compiled_build(struct fragml_handle *h, const struct fragml_model *m,
 		return -1;
 	}
 	fd = fragml_compile_load(m, version, &t, &h->cinfo.insns, &e);
-	h->cinfo.load_ns = mono_ns() - t0;
+	h->cinfo.load_ns = loader_mono_ns() - t0;
 	if (fd < 0) {
 		snprintf(h->cinfo.note, sizeof(h->cinfo.note),
 			 "%s; %s v%u decides with the map evaluator", e.msg, fragml_hook_name(m->hook), version);

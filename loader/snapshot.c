@@ -19,6 +19,7 @@
 
 #include "fragml_collect.h"
 #include "fragml_load.h"
+#include "mono_ns.h"
 
 #define DEBUGFS_MAGIC	0x64626720
 
@@ -60,14 +61,6 @@ int32_t fragml_unusable_ppk(const uint64_t *nr_free, unsigned int order)
 			suitable += nr_free[o] << o;
 	}
 	return total ? (int32_t)((total - suitable) * 1024 / total) : 0;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 void fragml_buddyinfo_parse(FILE *f, struct fragml_snapshot *s)
@@ -332,7 +325,7 @@ int fragml_snapshot_take(struct fragml_snapshot *s, bool with_pagetypeinfo,
 	memset(s, 0, sizeof(*s));
 	for (int i = 0; i < 6; i++)
 		s->blocks_by_mt[i] = -1;
-	s->ts_ns = mono_ns();
+	s->ts_ns = loader_mono_ns();
 	ret = read_buddyinfo(s, err);
 	if (ret)
 		return ret;
