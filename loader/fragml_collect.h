@@ -70,6 +70,8 @@ int fragml_csv_close(struct fragml_csv *w, struct fragml_err *err);
 #define FRAGML_STACK_DEPTH_USER	16	/* frames per stack: FRAGML_STACK_DEPTH of the BPF side */
 #define FRAGML_MAX_ORDER_SNAP	11	/* orders 0..10 (NR_PAGE_ORDERS on x86-64) */
 #define FRAGML_MAX_ZONES_SNAP	16
+/* Migratetypes counted per pageblock: unmovable movable reclaimable highatomic cma isolate */
+#define FRAGML_PB_NR_MT		6
 
 struct fragml_zone_snap {
 	int node;
@@ -100,7 +102,7 @@ struct fragml_snapshot {
 	uint64_t compact_migrate_scanned, compact_free_scanned;
 	/* /proc/pagetypeinfo block counts per migratetype (summed over zones),
 	 * -1 when not read (not asked, rate limit) or the kernel lacks the type. */
-	int64_t blocks_by_mt[6];	/* unmovable movable reclaimable highatomic cma isolate */
+	int64_t blocks_by_mt[FRAGML_PB_NR_MT];	/* unmovable movable reclaimable highatomic cma isolate */
 	bool pagetypeinfo_rate_limited;	/* asked for, but read less than 1 s ago */
 	/* debugfs: extfrag indices read (see zones[]); mounted by this call */
 	bool have_extfrag_index, debugfs_mounted;
@@ -128,13 +130,13 @@ int fragml_snapshot_take(struct fragml_snapshot *s, bool with_pagetypeinfo,
  * zones; -1 for a type the kernel lacks.  Not rate-limited: it takes each
  * zone lock, so callers keep it rare (fragml_snapshot_take does).
  */
-int fragml_pagetypeinfo_blocks(int64_t blocks_by_mt[6], struct fragml_err *err);
+int fragml_pagetypeinfo_blocks(int64_t blocks_by_mt[FRAGML_PB_NR_MT], struct fragml_err *err);
 
 /* The parsers behind them, on any stream in the kernel's format (tests, fuzzing):
  * pagetypeinfo text (`what` names it in errors; -ERANGE for a negative count or
  * a sum beyond int64), and a debugfs extfrag/{unusable,extfrag}_index file
  * into the zones already in s (from buddyinfo). */
-int fragml_pagetypeinfo_parse(FILE *f, const char *what, int64_t blocks_by_mt[6],
+int fragml_pagetypeinfo_parse(FILE *f, const char *what, int64_t blocks_by_mt[FRAGML_PB_NR_MT],
 			      struct fragml_err *err);
 void fragml_index_parse(FILE *f, struct fragml_snapshot *s, int extfrag);
 /* /proc/buddyinfo text: appends its zones to s (up to FRAGML_MAX_ZONES_SNAP). */
@@ -160,7 +162,6 @@ int fragml_mount_fs(unsigned int want, unsigned int *mounted, struct fragml_err 
 /* ---- per-pageblock scan (docs/identification.md, "Pageblock scan") ---- */
 
 #define FRAGML_PAGEBLOCK_ORDER	9
-#define FRAGML_PB_NR_MT		6	/* unmovable movable reclaimable highatomic cma isolate */
 
 struct fragml_pageblock_scan {
 	uint64_t sections, blocks;			/* pageblocks with at least one page */

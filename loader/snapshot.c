@@ -129,15 +129,15 @@ static void read_vmstat(struct fragml_snapshot *s)
 /* Column order follows the header line: the kernel omits types it lacks
  * (the 6.18 host has no CMA column).  Counts are non-negative and their sums
  * must fit: anything else is not the kernel's file. */
-int fragml_pagetypeinfo_parse(FILE *f, const char *what, int64_t blocks_by_mt[6],
+int fragml_pagetypeinfo_parse(FILE *f, const char *what, int64_t blocks_by_mt[FRAGML_PB_NR_MT],
 			      struct fragml_err *err)
 {
-	static const char *const mts[6] = { "Unmovable", "Movable", "Reclaimable", "HighAtomic",
+	static const char *const mts[FRAGML_PB_NR_MT] = { "Unmovable", "Movable", "Reclaimable", "HighAtomic",
 					    "CMA", "Isolate" };
 	char line[1024];
 	int in_blocks = 0, col_mt[8], ncol = 0;
 
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < FRAGML_PB_NR_MT; i++)
 		blocks_by_mt[i] = -1;
 	while (fgets(line, sizeof(line), f)) {
 		char *p;
@@ -147,7 +147,7 @@ int fragml_pagetypeinfo_parse(FILE *f, const char *what, int64_t blocks_by_mt[6]
 			ncol = 0;
 			for (char *t = strtok(line + 21, " \n"); t && ncol < 8; t = strtok(NULL, " \n")) {
 				col_mt[ncol] = -1;
-				for (int i = 0; i < 6; i++)
+				for (int i = 0; i < FRAGML_PB_NR_MT; i++)
 					if (!strcmp(t, mts[i]))
 						col_mt[ncol] = i;
 				if (col_mt[ncol] >= 0 && blocks_by_mt[col_mt[ncol]] < 0)
@@ -174,7 +174,7 @@ int fragml_pagetypeinfo_parse(FILE *f, const char *what, int64_t blocks_by_mt[6]
 			if (col_mt[i] >= 0 &&
 			    (errno || v < 0 || __builtin_add_overflow(blocks_by_mt[col_mt[i]], v,
 								      &blocks_by_mt[col_mt[i]]))) {
-				for (int k = 0; k < 6; k++)
+				for (int k = 0; k < FRAGML_PB_NR_MT; k++)
 					blocks_by_mt[k] = -1;
 				return fragml_err_set(err, -ERANGE, "%s: %s block count '%.*s' negative or beyond %lld in sum",
 						      what, mts[col_mt[i]], (int)(end - p > 32 ? 32 : end - p), p,
@@ -186,13 +186,13 @@ int fragml_pagetypeinfo_parse(FILE *f, const char *what, int64_t blocks_by_mt[6]
 	return 0;
 }
 
-int fragml_pagetypeinfo_blocks(int64_t blocks_by_mt[6], struct fragml_err *err)
+int fragml_pagetypeinfo_blocks(int64_t blocks_by_mt[FRAGML_PB_NR_MT], struct fragml_err *err)
 {
 	FILE *f = fopen("/proc/pagetypeinfo", "r");
 	int ret;
 
 	if (!f) {
-		for (int i = 0; i < 6; i++)
+		for (int i = 0; i < FRAGML_PB_NR_MT; i++)
 			blocks_by_mt[i] = -1;
 		return fragml_err_set(err, -errno, "/proc/pagetypeinfo: %s", strerror(errno));
 	}
@@ -323,7 +323,7 @@ int fragml_snapshot_take(struct fragml_snapshot *s, bool with_pagetypeinfo,
 	int ret;
 
 	memset(s, 0, sizeof(*s));
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < FRAGML_PB_NR_MT; i++)
 		s->blocks_by_mt[i] = -1;
 	s->ts_ns = loader_mono_ns();
 	ret = read_buddyinfo(s, err);
