@@ -571,9 +571,9 @@ TEST(snapshot_fields)
 	ASSERT_NE(NULL, z);
 	/* pagetypeinfo: read once, the immediate second read is rate-limited */
 	ASSERT_FALSE(a.pagetypeinfo_rate_limited);
-	ASSERT_GT(a.blocks_by_mt[1], 0);
+	ASSERT_GT(a.blocks_by_mt[FRAGML_MT_MOVABLE], 0);
 	ASSERT_TRUE(b.pagetypeinfo_rate_limited);
-	ASSERT_EQ(-1, b.blocks_by_mt[1]);
+	ASSERT_EQ(-1, b.blocks_by_mt[FRAGML_MT_MOVABLE]);
 	/* debugfs indices: the kernel's unusable index at order 9 is the one we
 	 * compute from buddyinfo (1024ths vs 1000ths, both read a moment apart) */
 	if (!a.have_extfrag_index) {
@@ -882,7 +882,7 @@ TEST(pageblock_scan)
 	       (unsigned long long)s.mixed);
 	/* the migratetypes read from the pageblock bits are the kernel's own counts
 	 * (racy by a few blocks: pagetypeinfo is read a moment later) */
-	for (int mt = 0; mt < 3; mt++) {
+	for (int mt = FRAGML_MT_UNMOVABLE; mt <= FRAGML_MT_RECLAIMABLE; mt++) {
 		if (pti[mt] < 0 || pti0[mt] < 0)
 			continue;
 		long long lo = pti0[mt] < pti[mt] ? pti0[mt] : pti[mt];
@@ -896,7 +896,7 @@ TEST(pageblock_scan)
 			TH_LOG("migratetype %d: scan %llu, pagetypeinfo %lld..%lld", mt,
 			       (unsigned long long)s.blocks_by_mt[mt], lo, hi);
 	}
-	ASSERT_GT(s.blocks_by_mt[1], 0);
+	ASSERT_GT(s.blocks_by_mt[FRAGML_MT_MOVABLE], 0);
 
 	/* held pipe pages, tracked by the collector, are classed `pipe` */
 	mk_tmpdir(dir, sizeof(dir), "pb");
