@@ -26,6 +26,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <json-c/json.h>
 
 #include "fragml_collect.h"
 #include "fragml_kread.skel.h"
@@ -438,27 +439,47 @@ out:
 	return ret;
 }
 
+static json_object *json_per_class(const uint64_t *v)
+{
+	json_object *o = json_object_new_object();
+
+	for (unsigned int c = 0; o && c < FRAGML_NR_CLASSES; c++)
+		json_object_object_add(o, fragml_class_name(c), json_object_new_uint64(v[c]));
+	return o;
+}
+
+static json_object *json_per_mt(const uint64_t *v)
+{
+	json_object *a = json_object_new_array();
+
+	for (int i = 0; a && i < FRAGML_PB_NR_MT; i++)
+		json_object_array_add(a, json_object_new_uint64(v[i]));
+	return a;
+}
+
 int fragml_pageblock_json(const struct fragml_pageblock_scan *s, FILE *out)
 {
-	fprintf(out, "{\"blocks\":%llu,\"skipped_blocks\":%llu,\"mixed\":%llu,\"pageblock_bits\":%u,\"tracked_pages\":%llu,"
-		"\"tracked_freed\":%llu,\"tracked_stale_pages\":%llu,\"elapsed_s\":%.3f,\"blocks_by_mt\":[",
-		(unsigned long long)s->blocks, (unsigned long long)s->skipped_blocks,
-		(unsigned long long)s->mixed, s->nr_pageblock_bits,
-		(unsigned long long)s->tracked_pages, (unsigned long long)s->tracked_freed,
-		(unsigned long long)s->tracked_stale_pages, s->elapsed_s);
-	for (int i = 0; i < FRAGML_PB_NR_MT; i++)
-		fprintf(out, "%s%llu", i ? "," : "", (unsigned long long)s->blocks_by_mt[i]);
-	fputs("],\"mixed_by_mt\":[", out);
-	for (int i = 0; i < FRAGML_PB_NR_MT; i++)
-		fprintf(out, "%s%llu", i ? "," : "", (unsigned long long)s->mixed_by_mt[i]);
-	fputs("],\"mixed_by_class\":{", out);
-	for (int c = 0; c < FRAGML_NR_CLASSES; c++)
-		fprintf(out, "%s\"%s\":%llu", c ? "," : "", fragml_class_name(c),
-			(unsigned long long)s->mixed_by_class[c]);
-	fputs("},\"wrong_pages_by_class\":{", out);
-	for (int c = 0; c < FRAGML_NR_CLASSES; c++)
-		fprintf(out, "%s\"%s\":%llu", c ? "," : "", fragml_class_name(c),
-			(unsigned long long)s->wrong_pages_by_class[c]);
-	fputs("}}", out);
-	return ferror(out) ? -EIO : 0;
+	json_object *o = json_object_new_object();
+	char secs[32];
+	int ret;
+
+	if (!o)
+		return -ENOMEM;
+	snprintf(secs, sizeof(secs), "%.3f", s->elapsed_s);
+	json_object_object_add(o, "blocks", json_object_new_uint64(s->blocks));
+	json_object_object_add(o, "skipped_blocks", json_object_new_uint64(s->skipped_blocks));
+	json_object_object_add(o, "mixed", json_object_new_uint64(s->mixed));
+	json_object_object_add(o, "pageblock_bits", json_object_new_int64(s->nr_pageblock_bits));
+	json_object_object_add(o, "tracked_pages", json_object_new_uint64(s->tracked_pages));
+	json_object_object_add(o, "tracked_freed", json_object_new_uint64(s->tracked_freed));
+	json_object_object_add(o, "tracked_stale_pages", json_object_new_uint64(s->tracked_stale_pages));
+	json_object_object_add(o, "elapsed_s", json_object_new_double_s(s->elapsed_s, secs));
+	json_object_object_add(o, "blocks_by_mt", json_per_mt(s->blocks_by_mt));
+	json_object_object_add(o, "mixed_by_mt", json_per_mt(s->mixed_by_mt));
+	json_object_object_add(o, "mixed_by_class", json_per_class(s->mixed_by_class));
+	json_object_object_add(o, "wrong_pages_by_class", json_per_class(s->wrong_pages_by_class));
+	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), out);
+	ret = ferror(out) ? -EIO : 0;
+	json_object_put(o);
+	return ret;
 }

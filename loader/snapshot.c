@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "fragml_collect.h"
 #include "fragml_load.h"
 #include "mono_ns.h"
@@ -353,54 +355,87 @@ const struct fragml_zone_snap *fragml_snapshot_main_zone(const struct fragml_sna
 	return best;
 }
 
-static void json_pm(FILE *out, const char *key, const int32_t *v)
+static json_object *json_i32s(const int32_t *v, int n)
 {
-	fprintf(out, ",\"%s\":[", key);
-	for (int o = 0; o < FRAGML_MAX_ORDER_SNAP; o++)
-		fprintf(out, "%s%d", o ? "," : "", v[o]);
-	fputc(']', out);
+	json_object *a = json_object_new_array();
+
+	for (int i = 0; a && i < n; i++)
+		json_object_array_add(a, json_object_new_int(v[i]));
+	return a;
+}
+
+static json_object *json_u64s(const uint64_t *v, int n)
+{
+	json_object *a = json_object_new_array();
+
+	for (int i = 0; a && i < n; i++)
+		json_object_array_add(a, json_object_new_uint64(v[i]));
+	return a;
 }
 
 int fragml_snapshot_json(const struct fragml_snapshot *s, FILE *out)
 {
-	fprintf(out, "{\"ts_ns\":%llu,\"zones\":[", (unsigned long long)s->ts_ns);
+	json_object *o = json_object_new_object(), *zones = json_object_new_array();
+	json_object *mt = json_object_new_array(), *mthp = json_object_new_array();
+	int ret = -ENOMEM;
+
+	if (!o || !zones || !mt || !mthp)
+		goto out;
+	json_object_object_add(o, "ts_ns", json_object_new_uint64(s->ts_ns));
 	for (unsigned int i = 0; i < s->n_zones; i++) {
 		const struct fragml_zone_snap *z = &s->zones[i];
+		json_object *zo = json_object_new_object();
 
-		fprintf(out, "%s{\"node\":%d,\"zone\":\"%s\",\"free_pages\":%llu,\"free_huge_blocks\":%llu,"
-			"\"unusable_ppk\":%d,\"nr_free\":[", i ? "," : "", z->node, z->zone,
-			(unsigned long long)z->free_pages, (unsigned long long)z->free_huge_blocks,
-			z->unusable_ppk);
-		for (int o = 0; o < FRAGML_MAX_ORDER_SNAP; o++)
-			fprintf(out, "%s%llu", o ? "," : "", (unsigned long long)z->nr_free[o]);
-		fputc(']', out);
+		json_object_object_add(zo, "node", json_object_new_int(z->node));
+		json_object_object_add(zo, "zone", json_object_new_string(z->zone));
+		json_object_object_add(zo, "free_pages", json_object_new_uint64(z->free_pages));
+		json_object_object_add(zo, "free_huge_blocks", json_object_new_uint64(z->free_huge_blocks));
+		json_object_object_add(zo, "unusable_ppk", json_object_new_int(z->unusable_ppk));
+		json_object_object_add(zo, "nr_free", json_u64s(z->nr_free, FRAGML_MAX_ORDER_SNAP));
 		if (z->have_index) {
-			json_pm(out, "unusable_index_pm", z->unusable_index_pm);
-			json_pm(out, "extfrag_index_pm", z->extfrag_index_pm);
+			json_object_object_add(zo, "unusable_index_pm",
+					       json_i32s(z->unusable_index_pm, FRAGML_MAX_ORDER_SNAP));
+			json_object_object_add(zo, "extfrag_index_pm",
+					       json_i32s(z->extfrag_index_pm, FRAGML_MAX_ORDER_SNAP));
 		}
-		fputc('}', out);
+		json_object_array_add(zones, zo);
 	}
-	fprintf(out, "],\"thp_fault_alloc\":%llu,\"thp_fault_fallback\":%llu,\"thp_split_page\":%llu,"
-		"\"compact_stall\":%llu,\"compact_fail\":%llu,\"compact_success\":%llu,"
-		"\"extfrag_index\":%s,\"debugfs_mounted_by_fragml\":%s,\"pagetypeinfo_rate_limited\":%s,"
-		"\"blocks_by_mt\":[%lld,%lld,%lld,%lld,%lld,%lld],\"mthp\":[",
-		(unsigned long long)s->thp_fault_alloc, (unsigned long long)s->thp_fault_fallback,
-		(unsigned long long)s->thp_split_page, (unsigned long long)s->compact_stall,
-		(unsigned long long)s->compact_fail, (unsigned long long)s->compact_success,
-		s->have_extfrag_index ? "true" : "false", s->debugfs_mounted ? "true" : "false",
-		s->pagetypeinfo_rate_limited ? "true" : "false",
-		(long long)s->blocks_by_mt[0], (long long)s->blocks_by_mt[1],
-		(long long)s->blocks_by_mt[2], (long long)s->blocks_by_mt[3],
-		(long long)s->blocks_by_mt[4], (long long)s->blocks_by_mt[5]);
+	json_object_object_add(o, "zones", zones);
+	zones = NULL;
+	json_object_object_add(o, "thp_fault_alloc", json_object_new_uint64(s->thp_fault_alloc));
+	json_object_object_add(o, "thp_fault_fallback", json_object_new_uint64(s->thp_fault_fallback));
+	json_object_object_add(o, "thp_split_page", json_object_new_uint64(s->thp_split_page));
+	json_object_object_add(o, "compact_stall", json_object_new_uint64(s->compact_stall));
+	json_object_object_add(o, "compact_fail", json_object_new_uint64(s->compact_fail));
+	json_object_object_add(o, "compact_success", json_object_new_uint64(s->compact_success));
+	json_object_object_add(o, "extfrag_index", json_object_new_boolean(s->have_extfrag_index));
+	json_object_object_add(o, "debugfs_mounted_by_fragml", json_object_new_boolean(s->debugfs_mounted));
+	json_object_object_add(o, "pagetypeinfo_rate_limited",
+			       json_object_new_boolean(s->pagetypeinfo_rate_limited));
+	for (int i = 0; i < FRAGML_PB_NR_MT; i++)
+		json_object_array_add(mt, json_object_new_int64(s->blocks_by_mt[i]));
+	json_object_object_add(o, "blocks_by_mt", mt);
+	mt = NULL;
 	for (unsigned int i = 0; i < s->n_mthp; i++) {
-		fprintf(out, "%s{\"kb\":%u,\"fault_alloc\":%llu,\"fault_fallback\":%llu,\"stats\":{",
-			i ? "," : "", s->mthp[i].kb, (unsigned long long)s->mthp[i].fault_alloc,
-			(unsigned long long)s->mthp[i].fault_fallback);
+		json_object *mo = json_object_new_object(), *st = json_object_new_object();
+
+		json_object_object_add(mo, "kb", json_object_new_int64(s->mthp[i].kb));
+		json_object_object_add(mo, "fault_alloc", json_object_new_uint64(s->mthp[i].fault_alloc));
+		json_object_object_add(mo, "fault_fallback", json_object_new_uint64(s->mthp[i].fault_fallback));
 		for (unsigned int j = 0; j < s->mthp[i].n; j++)
-			fprintf(out, "%s\"%s\":%llu", j ? "," : "", s->mthp[i].st[j].name,
-				(unsigned long long)s->mthp[i].st[j].v);
-		fputs("}}", out);
+			json_object_object_add(st, s->mthp[i].st[j].name,
+					       json_object_new_uint64(s->mthp[i].st[j].v));
+		json_object_object_add(mo, "stats", st);
+		json_object_array_add(mthp, mo);
 	}
-	fputs("]}", out);
-	return ferror(out) ? -EIO : 0;
+	json_object_object_add(o, "mthp", mthp);
+	mthp = NULL;
+	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), out);
+	ret = ferror(out) ? -EIO : 0;
+out:
+	json_object_put(o);
+	json_object_put(zones);
+	json_object_put(mt);
+	json_object_put(mthp);
+	return ret;
 }
