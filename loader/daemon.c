@@ -479,9 +479,14 @@ static int show_status(const struct fragml_wd_conf *c, bool json)
 	snprintf(path, sizeof(path), "%s/%s", c->run_dir, FRAGML_WD_STATE_FILE);
 	o = json_object_from_file(path);
 	if (!o) {
-		if (json)
-			printf("{ \"state\": \"never run\", \"file\": \"%s\" }\n", path);
-		else
+		if (json) {
+			o = json_object_new_object();
+			json_object_object_add(o, "state", json_object_new_string("never run"));
+			json_object_object_add(o, "file", json_object_new_string(path));	/* escaped */
+			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED |
+								       JSON_C_TO_STRING_NOSLASHESCAPE));
+			json_object_put(o);
+		} else
 			printf("watchdog: never ran here (%s missing)\n", path);
 		return 0;
 	}

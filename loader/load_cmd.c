@@ -85,9 +85,16 @@ static int site_table_cmd(const struct fragml_open_opts *oo0, const struct fragm
 	fragml_close(h);
 	if (n < 0)
 		return fragml_cli_fail(prog, &err);
-	if (json)
-		printf("{ \"action\": \"site_table\", \"file\": \"%s\", \"sites\": %d }\n", path, n);
-	else if (!quiet)
+	if (json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "action", json_object_new_string("site_table"));
+		json_object_object_add(o, "file", json_object_new_string(path));	/* escaped */
+		json_object_object_add(o, "sites", json_object_new_int(n));
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED |
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	} else if (!quiet)
 		printf("%s: site lifetime table: %d sites from %s\n", prog, n, path);
 	return 0;
 }
