@@ -42,10 +42,10 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } fragml_gate_outcomes SEC(".maps");
 
-/* [0] outcomes lost (ring full) [1] closes seen [2] events ignored as nested */
+/* enum fragml_gatelog_stat */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 3);
+	__uint(max_entries, FRAGML_GATELOG_NR_STATS);
 	__type(key, __u32);
 	__type(value, __u64);
 } fragml_gate_stats SEC(".maps");
@@ -70,7 +70,7 @@ static __always_inline struct fragml_gate_pending *open_decision(__u32 *pid)
 		return NULL;
 	t = (struct task_struct *)bpf_get_current_task();
 	if (BPF_CORE_READ(t, flags) & PF_MEMALLOC) {
-		stat(2);
+		stat(FRAGML_GATELOG_NESTED);
 		return NULL;
 	}
 	return p;
@@ -114,7 +114,7 @@ int fragml_gate_alloc(struct trace_event_raw_mm_page_alloc *ctx)
 	if (!p || ctx->order != p->order || ctx->migratetype != p->mt ||
 	    (((__u32)ctx->gfp_flags ^ p->gfp) & ~GATE_GFP_HARDWALL))
 		return 0;
-	stat(1);
+	stat(FRAGML_GATELOG_CLOSED);
 	o = bpf_ringbuf_reserve(&fragml_gate_outcomes, sizeof(*o), 0);
 	if (o) {
 		o->seq = p->seq;
@@ -126,7 +126,7 @@ int fragml_gate_alloc(struct trace_event_raw_mm_page_alloc *ctx)
 		o->failed = ctx->pfn == (unsigned long)-1;
 		bpf_ringbuf_submit(o, 0);
 	} else {
-		stat(0);
+		stat(FRAGML_GATELOG_LOST);
 	}
 	bpf_map_delete_elem(&fragml_gate_pending, &pid);
 	return 0;

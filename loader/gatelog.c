@@ -434,7 +434,7 @@ int fragml_gate_collect_run(struct fragml_gate_collector *c, struct fragml_gate_
 		c->st.lost_decisions = cfg.lost - c->cfg0.lost;
 		c->st.pending_failed = cfg.pending_full - c->cfg0.pending_full;
 	}
-	k = 0;
+	k = FRAGML_GATELOG_LOST;
 	if (!bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.fragml_gate_stats), &k, &v))
 		c->st.lost_outcomes = v;
 	ret = write_rows(c, err);

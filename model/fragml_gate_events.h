@@ -23,6 +23,14 @@
 #define FRAGML_GATE_PENDING_MAX	1024	/* tasks with an open decision (LRU) */
 #define FRAGML_GATE_PPM		1000000u	/* explore_ppm scale */
 
+/* The outcome tracer's counters (fragml_gate_stats, an array indexed by these) */
+enum fragml_gatelog_stat {
+	FRAGML_GATELOG_LOST	= 0,	/* outcomes lost: ring full */
+	FRAGML_GATELOG_CLOSED	= 1,	/* decisions closed by their allocation */
+	FRAGML_GATELOG_NESTED	= 2,	/* events ignored: the task was reclaiming (PF_MEMALLOC) */
+	FRAGML_GATELOG_NR_STATS,
+};
+
 /* fragml_gate_cfg.log */
 enum fragml_gate_log_mode {
 	FRAGML_GATE_LOG_OFF	= 0,
