@@ -6,8 +6,8 @@
  * The tracking core (fragml_track.bpf.h) in its collect mode: this file adds
  * the kmalloc program and the fault and 2 MB region records.
  * Feature vectors come from fragml_features.bpf.h: the same code the observe
- * programs use (the enforcing policy fills the same ids from its callbacks'
- * context).  The model maps of fragml_maps.bpf.h are
+ * programs use (the enforcing policy reaches the same builders, fragml_vec.bpf.h,
+ * from its callbacks' context).  The model maps of fragml_maps.bpf.h are
  * included for the scratch vector only; the collector unpins them.
  */
 #include "vmlinux.h"

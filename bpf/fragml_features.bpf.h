@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Feature computation shared by the observe programs, the collector and the
- * feed: every registered feature (model/fragml_features.h) is computed here,
- * once, so a model sees the same numbers in shadow mode and in the training
- * CSV.  The struct_ops policy (fragml_policy.bpf.c) does not include this
- * file: it fills the same feature ids from the context the kernel passes to
- * its callbacks.
+ * Feature computation of the observe programs, the collector and the feed:
+ * the numbers they read from tracepoints and kernel structures, handed to the
+ * builders of fragml_vec.bpf.h, and the lifetime features only they compute,
+ * so a model sees the same numbers in shadow mode and in the training CSV.
+ * The struct_ops policy (fragml_policy.bpf.c) does not include this file: it
+ * gathers its numbers from the context the kernel passes to its callbacks and
+ * calls the same builders (the fallback and placement features are its own).
  *
  * Only CO-RE reads of types present in 6.12 and 6.18; fields that differ are
  * guarded with bpf_core_field_exists().  No ksyms of data symbols: the host
  * kernels have no CONFIG_KALLSYMS_ALL.
  *
- * A includer defines, before including, nothing; the state maps below are
- * private to each BPF object (rates are recomputed per object).
+ * The maps below are private to each BPF object, but for those an includer
+ * asks to pin by name: FRAGML_PIN_SITES (fragml_sites) and
+ * FRAGML_PIN_SITE_LIFE (fragml_site_life), defined before including.
  */
 #ifndef FRAGML_FEATURES_BPF_H
 #define FRAGML_FEATURES_BPF_H
