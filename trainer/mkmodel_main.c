@@ -229,7 +229,7 @@ int main(int argc, char **argv)
 	}
 	hook = fragml_hook_from_name(hook_s);
 	if (hook < 0)
-		return die("--hook '%s': unknown hook%s (lifetime, thp_fault, compaction, fallback, placement)", hook_s, "");
+		return die("--hook '%s': unknown hook%s (" FRAGML_HOOK_LIST ")", hook_s, "");
 
 	m = calloc(1, sizeof(*m));
 	if (!m)

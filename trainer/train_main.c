@@ -454,7 +454,7 @@ int main(int argc, char **argv)
 	}
 	hook = fragml_hook_from_name(hook_s);
 	if (hook < 0) {
-		fprintf(stderr, "%s: --hook '%s': unknown hook (lifetime, thp_fault, compaction)\n", prog, hook_s);
+		fprintf(stderr, "%s: --hook '%s': unknown hook (" FRAGML_HOOK_LIST ")\n", prog, hook_s);
 		return 2;
 	}
 	fragml_train_opts_init(&o, (unsigned int)hook);
