@@ -192,8 +192,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	hook = fragml_hook_from_name(hook_s);
-	if (hook < 0) {
-		fprintf(stderr, "%s: --hook '%s': unknown hook (" FRAGML_HOOK_LIST ")\n", prog, hook_s);
+	if (hook != FRAGML_HOOK_LIFETIME && hook != FRAGML_HOOK_THP_FAULT && hook != FRAGML_HOOK_COMPACTION) {
+		fprintf(stderr, "%s: --hook '%s': lifetime, thp_fault or compaction (the hooks with synthetic rules)\n",
+			prog, hook_s);
 		return 2;
 	}
 	fragml_dataset_init(&ds);

@@ -264,17 +264,23 @@ static int w_pagecache(void)
 	return 0;
 }
 
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: fragml-work [--mb N] [--secs S] [--hold S] [--count N] [--seed N] [--dir D] [--keep K] [--stride K] "
+		"thp-dense|thp-sparse|nothp|malloc|files|sockets|pipes|pagetables|pagecache|holes\n");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "mb", 1, 0, 'm' }, { "secs", 1, 0, 's' }, { "hold", 1, 0, 'H' },
 		{ "count", 1, 0, 'n' }, { "seed", 1, 0, 'S' }, { "dir", 1, 0, 'd' },
-		{ "keep", 1, 0, 'k' }, { "stride", 1, 0, 'x' }, {}
+		{ "keep", 1, 0, 'k' }, { "stride", 1, 0, 'x' }, { "help", 0, 0, 'h' }, {}
 	};
 	uint64_t seed = 1;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+m:s:H:n:S:d:k:x:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+m:s:H:n:S:d:k:x:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'm': opt.mb = atol(optarg); break;
 		case 's': opt.secs = atof(optarg); break;
@@ -284,12 +290,16 @@ int main(int argc, char **argv)
 		case 'd': opt.dir = optarg; break;
 		case 'k': opt.keep = atol(optarg); break;
 		case 'x': opt.stride = atol(optarg); break;
+		case 'h':
+			usage(stdout);
+			printf("Bounded, seeded workloads that fragment physical memory, for fragml-collect\n"
+			       "and the selftests (selftests/workloads/run.sh drives them).\n");
+			return 0;
 		default: return 2;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: fragml-work [--mb N] [--secs S] [--hold S] [--count N] [--seed N] [--dir D] [--keep K] [--stride K] "
-			"thp-dense|thp-sparse|nothp|malloc|files|sockets|pipes|pagetables|pagecache|holes\n");
+		usage(stderr);
 		return 2;
 	}
 	if (opt.mb < 1 || opt.mb > 2048 || opt.secs > 600 || opt.hold > 600 || opt.count > 1000000 ||
