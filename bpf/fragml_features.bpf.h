@@ -30,7 +30,7 @@
 
 #define FRAGML_NR_ORDERS	11
 #define FRAGML_PF_EXITING	0x00000004	/* PF_EXITING, stable since 2.6 */
-#define FRAGML_STACK_DEPTH	16	/* registered sites sit within ~10 frames of the tracepoint */
+/* FRAGML_STACK_DEPTH (fragml_collect_events.h): registered sites sit within ~10 frames */
 /* An allocation belongs to a user fault of the same thread at most one jiffy
  * after it (1-2 ms at HZ=1000, 4-8 ms at HZ=250).  Jiffies, not ktime: the
  * fault program runs on every 4 KB fault and bpf_jiffies64() is inlined by the

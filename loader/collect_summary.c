@@ -53,11 +53,11 @@ static struct json_object *error_obj(const char *msg)
 static struct json_object *stack_frames(int fd, __u32 id, const struct fragml_ksyms *ks)
 {
 	struct json_object *frames = json_object_new_array();
-	__u64 ip[FRAGML_STACK_DEPTH_USER] = {};
+	__u64 ip[FRAGML_STACK_DEPTH] = {};
 
 	if (bpf_map_lookup_elem(fd, &id, ip))
 		return frames;
-	for (int d = 0; d < FRAGML_STACK_DEPTH_USER && ip[d]; d++) {
+	for (int d = 0; d < FRAGML_STACK_DEPTH && ip[d]; d++) {
 		char sym[300];
 
 		fragml_ksym_format(ks, ip[d], sym, sizeof(sym));

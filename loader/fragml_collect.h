@@ -67,7 +67,6 @@ int fragml_csv_close(struct fragml_csv *w, struct fragml_err *err);
 
 /* ---- snapshots of memory state ---- */
 
-#define FRAGML_STACK_DEPTH_USER	16	/* frames per stack: FRAGML_STACK_DEPTH of the BPF side */
 #define FRAGML_MAX_ORDER_SNAP	11	/* orders 0..10 (NR_PAGE_ORDERS on x86-64) */
 #define FRAGML_MAX_ZONES_SNAP	16
 /* Migratetypes counted per pageblock: unmovable movable reclaimable highatomic cma isolate */

@@ -10,6 +10,10 @@
 #include "fragml_abi.h"
 #include "fragml_alloc_flags.h"
 
+/* Frames of a kernel call stack: the collector's fragml_stackmap (--stacks; values of
+ * FRAGML_STACK_DEPTH u64) and the class walk of bpf/fragml_features.bpf.h. */
+#define FRAGML_STACK_DEPTH	16
+
 enum fragml_ev_type {
 	FRAGML_EV_ALLOC = 1,	/* tracked allocation (lifetime row) */
 	FRAGML_EV_FREE,		/* a tracked page was freed */
