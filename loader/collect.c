@@ -329,7 +329,7 @@ uint64_t fragml_collect_slab_objs(struct fragml_collector *c, uint32_t tgid, con
 		k = nk;
 		if (k.tgid != tgid || bpf_map_lookup_elem(fd, &k, &v))
 			continue;
-		v.name[31] = 0;
+		v.name[sizeof(v.name) - 1] = 0;
 		if (strstr(v.name, substr))
 			n += v.objs;
 	}

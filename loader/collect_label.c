@@ -127,7 +127,7 @@ static int stack_note(struct fragml_collector *c, const struct fragml_ev_alloc *
 	a->stack_id = e->stack_id;
 	a->count = 1;
 	memcpy(a->comm, e->comm, sizeof(a->comm));
-	a->comm[15] = 0;
+	a->comm[sizeof(a->comm) - 1] = 0;
 	return u64map_put(&c->stacks_by_key, key, (uint32_t)c->n_stacks++);
 }
 
@@ -185,7 +185,7 @@ static int on_alloc(struct fragml_collector *c, const struct fragml_ev_alloc *e)
 			       e->v.f[FRAGML_F_CHANGE_OWNER] != 1);
 	a->live = 1;
 	memcpy(a->comm, e->comm, sizeof(a->comm));
-	a->comm[15] = 0;
+	a->comm[sizeof(a->comm) - 1] = 0;
 	memcpy(a->f, e->v.f, sizeof(a->f));
 	return u64map_put(&c->allocs_by_page, e->page, idx);
 }
@@ -275,7 +275,7 @@ static void on_region(struct fragml_collector *c, const struct fragml_ev_region 
 	r->has_vec = 1;
 	r->first_ts = e->h.ts;
 	memcpy(r->comm, e->comm, sizeof(r->comm));
-	r->comm[15] = 0;
+	r->comm[sizeof(r->comm) - 1] = 0;
 	memcpy(r->f, e->v.f, sizeof(r->f));
 }
 

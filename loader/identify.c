@@ -265,7 +265,7 @@ int fragml_ident_read_fds(struct fragml_ident *id, int src_fd, int slab_fd, int 
 		s->tgid = k.tgid;
 		s->cls = k.cls;
 		memcpy(s->comm, v.comm, sizeof(s->comm));
-		s->comm[15] = 0;
+		s->comm[sizeof(s->comm) - 1] = 0;
 		if (k.tgid)
 			snprintf(s->name, sizeof(s->name), "%s:%u", s->comm, k.tgid);
 		else
@@ -291,8 +291,8 @@ int fragml_ident_read_fds(struct fragml_ident *id, int src_fd, int slab_fd, int 
 			memset(s, 0, sizeof(*s));
 			s->tgid = sk.tgid;
 			s->cls = FRAGML_CLASS_SLAB;
-			sv.name[31] = 0;
-			sv.comm[15] = 0;
+			sv.name[sizeof(sv.name) - 1] = 0;
+			sv.comm[sizeof(sv.comm) - 1] = 0;
 			memcpy(s->comm, sv.comm, sizeof(s->comm));
 			snprintf(s->name, sizeof(s->name), "slab:%s", sv.name);
 			s->slab_objs = sv.objs;
