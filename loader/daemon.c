@@ -31,6 +31,7 @@
 #include "fragml_cli.h"
 #include "fragml_daemon.h"
 #include "fragml_policy.h"
+#include "mono_ns.h"
 
 static const char *prog = "fragml daemon";
 static volatile sig_atomic_t stop_sig;
@@ -54,14 +55,6 @@ static void logf_(const char *fmt, ...)
 	fflush(stderr);
 }
 
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void iso_time(char *buf, size_t cap, time_t t)
 {
 	struct tm tm;
@@ -74,7 +67,7 @@ static void iso_time(char *buf, size_t cap, time_t t)
 static bool sleep_until(double until)
 {
 	while (!stop_sig) {
-		double left = until - now_mono();
+		double left = until - loader_mono_s();
 		struct timespec ts;
 
 		if (left <= 0)
@@ -101,7 +94,7 @@ static int take_sample(struct sample *s)
 	FILE *f = fopen("/proc/vmstat", "r");
 
 	memset(s, 0, sizeof(*s));
-	s->t = now_mono();
+	s->t = loader_mono_s();
 	if (!f)
 		return -errno;
 	while (fscanf(f, "%63s %lld", key, &v) == 2) {

@@ -25,6 +25,7 @@
 #include "fragml_load.h"
 #include "fragml_gatelog.skel.h"
 #include "fragml_gate_events.h"
+#include "mono_ns.h"
 
 #define GATE_MAX_RECS	(1u << 21)	/* decisions kept per run (~300 MiB at most) */
 
@@ -59,14 +60,6 @@ struct fragml_gate_collector {
 	long vm0[N_GATE_VMSTAT], vm1[N_GATE_VMSTAT];
 	volatile sig_atomic_t stop;
 };
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void read_vmstat(long *out)
 {
@@ -393,7 +386,7 @@ static int write_summary(struct fragml_gate_collector *c, struct fragml_err *err
 int fragml_gate_collect_run(struct fragml_gate_collector *c, struct fragml_gate_collect_stats *st,
 			    struct fragml_err *err)
 {
-	double t0 = mono_s(), last = t0, end_drain;
+	double t0 = loader_mono_s(), last = t0, end_drain;
 	struct fragml_gate_cfg cfg;
 	__u32 zero = 0, k;
 	__u64 v;
@@ -408,14 +401,14 @@ int fragml_gate_collect_run(struct fragml_gate_collector *c, struct fragml_gate_
 	if (ret)
 		return ret;
 	c->cfg_set = true;
-	while (!c->stop && (c->o.duration_s <= 0 || mono_s() - t0 < c->o.duration_s)) {
+	while (!c->stop && (c->o.duration_s <= 0 || loader_mono_s() - t0 < c->o.duration_s)) {
 		ret = ring_buffer__poll(c->rb, 100);
 		if (ret < 0 && ret != -EINTR)
 			return fragml_err_set(err, ret, "ring buffer poll failed: %s", strerror(-ret));
-		if (c->o.progress && mono_s() - last >= 1.0) {
+		if (c->o.progress && loader_mono_s() - last >= 1.0) {
 			char line[160];
 
-			last = mono_s();
+			last = loader_mono_s();
 			snprintf(line, sizeof(line), "%.0fs: %llu decisions, %llu outcomes",
 				 last - t0, (unsigned long long)c->st.decisions,
 				 (unsigned long long)c->st.outcomes);
@@ -425,10 +418,10 @@ int fragml_gate_collect_run(struct fragml_gate_collector *c, struct fragml_gate_
 	/* Log off; the allocations still deferred close within the drain. */
 	cfg_write(c, c->cfg0.explore_ppm, c->cfg0.log, NULL);
 	c->cfg_set = false;
-	end_drain = mono_s() + 1.0;
-	while (mono_s() < end_drain)
+	end_drain = loader_mono_s() + 1.0;
+	while (loader_mono_s() < end_drain)
 		ring_buffer__poll(c->rb, 100);
-	c->st.elapsed_s = mono_s() - t0;
+	c->st.elapsed_s = loader_mono_s() - t0;
 	read_vmstat(c->vm1);
 	if (!bpf_map_lookup_elem(c->cfg_fd, &zero, &cfg)) {
 		c->st.lost_decisions = cfg.lost - c->cfg0.lost;

@@ -31,6 +31,7 @@
 #include "fragml_collect.h"
 #include "fragml_kread.skel.h"
 #include "fragml_collect_events.h"
+#include "mono_ns.h"
 
 /* Direct map base when CONFIG_RANDOMIZE_MEMORY does not move it (x86-64, 4-level). */
 #define DIRECT_MAP_DEFAULT	0xffff888000000000ULL
@@ -205,14 +206,6 @@ static int kmem_open(struct kmem *k, struct fragml_err *err)
 	return 0;
 }
 
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int fragml_pageblock_scan(struct fragml_pageblock_scan *s, int live_fd, struct fragml_err *err)
 {
 	unsigned long long note_pa = 0, ms_root = 0, nr_roots = 0, ms_size = 0, sect_bits = 0;
@@ -227,7 +220,7 @@ int fragml_pageblock_scan(struct fragml_pageblock_scan *s, int live_fd, struct f
 	uint64_t *freed = NULL;
 	uint64_t *roots = NULL, *kflags = NULL;
 	uint8_t *sect = NULL;
-	double t0 = mono_s();
+	double t0 = loader_mono_s();
 	FILE *f;
 
 	memset(s, 0, sizeof(*s));
@@ -426,7 +419,7 @@ int fragml_pageblock_scan(struct fragml_pageblock_scan *s, int live_fd, struct f
 	if (!s->blocks)
 		ret = fragml_err_set(err, -ENODATA, "pageblock scan: no section with a memmap found");
 out:
-	s->elapsed_s = mono_s() - t0;
+	s->elapsed_s = loader_mono_s() - t0;
 	if (kpf >= 0)
 		close(kpf);
 	free(roots);
