@@ -38,7 +38,6 @@
 #define MAX_ROUNDS 99
 
 static int rounds = ROUNDS;
-static int sample_shift = -1;	/* --sample-shift: track_sample_shift of the observe programs */
 
 /*
  * CPU time of this thread, not wall time: the attached programs run in the
@@ -147,11 +146,7 @@ static int attach(struct mode *m, const char *outdir)
 		if (!m->pins[0] && tl_private_bpffs(m->pins, sizeof(m->pins)))
 			return -1;
 		m->obs = fragml_observe__open_opts(&oo);
-		if (!m->obs)
-			return -1;
-		if (sample_shift >= 0)
-			m->obs->rodata->track_sample_shift = sample_shift;
-		if (fragml_observe__load(m->obs) || fragml_observe__attach(m->obs))
+		if (!m->obs || fragml_observe__load(m->obs) || fragml_observe__attach(m->obs))
 			return -1;
 		map = m->obs->maps.fragml_sites;
 		fragml_sites_fill(bpf_map__fd(map), NULL);
@@ -228,7 +223,6 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: bench_collect [--rounds N] [--only alloc|fault] [--observe-only] [--progstats]\n"
-		"                     [--sample-shift N]\n"
 		"Slowdown of an allocation-heavy and a fault-heavy loop with the observe programs\n"
 		"(and fragml-collect's trace) attached vs detached, interleaved rounds, CPU time of\n"
 		"the benchmarking thread; a markdown table on stdout.\n"
@@ -236,9 +230,7 @@ static void usage(FILE *f)
 		"  --only LOOP       run only the alloc-heavy or the fault-heavy loop\n"
 		"  --observe-only    skip the collect mode (also FRAGML_BENCH_OBSERVE_ONLY=1)\n"
 		"  --progstats       add the observe programs' ns per run from kernel.bpf_stats_enabled\n"
-		"                    (also FRAGML_BENCH_PROGSTATS=1; the stats add ~30 ns per run)\n"
-		"  --sample-shift N  track 1 in 2^N unmovable allocations in the observe programs\n"
-		"                    (default theirs, 4; 20: the unsampled path alone, for diagnosis)\n",
+		"                    (also FRAGML_BENCH_PROGSTATS=1; the stats add ~30 ns per run)\n",
 		ROUNDS, MAX_ROUNDS);
 }
 
@@ -252,7 +244,6 @@ int main(int argc, char **argv)
 		{ "only", required_argument, NULL, 'o' },
 		{ "observe-only", no_argument, NULL, 'O' },
 		{ "progstats", no_argument, NULL, 'p' },
-		{ "sample-shift", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -284,13 +275,6 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			stats_on = 1;
-			break;
-		case 's':
-			sample_shift = strtol(optarg, &end, 10);
-			if (*end || sample_shift < 0 || sample_shift > 20) {
-				fprintf(stderr, "bench_collect: --sample-shift: %s: not in 0..20\n", optarg);
-				return 2;
-			}
 			break;
 		case 'h':
 			usage(stdout);
