@@ -6,7 +6,9 @@
  * drift hits both sides), in CPU time of the benchmarking thread.  Modes:
  *   observe   the always-on observe programs (sampled tracking, 1 in 16), with
  *             private pins so a live install is untouched; no model loaded,
- *             so this is the identification cost without the tree walk
+ *             so this is the identification cost without the tree walk; once
+ *             with source identification (fragml-load --identify: the slab
+ *             program and the source maps) and once without (its default)
  *   collect   fragml-collect's full trace (every unmovable allocation tracked,
  *             every fault recorded) with its ring buffer drained by a thread
  * Output: a markdown table on stdout (docs/performance.md, "Collection overhead").
@@ -103,6 +105,7 @@ static int cmp_d(const void *a, const void *b)
 
 struct mode {
 	const char *name;
+	int noident;	/* observe as `fragml-load` leaves it without --identify */
 	struct fragml_observe *obs;
 	struct fragml_collector *col;
 	pthread_t thr;
@@ -139,14 +142,25 @@ static int attach(struct mode *m, const char *outdir)
 {
 	struct fragml_err err = {};
 
-	if (!strcmp(m->name, "observe")) {
+	if (strncmp(m->name, "collect", 7)) {
 		LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = m->pins);
 		struct bpf_map *map;
 
 		if (!m->pins[0] && tl_private_bpffs(m->pins, sizeof(m->pins)))
 			return -1;
 		m->obs = fragml_observe__open_opts(&oo);
-		if (!m->obs || fragml_observe__load(m->obs) || fragml_observe__attach(m->obs))
+		if (!m->obs)
+			return -1;
+		if (m->noident) {
+			/* what loader/load.c creates without --identify */
+			m->obs->rodata->want_ident = 0;
+			bpf_map__set_autocreate(m->obs->maps.fragml_src, false);
+			bpf_map__set_autocreate(m->obs->maps.fragml_src_slab, false);
+			bpf_map__set_autocreate(m->obs->maps.fragml_blocks, false);
+			bpf_map__set_autocreate(m->obs->maps.fragml_pending_slab, false);
+			bpf_program__set_autoload(m->obs->progs.fragml_observe_slab, false);
+		}
+		if (fragml_observe__load(m->obs) || fragml_observe__attach(m->obs))
 			return -1;
 		map = m->obs->maps.fragml_sites;
 		fragml_sites_fill(bpf_map__fd(map), NULL);
@@ -169,14 +183,16 @@ static int attach(struct mode *m, const char *outdir)
  * each round (its median is robust against a round disturbed by other load) and
  * ns and runs summed over the rounds, printed after the table. */
 #define MAX_PROGS 16
+#define NMODES 3
 static struct {
 	char name[64];
 	unsigned long long ns, cnt;
 	int n;
 	double per_round[MAX_ROUNDS];
-} pstat[2][MAX_PROGS];
-static int n_pstat[2];
+} pstats[2 * NMODES][MAX_PROGS];
+static int n_pstats[2 * NMODES];
 
+/* b: benchmark * NMODES + mode */
 static void prog_stats_take(struct mode *m, int b)
 {
 	struct bpf_program *p;
@@ -190,18 +206,18 @@ static void prog_stats_take(struct mode *m, int b)
 
 		if (bpf_prog_get_info_by_fd(bpf_program__fd(p), &info, &len))
 			continue;
-		for (i = 0; i < n_pstat[b] && strcmp(pstat[b][i].name, bpf_program__name(p)); i++)
+		for (i = 0; i < n_pstats[b] && strcmp(pstats[b][i].name, bpf_program__name(p)); i++)
 			;
-		if (i == n_pstat[b]) {
+		if (i == n_pstats[b]) {
 			if (i == MAX_PROGS)
 				continue;
-			snprintf(pstat[b][i].name, sizeof(pstat[b][i].name), "%s", bpf_program__name(p));
-			n_pstat[b]++;
+			snprintf(pstats[b][i].name, sizeof(pstats[b][i].name), "%s", bpf_program__name(p));
+			n_pstats[b]++;
 		}
-		pstat[b][i].ns += info.run_time_ns;
-		pstat[b][i].cnt += info.run_cnt;
-		if (info.run_cnt && pstat[b][i].n < MAX_ROUNDS)
-			pstat[b][i].per_round[pstat[b][i].n++] = (double)info.run_time_ns / info.run_cnt;
+		pstats[b][i].ns += info.run_time_ns;
+		pstats[b][i].cnt += info.run_cnt;
+		if (info.run_cnt && pstats[b][i].n < MAX_ROUNDS)
+			pstats[b][i].per_round[pstats[b][i].n++] = (double)info.run_time_ns / info.run_cnt;
 	}
 }
 
@@ -236,7 +252,11 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	struct mode modes[2] = { { .name = "observe" }, { .name = "collect" } };
+	struct mode modes[NMODES] = {
+		{ .name = "observe" },
+		{ .name = "observe, no --identify", .noident = 1 },
+		{ .name = "collect" },
+	};
 	static const char *const bname[2] = { "alloc-heavy (pipe + socket buffers)",
 					      "fault-heavy (4 KB anonymous faults)" };
 	static const struct option lopts[] = {
@@ -303,10 +323,10 @@ int main(int argc, char **argv)
 	for (int b = 0; b < 2; b++) {
 		if (only >= 0 && b != only)
 			continue;
-		for (int mi = 0; mi < 2; mi++) {
+		for (int mi = 0; mi < NMODES; mi++) {
 			double off[MAX_ROUNDS], on[MAX_ROUNDS];
 
-			if (mi && observe_only)
+			if (!strcmp(modes[mi].name, "collect") && observe_only)
 				continue;
 			bench[b]();	/* warm up */
 			for (int r = 0; r < rounds; r++) {
@@ -316,7 +336,7 @@ int main(int argc, char **argv)
 					return 1;
 				}
 				on[r] = bench[b]();
-				prog_stats_take(&modes[mi], b);
+				prog_stats_take(&modes[mi], b * NMODES + mi);
 				detach(&modes[mi]);
 			}
 			qsort(off, rounds, sizeof(double), cmp_d);
@@ -331,21 +351,23 @@ int main(int argc, char **argv)
 	}
 	if (stats_on) {
 		printf("\nobserve programs while attached (bpf_stats: ns per run, runs per round):\n\n");
-		printf("| benchmark | program | ns/run (median of rounds) | ns/run (all runs) | runs/round |\n"
-		       "|---|---|---|---|---|\n");
-		for (int b = 0; b < 2; b++)
-			for (int i = 0; i < n_pstat[b]; i++) {
-				if (!pstat[b][i].cnt)
+		printf("| benchmark | mode | program | ns/run (median of rounds) | ns/run (all runs) | runs/round |\n"
+		       "|---|---|---|---|---|---|\n");
+		for (int k = 0; k < 2 * NMODES; k++)
+			for (int i = 0; i < n_pstats[k]; i++) {
+				if (!pstats[k][i].cnt)
 					continue;
-				qsort(pstat[b][i].per_round, pstat[b][i].n, sizeof(double), cmp_d);
-				printf("| %s | %s | %.1f | %.1f | %llu |\n", bname[b], pstat[b][i].name,
-				       pstat[b][i].per_round[pstat[b][i].n / 2],
-				       (double)pstat[b][i].ns / pstat[b][i].cnt, pstat[b][i].cnt / rounds);
+				qsort(pstats[k][i].per_round, pstats[k][i].n, sizeof(double), cmp_d);
+				printf("| %s | %s | %s | %.1f | %.1f | %llu |\n", bname[k / NMODES],
+				       modes[k % NMODES].name, pstats[k][i].name,
+				       pstats[k][i].per_round[pstats[k][i].n / 2],
+				       (double)pstats[k][i].ns / pstats[k][i].cnt, pstats[k][i].cnt / rounds);
 			}
 		bpf_stats_set(stats_old);
 	}
-	if (modes[0].pins[0])
-		tl_release_bpffs(modes[0].pins);
+	for (int mi = 0; mi < NMODES; mi++)
+		if (modes[mi].pins[0])
+			tl_release_bpffs(modes[mi].pins);
 	{
 		char cmd[300];
 
