@@ -38,11 +38,12 @@
 
 /* The kernel's gate counters (kernel-patches/0004). */
 enum { G_FALLBACK, G_DEFER, G_REFUSED, G_SATISFIED, G_FELLBACK, G_RECLAIMED,
-       G_COMPACTED, NR_G };
+       G_COMPACTED, G_SLOWPATH, NR_G };
 static const char *const gname[NR_G] = {
 	"fallback_gate_fallback", "fallback_gate_defer", "fallback_gate_defer_refused",
 	"fallback_gate_defer_satisfied", "fallback_gate_defer_fellback",
 	"fallback_gate_defer_reclaimed", "fallback_gate_defer_compacted",
+	"fallback_gate_slowpath",
 };
 
 struct counts {
@@ -113,12 +114,13 @@ static void counts_delta(struct counts *d, const struct counts *a, const struct 
 
 static void counts_print(const char *what, const struct counts *d)
 {
-	printf("# %-16s fallbacks %ld mixing %ld (unmovable %ld) in %ld blocks, failed %ld (atomic %ld) | gate fallback %ld defer %ld refused %ld satisfied %ld fellback %ld reclaimed %ld compacted %ld\n",
+	printf("# %-16s fallbacks %ld mixing %ld (unmovable %ld) in %ld blocks, failed %ld (atomic %ld) | gate fallback %ld defer %ld refused %ld satisfied %ld fellback %ld reclaimed %ld compacted %ld (slow path %ld)\n",
 	       what, d->ev[ALLOC_EV_FALLBACK], d->ev[ALLOC_EV_FALLBACK_MIXING],
 	       d->ev[ALLOC_EV_FALLBACK_MIXING_UNMOVABLE], d->ev[ALLOC_EV_BLOCKS_MIXED],
 	       d->ev[ALLOC_EV_FAILED],
 	       d->ev[ALLOC_EV_FAILED_ATOMIC], d->g[G_FALLBACK], d->g[G_DEFER], d->g[G_REFUSED],
-	       d->g[G_SATISFIED], d->g[G_FELLBACK], d->g[G_RECLAIMED], d->g[G_COMPACTED]);
+	       d->g[G_SATISFIED], d->g[G_FELLBACK], d->g[G_RECLAIMED], d->g[G_COMPACTED],
+	       d->g[G_SLOWPATH]);
 	fflush(stdout);
 }
 
@@ -291,6 +293,7 @@ FIXTURE_SETUP(gate)
 FIXTURE_TEARDOWN(gate)
 {
 	workload_stop(&self->w);
+	sh("[ -s /tmp/wsf ] && cat /tmp/wsf > /proc/sys/vm/watermark_scale_factor; rm -f /tmp/wsf");
 	reset_fragml();
 	bpf_object__close(self->ev.obj);
 }
@@ -416,6 +419,35 @@ TEST_F_TIMEOUT(gate, detach_restores_default, 600)
 
 		EXPECT_EQ(0, delta) TH_LOG("%s changed with no policy attached", counter);
 	}
+}
+
+/*
+ * Under memory pressure the gate is asked in the slow path too: with the
+ * low watermark raised far above the min watermark (watermark_scale_factor),
+ * allocations run below the low watermark, where the fast path does not ask;
+ * a forced-fallback model must then see decisions counted as asked in the
+ * slow path, and they are part of the kernel's decision count.  No policy:
+ * the slow-path counter stays 0 like every gate counter.
+ */
+TEST_F_TIMEOUT(gate, asked_under_pressure, 900)
+{
+	struct counts base, fb;
+
+	if (vmstat("fallback_gate_slowpath") < 0)
+		SKIP(return, "kernel's gate asks in the fast path only (no fallback_gate_slowpath)");
+	sh("cat /proc/sys/vm/watermark_scale_factor > /tmp/wsf; echo 1000 > /proc/sys/vm/watermark_scale_factor");
+	ASSERT_EQ(0, measured_run(&self->ev, &self->w, &base, "no policy, wsf 1000"));
+	ASSERT_EQ(0, publish_const("fallback", "fallback"));
+	ASSERT_EQ(0, measured_run(&self->ev, &self->w, &fb, "fallback, wsf 1000"));
+	sh("cat /tmp/wsf > /proc/sys/vm/watermark_scale_factor");
+	EXPECT_EQ(0, base.g[G_SLOWPATH]);
+	EXPECT_EQ(0, base.g[G_FALLBACK]);
+	if (!fb.ev[ALLOC_EV_FALLBACK_MIXING])
+		SKIP(return, "the workload made no mixing fallback under pressure");
+	EXPECT_GT(fb.g[G_SLOWPATH], 0) TH_LOG("%ld mixing fallbacks, none asked in the slow path",
+					      fb.ev[ALLOC_EV_FALLBACK_MIXING]);
+	/* each slow-path ask is one of the decisions counted */
+	EXPECT_LE(fb.g[G_SLOWPATH], fb.g[G_FALLBACK] + fb.g[G_REFUSED]);
 }
 
 /* Sum one (hook, row, action) decision counter over the CPUs. */
