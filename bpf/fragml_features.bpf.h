@@ -331,9 +331,10 @@ static __always_inline void fragml_task_exit(struct task_struct *task)
 {
 	__u32 tgid;
 
-	if (BPF_CORE_READ(task, signal, live.counter))
+	/* direct loads through the tracepoint's BTF pointer, no probe-read helper */
+	if (task->signal->live.counter)
 		return;
-	tgid = BPF_CORE_READ(task, tgid);
+	tgid = task->tgid;
 	bpf_map_delete_elem(&fragml_task_state, &tgid);
 }
 

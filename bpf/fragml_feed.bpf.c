@@ -40,16 +40,19 @@ int fragml_feed_alloc(struct trace_event_raw_mm_page_alloc *ctx)
 	if (ctx->pfn == (unsigned long)-1)
 		return 0;	/* no page */
 	return fragml_on_alloc(ctx, NULL, ctx->pfn, ctx->order, (__u32)ctx->gfp_flags,
-			       ctx->migratetype, 0, 0, 0);
+			       ctx->migratetype, 0, 0, 0, 0);
 }
 
 SEC("tracepoint/kmem/mm_page_alloc_extfrag")
 int fragml_feed_extfrag(struct trace_event_raw_mm_page_alloc_extfrag *ctx)
 {
+	__u64 now = bpf_ktime_get_ns();
+
 	fragml_stat(FRAGML_STAT_EXTFRAG);
-	fragml_note_extfrag(bpf_ktime_get_ns());
+	fragml_note_extfrag(now);
 	return fragml_on_alloc(ctx, NULL, ctx->pfn, ctx->alloc_order, 0, ctx->alloc_migratetype, 1,
-			       ctx->fallback_migratetype, ctx->fallback_order >= FRAGML_HPAGE_ORDER);
+			       ctx->fallback_migratetype, ctx->fallback_order >= FRAGML_HPAGE_ORDER,
+			       now);
 }
 
 SEC("tracepoint/kmem/mm_page_free")

@@ -57,13 +57,25 @@
 #ifndef FRAGML_SLAB_SAMPLE_SHIFT
 #define FRAGML_SLAB_SAMPLE_SHIFT 4
 #endif
-/* Track 1 in 2^n unmovable/reclaimable allocations (0..20; the feed reports them). */
+/*
+ * Track 1 in 2^track_sample_shift unmovable/reclaimable allocations (0..20; the
+ * feed reports them).  Of those, follow 1 in 2^live_sample_shift (0..7) to their
+ * free (fallbacks always): the hash insert and delete are the costliest part of
+ * a sampled allocation, and outside fallbacks lifetimes only feed the
+ * task_long_ppk feature.  Count 1 in 2^slab_sample_shift slab objects per source.
+ * The observe programs keep the defaults as compile-time constants: the JIT
+ * loads a .rodata value from memory even where the verifier knows it, and on
+ * the hot paths that load is a page touch of its own (docs/performance.md).
+ */
+#ifdef FRAGML_OBSERVE
+#define track_sample_shift	FRAGML_TRACK_SAMPLE_SHIFT
+#define live_sample_shift	FRAGML_LIVE_SAMPLE_SHIFT
+#define slab_sample_shift	FRAGML_SLAB_SAMPLE_SHIFT
+#else
 const volatile __u32 track_sample_shift = FRAGML_TRACK_SAMPLE_SHIFT;
-/* Of the sampled allocations, follow 1 in 2^n (0..7) to their free (fallbacks
- * always): the hash insert and delete are the costliest part of a sampled
- * allocation, and outside fallbacks lifetimes only feed the task_long_ppk feature. */
 const volatile __u32 live_sample_shift = FRAGML_LIVE_SAMPLE_SHIFT;
-const volatile __u32 slab_sample_shift = FRAGML_SLAB_SAMPLE_SHIFT;	/* count 1 in 2^n slab objects per source */
+const volatile __u32 slab_sample_shift = FRAGML_SLAB_SAMPLE_SHIFT;
+#endif
 const volatile __u64 lifetime_T_ns = 10ULL * FRAGML_NSEC_PER_SEC;
 const volatile __u32 want_stacks = 0;
 /* What the loader asked for (docs/operator.md, "Kernel memory").  A path that
@@ -431,10 +443,10 @@ static __always_inline void fragml_feed_fill(struct fragml_feed_ev *e, __u64 now
  */
 static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 pfn,
 					   unsigned int order, __u32 gfp, int mt, int extfrag,
-					   int fallback_mt, int change_owner)
+					   int fallback_mt, int change_owner, __u64 now)
 {
 	struct task_struct *task;
-	__u64 now, id, pg;
+	__u64 pg;
 	__u32 tgid, tid, scale = 1, rnd;
 	int kthread, follow = 1;
 	struct fragml_task_state *t = NULL;
@@ -450,20 +462,28 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 		return 0;	/* the hot path: the feed reports what can pin a pageblock */
 #endif
 	if (!extfrag && mt == MIGRATE_MOVABLE) {
-		/* the hot path: an order-0 movable page outside calibration */
+		/* the hot path: an order-0 movable page outside calibration
+		 * (only the collector calibrates: no .bss read elsewhere) */
+#ifdef FRAGML_COLLECT
 		if (order != FRAGML_HPAGE_ORDER && !calib_tgid)
 			return 0;
+#else
+		if (order != FRAGML_HPAGE_ORDER)
+			return 0;
+#endif
 		task = bpf_get_current_task_btf();
 		if (fragml_is_kthread(task))
 			return 0;
 		tgid = task->tgid;
+#ifdef FRAGML_COLLECT
 		if (calib_tgid && tgid == calib_tgid && order == 0)
 			calib_page = fragml_page_key(page);
+#endif
 		if (order != FRAGML_HPAGE_ORDER || fragml_skip(task, tgid))
 			return 0;
 		return fragml_on_thp_alloc(ctx, task, tgid);
 	}
-	if (!extfrag && (track_sample_shift || live_sample_shift)) {
+	if (!extfrag && (track_sample_shift > 0 || live_sample_shift > 0)) {
 		/* low bits: sampled (shift <= 20); bits 24..30: followed */
 		rnd = bpf_get_prandom_u32();
 		if (rnd & ((1U << (track_sample_shift & 31)) - 1))
@@ -472,10 +492,10 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 		follow = !((rnd >> 24) & ((1U << (live_sample_shift & 7)) - 1));
 	}
 	task = bpf_get_current_task_btf();
-	now = bpf_ktime_get_ns();
-	id = bpf_get_current_pid_tgid();
-	tgid = id >> 32;
-	tid = (__u32)id;
+	if (!now)
+		now = bpf_ktime_get_ns();	/* a helper call: the fallback hook passes its own */
+	tgid = task->tgid;	/* direct loads of current, not bpf_get_current_pid_tgid() */
+	tid = task->pid;
 	kthread = fragml_is_kthread(task);
 	if (kthread)
 		tgid = 0;
@@ -704,17 +724,23 @@ static __always_inline int fragml_on_free(__u64 pg)
 /* A slab object was allocated: name a pending slab page (the feed sends its
  * record now); count the object for its source (1 in 2^slab_sample_shift,
  * scaled).  Runs on every slab allocation of the machine: the unsampled,
- * not-pending case returns after an inlined per-CPU lookup and one prandom call. */
+ * not-pending case returns after an inlined per-CPU lookup and a xorshift step
+ * in the value it found, with no helper call and, in observe mode, no .rodata
+ * read (the sampling shift is a constant there). */
 static __always_inline int fragml_on_slab_obj(struct kmem_cache *s, __u32 kmalloc_size)
 {
 	__u64 id, now = 0;
 	__u32 zero = 0, tgid;
-	struct fragml_pending_slab *ps = bpf_map_lookup_elem(&fragml_pending_slab, &zero);
+	struct fragml_pending_slab *ps;
+	struct task_struct *task;
 	int pending = 0;
 	__u64 pend_page = 0;
 
+#ifndef FRAGML_OBSERVE
 	if (!FRAGML_WANT_PENDING)
 		return 0;
+#endif	/* observe: the loader loads this program only with identification */
+	ps = bpf_map_lookup_elem(&fragml_pending_slab, &zero);
 	if (ps && ps->page) {
 		id = bpf_get_current_pid_tgid();
 		if (ps->tid == (__u32)id) {
@@ -727,9 +753,7 @@ static __always_inline int fragml_on_slab_obj(struct kmem_cache *s, __u32 kmallo
 			ps->page = 0;
 		}
 	}
-	if (!want_ident)
-		return 0;
-	if (!pending && slab_sample_shift && ps) {
+	if (!pending && slab_sample_shift > 0 && ps) {
 		__u32 x = ps->rng ? ps->rng : 0x9e3779b9;
 
 		x ^= x << 13;
@@ -739,16 +763,18 @@ static __always_inline int fragml_on_slab_obj(struct kmem_cache *s, __u32 kmallo
 		if (x & ((1U << (slab_sample_shift & 31)) - 1))
 			return 0;
 	}
+	if (!want_ident)
+		return 0;
 	if (!pending && !s)
 		return 0;
-	id = bpf_get_current_pid_tgid();
-	tgid = id >> 32;
+	task = bpf_get_current_task_btf();
+	tgid = task->tgid;
 #ifndef FRAGML_COLLECT
 	(void)pend_page;
 #endif
-	if (fragml_is_kthread(bpf_get_current_task_btf()))
+	if (fragml_is_kthread(task))
 		tgid = 0;
-	if (!pending && fragml_skip(bpf_get_current_task_btf(), tgid))
+	if (!pending && fragml_skip(task, tgid))
 		return 0;
 	if (s) {
 		struct fragml_slab_key k = { .tgid = tgid, .cache = (__u64)s };
@@ -958,18 +984,20 @@ int FRAGML_PROG(alloc, struct page *page, unsigned int order, gfp_t gfp, int mt)
 #endif
 		return 0;
 	}
-	return fragml_on_alloc(ctx, page, 0, order, gfp, mt, 0, 0, 0);
+	return fragml_on_alloc(ctx, page, 0, order, gfp, mt, 0, 0, 0, 0);
 }
 
 SEC("tp_btf/mm_page_alloc_extfrag")
 int FRAGML_PROG(extfrag, struct page *page, int alloc_order, int fallback_order, int alloc_mt,
 		int fallback_mt)
 {
+	__u64 now = bpf_ktime_get_ns();
+
 	fragml_stat(FRAGML_STAT_EXTFRAG);
-	fragml_note_extfrag(bpf_ktime_get_ns());
+	fragml_note_extfrag(now);
 	/* whole block taken: the partial claims of try_to_claim_block are not visible here */
 	return fragml_on_alloc(ctx, page, 0, alloc_order, 0, alloc_mt, 1, fallback_mt,
-			       fallback_order >= FRAGML_HPAGE_ORDER);
+			       fallback_order >= FRAGML_HPAGE_ORDER, now);
 }
 
 /* raw_tp: the page arrives as a number, usable as a key without a helper call */

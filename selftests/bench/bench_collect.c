@@ -6,7 +6,9 @@
  * drift hits both sides), in CPU time of the benchmarking thread.  Modes:
  *   observe   the always-on observe programs (sampled tracking, 1 in 16), with
  *             private pins so a live install is untouched; no model loaded,
- *             so this is the identification cost without the tree walk
+ *             so this is the identification cost without the tree walk; once
+ *             with source identification (fragml-load --identify: the slab
+ *             program and the source maps) and once without (its default)
  *   collect   fragml-collect's full trace (every unmovable allocation tracked,
  *             every fault recorded) with its ring buffer drained by a thread
  * Output: a markdown table on stdout (docs/performance.md, "Collection overhead").
@@ -14,6 +16,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +37,9 @@
 #include "../host/testlib.h"
 
 #define ROUNDS 15
+#define MAX_ROUNDS 99
+
+static int rounds = ROUNDS;
 
 /*
  * CPU time of this thread, not wall time: the attached programs run in the
@@ -99,6 +105,7 @@ static int cmp_d(const void *a, const void *b)
 
 struct mode {
 	const char *name;
+	int noident;	/* observe as `fragml-load` leaves it without --identify */
 	struct fragml_observe *obs;
 	struct fragml_collector *col;
 	pthread_t thr;
@@ -135,14 +142,25 @@ static int attach(struct mode *m, const char *outdir)
 {
 	struct fragml_err err = {};
 
-	if (!strcmp(m->name, "observe")) {
+	if (strncmp(m->name, "collect", 7)) {
 		LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = m->pins);
 		struct bpf_map *map;
 
 		if (!m->pins[0] && tl_private_bpffs(m->pins, sizeof(m->pins)))
 			return -1;
 		m->obs = fragml_observe__open_opts(&oo);
-		if (!m->obs || fragml_observe__load(m->obs) || fragml_observe__attach(m->obs))
+		if (!m->obs)
+			return -1;
+		if (m->noident) {
+			/* what loader/load.c creates without --identify */
+			m->obs->rodata->want_ident = 0;
+			bpf_map__set_autocreate(m->obs->maps.fragml_src, false);
+			bpf_map__set_autocreate(m->obs->maps.fragml_src_slab, false);
+			bpf_map__set_autocreate(m->obs->maps.fragml_blocks, false);
+			bpf_map__set_autocreate(m->obs->maps.fragml_pending_slab, false);
+			bpf_program__set_autoload(m->obs->progs.fragml_observe_slab, false);
+		}
+		if (fragml_observe__load(m->obs) || fragml_observe__attach(m->obs))
 			return -1;
 		map = m->obs->maps.fragml_sites;
 		fragml_sites_fill(bpf_map__fd(map), NULL);
@@ -161,12 +179,20 @@ static int attach(struct mode *m, const char *outdir)
 	}
 }
 
-/* Per-program cost while attached (kernel.bpf_stats_enabled=1): ns per run and
- * runs, summed over the rounds, printed after the table so the hot path shows. */
+/* Per-program cost while attached (kernel.bpf_stats_enabled=1): ns per run of
+ * each round (its median is robust against a round disturbed by other load) and
+ * ns and runs summed over the rounds, printed after the table. */
 #define MAX_PROGS 16
-static struct { char name[64]; unsigned long long ns, cnt; } pstat[2][MAX_PROGS];
-static int n_pstat[2];
+#define NMODES 3
+static struct {
+	char name[64];
+	unsigned long long ns, cnt;
+	int n;
+	double per_round[MAX_ROUNDS];
+} pstats[2 * NMODES][MAX_PROGS];
+static int n_pstats[2 * NMODES];
 
+/* b: benchmark * NMODES + mode */
 static void prog_stats_take(struct mode *m, int b)
 {
 	struct bpf_program *p;
@@ -180,16 +206,18 @@ static void prog_stats_take(struct mode *m, int b)
 
 		if (bpf_prog_get_info_by_fd(bpf_program__fd(p), &info, &len))
 			continue;
-		for (i = 0; i < n_pstat[b] && strcmp(pstat[b][i].name, bpf_program__name(p)); i++)
+		for (i = 0; i < n_pstats[b] && strcmp(pstats[b][i].name, bpf_program__name(p)); i++)
 			;
-		if (i == n_pstat[b]) {
+		if (i == n_pstats[b]) {
 			if (i == MAX_PROGS)
 				continue;
-			snprintf(pstat[b][i].name, sizeof(pstat[b][i].name), "%s", bpf_program__name(p));
-			n_pstat[b]++;
+			snprintf(pstats[b][i].name, sizeof(pstats[b][i].name), "%s", bpf_program__name(p));
+			n_pstats[b]++;
 		}
-		pstat[b][i].ns += info.run_time_ns;
-		pstat[b][i].cnt += info.run_cnt;
+		pstats[b][i].ns += info.run_time_ns;
+		pstats[b][i].cnt += info.run_cnt;
+		if (info.run_cnt && pstats[b][i].n < MAX_ROUNDS)
+			pstats[b][i].per_round[pstats[b][i].n++] = (double)info.run_time_ns / info.run_cnt;
 	}
 }
 
@@ -207,14 +235,79 @@ static void detach(struct mode *m)
 	}
 }
 
-int main(void)
+static void usage(FILE *f)
 {
-	struct mode modes[2] = { { .name = "observe" }, { .name = "collect" } };
+	fprintf(f,
+		"usage: bench_collect [--rounds N] [--only alloc|fault] [--observe-only] [--progstats]\n"
+		"Slowdown of an allocation-heavy and a fault-heavy loop with the observe programs\n"
+		"(and fragml-collect's trace) attached vs detached, interleaved rounds, CPU time of\n"
+		"the benchmarking thread; a markdown table on stdout.\n"
+		"  --rounds N        rounds per loop and mode (default %d, at most %d)\n"
+		"  --only LOOP       run only the alloc-heavy or the fault-heavy loop\n"
+		"  --observe-only    skip the collect mode (also FRAGML_BENCH_OBSERVE_ONLY=1)\n"
+		"  --progstats       add the observe programs' ns per run from kernel.bpf_stats_enabled\n"
+		"                    (also FRAGML_BENCH_PROGSTATS=1; the stats add ~30 ns per run)\n",
+		ROUNDS, MAX_ROUNDS);
+}
+
+int main(int argc, char **argv)
+{
+	struct mode modes[NMODES] = {
+		{ .name = "observe" },
+		{ .name = "observe, no --identify", .noident = 1 },
+		{ .name = "collect" },
+	};
 	static const char *const bname[2] = { "alloc-heavy (pipe + socket buffers)",
 					      "fault-heavy (4 KB anonymous faults)" };
+	static const struct option lopts[] = {
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "observe-only", no_argument, NULL, 'O' },
+		{ "progstats", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
 	double (*bench[2])(void) = { bench_alloc, bench_fault };
 	char out[] = "/tmp/fragml-bench-collect.XXXXXX";
+	int observe_only = getenv("FRAGML_BENCH_OBSERVE_ONLY") != NULL, only = -1, c;
 
+	stats_on = getenv("FRAGML_BENCH_PROGSTATS") != NULL;
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case 'r':
+			rounds = strtol(optarg, &end, 10);
+			if (*end || rounds < 1 || rounds > MAX_ROUNDS) {
+				fprintf(stderr, "bench_collect: --rounds: %s: not in 1..%d\n", optarg, MAX_ROUNDS);
+				return 2;
+			}
+			break;
+		case 'o':
+			only = !strcmp(optarg, "alloc") ? 0 : !strcmp(optarg, "fault") ? 1 : -2;
+			if (only == -2) {
+				fprintf(stderr, "bench_collect: --only: %s: not alloc or fault\n", optarg);
+				return 2;
+			}
+			break;
+		case 'O':
+			observe_only = 1;
+			break;
+		case 'p':
+			stats_on = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "bench_collect: %s: unexpected argument\n", argv[optind]);
+		return 2;
+	}
 	if (geteuid()) {
 		fprintf(stderr, "bench_collect: needs root (BPF tracing programs)\n");
 		return 1;
@@ -222,52 +315,59 @@ int main(void)
 	if (!mkdtemp(out))
 		return 1;
 	libbpf_set_print(loader_libbpf_print);
-	stats_on = getenv("FRAGML_BENCH_PROGSTATS") != NULL;
 	if (stats_on)
 		stats_old = bpf_stats_set(1);
 	prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
-	printf("| benchmark | mode | detached CPU ms (min / median of %d) | attached CPU ms (min / median) | slowdown (min) | slowdown (median) |\n", ROUNDS);
+	printf("| benchmark | mode | detached CPU ms (min / median of %d) | attached CPU ms (min / median) | slowdown (min) | slowdown (median) |\n", rounds);
 	printf("|---|---|---|---|---|---|\n");
 	for (int b = 0; b < 2; b++) {
-		for (int mi = 0; mi < 2; mi++) {
-			double off[ROUNDS], on[ROUNDS];
+		if (only >= 0 && b != only)
+			continue;
+		for (int mi = 0; mi < NMODES; mi++) {
+			double off[MAX_ROUNDS], on[MAX_ROUNDS];
 
-			if (mi && getenv("FRAGML_BENCH_OBSERVE_ONLY"))
+			if (!strcmp(modes[mi].name, "collect") && observe_only)
 				continue;
 			bench[b]();	/* warm up */
-			for (int r = 0; r < ROUNDS; r++) {
+			for (int r = 0; r < rounds; r++) {
 				off[r] = bench[b]();
 				if (attach(&modes[mi], out)) {
 					fprintf(stderr, "bench_collect: cannot attach %s\n", modes[mi].name);
 					return 1;
 				}
 				on[r] = bench[b]();
-				prog_stats_take(&modes[mi], b);
+				prog_stats_take(&modes[mi], b * NMODES + mi);
 				detach(&modes[mi]);
 			}
-			qsort(off, ROUNDS, sizeof(double), cmp_d);
-			qsort(on, ROUNDS, sizeof(double), cmp_d);
+			qsort(off, rounds, sizeof(double), cmp_d);
+			qsort(on, rounds, sizeof(double), cmp_d);
 			/* min: least disturbed by other load on the machine; median beside it */
 			printf("| %s | %s | %.1f / %.1f | %.1f / %.1f | %+.1f %% | %+.1f %% |\n",
-			       bname[b], modes[mi].name, off[0] * 1e3, off[ROUNDS / 2] * 1e3,
-			       on[0] * 1e3, on[ROUNDS / 2] * 1e3, (on[0] / off[0] - 1) * 100,
-			       (on[ROUNDS / 2] / off[ROUNDS / 2] - 1) * 100);
+			       bname[b], modes[mi].name, off[0] * 1e3, off[rounds / 2] * 1e3,
+			       on[0] * 1e3, on[rounds / 2] * 1e3, (on[0] / off[0] - 1) * 100,
+			       (on[rounds / 2] / off[rounds / 2] - 1) * 100);
 			fflush(stdout);
 		}
 	}
 	if (stats_on) {
 		printf("\nobserve programs while attached (bpf_stats: ns per run, runs per round):\n\n");
-		printf("| benchmark | program | ns/run | runs/round |\n|---|---|---|---|\n");
-		for (int b = 0; b < 2; b++)
-			for (int i = 0; i < n_pstat[b]; i++)
-				if (pstat[b][i].cnt)
-					printf("| %s | %s | %.1f | %llu |\n", bname[b], pstat[b][i].name,
-					       (double)pstat[b][i].ns / pstat[b][i].cnt,
-					       pstat[b][i].cnt / ROUNDS);
+		printf("| benchmark | mode | program | ns/run (median of rounds) | ns/run (all runs) | runs/round |\n"
+		       "|---|---|---|---|---|---|\n");
+		for (int k = 0; k < 2 * NMODES; k++)
+			for (int i = 0; i < n_pstats[k]; i++) {
+				if (!pstats[k][i].cnt)
+					continue;
+				qsort(pstats[k][i].per_round, pstats[k][i].n, sizeof(double), cmp_d);
+				printf("| %s | %s | %s | %.1f | %.1f | %llu |\n", bname[k / NMODES],
+				       modes[k % NMODES].name, pstats[k][i].name,
+				       pstats[k][i].per_round[pstats[k][i].n / 2],
+				       (double)pstats[k][i].ns / pstats[k][i].cnt, pstats[k][i].cnt / rounds);
+			}
 		bpf_stats_set(stats_old);
 	}
-	if (modes[0].pins[0])
-		tl_release_bpffs(modes[0].pins);
+	for (int mi = 0; mi < NMODES; mi++)
+		if (modes[mi].pins[0])
+			tl_release_bpffs(modes[mi].pins);
 	{
 		char cmd[300];
 
