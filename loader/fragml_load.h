@@ -232,7 +232,7 @@ enum fragml_probe_prog {
 	FRAGML_PROBE_SYSCALL, FRAGML_PROBE_STRUCT_OPS, FRAGML_PROBE_FENTRY,
 	FRAGML_PROBE_LSM, FRAGML_PROBE_NR
 };
-#define FRAGML_PROBE_NR_MEMBERS	3	/* mm_policy_ops: thp_fault, compact, fallback */
+#define FRAGML_PROBE_NR_MEMBERS	4	/* mm_policy_ops: thp_fault, compact, fallback, placement */
 struct fragml_probe_type {
 	const char *name;	/* "tp_btf", ... */
 	bool loads;		/* the verifier accepted it */

@@ -22,7 +22,7 @@ static void probe_usage(FILE *f)
 		"What this kernel offers fragml and the mode fragml-load will run in:\n"
 		"  * kernel BTF (FRAGML_BTF, default /sys/kernel/btf/vmlinux);\n"
 		"  * the mm_policy_ops struct_ops type of kernel-patches/ and its members\n"
-		"    thp_fault, compact and fallback (the enforcing hooks);\n"
+		"    thp_fault, compact, fallback and placement (the enforcing hooks);\n"
 		"  * which program types load and attach here: tp_btf, raw_tp, tracepoint,\n"
 		"    syscall, struct_ops, fentry, lsm.  Each is tried by loading a trivial\n"
 		"    program (bpf/fragml_probe.bpf.c) and attaching it for an instant, or by\n"

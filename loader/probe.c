@@ -34,7 +34,7 @@ static const char *const type_names[FRAGML_PROBE_NR] = {
 };
 
 static const char *const policy_members[FRAGML_PROBE_NR_MEMBERS] = {
-	"thp_fault", "compact", "fallback",
+	"thp_fault", "compact", "fallback", "placement",
 };
 
 const char *fragml_probe_member_name(unsigned int i)
@@ -131,7 +131,7 @@ out:
 }
 
 /* mm_policy_ops and the members probe mode requires for enforce mode (thp_fault,
- * compact, fallback: FRAGML_PROBE_NR_MEMBERS); placement is not probed. */
+ * compact, fallback, placement: FRAGML_PROBE_NR_MEMBERS), all of which the policy fills. */
 static void probe_policy_type(const struct btf *vmlinux, struct fragml_probe_result *p)
 {
 	const struct btf_member *m;
@@ -190,7 +190,7 @@ static void choose_mode(struct fragml_probe_result *p)
 	} else if (p->policy_type && members && t[FRAGML_PROBE_STRUCT_OPS].loads) {
 		p->mode = "enforce";
 		snprintf(p->mode_reason, sizeof(p->mode_reason),
-			 "%s with thp_fault, compact and fallback, struct_ops loads: the policy decides (fragml-load --no-policy keeps observe mode)",
+			 "%s with thp_fault, compact, fallback and placement, struct_ops loads: the policy decides (fragml-load --no-policy keeps observe mode)",
 			 FRAGML_POLICY_KTYPE);
 	} else {
 		p->mode = "observe";
