@@ -17,7 +17,7 @@
 #                      guest a ZONE_NORMAL above 4 GB
 #   FRAGML_VM_SWAP     size of the sparse raw swap disk created in OUTDIR for
 #                      each run (default 1G; 0: no disk, the guest check fails)
-#   FRAGML_VM_TIMEOUT  seconds before QEMU is killed (default 600)
+#   FRAGML_VM_TIMEOUT  seconds before QEMU is killed (default 1800)
 set -uo pipefail
 
 bz=$1 out=$2 job=$3
