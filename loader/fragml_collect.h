@@ -135,6 +135,8 @@ int fragml_pagetypeinfo_blocks(int64_t blocks_by_mt[FRAGML_PB_NR_MT], struct fra
  * pagetypeinfo text (`what` names it in errors; -ERANGE for a negative count or
  * a sum beyond int64), and a debugfs extfrag/{unusable,extfrag}_index file
  * into the zones already in s (from buddyinfo). */
+/* /proc/vmstat's values of `names` into out[i]; -1 for a name the kernel lacks. */
+void fragml_vmstat_read(const char *const *names, size_t n, int64_t *out);
 int fragml_pagetypeinfo_parse(FILE *f, const char *what, int64_t blocks_by_mt[FRAGML_PB_NR_MT],
 			      struct fragml_err *err);
 void fragml_index_parse(FILE *f, struct fragml_snapshot *s, int extfrag);

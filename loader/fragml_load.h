@@ -77,6 +77,8 @@ const char *fragml_pin_dir(const struct fragml_handle *h);
 /* The same before any handle: <bpffs>/fragml (bpffs NULL: FRAGML_DEFAULT_BPFFS)
  * into out[len]; 0, or -ENAMETOOLONG when it does not fit. */
 int fragml_pin_dir_of(const char *bpffs, char *out, size_t len);
+/* "a/b" into out (PATH_MAX bytes); -ENAMETOOLONG if it does not fit. */
+int fragml_path_join(char *out, const char *a, const char *b);
 
 /*
  * Publish a validated model atomically into its hook's slot: a fresh inner

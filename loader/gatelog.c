@@ -34,7 +34,7 @@ static const char *const gate_vmstat[] = {
 	"fallback_gate_fallback", "fallback_gate_defer", "fallback_gate_defer_refused",
 	"fallback_gate_defer_satisfied", "fallback_gate_defer_fellback",
 	"fallback_gate_defer_reclaimed", "fallback_gate_defer_compacted",
-	"compact_stall", "allocstall_normal", "allocstall_dma32", "pgsteal_direct",
+	"fallback_gate_slowpath", "compact_stall", "allocstall_normal", "allocstall_dma32", "pgsteal_direct",
 	"pgsteal_kswapd", "pswpout", "oom_kill",
 };
 #define N_GATE_VMSTAT (sizeof(gate_vmstat) / sizeof(gate_vmstat[0]))
@@ -57,26 +57,9 @@ struct fragml_gate_collector {
 	size_t n_recs, cap_recs;
 	uint64_t dropped;		/* beyond GATE_MAX_RECS */
 	struct fragml_gate_collect_stats st;
-	long vm0[N_GATE_VMSTAT], vm1[N_GATE_VMSTAT];
+	int64_t vm0[N_GATE_VMSTAT], vm1[N_GATE_VMSTAT];
 	volatile sig_atomic_t stop;
 };
-
-static void read_vmstat(long *out)
-{
-	char key[64];
-	long v;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	for (size_t i = 0; i < N_GATE_VMSTAT; i++)
-		out[i] = -1;
-	if (!f)
-		return;
-	while (fscanf(f, "%63s %ld", key, &v) == 2)
-		for (size_t i = 0; i < N_GATE_VMSTAT; i++)
-			if (!strcmp(key, gate_vmstat[i]))
-				out[i] = v;
-	fclose(f);
-}
 
 /* The slot of sequence number `seq`, growing the table; NULL when out of range. */
 static struct gate_rec *slot(struct fragml_gate_collector *c, uint64_t seq)
@@ -392,7 +375,7 @@ int fragml_gate_collect_run(struct fragml_gate_collector *c, struct fragml_gate_
 	__u64 v;
 	int ret;
 
-	read_vmstat(c->vm0);
+	fragml_vmstat_read(gate_vmstat, N_GATE_VMSTAT, c->vm0);
 	if (bpf_map_lookup_elem(c->cfg_fd, &zero, &cfg))
 		return fragml_err_set(err, -errno, "fragml_gate_cfg: read failed: %s", strerror(errno));
 	c->seq0 = cfg.seq;
@@ -422,7 +405,7 @@ int fragml_gate_collect_run(struct fragml_gate_collector *c, struct fragml_gate_
 	while (loader_mono_s() < end_drain)
 		ring_buffer__poll(c->rb, 100);
 	c->st.elapsed_s = loader_mono_s() - t0;
-	read_vmstat(c->vm1);
+	fragml_vmstat_read(gate_vmstat, N_GATE_VMSTAT, c->vm1);
 	if (!bpf_map_lookup_elem(c->cfg_fd, &zero, &cfg)) {
 		c->st.lost_decisions = cfg.lost - c->cfg0.lost;
 		c->st.pending_failed = cfg.pending_full - c->cfg0.pending_full;

@@ -63,11 +63,6 @@ const char *fragml_guard_kind_name(unsigned int kind)
 	return kind < FRAGML_GUARD_NR_KINDS ? kind_names[kind] : "?";
 }
 
-static int join(char *out, const char *a, const char *b)
-{
-	return snprintf(out, PATH_MAX, "%s/%s", a, b) >= PATH_MAX ? -ENAMETOOLONG : 0;
-}
-
 /* The kernel's dev_t, as the LSM programs read it from a super_block. */
 static __u64 kdev(dev_t d)
 {
@@ -99,7 +94,7 @@ static int write_state(const char *dir, const struct guard_state *gs)
 	__u32 zero = 0;
 	int fd, ret = 0;
 
-	if (join(p, dir, "guard_state"))
+	if (fragml_path_join(p, dir, "guard_state"))
 		return -ENAMETOOLONG;
 	fd = bpf_obj_get(p);
 	if (fd < 0) {
@@ -123,7 +118,7 @@ static int read_state(const char *dir, struct guard_state *gs)
 	int fd, ret = 0;
 
 	memset(gs, 0, sizeof(*gs));
-	if (join(p, dir, "guard_state"))
+	if (fragml_path_join(p, dir, "guard_state"))
 		return -ENAMETOOLONG;
 	fd = bpf_obj_get_opts(p, &o);
 	if (fd < 0)
@@ -178,7 +173,7 @@ static void protect_links(int pfd, const char *dir)
 	while ((e = readdir(d))) {
 		int fd;
 
-		if (e->d_name[0] == '.' || join(p, dir, e->d_name))
+		if (e->d_name[0] == '.' || fragml_path_join(p, dir, e->d_name))
 			continue;
 		if (e->d_type == DT_DIR) {
 			protect_links(pfd, p);
@@ -210,7 +205,7 @@ static void refresh(struct fragml_handle *h, int pfd)
 		fragml_kmem_free(&km);
 	}
 	/* the model versions in the slots, pinned or not */
-	if (join(p, dir, "fragml_models") == 0 && (fd = bpf_obj_get(p)) >= 0) {
+	if (fragml_path_join(p, dir, "fragml_models") == 0 && (fd = bpf_obj_get(p)) >= 0) {
 		for (__u32 k = 0; k < FRAGML_NR_HOOKS; k++) {
 			__u32 id = 0;
 
@@ -368,7 +363,7 @@ void fragml_guard_setup(struct fragml_handle *h, struct fragml_open_info *info)
 		info->guard_active = true;
 		return;
 	}
-	if (join(gdir, dir, "guard") || join(links, gdir, "links"))
+	if (fragml_path_join(gdir, dir, "guard") || fragml_path_join(links, gdir, "links"))
 		return unavailable(dir, info, &gs, -ENAMETOOLONG, "%s: path too long", dir);
 	fragml_unpin_tree(gdir);	/* what a failed or removed guard left */
 	if (mkdir(gdir, 0700) || mkdir(links, 0700))
@@ -397,7 +392,7 @@ void fragml_guard_setup(struct fragml_handle *h, struct fragml_open_info *info)
 	pfd = bpf_map__fd(g->maps.guard_dirs);
 	ret = add_dir(pfd, dir, false) ?: add_dir(pfd, dir, true) ?: add_dir(pfd, gdir, false) ?:
 	      add_dir(pfd, links, false);
-	if (join(p, dir, "links") == 0 && mkdir(p, 0700) == 0)
+	if (fragml_path_join(p, dir, "links") == 0 && mkdir(p, 0700) == 0)
 		ret = ret ?: add_dir(pfd, p, false);
 	else if (errno == EEXIST)
 		ret = ret ?: add_dir(pfd, p, false);
@@ -412,7 +407,7 @@ void fragml_guard_setup(struct fragml_handle *h, struct fragml_open_info *info)
 			ret = -errno;
 			break;
 		}
-		if (join(p, links, bpf_program__name(prog)) == 0)
+		if (fragml_path_join(p, links, bpf_program__name(prog)) == 0)
 			ret = bpf_link__pin(l, p);
 		bpf_link__destroy(l);	/* the pin keeps it attached */
 	}
@@ -453,7 +448,7 @@ int fragml_guard_remove(const struct fragml_open_opts *opts, struct fragml_err *
 	int fd, ret;
 
 	if (fragml_pin_dir_of(opts ? opts->bpffs : NULL, dir, sizeof(dir)) ||
-	    join(gdir, dir, "guard"))
+	    fragml_path_join(gdir, dir, "guard"))
 		return fragml_err_set(err, -ENAMETOOLONG, "path too long");
 	fd = open_guard_map(dir, "guard_cfg", false);
 	if (fd < 0) {

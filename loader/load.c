@@ -68,7 +68,7 @@ static const char *models_variant(struct fragml_handle *h)
 	       place ? FRAGML_POLICY_PLACE : FRAGML_POLICY_MODELS;
 }
 
-static int path_join(char *out, const char *a, const char *b)
+int fragml_path_join(char *out, const char *a, const char *b)
 {
 	return snprintf(out, PATH_MAX, "%s/%s", a, b) >= PATH_MAX ? -ENAMETOOLONG : 0;
 }
@@ -158,7 +158,7 @@ int fragml_unpin_tree(const char *dir)
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		if (path_join(p, dir, e->d_name))
+		if (fragml_path_join(p, dir, e->d_name))
 			continue;
 		if (e->d_type == DT_DIR)
 			ret = ret ?: fragml_unpin_tree(p);
@@ -216,7 +216,7 @@ static int attach_observe(struct fragml_handle *h, const struct fragml_open_opts
 	char links[PATH_MAX], p[PATH_MAX];
 	int ret = 0, n = 0;
 
-	if (path_join(links, h->dir, "links") || path_join(p, h->dir, "fragml_src"))
+	if (fragml_path_join(links, h->dir, "links") || fragml_path_join(p, h->dir, "fragml_src"))
 		return fragml_err_set(err, -ENAMETOOLONG, "%s: path too long", h->dir);
 	if (fragml_pin_count(links) > 0 && (!o->identify || access(p, F_OK) == 0)) {
 		*nattached = fragml_pin_count(links);
@@ -260,7 +260,7 @@ static int attach_observe(struct fragml_handle *h, const struct fragml_open_opts
 		fragml_unpin_tree(links);	/* programs without identification, if any */
 		mkdir(links, 0700);
 		for (int i = 0; i < n && !ret; i++) {
-			if (path_join(p, links, lname[i]) == 0)
+			if (fragml_path_join(p, links, lname[i]) == 0)
 				ret = bpf_link__pin(lk[i], p);
 			if (ret)
 				fragml_err_set(err, ret, "%s: pinning link failed: %s", p, strerror(-ret));
@@ -371,7 +371,7 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 	if (opts->install) {
 		char links[PATH_MAX];
 
-		path_join(links, h->dir, "links");
+		fragml_path_join(links, h->dir, "links");
 		info->installed = fragml_pin_count(links) == 0 && !opts->no_observe;
 		if (!opts->no_observe) {
 			ret = attach_observe(h, opts, &info->attached_progs, err);
@@ -1210,7 +1210,7 @@ int fragml_attached_programs(struct fragml_handle *h, char names[][64], int max,
 	DIR *d;
 	int n = 0;
 
-	path_join(links, h->dir, "links");
+	fragml_path_join(links, h->dir, "links");
 	d = opendir(links);
 	if (!d)
 		return errno == ENOENT ? 0 : fragml_err_set(err, -errno, "%s: %s", links, strerror(errno));

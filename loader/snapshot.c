@@ -106,26 +106,43 @@ static int read_buddyinfo(struct fragml_snapshot *s, struct fragml_err *err)
 	return 0;
 }
 
-static void read_vmstat(struct fragml_snapshot *s)
+void fragml_vmstat_read(const char *const *names, size_t n, int64_t *out)
 {
-	static const struct { const char *name; size_t off; } keys[] = {
-#define K(f) { #f, offsetof(struct fragml_snapshot, f) }
-		K(thp_fault_alloc), K(thp_fault_fallback), K(thp_split_page), K(compact_stall),
-		K(compact_fail), K(compact_success), K(compact_migrate_scanned),
-		K(compact_free_scanned),
-#undef K
-	};
 	FILE *f = fopen("/proc/vmstat", "r");
 	char name[64];
-	unsigned long long v;
+	long long v;
 
+	for (size_t i = 0; i < n; i++)
+		out[i] = -1;
 	if (!f)
 		return;
-	while (fscanf(f, "%63s %llu", name, &v) == 2)
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			if (!strcmp(name, keys[i].name))
-				*(uint64_t *)((char *)s + keys[i].off) = v;
+	while (fscanf(f, "%63s %lld", name, &v) == 2)
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(name, names[i]))
+				out[i] = v;
 	fclose(f);
+}
+
+static void read_vmstat(struct fragml_snapshot *s)
+{
+	static const char *const names[] = {
+		"thp_fault_alloc", "thp_fault_fallback", "thp_split_page", "compact_stall",
+		"compact_fail", "compact_success", "compact_migrate_scanned",
+		"compact_free_scanned",
+	};
+	uint64_t *const fields[] = {
+		&s->thp_fault_alloc, &s->thp_fault_fallback, &s->thp_split_page, &s->compact_stall,
+		&s->compact_fail, &s->compact_success, &s->compact_migrate_scanned,
+		&s->compact_free_scanned,
+	};
+	int64_t v[sizeof(names) / sizeof(names[0])];
+
+	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(fields) / sizeof(fields[0]),
+		       "one field per vmstat name");
+	fragml_vmstat_read(names, sizeof(names) / sizeof(names[0]), v);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (v[i] >= 0)
+			*fields[i] = (uint64_t)v[i];
 }
 
 /* Column order follows the header line: the kernel omits types it lacks
