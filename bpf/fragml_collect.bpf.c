@@ -61,7 +61,7 @@ int BPF_PROG(fragml_collect_fault, unsigned long address, struct pt_regs *regs,
 		e->h.tgid = rk.tgid;
 		e->h.ts = now;
 		e->addr = address;
-		bpf_ringbuf_submit(e, 0);
+		fragml_submit(e);
 	}
 	if (bpf_map_lookup_elem(&fragml_regions, &rk))
 		return 0;
@@ -82,7 +82,7 @@ int BPF_PROG(fragml_collect_fault, unsigned long address, struct pt_regs *regs,
 		r->region = rk.region;
 		bpf_get_current_comm(r->comm, sizeof(r->comm));
 		__builtin_memcpy(&r->v, v, sizeof(r->v));
-		bpf_ringbuf_submit(r, 0);
+		fragml_submit(r);
 	}
 	return 0;
 }

@@ -272,6 +272,29 @@ static __always_inline int fragml_skip(struct task_struct *task, __u32 tgid)
 	return (filter_tgid || filter_memcg_ino || exclude_tgid) && fragml_task_skipped(task, tgid);
 }
 
+#if defined(FRAGML_COLLECT) || defined(FRAGML_FEED)
+/*
+ * Ring fill (bytes) from which a record wakes the reader: below it records
+ * are committed without a wakeup and the reader drains the ring in bulk on its
+ * own timer; at or above it every record forces one (the reader fell behind).
+ * 0 (the feed): the kernel's default, a wakeup whenever the reader had caught
+ * up, which at tens of thousands of records per second is one wakeup for
+ * every one or two records (docs/performance.md, "Stress").
+ */
+const volatile __u64 ringbuf_wakeup_bytes = 0;
+
+/* Commit a record of fragml_reserve(). */
+static __always_inline void fragml_submit(void *e)
+{
+	__u64 flags = 0;
+
+	if (ringbuf_wakeup_bytes)
+		flags = bpf_ringbuf_query(&fragml_events, BPF_RB_AVAIL_DATA) >= ringbuf_wakeup_bytes ?
+			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+#endif
+
 static __always_inline void *fragml_reserve(__u64 size)
 {
 #if defined(FRAGML_COLLECT) || defined(FRAGML_FEED)
@@ -377,7 +400,7 @@ static __always_inline int fragml_on_thp_alloc(void *ctx, struct task_struct *ta
 			e->h.tgid = tgid;
 			e->h.ts = now;
 			e->addr = fault_addr;
-			bpf_ringbuf_submit(e, 0);
+			fragml_submit(e);
 		}
 	}
 #endif
@@ -398,7 +421,7 @@ static __always_inline void fragml_feed_send_pending(struct fragml_pending_slab 
 	if (!e)
 		return;
 	__builtin_memcpy(e, &ps->ev, sizeof(*e));
-	bpf_ringbuf_submit(e, 0);
+	fragml_submit(e);
 }
 
 /* The feed's record of one reported allocation (model/fragml_feed_events.h). */
@@ -631,7 +654,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 		e->site = site;
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
 		__builtin_memcpy(&e->v, v, sizeof(e->v));
-		bpf_ringbuf_submit(e, 0);
+		fragml_submit(e);
 	}
 #endif
 #ifdef FRAGML_FEED
@@ -650,7 +673,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 				return 0;
 			fragml_feed_fill(e, now, pfn, tgid, sk.cls, scale, &res, order, mt,
 					 extfrag, fallback_mt, change_owner, kthread);
-			bpf_ringbuf_submit(e, 0);
+			fragml_submit(e);
 		}
 	}
 #endif
@@ -714,7 +737,7 @@ static __always_inline int fragml_on_free(__u64 pg)
 			e->h.tgid = 0;
 			e->h.ts = now;
 			e->page = pg;
-			bpf_ringbuf_submit(e, 0);
+			fragml_submit(e);
 		}
 	}
 #endif
@@ -817,7 +840,7 @@ static __always_inline int fragml_on_slab_obj(struct kmem_cache *s, __u32 kmallo
 				e->obj_size = kmalloc_size;
 				e->flags = FRAGML_ALLOC_F_KMALLOC;
 			}
-			bpf_ringbuf_submit(e, 0);
+			fragml_submit(e);
 		}
 	}
 #endif
@@ -846,7 +869,7 @@ static __always_inline void fragml_note_need(__u32 kind, int order, int in_fault
 	e->h.ts = bpf_ktime_get_ns();
 	e->kind = kind;
 	e->order = order;
-	bpf_ringbuf_submit(e, 0);
+	fragml_submit(e);
 }
 #endif
 
@@ -928,7 +951,7 @@ static __always_inline int fragml_on_compaction_end(struct compact_control *cc, 
 			bpf_probe_read_kernel_str(e->zone, sizeof(e->zone), BPF_CORE_READ(z, name));
 			bpf_get_current_comm(e->comm, sizeof(e->comm));
 			__builtin_memcpy(&e->v, &run->v, sizeof(e->v));
-			bpf_ringbuf_submit(e, 0);
+			fragml_submit(e);
 		}
 		bpf_map_delete_elem(&fragml_compact_runs, &tid);
 	}
@@ -950,7 +973,7 @@ static __always_inline int fragml_on_exit(struct task_struct *task)
 		e->type = FRAGML_EV_EXIT;
 		e->tgid = BPF_CORE_READ(task, tgid);
 		e->ts = bpf_ktime_get_ns();
-		bpf_ringbuf_submit(e, 0);
+		fragml_submit(e);
 	}
 #endif
 	return 0;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -29,6 +30,15 @@
 #include "libbpf_log.h"
 #include "mono_ns.h"
 
+
+/*
+ * How the reader drains the ring (docs/performance.md, "Stress"): in bulk, at
+ * least every COLLECT_DRAIN_MS, and at once when the BPF side sees the ring
+ * 1/COLLECT_WAKEUP_DIV full.  At 40 000 records/s (~5 MB/s) a 16 MiB ring
+ * holds ~3 s; 50 ms of records is 1.5 % of it.
+ */
+#define COLLECT_DRAIN_MS	50
+#define COLLECT_WAKEUP_DIV	8
 
 void fragml_collect_opts_default(struct fragml_collect_opts *o)
 {
@@ -134,6 +144,7 @@ int fragml_collect_open(struct fragml_collector **cp, const struct fragml_collec
 		return fragml_err_set(err, -ENOMEM, "collector: out of memory");
 	c->o = *o;
 	c->o.sample = sample;
+	c->epoll_fd = -1;
 	libbpf_set_print(loader_libbpf_print);
 	ret = fragml_mount_fs(FRAGML_MNT_DEBUGFS | FRAGML_MNT_TRACEFS, &mounted, err);
 	if (ret)
@@ -191,6 +202,8 @@ int fragml_collect_open(struct fragml_collector **cp, const struct fragml_collec
 		c->skel->rodata->filter_memcg_ino = sb.st_ino;
 	}
 	bpf_map__set_max_entries(c->skel->maps.fragml_events, rb * 1024);
+	c->st.ring_bytes = (uint64_t)rb * 1024;
+	c->skel->rodata->ringbuf_wakeup_bytes = (uint64_t)rb * 1024 / COLLECT_WAKEUP_DIV;
 	ret = fragml_collect__load(c->skel);
 	if (ret) {
 		ret = fragml_err_set(err, ret,
@@ -222,6 +235,19 @@ int fragml_collect_open(struct fragml_collector **cp, const struct fragml_collec
 	if (!c->rb) {
 		ret = fragml_err_set(err, -errno, "ring buffer: %s", strerror(errno));
 		goto fail;
+	}
+	/* edge-triggered: one report per wakeup, not one per poll while records
+	 * keep arriving (level-triggered, a reader that was woken once would
+	 * find the ring readable at every poll and never sleep again) */
+	c->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	{
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
+
+		if (c->epoll_fd < 0 ||
+		    epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, bpf_map__fd(c->skel->maps.fragml_events), &ev)) {
+			ret = fragml_err_set(err, -errno, "ring buffer: epoll: %s", strerror(errno));
+			goto fail;
+		}
 	}
 	calibrate_vmemmap(c);
 	if (!c->vmemmap_base)
@@ -260,21 +286,35 @@ int fragml_collect_run(struct fragml_collector *c, struct fragml_collect_stats *
 		       struct fragml_err *err)
 {
 	uint64_t t0 = loader_mono_ns(), last = t0, end_ns = 0, now;
+	struct timespec cpu0, cpu1;
 	int ret = 0;
 
 	c->err = err;
 	c->t_start = t0;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
 	fragml_snapshot_take(&c->before, true, NULL);
 	if (c->o.duration_s > 0)
 		end_ns = t0 + (uint64_t)(c->o.duration_s * 1e9);
 	while (!c->stop) {
-		ret = ring_buffer__poll(c->rb, 100);
-		if (ret == -EINTR) {
-			ret = 0;
-			continue;
-		}
-		if (ret < 0) {
+		struct epoll_event ev;
+		size_t avail;
+
+		/* woken by the BPF side only past the fill level (ringbuf_wakeup_bytes),
+		 * else every COLLECT_DRAIN_MS: the ring is drained in bulk */
+		ret = epoll_wait(c->epoll_fd, &ev, 1, COLLECT_DRAIN_MS);
+		if (ret < 0 && errno != EINTR) {
+			ret = -errno;
 			fragml_err_set(err, ret, "ring buffer poll: %s", strerror(-ret));
+			break;
+		}
+		if (ret > 0)
+			c->st.ring_wakeups++;
+		avail = ring__avail_data_size(ring_buffer__ring(c->rb, 0));
+		if (avail > c->st.ring_peak_bytes)
+			c->st.ring_peak_bytes = avail;
+		ret = ring_buffer__consume(c->rb);
+		if (ret < 0 && !c->failed) {
+			fragml_err_set(err, ret, "ring buffer: %s", strerror(-ret));
 			break;
 		}
 		ret = 0;
@@ -297,6 +337,8 @@ int fragml_collect_run(struct fragml_collector *c, struct fragml_collect_stats *
 			break;
 	}
 	ring_buffer__consume(c->rb);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
+	c->st.reader_cpu_s = (cpu1.tv_sec - cpu0.tv_sec) + (cpu1.tv_nsec - cpu0.tv_nsec) / 1e9;
 	c->st.kernel_bytes = collect_kernel_bytes(c);
 	now = loader_mono_ns();
 	fragml_snapshot_take(&c->after, true, NULL);
@@ -362,6 +404,8 @@ void fragml_collect_close(struct fragml_collector *c)
 	if (!c)
 		return;
 	ring_buffer__free(c->rb);
+	if (c->epoll_fd >= 0)
+		close(c->epoll_fd);
 	fragml_collect__destroy(c->skel);
 	for (int h = 0; h < FRAGML_NR_HOOKS; h++)
 		if (c->csv[h].f)

@@ -50,6 +50,7 @@ struct fragml_collector {
 	struct fragml_collect_opts o;
 	struct fragml_collect *skel;
 	struct ring_buffer *rb;
+	int epoll_fd;		/* the ring's map fd, edge-triggered (collect.c) */
 	struct fragml_csv csv[FRAGML_NR_HOOKS];
 	struct u64map allocs_by_page, regions_by_key, stacks_by_key;
 	struct stack_agg *stacks;

@@ -198,11 +198,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fragml-collect: %s\n", fragml_err_msg(&err));
 		return 1;
 	}
-	fprintf(stderr, "fragml-collect: %.1fs, %llu events, %llu lost, rows lifetime %llu thp_fault %llu compaction %llu (censored %llu), kernel memory %.1f MiB -> %s\n",
+	fprintf(stderr, "fragml-collect: %.1fs, %llu events, %llu lost, rows lifetime %llu thp_fault %llu compaction %llu (censored %llu), kernel memory %.1f MiB, reader %.1f s CPU, ring %llu KiB peak %llu KiB, %llu wakeups -> %s\n",
 		st.elapsed_s, (unsigned long long)st.events, (unsigned long long)st.lost,
 		(unsigned long long)st.rows[0], (unsigned long long)st.rows[1],
 		(unsigned long long)st.rows[2], (unsigned long long)st.censored,
-		st.kernel_bytes / 1048576.0, o.outdir);
+		st.kernel_bytes / 1048576.0, st.reader_cpu_s,
+		(unsigned long long)st.ring_bytes / 1024, (unsigned long long)st.ring_peak_bytes / 1024,
+		(unsigned long long)st.ring_wakeups, o.outdir);
 	if (st.lost)
 		fprintf(stderr, "fragml-collect: warning: %llu records lost (ring full): raise --ringbuf or --sample\n",
 			(unsigned long long)st.lost);

@@ -224,6 +224,11 @@ struct fragml_collect_stats {
 	uint64_t needs;			/* need moments of the pollutes label (docs/dataset.md) */
 	double elapsed_s;
 	uint64_t kernel_bytes;		/* memlock of the collector's maps and programs (kernel) */
+	/* the ring buffer and its reader (not in summary.json) */
+	uint64_t ring_bytes;		/* its size */
+	uint64_t ring_peak_bytes;	/* most records waiting when the reader came to drain it */
+	uint64_t ring_wakeups;		/* drains the BPF side asked for (ring past 1/8 full) */
+	double reader_cpu_s;		/* CPU time of the collecting thread */
 };
 
 struct fragml_collector;
