@@ -154,7 +154,7 @@ int fragml_collect_open(struct fragml_collector **cp, const struct fragml_collec
 	if (mounted & FRAGML_MNT_TRACEFS)
 		progress(c, "mounted tracefs on /sys/kernel/tracing (it was not mounted)");
 	if (u64map_init(&c->allocs_by_page, 1 << 18) || u64map_init(&c->regions_by_key, 1 << 16) ||
-	    u64map_init(&c->stacks_by_key, 1 << 12)) {
+	    u64map_init(&c->stacks_by_key, 1 << 12) || u64map_init(&c->live_regions_by_tgid, 1 << 12)) {
 		ret = fragml_err_set(err, -ENOMEM, "collector: out of memory");
 		goto fail;
 	}
@@ -413,6 +413,7 @@ void fragml_collect_close(struct fragml_collector *c)
 	u64map_free(&c->allocs_by_page);
 	u64map_free(&c->regions_by_key);
 	u64map_free(&c->stacks_by_key);
+	u64map_free(&c->live_regions_by_tgid);
 	free(c->stacks);
 	free(c->allocs);
 	free(c->free_slots);

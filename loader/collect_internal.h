@@ -40,6 +40,7 @@ struct stack_agg {
 struct region_rec {
 	uint64_t first_ts, end_ts, region;
 	uint32_t tgid, touched;
+	uint32_t next_live;	/* index + 1 of the process's previous live region; 0: none */
 	int has_vec, huge, dead;
 	uint64_t bits[8];
 	char comm[16];
@@ -53,6 +54,9 @@ struct fragml_collector {
 	int epoll_fd;		/* the ring's map fd, edge-triggered (collect.c) */
 	struct fragml_csv csv[FRAGML_NR_HOOKS];
 	struct u64map allocs_by_page, regions_by_key, stacks_by_key;
+	/* per process: its newest live region (chained by next_live), so that
+	 * an exit marks its regions without a scan of all of them */
+	struct u64map live_regions_by_tgid;
 	struct stack_agg *stacks;
 	size_t n_stacks, cap_stacks;
 	struct alloc_rec *allocs;

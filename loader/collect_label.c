@@ -247,6 +247,14 @@ static struct region_rec *region_get(struct fragml_collector *c, uint32_t tgid, 
 		r->f[i] = FRAGML_MISSING;
 	if (u64map_put(&c->regions_by_key, key, (uint32_t)c->n_regions))
 		return NULL;
+	{
+		uint64_t tkey = 1ULL << 63 | tgid;
+		int64_t head = u64map_get(&c->live_regions_by_tgid, tkey);
+
+		r->next_live = head >= 0 ? (uint32_t)head + 1 : 0;
+		if (u64map_put(&c->live_regions_by_tgid, tkey, (uint32_t)c->n_regions))
+			return NULL;
+	}
 	c->n_regions++;
 	c->st.regions++;
 	return r;
@@ -287,13 +295,20 @@ static void on_thp(struct fragml_collector *c, const struct fragml_ev_thp *e)
 		r->huge = 1;
 }
 
+/* The process's live regions end: those made since its last exit record
+ * (a reused tgid starts a new chain). */
 static void on_exit_ev(struct fragml_collector *c, const struct fragml_ev_hdr *e)
 {
-	for (size_t i = 0; i < c->n_regions; i++)
-		if (c->regions[i].tgid == e->tgid && !c->regions[i].dead) {
-			c->regions[i].dead = 1;
-			c->regions[i].end_ts = e->ts;
-		}
+	uint64_t tkey = 1ULL << 63 | e->tgid;
+	int64_t i = u64map_get(&c->live_regions_by_tgid, tkey);
+
+	if (i < 0)
+		return;
+	u64map_del(&c->live_regions_by_tgid, tkey);
+	for (; i >= 0; i = (int64_t)c->regions[i].next_live - 1) {
+		c->regions[i].dead = 1;
+		c->regions[i].end_ts = e->ts;
+	}
 }
 
 static const char *compact_status_name(int s)

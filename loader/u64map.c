@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* A small open-addressing hash (u64map.h). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,14 +45,26 @@ static int u64map_grow(struct u64map *m);
 
 int u64map_put(struct u64map *m, uint64_t k, uint32_t v)
 {
-	size_t i;
+	size_t i, slot = SIZE_MAX;
 
 	if ((m->used + 1) * 4 > m->cap * 3 && u64map_grow(m))
 		return -ENOMEM;
+	/* the key itself past any tombstones (a put of a present key must not
+	 * leave a second copy behind), else the first free or deleted slot */
 	for (i = mix(k) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-		if (!m->keys[i] || m->keys[i] == UINT64_MAX || m->keys[i] == k)
+		if (m->keys[i] == k) {
+			slot = i;
 			break;
+		}
+		if (m->keys[i] == UINT64_MAX && slot == SIZE_MAX)
+			slot = i;
+		if (!m->keys[i]) {
+			if (slot == SIZE_MAX)
+				slot = i;
+			break;
+		}
 	}
+	i = slot;
 	if (!m->keys[i])
 		m->used++;
 	m->keys[i] = k;
