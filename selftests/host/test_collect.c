@@ -26,6 +26,10 @@
  *   pollutes_label       the labeller, fed collector records: fallbacks from a movable
  *                        block alive at a need moment pollute; claimed, unmixed, freed
  *                        before the moment or allocated after it do not
+ *   region_exits         fed records: an exit ends its process's live 2 MB regions only
+ *                        (a reused tgid's later regions live on), among 200 short processes
+ *   u64map_ops           the reader's hash table against a plain one under random
+ *                        puts and deletes
  * The collector's programs are private (nothing pinned), so a live fragml
  * install is not touched.  Each test SKIPs with a reason when the kernel or the
  * user cannot run it.
@@ -1346,6 +1350,7 @@ TEST(pollutes_label)
 	ASSERT_EQ(0, u64map_init(&c->allocs_by_page, 1 << 10));
 	ASSERT_EQ(0, u64map_init(&c->regions_by_key, 1 << 10));
 	ASSERT_EQ(0, u64map_init(&c->stacks_by_key, 1 << 10));
+	ASSERT_EQ(0, u64map_init(&c->live_regions_by_tgid, 1 << 10));
 	snprintf(csv, sizeof(csv), "%s/lifetime.csv", dir);
 	ASSERT_EQ(0, fragml_csv_open(&c->csv[FRAGML_HOOK_LIFETIME], csv, "w",
 				     "block_mt,life_ms,pfn,site,life_class,pollutes", &err));
@@ -1405,11 +1410,146 @@ TEST(pollutes_label)
 	u64map_free(&c->allocs_by_page);
 	u64map_free(&c->regions_by_key);
 	u64map_free(&c->stacks_by_key);
+	u64map_free(&c->live_regions_by_tgid);
 	free(c->allocs);
 	free(c->free_slots);
 	free(c->needs);
 	free(c);
 	rm_tree(dir);
+}
+
+/* A region record and one fault in it (4 KB page `sub` of the 2 MB region). */
+static void feed_region(struct fragml_collector *c, uint32_t tgid, uint64_t region, uint64_t ts)
+{
+	struct fragml_ev_region r = { .h = { .type = FRAGML_EV_REGION, .tgid = tgid, .ts = ts },
+				      .region = region << 21 };
+	struct fragml_ev_fault f = { .h = { .type = FRAGML_EV_FAULT, .tgid = tgid, .ts = ts },
+				     .addr = region << 21 };
+
+	snprintf(r.comm, sizeof(r.comm), "p%u", tgid);
+	for (int i = 0; i < FRAGML_MAX_FEATURES; i++)
+		r.v.f[i] = FRAGML_MISSING;
+	feed(c, &r, sizeof(r));
+	feed(c, &f, sizeof(f));
+}
+
+static void feed_exit(struct fragml_collector *c, uint32_t tgid, uint64_t ts)
+{
+	struct fragml_ev_hdr ex = { .type = FRAGML_EV_EXIT, .tgid = tgid, .ts = ts };
+
+	feed(c, &ex, sizeof(ex));
+}
+
+TEST(region_exits)
+{
+	struct fragml_collector *c = calloc(1, sizeof(*c));
+	struct fragml_err err = {};
+	char dir[PATH_MAX], csv[PATH_MAX + 32];
+	const uint64_t S = 1000000000ull;
+	struct rows r;
+	/* (source, first second) -> life_ms: to the process's exit, or to the end (100 s) */
+	static const struct { const char *src; uint64_t first; const char *life_ms; } want[] = {
+		{ "p100:100", 1, "9000" },	/* exit of 100 at 10 s */
+		{ "p100:100", 2, "8000" },
+		{ "p200:200", 1, "29000" },	/* exit of 200 at 30 s */
+		{ "p100:100", 20, "40000" },	/* tgid 100 reused: its exit at 60 s */
+		{ "p100:100", 40, "20000" },	/* region 1 of tgid 100 again */
+		{ "p100:100", 70, "30000" },	/* a third tgid 100: alive at the end */
+		{ "p300:300", 40, "60000" },	/* never exits */
+	};
+	int seen = 0;
+
+	ASSERT_NE(NULL, c);
+	mk_tmpdir(dir, sizeof(dir), "reg");
+	fragml_collect_opts_default(&c->o);
+	c->err = &err;
+	ASSERT_EQ(0, u64map_init(&c->allocs_by_page, 1 << 10));
+	ASSERT_EQ(0, u64map_init(&c->regions_by_key, 1 << 10));
+	ASSERT_EQ(0, u64map_init(&c->stacks_by_key, 1 << 10));
+	ASSERT_EQ(0, u64map_init(&c->live_regions_by_tgid, 4));	/* grows, leaves tombstones */
+	snprintf(csv, sizeof(csv), "%s/thp_fault.csv", dir);
+	ASSERT_EQ(0, fragml_csv_open(&c->csv[FRAGML_HOOK_THP_FAULT], csv, "w",
+				     "touched,life_ms,huge", &err));
+	feed_region(c, 100, 1, 1 * S);
+	feed_region(c, 200, 1, 1 * S);
+	/* many short processes around the followed ones: 2 s each */
+	for (uint32_t t = 1000; t < 1200; t++) {
+		feed_region(c, t, 5, 1 * S);
+		feed_exit(c, t, 3 * S);
+	}
+	feed_region(c, 100, 2, 2 * S);
+	feed_exit(c, 100, 10 * S);
+	feed_region(c, 100, 20, 20 * S);
+	feed_exit(c, 200, 30 * S);
+	feed_region(c, 100, 1, 40 * S);
+	feed_region(c, 300, 9, 40 * S);
+	feed_exit(c, 100, 60 * S);
+	feed_exit(c, 100, 65 * S);	/* nothing left to end */
+	feed_region(c, 100, 2, 70 * S);
+	collect_finish_regions(c, 100 * S);
+	ASSERT_EQ(0, fragml_csv_close(&c->csv[FRAGML_HOOK_THP_FAULT], &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, rows_read(&r, csv));
+	ASSERT_EQ(200 + 7, r.n);
+	for (int i = 0; i < r.n; i++) {
+		const char *src = cell(&r, i, "source"), *life = cell(&r, i, "life_ms");
+		uint64_t first = strtoull(cell(&r, i, "ts_ns"), NULL, 10) / S;
+
+		if (atoi(strchr(src, ':') + 1) >= 1000) {
+			EXPECT_STREQ("2000", life) TH_LOG("%s", src);
+			continue;
+		}
+		for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+			if (strcmp(want[k].src, src) || want[k].first != first)
+				continue;
+			EXPECT_STREQ(want[k].life_ms, life) TH_LOG("%s from %llu s", src,
+								    (unsigned long long)first);
+			seen++;
+		}
+	}
+	EXPECT_EQ(7, seen);
+	rows_free(&r);
+	u64map_free(&c->allocs_by_page);
+	u64map_free(&c->regions_by_key);
+	u64map_free(&c->stacks_by_key);
+	u64map_free(&c->live_regions_by_tgid);
+	free(c->regions);
+	free(c);
+	rm_tree(dir);
+}
+
+/* Random puts, gets and deletes of a few keys against a plain table: a put of
+ * a present key behind a tombstone must not leave a stale copy. */
+TEST(u64map_ops)
+{
+	struct u64map m;
+	int64_t ref[64];
+	uint32_t x = 12345;
+	int key;
+
+	ASSERT_EQ(0, u64map_init(&m, 8));
+	for (int i = 0; i < 64; i++)
+		ref[i] = -1;
+	for (int op = 0; op < 200000; op++) {
+		uint32_t k, v;
+
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		k = x % 64;
+		v = x >> 8;
+		if ((x >> 6) % 3 == 0) {
+			u64map_del(&m, k + 1);
+			ref[k] = -1;
+		} else {
+			ASSERT_EQ(0, u64map_put(&m, k + 1, v));
+			ref[k] = v;
+		}
+		for (key = 0; key < 64; key++) {
+			ASSERT_EQ(ref[key], u64map_get(&m, (uint64_t)key + 1))
+				TH_LOG("op %d key %d", op, key + 1);
+		}
+	}
+	u64map_free(&m);
 }
 
 TEST_HARNESS_MAIN
