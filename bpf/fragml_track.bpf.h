@@ -276,21 +276,34 @@ static __always_inline int fragml_skip(struct task_struct *task, __u32 tgid)
 /*
  * Ring fill (bytes) from which a record wakes the reader: below it records
  * are committed without a wakeup and the reader drains the ring in bulk on its
- * own timer; at or above it every record forces one (the reader fell behind).
+ * own timer; at or above it one record forces a wakeup (the reader fell
+ * behind), once until the reader has consumed again.
  * 0 (the feed): the kernel's default, a wakeup whenever the reader had caught
  * up, which at tens of thousands of records per second is one wakeup for
  * every one or two records (docs/performance.md, "Stress").
  */
 const volatile __u64 ringbuf_wakeup_bytes = 0;
+/* Consumer position + 1 at the last forced wakeup: one wakeup per drain.
+ * A wakeup is an irq_work (an interrupt on this CPU); one per record while
+ * the reader is being scheduled would slow the machine that starves it. */
+__u64 ringbuf_woken_at;
 
 /* Commit a record of fragml_reserve(). */
 static __always_inline void fragml_submit(void *e)
 {
-	__u64 flags = 0;
+	__u64 flags = 0, cons;
 
-	if (ringbuf_wakeup_bytes)
-		flags = bpf_ringbuf_query(&fragml_events, BPF_RB_AVAIL_DATA) >= ringbuf_wakeup_bytes ?
-			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (ringbuf_wakeup_bytes) {
+		flags = BPF_RB_NO_WAKEUP;
+		if (bpf_ringbuf_query(&fragml_events, BPF_RB_AVAIL_DATA) >= ringbuf_wakeup_bytes) {
+			/* racing CPUs may both wake it: harmless */
+			cons = bpf_ringbuf_query(&fragml_events, BPF_RB_CONS_POS) + 1;
+			if (cons != ringbuf_woken_at) {
+				ringbuf_woken_at = cons;
+				flags = BPF_RB_FORCE_WAKEUP;
+			}
+		}
+	}
 	bpf_ringbuf_submit(e, flags);
 }
 #endif
