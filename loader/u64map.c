@@ -19,6 +19,7 @@ int u64map_init(struct u64map *m, size_t cap)
 {
 	m->cap = cap;
 	m->used = 0;
+	m->live = 0;
 	m->keys = calloc(cap, sizeof(*m->keys));
 	m->vals = calloc(cap, sizeof(*m->vals));
 	return m->keys && m->vals ? 0 : -ENOMEM;
@@ -67,6 +68,8 @@ int u64map_put(struct u64map *m, uint64_t k, uint32_t v)
 	i = slot;
 	if (!m->keys[i])
 		m->used++;
+	if (m->keys[i] != k)
+		m->live++;
 	m->keys[i] = k;
 	m->vals[i] = v;
 	return 0;
@@ -79,16 +82,22 @@ void u64map_del(struct u64map *m, uint64_t k)
 			return;
 		if (m->keys[i] == k) {
 			m->keys[i] = UINT64_MAX;	/* tombstone: counted in used until a rehash */
+			m->live--;
 			return;
 		}
 	}
 }
 
+/* Rehash when keys and tombstones fill 3/4: at twice the size when keys
+ * alone fill half, else at the same size.  A map that keeps few keys through
+ * many puts and deletes (the collector's allocations by page: thousands live,
+ * millions over a run) would otherwise double for its tombstones without end,
+ * each rehash a longer pause of the ring reader (250 ms at 4 Mi slots). */
 static int u64map_grow(struct u64map *m)
 {
 	struct u64map n;
 
-	if (u64map_init(&n, m->cap * 2))
+	if (u64map_init(&n, (m->live + 1) * 2 > m->cap ? m->cap * 2 : m->cap))
 		return -ENOMEM;
 	for (size_t i = 0; i < m->cap; i++)
 		if (m->keys[i] && m->keys[i] != UINT64_MAX)

@@ -12,7 +12,8 @@
 struct u64map {
 	uint64_t *keys;		/* 0 = empty, UINT64_MAX = deleted */
 	uint32_t *vals;
-	size_t cap, used;
+	size_t cap, used;	/* used: keys and tombstones */
+	size_t live;		/* keys */
 };
 
 int u64map_init(struct u64map *m, size_t cap);
