@@ -1321,6 +1321,29 @@ static void feed_free(struct fragml_collector *c, uint64_t page, uint64_t ts)
 	feed(c, &e, sizeof(e));
 }
 
+/* A collector with no BPF side, for records fed by hand; fed_free() undoes it. */
+static int fed_init(struct fragml_collector *c, struct fragml_err *err)
+{
+	fragml_collect_opts_default(&c->o);
+	c->err = err;
+	return u64map_init(&c->allocs_by_page, 1 << 10) || u64map_init(&c->regions_by_key, 1 << 10) ||
+	       u64map_init(&c->stacks_by_key, 1 << 10) ||
+	       u64map_init(&c->live_regions_by_tgid, 4);	/* grows, leaves tombstones */
+}
+
+static void fed_free(struct fragml_collector *c)
+{
+	u64map_free(&c->allocs_by_page);
+	u64map_free(&c->regions_by_key);
+	u64map_free(&c->stacks_by_key);
+	u64map_free(&c->live_regions_by_tgid);
+	free(c->allocs);
+	free(c->free_slots);
+	free(c->needs);
+	free(c->regions);
+	free(c);
+}
+
 TEST(pollutes_label)
 {
 	struct fragml_collector *c = calloc(1, sizeof(*c));
@@ -1344,13 +1367,8 @@ TEST(pollutes_label)
 
 	ASSERT_NE(NULL, c);
 	mk_tmpdir(dir, sizeof(dir), "pol");
-	fragml_collect_opts_default(&c->o);
-	c->err = &err;
+	ASSERT_EQ(0, fed_init(c, &err));
 	c->vmemmap_base = FEED_VMEMMAP;
-	ASSERT_EQ(0, u64map_init(&c->allocs_by_page, 1 << 10));
-	ASSERT_EQ(0, u64map_init(&c->regions_by_key, 1 << 10));
-	ASSERT_EQ(0, u64map_init(&c->stacks_by_key, 1 << 10));
-	ASSERT_EQ(0, u64map_init(&c->live_regions_by_tgid, 1 << 10));
 	snprintf(csv, sizeof(csv), "%s/lifetime.csv", dir);
 	ASSERT_EQ(0, fragml_csv_open(&c->csv[FRAGML_HOOK_LIFETIME], csv, "w",
 				     "block_mt,life_ms,pfn,site,life_class,pollutes", &err));
@@ -1407,14 +1425,7 @@ TEST(pollutes_label)
 	}
 	EXPECT_EQ(9, seen);
 	rows_free(&r);
-	u64map_free(&c->allocs_by_page);
-	u64map_free(&c->regions_by_key);
-	u64map_free(&c->stacks_by_key);
-	u64map_free(&c->live_regions_by_tgid);
-	free(c->allocs);
-	free(c->free_slots);
-	free(c->needs);
-	free(c);
+	fed_free(c);
 	rm_tree(dir);
 }
 
@@ -1461,12 +1472,7 @@ TEST(region_exits)
 
 	ASSERT_NE(NULL, c);
 	mk_tmpdir(dir, sizeof(dir), "reg");
-	fragml_collect_opts_default(&c->o);
-	c->err = &err;
-	ASSERT_EQ(0, u64map_init(&c->allocs_by_page, 1 << 10));
-	ASSERT_EQ(0, u64map_init(&c->regions_by_key, 1 << 10));
-	ASSERT_EQ(0, u64map_init(&c->stacks_by_key, 1 << 10));
-	ASSERT_EQ(0, u64map_init(&c->live_regions_by_tgid, 4));	/* grows, leaves tombstones */
+	ASSERT_EQ(0, fed_init(c, &err));
 	snprintf(csv, sizeof(csv), "%s/thp_fault.csv", dir);
 	ASSERT_EQ(0, fragml_csv_open(&c->csv[FRAGML_HOOK_THP_FAULT], csv, "w",
 				     "touched,life_ms,huge", &err));
@@ -1508,12 +1514,7 @@ TEST(region_exits)
 	}
 	EXPECT_EQ(7, seen);
 	rows_free(&r);
-	u64map_free(&c->allocs_by_page);
-	u64map_free(&c->regions_by_key);
-	u64map_free(&c->stacks_by_key);
-	u64map_free(&c->live_regions_by_tgid);
-	free(c->regions);
-	free(c);
+	fed_free(c);
 	rm_tree(dir);
 }
 
