@@ -126,8 +126,8 @@ static int on_outcome(void *ctx, void *data, size_t len)
 	return store(ctx, ((const struct fragml_gate_outcome *)data)->seq, data, len, true);
 }
 
-static int cfg_write(struct fragml_gate_collector *c, uint32_t explore, uint32_t log,
-		     struct fragml_err *err)
+static int cfg_write(struct fragml_gate_collector *c, uint32_t explore, uint32_t action,
+		     uint32_t log, struct fragml_err *err)
 {
 	struct fragml_gate_cfg cfg;
 	__u32 zero = 0;
@@ -135,8 +135,9 @@ static int cfg_write(struct fragml_gate_collector *c, uint32_t explore, uint32_t
 	if (bpf_map_lookup_elem(c->cfg_fd, &zero, &cfg))
 		return fragml_err_set(err, -errno, "%s/fragml_gate_cfg: read failed: %s",
 				      FRAGML_PIN_DIR, strerror(errno));
-	/* seq and the loss counters belong to the policy: only these two change */
+	/* seq and the loss counters belong to the policy: only these three change */
 	cfg.explore_ppm = explore;
+	cfg.explore_action = action;
 	cfg.log = log;
 	if (bpf_map_update_elem(c->cfg_fd, &zero, &cfg, BPF_EXIST))
 		return fragml_err_set(err, -errno, "%s/fragml_gate_cfg: update failed: %s",
@@ -149,7 +150,7 @@ void fragml_gate_collect_close(struct fragml_gate_collector *c)
 	if (!c)
 		return;
 	if (c->cfg_set)
-		cfg_write(c, c->cfg0.explore_ppm, c->cfg0.log, NULL);
+		cfg_write(c, c->cfg0.explore_ppm, c->cfg0.explore_action, c->cfg0.log, NULL);
 	ring_buffer__free(c->rb);
 	fragml_gatelog__destroy(c->skel);
 	if (c->cfg_fd >= 0)
@@ -176,6 +177,10 @@ int fragml_gate_collect_open(struct fragml_gate_collector **cp,
 
 	if (!o->outdir)
 		return fragml_err_set(err, -EINVAL, "--gate needs an output directory (-o DIR)");
+	if (o->explore_action && o->explore_action != FRAGML_FALLBACK_DEFER &&
+	    o->explore_action != FRAGML_FALLBACK_COMPACT)
+		return fragml_err_set(err, -EINVAL, "--explore-action %u: defer (%d) or compact (%d)",
+				      o->explore_action, FRAGML_FALLBACK_DEFER, FRAGML_FALLBACK_COMPACT);
 	if (o->explore_ppm > FRAGML_GATE_PPM)
 		return fragml_err_set(err, -EINVAL, "--explore %u: at most %u (parts per million)",
 				      o->explore_ppm, FRAGML_GATE_PPM);
@@ -267,7 +272,7 @@ static void zone_names(char names[][16], unsigned int max)
 static int write_rows(struct fragml_gate_collector *c, struct fragml_err *err)
 {
 	static const char aux[] =
-		"seq,pid,explored,model_action,model_version,extfrag,mixing,failed,dt_ns,reclaimed";
+		"seq,pid,explored,model_action,model_version,extfrag,mixing,failed,dt_ns,reclaimed,action";
 	int ids[FRAGML_GATE_NFEAT], nids = 0, ret;
 	const struct fragml_feature_desc *fd;
 	struct fragml_csv defer, now;
@@ -308,14 +313,14 @@ static int write_rows(struct fragml_gate_collector *c, struct fragml_err *err)
 			feat[ids[k]] = d->f[k];
 		snprintf(src, sizeof(src), "%s:%u", d->flags & FRAGML_ALLOC_F_KTHREAD ? "kthread" : "pid",
 			 d->pid);
-		snprintf(extra, sizeof(extra), "%llu,%u,%u,%d,%u,%u,%u,%u,%llu,%llu",
+		snprintf(extra, sizeof(extra), "%llu,%u,%u,%d,%u,%u,%u,%u,%llu,%llu,%u",
 			 (unsigned long long)d->seq, d->pid, !!(d->flags & FRAGML_GATE_F_EXPLORED),
 			 d->model_action == 0xff ? -1 : (int)d->model_action, d->model_version,
 			 o->extfrag, o->mixing, o->failed, (unsigned long long)o->dt_ns,
-			 (unsigned long long)o->reclaimed);
+			 (unsigned long long)o->reclaimed, d->action);
 		/* 1: the allocation got its page and left no pageblock mixed */
 		label = !o->mixing && !o->failed;
-		if (d->action == FRAGML_FALLBACK_DEFER) {
+		if (d->action != FRAGML_FALLBACK_NOW) {	/* defer or compact: waited */
 			ret = fragml_csv_row(&defer, d->ts, FRAGML_HOOK_FALLBACK, zones[d->zone_idx & 7],
 					     src, feat, label, extra, err);
 			c->st.rows_defer++;
@@ -342,6 +347,9 @@ static int write_summary(struct fragml_gate_collector *c, struct fragml_err *err
 #define ADD(k, v) json_object_object_add(j, k, json_object_new_int64((int64_t)(v)))
 	json_object_object_add(j, "workload", json_object_new_string(c->o.workload));
 	ADD("explore_ppm", c->o.explore_ppm);
+	json_object_object_add(j, "explore_action",
+			       json_object_new_string(c->o.explore_action == FRAGML_FALLBACK_COMPACT ?
+						      "compact" : "defer"));
 	json_object_object_add(j, "elapsed_s", json_object_new_double(s->elapsed_s));
 	ADD("decisions", s->decisions);
 	ADD("outcomes", s->outcomes);
@@ -379,7 +387,7 @@ int fragml_gate_collect_run(struct fragml_gate_collector *c, struct fragml_gate_
 	if (bpf_map_lookup_elem(c->cfg_fd, &zero, &cfg))
 		return fragml_err_set(err, -errno, "fragml_gate_cfg: read failed: %s", strerror(errno));
 	c->seq0 = cfg.seq;
-	ret = cfg_write(c, c->o.explore_ppm,
+	ret = cfg_write(c, c->o.explore_ppm, c->o.explore_action,
 			c->o.log_all ? FRAGML_GATE_LOG_ALL : FRAGML_GATE_LOG_HONOURED, err);
 	if (ret)
 		return ret;
@@ -399,7 +407,7 @@ int fragml_gate_collect_run(struct fragml_gate_collector *c, struct fragml_gate_
 		}
 	}
 	/* Log off; the allocations still deferred close within the drain. */
-	cfg_write(c, c->cfg0.explore_ppm, c->cfg0.log, NULL);
+	cfg_write(c, c->cfg0.explore_ppm, c->cfg0.explore_action, c->cfg0.log, NULL);
 	c->cfg_set = false;
 	end_drain = loader_mono_s() + 1.0;
 	while (loader_mono_s() < end_drain)
