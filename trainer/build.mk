@@ -41,7 +41,7 @@ GATE_DATA	?= $(TOP)/trainer/data
 collect-gate: vmtest-deps
 	$(TOP)/trainer/collect-gate.sh $(KBZIMAGE) $(BUILD)/collect-$(or $(GATE_NAME),gate) $(GATE_DATA)
 
-## fallback-model: retrain model/defaults/fallback{,-compact}.{bin,json,md} from trainer/data (byte-identical)
+## fallback-model: retrain model/defaults/fallback.{bin,json,md} from trainer/data (byte-identical)
 fallback-model: $(BIN)/fragml-train $(BIN)/fragml-synth
 	FRAGML_BIN=$(BIN) TRAIN_SEED=$(TRAIN_SEED) $(TOP)/trainer/make-fallback-model.sh \
 		$(GATE_DATA) $(MODELS_DIR) $(BUILD)/fallback-model
