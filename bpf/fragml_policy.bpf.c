@@ -195,7 +195,8 @@ struct {
 
 /*
  * With probability explore_ppm / 10^6 an allocation the kernel may defer
- * gets a uniformly random action instead of the model's; when logging, the
+ * gets a random action instead of the model's (now, or the waiting action the
+ * collector chose: defer or compact, with equal chance); when logging, the
  * decision is written to fragml_gate_log and, for a task-context allocation
  * the kernel may defer, left open in fragml_gate_pending for the outcome
  * tracer.  Allocations that cannot be deferred are never explored: the
@@ -217,7 +218,9 @@ static __always_inline int gate_explore_log(struct mm_policy_fallback_ctx *ctx,
 
 		/* low bit: the action; the rest: the draw (2^31 > 10^6 * 2) */
 		if ((r >> 1) % FRAGML_GATE_PPM < cfg->explore_ppm) {
-			action = r & 1 ? MM_POLICY_FALLBACK_DEFER : MM_POLICY_FALLBACK_NOW;
+			action = !(r & 1) ? MM_POLICY_FALLBACK_NOW :
+				 cfg->explore_action == MM_POLICY_FALLBACK_COMPACT ?
+				 MM_POLICY_FALLBACK_COMPACT : MM_POLICY_FALLBACK_DEFER;
 			flags |= FRAGML_GATE_F_EXPLORED;
 		}
 	}
@@ -295,8 +298,8 @@ static __always_inline int fallback_decide(struct mm_policy_fallback_ctx *ctx)
 	v->f[FRAGML_F_NOFRAG_ZONE] = ctx->nofragment_zone;
 	model = fragml_decide(FRAGML_HOOK_FALLBACK, v, &res);
 	fragml_canary_eval(FRAGML_HOOK_FALLBACK, v, model < 0 ? MM_POLICY_FALLBACK_NOW : model);
-	action = model == MM_POLICY_FALLBACK_DEFER ? MM_POLICY_FALLBACK_DEFER :
-						    MM_POLICY_FALLBACK_NOW;
+	action = model == MM_POLICY_FALLBACK_DEFER || model == MM_POLICY_FALLBACK_COMPACT ?
+		 model : MM_POLICY_FALLBACK_NOW;
 	cfg = bpf_map_lookup_elem(&fragml_gate_cfg, &zero);
 	if (cfg && (cfg->explore_ppm || cfg->log))
 		action = gate_explore_log(ctx, v, cfg, model, action, res.version);

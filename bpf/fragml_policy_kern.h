@@ -33,6 +33,7 @@ enum mm_policy_compact_action {
 enum mm_policy_fallback_action {
 	MM_POLICY_FALLBACK_NOW		= 0,
 	MM_POLICY_FALLBACK_DEFER	= 1,
+	MM_POLICY_FALLBACK_COMPACT	= 2,
 };
 
 enum mm_policy_placement_action {
@@ -135,7 +136,8 @@ _Static_assert(FRAGML_COMPACT_SKIP == MM_POLICY_COMPACT_SKIP &&
 	       FRAGML_COMPACT_RUN == MM_POLICY_COMPACT_RUN,
 	       "compaction actions differ from enum mm_policy_compact_action");
 _Static_assert(FRAGML_FALLBACK_NOW == MM_POLICY_FALLBACK_NOW &&
-	       FRAGML_FALLBACK_DEFER == MM_POLICY_FALLBACK_DEFER,
+	       FRAGML_FALLBACK_DEFER == MM_POLICY_FALLBACK_DEFER &&
+	       FRAGML_FALLBACK_COMPACT == MM_POLICY_FALLBACK_COMPACT,
 	       "fallback actions differ from enum mm_policy_fallback_action");
 _Static_assert(FRAGML_PLACE_DEFAULT == MM_POLICY_PLACE_DEFAULT &&
 	       FRAGML_PLACE_CLAIM == MM_POLICY_PLACE_CLAIM &&

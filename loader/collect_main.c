@@ -111,6 +111,8 @@ static void usage(FILE *f)
 "      --gate             fallback-gate data instead (patched kernel, a fallback model\n"
 "                         published): DIR/fallback.csv, fallback_now.csv, gate_summary.json\n"
 "      --explore PPM      --gate: a random action for PPM per 10^6 decisions (default 500000)\n"
+"      --explore-action A --gate: the waiting action exploration draws against \"now\":\n"
+"                         defer (reclaim and compaction, the default) or compact\n"
 "      --log-all          --gate: also log decisions the kernel cannot defer\n"
 "With a command, collection starts before it runs and stops when it exits.\n");
 }
@@ -122,7 +124,7 @@ int main(int argc, char **argv)
 		{ "sample", 1, 0, 's' }, { "lifetime", 1, 0, 'T' }, { "thp-life", 1, 0, 1 },
 		{ "thp-dense", 1, 0, 2 }, { "ringbuf", 1, 0, 3 }, { "stacks", 0, 0, 4 },
 		{ "stacks-top", 1, 0, 5 }, { "gate", 0, 0, 6 }, { "explore", 1, 0, 7 },
-		{ "log-all", 0, 0, 8 },
+		{ "log-all", 0, 0, 8 }, { "explore-action", 1, 0, 9 },
 		{ "pid", 1, 0, 'p' }, { "cgroup", 1, 0, 'c' }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' }, {}
 	};
 	struct fragml_collect_opts o;
@@ -173,6 +175,17 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 8: go.log_all = true; break;
+		case 9:
+			if (!strcmp(optarg, "defer")) {
+				go.explore_action = FRAGML_FALLBACK_DEFER;
+			} else if (!strcmp(optarg, "compact")) {
+				go.explore_action = FRAGML_FALLBACK_COMPACT;
+			} else {
+				fprintf(stderr, "fragml-collect: --explore-action %s: defer or compact\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -269,6 +269,8 @@ struct fragml_gate_collect_opts {
 	const char *workload;
 	double duration_s;		/* 0: until fragml_gate_collect_stop() */
 	uint32_t explore_ppm;		/* random action for this many per 10^6 decisions */
+	uint32_t explore_action;	/* ... drawn between now and this (enum
+					 * fragml_fallback_action; 0 = defer) */
 	bool log_all;			/* log decisions the kernel cannot defer too */
 	void (*progress)(const char *line, void *ctx);	/* ~1/s; may be NULL */
 	void *progress_ctx;

@@ -29,6 +29,26 @@
 
 #define GATE_MAX_RECS	(1u << 21)	/* decisions kept per run (~300 MiB at most) */
 
+/*
+ * What a deferral cost beyond its own task's direct reclaim: kswapd woken at
+ * pageblock order keeps reclaiming after the allocation returned.  The
+ * collector samples the machine's reclaim and swap-out counters every
+ * GATE_COST_SAMPLE_NS and charges each deferred decision its share of what
+ * was reclaimed from its decision to GATE_COST_WINDOW_NS after its return
+ * (an interval's pages split equally among the deferrals whose window covers
+ * it).  docs/dataset.md "fallback", columns reclaim_share and swap_share.
+ */
+#define GATE_COST_SAMPLE_NS	(20 * 1000 * 1000ull)
+#define GATE_COST_WINDOW_NS	(200 * 1000 * 1000ull)
+#define GATE_COST_MAX_SAMPLES	(1u << 20)
+static const char *const cost_vmstat[] = { "pgsteal_kswapd", "pgsteal_direct", "pswpout" };
+
+struct cost_sample {
+	uint64_t t;		/* CLOCK_MONOTONIC ns, the clock of bpf_ktime_get_ns() */
+	int64_t reclaimed;	/* pgsteal_kswapd + pgsteal_direct */
+	int64_t swapped;	/* pswpout */
+};
+
 /* The kernel's gate counters (kernel-patches/0004), before and after. */
 static const char *const gate_vmstat[] = {
 	"fallback_gate_fallback", "fallback_gate_defer", "fallback_gate_defer_refused",
@@ -58,6 +78,9 @@ struct fragml_gate_collector {
 	uint64_t dropped;		/* beyond GATE_MAX_RECS */
 	struct fragml_gate_collect_stats st;
 	int64_t vm0[N_GATE_VMSTAT], vm1[N_GATE_VMSTAT];
+	struct cost_sample *cost;	/* the reclaim counters over the run */
+	size_t n_cost, cap_cost;
+	double *cover;			/* per sample interval: deferrals charged */
 	volatile sig_atomic_t stop;
 };
 
@@ -126,8 +149,8 @@ static int on_outcome(void *ctx, void *data, size_t len)
 	return store(ctx, ((const struct fragml_gate_outcome *)data)->seq, data, len, true);
 }
 
-static int cfg_write(struct fragml_gate_collector *c, uint32_t explore, uint32_t log,
-		     struct fragml_err *err)
+static int cfg_write(struct fragml_gate_collector *c, uint32_t explore, uint32_t action,
+		     uint32_t log, struct fragml_err *err)
 {
 	struct fragml_gate_cfg cfg;
 	__u32 zero = 0;
@@ -135,8 +158,9 @@ static int cfg_write(struct fragml_gate_collector *c, uint32_t explore, uint32_t
 	if (bpf_map_lookup_elem(c->cfg_fd, &zero, &cfg))
 		return fragml_err_set(err, -errno, "%s/fragml_gate_cfg: read failed: %s",
 				      FRAGML_PIN_DIR, strerror(errno));
-	/* seq and the loss counters belong to the policy: only these two change */
+	/* seq and the loss counters belong to the policy: only these three change */
 	cfg.explore_ppm = explore;
+	cfg.explore_action = action;
 	cfg.log = log;
 	if (bpf_map_update_elem(c->cfg_fd, &zero, &cfg, BPF_EXIST))
 		return fragml_err_set(err, -errno, "%s/fragml_gate_cfg: update failed: %s",
@@ -149,7 +173,7 @@ void fragml_gate_collect_close(struct fragml_gate_collector *c)
 	if (!c)
 		return;
 	if (c->cfg_set)
-		cfg_write(c, c->cfg0.explore_ppm, c->cfg0.log, NULL);
+		cfg_write(c, c->cfg0.explore_ppm, c->cfg0.explore_action, c->cfg0.log, NULL);
 	ring_buffer__free(c->rb);
 	fragml_gatelog__destroy(c->skel);
 	if (c->cfg_fd >= 0)
@@ -157,6 +181,8 @@ void fragml_gate_collect_close(struct fragml_gate_collector *c)
 	if (c->log_fd >= 0)
 		close(c->log_fd);
 	free(c->recs);
+	free(c->cost);
+	free(c->cover);
 	free(c);
 }
 
@@ -176,6 +202,10 @@ int fragml_gate_collect_open(struct fragml_gate_collector **cp,
 
 	if (!o->outdir)
 		return fragml_err_set(err, -EINVAL, "--gate needs an output directory (-o DIR)");
+	if (o->explore_action && o->explore_action != FRAGML_FALLBACK_DEFER &&
+	    o->explore_action != FRAGML_FALLBACK_COMPACT)
+		return fragml_err_set(err, -EINVAL, "--explore-action %u: defer (%d) or compact (%d)",
+				      o->explore_action, FRAGML_FALLBACK_DEFER, FRAGML_FALLBACK_COMPACT);
 	if (o->explore_ppm > FRAGML_GATE_PPM)
 		return fragml_err_set(err, -EINVAL, "--explore %u: at most %u (parts per million)",
 				      o->explore_ppm, FRAGML_GATE_PPM);
@@ -264,10 +294,73 @@ static void zone_names(char names[][16], unsigned int max)
 	fclose(f);
 }
 
+/* One sample of the machine's reclaim counters (skipped when out of room). */
+static void cost_sample(struct fragml_gate_collector *c)
+{
+	int64_t v[3];
+
+	if (c->n_cost == c->cap_cost) {
+		size_t cap = c->cap_cost ? 2 * c->cap_cost : 4096;
+		struct cost_sample *p;
+
+		if (cap > GATE_COST_MAX_SAMPLES)
+			return;
+		p = realloc(c->cost, cap * sizeof(*p));
+		if (!p)
+			return;
+		c->cost = p;
+		c->cap_cost = cap;
+	}
+	fragml_vmstat_read(cost_vmstat, 3, v);
+	if (v[0] < 0 || v[1] < 0)
+		return;
+	c->cost[c->n_cost].t = loader_mono_ns();
+	c->cost[c->n_cost].reclaimed = v[0] + v[1];
+	c->cost[c->n_cost].swapped = v[2] < 0 ? 0 : v[2];
+	c->n_cost++;
+}
+
+/*
+ * The sample intervals (sample i to i + 1) that a deferral's window (its
+ * decision to GATE_COST_WINDOW_NS after its allocation returned) overlaps:
+ * with charge, count the deferral in each; without, add its share of each
+ * interval's reclaimed and swapped pages to *rec and *swp.
+ */
+static void cost_window(struct fragml_gate_collector *c, const struct gate_rec *r, bool charge,
+			double *rec, double *swp)
+{
+	uint64_t from = r->d.ts, to = r->d.ts + r->o.dt_ns + GATE_COST_WINDOW_NS;
+	size_t lo = 0, hi = c->n_cost;
+
+	while (lo < hi) {	/* the first sample after `from` */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->cost[mid].t <= from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo ? lo - 1 : 0; i + 1 < c->n_cost && c->cost[i].t < to; i++) {
+		if (charge) {
+			c->cover[i] += 1;
+		} else if (c->cover[i] > 0) {
+			*rec += (double)(c->cost[i + 1].reclaimed - c->cost[i].reclaimed) / c->cover[i];
+			*swp += (double)(c->cost[i + 1].swapped - c->cost[i].swapped) / c->cover[i];
+		}
+	}
+}
+
+/* A decision that is written as a row: logged, tracked, its outcome seen. */
+static bool rec_is_row(const struct gate_rec *r)
+{
+	return r->has_d && (r->d.flags & FRAGML_GATE_F_PENDING) && r->has_o;
+}
+
 static int write_rows(struct fragml_gate_collector *c, struct fragml_err *err)
 {
 	static const char aux[] =
-		"seq,pid,explored,model_action,model_version,extfrag,mixing,failed,dt_ns,reclaimed";
+		"seq,pid,explored,model_action,model_version,extfrag,mixing,failed,dt_ns,reclaimed,action,"
+		"reclaim_share,swap_share";
 	int ids[FRAGML_GATE_NFEAT], nids = 0, ret;
 	const struct fragml_feature_desc *fd;
 	struct fragml_csv defer, now;
@@ -275,6 +368,14 @@ static int write_rows(struct fragml_gate_collector *c, struct fragml_err *err)
 	int32_t feat[FRAGML_MAX_FEATURES];
 
 	zone_names(zones, 8);
+	/* every deferral's window first, so that shared intervals are split */
+	free(c->cover);
+	c->cover = calloc(c->n_cost + 1, sizeof(*c->cover));
+	if (!c->cover)
+		return fragml_err_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < c->n_recs; i++)
+		if (rec_is_row(&c->recs[i]) && c->recs[i].d.action != FRAGML_FALLBACK_NOW)
+			cost_window(c, &c->recs[i], true, NULL, NULL);
 	for (unsigned int i = 0; (fd = fragml_feature_at(i)); i++)
 		if ((fd->enf & FRAGML_H_FB) && nids < FRAGML_GATE_NFEAT)
 			ids[nids++] = fd->id;
@@ -293,6 +394,7 @@ static int write_rows(struct fragml_gate_collector *c, struct fragml_err *err)
 		const struct fragml_gate_decision *d = &r->d;
 		const struct fragml_gate_outcome *o = &r->o;
 		unsigned int label;
+		double rec = 0, swp = 0;
 
 		if (r->has_o && !r->has_d)
 			c->st.orphan_outcomes++;
@@ -308,14 +410,16 @@ static int write_rows(struct fragml_gate_collector *c, struct fragml_err *err)
 			feat[ids[k]] = d->f[k];
 		snprintf(src, sizeof(src), "%s:%u", d->flags & FRAGML_ALLOC_F_KTHREAD ? "kthread" : "pid",
 			 d->pid);
-		snprintf(extra, sizeof(extra), "%llu,%u,%u,%d,%u,%u,%u,%u,%llu,%llu",
+		if (d->action != FRAGML_FALLBACK_NOW)
+			cost_window(c, r, false, &rec, &swp);
+		snprintf(extra, sizeof(extra), "%llu,%u,%u,%d,%u,%u,%u,%u,%llu,%llu,%u,%.0f,%.0f",
 			 (unsigned long long)d->seq, d->pid, !!(d->flags & FRAGML_GATE_F_EXPLORED),
 			 d->model_action == 0xff ? -1 : (int)d->model_action, d->model_version,
 			 o->extfrag, o->mixing, o->failed, (unsigned long long)o->dt_ns,
-			 (unsigned long long)o->reclaimed);
+			 (unsigned long long)o->reclaimed, d->action, rec, swp);
 		/* 1: the allocation got its page and left no pageblock mixed */
 		label = !o->mixing && !o->failed;
-		if (d->action == FRAGML_FALLBACK_DEFER) {
+		if (d->action != FRAGML_FALLBACK_NOW) {	/* defer or compact: waited */
 			ret = fragml_csv_row(&defer, d->ts, FRAGML_HOOK_FALLBACK, zones[d->zone_idx & 7],
 					     src, feat, label, extra, err);
 			c->st.rows_defer++;
@@ -342,6 +446,9 @@ static int write_summary(struct fragml_gate_collector *c, struct fragml_err *err
 #define ADD(k, v) json_object_object_add(j, k, json_object_new_int64((int64_t)(v)))
 	json_object_object_add(j, "workload", json_object_new_string(c->o.workload));
 	ADD("explore_ppm", c->o.explore_ppm);
+	json_object_object_add(j, "explore_action",
+			       json_object_new_string(c->o.explore_action == FRAGML_FALLBACK_COMPACT ?
+						      "compact" : "defer"));
 	json_object_object_add(j, "elapsed_s", json_object_new_double(s->elapsed_s));
 	ADD("decisions", s->decisions);
 	ADD("outcomes", s->outcomes);
@@ -353,6 +460,7 @@ static int write_summary(struct fragml_gate_collector *c, struct fragml_err *err
 	ADD("lost_outcomes", s->lost_outcomes);
 	ADD("pending_failed", s->pending_failed);
 	ADD("dropped", c->dropped);
+	ADD("cost_samples", c->n_cost);
 #undef ADD
 	for (size_t i = 0; i < N_GATE_VMSTAT; i++)
 		if (c->vm0[i] >= 0 && c->vm1[i] >= 0)
@@ -379,13 +487,16 @@ int fragml_gate_collect_run(struct fragml_gate_collector *c, struct fragml_gate_
 	if (bpf_map_lookup_elem(c->cfg_fd, &zero, &cfg))
 		return fragml_err_set(err, -errno, "fragml_gate_cfg: read failed: %s", strerror(errno));
 	c->seq0 = cfg.seq;
-	ret = cfg_write(c, c->o.explore_ppm,
+	ret = cfg_write(c, c->o.explore_ppm, c->o.explore_action,
 			c->o.log_all ? FRAGML_GATE_LOG_ALL : FRAGML_GATE_LOG_HONOURED, err);
 	if (ret)
 		return ret;
 	c->cfg_set = true;
+	cost_sample(c);
 	while (!c->stop && (c->o.duration_s <= 0 || loader_mono_s() - t0 < c->o.duration_s)) {
-		ret = ring_buffer__poll(c->rb, 100);
+		ret = ring_buffer__poll(c->rb, GATE_COST_SAMPLE_NS / 1000000);
+		if (!c->n_cost || loader_mono_ns() - c->cost[c->n_cost - 1].t >= GATE_COST_SAMPLE_NS)
+			cost_sample(c);
 		if (ret < 0 && ret != -EINTR)
 			return fragml_err_set(err, ret, "ring buffer poll failed: %s", strerror(-ret));
 		if (c->o.progress && loader_mono_s() - last >= 1.0) {
@@ -399,11 +510,13 @@ int fragml_gate_collect_run(struct fragml_gate_collector *c, struct fragml_gate_
 		}
 	}
 	/* Log off; the allocations still deferred close within the drain. */
-	cfg_write(c, c->cfg0.explore_ppm, c->cfg0.log, NULL);
+	cfg_write(c, c->cfg0.explore_ppm, c->cfg0.explore_action, c->cfg0.log, NULL);
 	c->cfg_set = false;
 	end_drain = loader_mono_s() + 1.0;
-	while (loader_mono_s() < end_drain)
-		ring_buffer__poll(c->rb, 100);
+	while (loader_mono_s() < end_drain) {
+		ring_buffer__poll(c->rb, GATE_COST_SAMPLE_NS / 1000000);
+		cost_sample(c);
+	}
 	c->st.elapsed_s = loader_mono_s() - t0;
 	fragml_vmstat_read(gate_vmstat, N_GATE_VMSTAT, c->vm1);
 	if (!bpf_map_lookup_elem(c->cfg_fd, &zero, &cfg)) {

@@ -51,6 +51,7 @@ enum fragml_compaction_action {
 enum fragml_fallback_action {
 	FRAGML_FALLBACK_NOW	= 0,	/* take pages from another migratetype now */
 	FRAGML_FALLBACK_DEFER	= 1,	/* reclaim and compact whole pageblocks first */
+	FRAGML_FALLBACK_COMPACT	= 2,	/* compact one whole pageblock first, no reclaim */
 };
 enum fragml_placement_action {
 	FRAGML_PLACE_DEFAULT	= 0,	/* the kernel's rule for this block */

@@ -44,6 +44,9 @@ struct fragml_gate_cfg {
 	__u64 seq;		/* sequence number of the last logged decision */
 	__u64 lost;		/* decisions not logged: ring buffer full */
 	__u64 pending_full;	/* decisions logged but not tracked: pending update failed */
+	__u32 explore_action;	/* the waiting action exploration draws against now:
+				 * FRAGML_FALLBACK_DEFER (also 0) or _COMPACT */
+	__u32 pad;
 };
 
 /* Decision flags, above the allocation flags (FRAGML_ALLOC_F_KTHREAD is used too). */
@@ -60,7 +63,7 @@ struct fragml_gate_decision {
 	__u32 order;
 	__s32 mt;		/* requested migratetype */
 	__u32 model_version;	/* 0: no fallback model loaded */
-	__u8 action;		/* what the policy returned: 0 now, 1 defer */
+	__u8 action;		/* what the policy returned: 0 now, 1 defer, 2 compact */
 	__u8 model_action;	/* what the model said (0xff: no model) */
 	__u8 flags;		/* FRAGML_GATE_F_*, FRAGML_ALLOC_F_KTHREAD */
 	__u8 zone_idx;

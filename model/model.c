@@ -57,7 +57,7 @@ static const char *const action_names[FRAGML_NR_HOOKS][FRAGML_MAX_ACTIONS] = {
 	[FRAGML_HOOK_LIFETIME] = { "short", "long" },
 	[FRAGML_HOOK_THP_FAULT] = { "decline", "no_compact", "compact", "default" },
 	[FRAGML_HOOK_COMPACTION] = { "skip", "run" },
-	[FRAGML_HOOK_FALLBACK] = { "fallback", "defer" },
+	[FRAGML_HOOK_FALLBACK] = { "fallback", "defer", "compact" },
 	[FRAGML_HOOK_PLACEMENT] = { "default", "claim", "skip", "steal" },
 };
 

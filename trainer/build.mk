@@ -39,7 +39,7 @@ GATE_DATA	?= $(TOP)/trainer/data
 
 ## collect-gate: collect fallback-gate training data in the QEMU guest -> trainer/data/fallback*.csv.gz
 collect-gate: vmtest-deps
-	$(TOP)/trainer/collect-gate.sh $(KBZIMAGE) $(BUILD)/collect-gate $(GATE_DATA)
+	$(TOP)/trainer/collect-gate.sh $(KBZIMAGE) $(BUILD)/collect-$(or $(GATE_NAME),gate) $(GATE_DATA)
 
 ## fallback-model: retrain model/defaults/fallback.{bin,json,md} from trainer/data (byte-identical)
 fallback-model: $(BIN)/fragml-train $(BIN)/fragml-synth

@@ -9,6 +9,7 @@
 #
 # Kernel command line (NAME=VALUE): FRAGML_BIN, GATE_SEEDS (1,2,3),
 # GATE_WORKLOADS (pipes,sockets,files,pagetables), GATE_EXPLORE (500000),
+# GATE_EXPLORE_ACTION (defer: the waiting action drawn against now; or compact),
 # GATE_TIMEOUT (seconds per run, 240), GATE_PCP_FRACTION
 # (vm.percpu_pagelist_high_fraction, 100000; 0 = the kernel default).
 set -u
@@ -17,6 +18,7 @@ O=/tmp/out
 seeds=${GATE_SEEDS:-1,2,3}
 workloads=${GATE_WORKLOADS:-pipes,sockets,files,pagetables}
 explore=${GATE_EXPLORE:-500000}
+explore_action=${GATE_EXPLORE_ACTION:-defer}
 tmo=${GATE_TIMEOUT:-240}
 
 echo "# guest $(uname -r), $(nproc) CPUs, MemTotal $(awk '/MemTotal/{print $2}' /proc/meminfo) kB, swap $(awk 'NR>1' /proc/swaps | wc -l) devices"
@@ -59,7 +61,7 @@ for w in ${workloads//,/ }; do
 		grep -q ready /tmp/holes.log || { echo "# holes failed: $(cat /tmp/holes.log)"; exit 1; }
 		t0=$(date +%s)
 		# shellcheck disable=SC2086
-		timeout "$tmo" "$B/fragml-collect" --gate -q --explore "$explore" -o "$O/$name" -w "$w" \
+		timeout "$tmo" "$B/fragml-collect" --gate -q --explore "$explore" --explore-action "$explore_action" -o "$O/$name" -w "$w" \
 			-- "$B/fragml-work" --seed "$s" $args >"$O/$name.log" 2>&1
 		rc=$?
 		kill $hp; wait $hp 2>/dev/null

@@ -5,19 +5,22 @@
 #   trainer/collect-gate.sh BZIMAGE OUT [DATA_DIR]
 #
 # boots BZIMAGE with trainer/collect-gate-guest.sh (GATE_SEEDS, GATE_WORKLOADS,
-# GATE_EXPLORE, GATE_TIMEOUT pass through), then concatenates the per-run
+# GATE_EXPLORE, GATE_EXPLORE_ACTION, GATE_TIMEOUT pass through; FRAGML_VM_MACHINE
+# picks the guest's shape, as for the VM tests), then concatenates the per-run
 # CSVs of OUT/vm/<workload>-s<seed>/ into DATA_DIR (default trainer/data):
-# fallback.csv.gz (deferred decisions, labelled: the training data),
-# fallback_now.csv.gz (decisions to fall back at once, outcome only) and
-# fallback-collection.md (rows, label balance and gate counters per run).
+# NAME.csv.gz (deferred decisions, labelled: the training data),
+# NAME_now.csv.gz (decisions to fall back at once, outcome only) and
+# NAME-collection.md (rows, label balance and gate counters per run);
+# NAME = GATE_NAME, default fallback.
 # gzip -n: the same CSVs give the same bytes.
 set -euo pipefail
 bz=${1:?usage: collect-gate.sh BZIMAGE OUT [DATA_DIR]} out=${2:?usage: collect-gate.sh BZIMAGE OUT [DATA_DIR]}
 top=$(cd "$(dirname "$0")/.." && pwd)
 data=${3:-$top/trainer/data}
+name=${GATE_NAME:-fallback}
 mkdir -p "$out/vm" "$data"
 vars=(FRAGML_SCRIPT="$top/trainer/collect-gate-guest.sh" FRAGML_BIN="$top/build/bin")
-for v in GATE_SEEDS GATE_WORKLOADS GATE_EXPLORE GATE_TIMEOUT GATE_PCP_FRACTION; do
+for v in GATE_SEEDS GATE_WORKLOADS GATE_EXPLORE GATE_EXPLORE_ACTION GATE_TIMEOUT GATE_PCP_FRACTION; do
 	[ -n "${!v:-}" ] && vars+=("$v=${!v}")
 done
 # GATE_MERGE_ONLY=1: no guest run, merge what OUT/vm holds (runs of several collections)
@@ -33,13 +36,13 @@ merge() {	# name: header of the first file, rows of all, in run order
 		if [ $first = 1 ]; then cat "$f"; first=0; else tail -n +2 "$f"; fi
 	done
 }
-merge fallback.csv | gzip -n -9 > "$data/fallback.csv.gz"
-merge fallback_now.csv | gzip -n -9 > "$data/fallback_now.csv.gz"
+merge fallback.csv | gzip -n -9 > "$data/$name.csv.gz"
+merge fallback_now.csv | gzip -n -9 > "$data/${name}_now.csv.gz"
 
 {
 	echo "# Fallback-gate collection"
 	echo
-	echo "Made by \`trainer/collect-gate.sh\` (guest: \`trainer/collect-gate-guest.sh\`), kernel $(basename "$(dirname "$(dirname "$(dirname "$(dirname "$bz")")")")"), $(date -u +%F)."
+	echo "Made by \`trainer/collect-gate.sh\` (guest: \`trainer/collect-gate-guest.sh\`; machine ${FRAGML_VM_MACHINE:-pc}, exploring now against ${GATE_EXPLORE_ACTION:-defer}), kernel $(basename "$(dirname "$(dirname "$(dirname "$(dirname "$bz")")")")"), $(date -u +%F)."
 	echo
 	echo "| run | deferred rows | label 1 (no mixing fallback) | now rows | now without mixing | decisions | open | lost | gate defer | satisfied | fellback | reclaimed | compacted |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -55,7 +58,7 @@ merge fallback_now.csv | gzip -n -9 > "$data/fallback_now.csv.gz"
 	echo "sha256:"
 	echo
 	echo '```'
-	(cd "$data" && sha256sum fallback.csv.gz fallback_now.csv.gz)
+	(cd "$data" && sha256sum "$name.csv.gz" "${name}_now.csv.gz")
 	echo '```'
-} > "$data/fallback-collection.md"
-echo "collect-gate: $(zcat "$data/fallback.csv.gz" | tail -n +2 | wc -l) deferred rows, $(zcat "$data/fallback_now.csv.gz" | tail -n +2 | wc -l) now rows -> $data"
+} > "$data/$name-collection.md"
+echo "collect-gate: $(zcat "$data/$name.csv.gz" | tail -n +2 | wc -l) deferred rows, $(zcat "$data/${name}_now.csv.gz" | tail -n +2 | wc -l) now rows -> $data"

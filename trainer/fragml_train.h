@@ -68,6 +68,10 @@ struct fragml_train_opts {
 	/* ORDINAL3: never choose compact (t2 = INT32_MAX): the region-use label says
 	 * nothing about whether a direct compaction stall would pay off. */
 	int never_compact;
+	/* BINARY: the action taken at score >= t (default 1); a higher one makes
+	 * an ORDINAL model of positive_action + 1 actions whose thresholds are
+	 * all t, so it answers 0 or positive_action (fallback: compact = 2). */
+	unsigned int positive_action;
 	void (*progress)(void *ctx, unsigned int iter, unsigned int total, const char *eval);
 	void *progress_ctx;
 };

@@ -94,6 +94,11 @@ static int check_opts(const struct fragml_train_opts *o, struct fragml_err *err)
 		return fragml_err_set(err, -EINVAL, "train: compact precision %g outside (0, 1]", o->compact_precision);
 	if (!(o->decline_precision >= 0 && o->decline_precision <= 1))
 		return fragml_err_set(err, -EINVAL, "train: decline precision %g outside [0, 1]", o->decline_precision);
+	if (o->positive_action > 1 &&
+	    (o->kind != FRAGML_TRAIN_BINARY || o->positive_action >= fragml_hook_n_actions(o->hook)))
+		return fragml_err_set(err, -EINVAL, "train: --positive %u: a binary model's action, 1..%u for hook %s",
+				      o->positive_action, fragml_hook_n_actions(o->hook) - 1,
+				      fragml_hook_name(o->hook));
 	if (o->kind == FRAGML_TRAIN_ORDINAL3 && fragml_hook_n_actions(o->hook) < 3)
 		return fragml_err_set(err, -EINVAL, "train: hook %s has %u actions: the 3-action ordinal model is for thp_fault",
 				      fragml_hook_name(o->hook), fragml_hook_n_actions(o->hook));

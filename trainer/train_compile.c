@@ -197,7 +197,8 @@ int train_compile(BoosterHandle b, const struct fragml_train_opts *o, unsigned i
 	m->schema = FRAGML_SCHEMA_VERSION;
 	m->output = o->kind == FRAGML_TRAIN_ARGMAX ? FRAGML_OUT_ARGMAX : FRAGML_OUT_ORDINAL;
 	m->n_actions = (uint8_t)(o->kind == FRAGML_TRAIN_ARGMAX ? n_class :
-				 o->kind == FRAGML_TRAIN_ORDINAL3 ? 3 : 2);
+				 o->kind == FRAGML_TRAIN_ORDINAL3 ? 3 :
+				 o->positive_action > 1 ? o->positive_action + 1 : 2);
 	m->n_trees = (uint16_t)json_object_array_length(trees);
 	if (m->n_trees > FRAGML_MAX_TREES || !m->n_trees) {
 		ret = fragml_err_set(err, -E2BIG, "model: %u trees outside 1..%d", m->n_trees,

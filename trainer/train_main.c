@@ -50,6 +50,8 @@ static void usage(FILE *f)
 		"  -T, --threshold RULE     f1 | recall:R | precision:P | prob:P (default f1)\n"
 		"      --compact-precision P  thp_fault: precision needed to allow direct compaction (0.95)\n"
 		"      --never-compact      thp_fault: never choose compact (no direct-compaction stalls)\n"
+		"      --positive ACTION    binary: the action taken where score >= threshold (default the\n"
+		"                           hook's action 1; fallback: compact makes a now/compact gate)\n"
 		"      --decline-precision P  decline (action 0) only where the validation rows declined are\n"
 		"                           at least P label 0, else never decline (default off)\n"
 		"      --loo                also train once per workload with it held out (generalisation)\n"
@@ -329,7 +331,7 @@ static int write_site_table(const struct fragml_dataset *ds, const char *path)
 
 int main(int argc, char **argv)
 {
-	enum { O_ETA = 256, O_MCW, O_NOBAL, O_OVER, O_SPLIT, O_VAL, O_TEST, O_CP, O_DP, O_NOCMP, O_LOO, O_MINPAR, O_EVAL, O_MODE, O_LABEL, O_SITES };
+	enum { O_ETA = 256, O_MCW, O_NOBAL, O_OVER, O_SPLIT, O_VAL, O_TEST, O_CP, O_DP, O_NOCMP, O_LOO, O_MINPAR, O_EVAL, O_MODE, O_LABEL, O_SITES, O_POS };
 	static const struct option opts[] = {
 		{ "hook", required_argument, NULL, 'H' },
 		{ "data", required_argument, NULL, 'd' },
@@ -353,6 +355,7 @@ int main(int argc, char **argv)
 		{ "compact-precision", required_argument, NULL, O_CP },
 		{ "decline-precision", required_argument, NULL, O_DP },
 		{ "never-compact", no_argument, NULL, O_NOCMP },
+		{ "positive", required_argument, NULL, O_POS },
 		{ "loo", no_argument, NULL, O_LOO },
 		{ "min-parity", required_argument, NULL, O_MINPAR },
 		{ "eval", required_argument, NULL, O_EVAL },
@@ -362,7 +365,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *data[64], *out = NULL, *report = NULL, *hook_s = NULL, *kind_s = NULL,
+	const char *data[64], *out = NULL, *report = NULL, *hook_s = NULL, *kind_s = NULL, *pos_s = NULL,
 		   *feat_s = NULL, *split_s = "workload";
 	struct fragml_split_opts so = { .test_workloads = NULL, .val_frac = 0.15, .test_frac = 0.20 };
 	struct fragml_train_opts o;
@@ -419,6 +422,7 @@ int main(int argc, char **argv)
 		case 'T': o_thr = optarg; break;
 		case O_CP: o_cp = num_arg("compact-precision", optarg, 1e-6, 1, 0); break;
 		case O_NOCMP: o_nocmp = 1; break;
+		case O_POS: pos_s = optarg; break;
 		case O_DP: o_dp = num_arg("decline-precision", optarg, 1e-6, 1, 0); break;
 		case O_LOO: do_loo = 1; break;
 		case O_MINPAR: min_parity = num_arg("min-parity", optarg, 0, 1, 0); break;
@@ -478,6 +482,19 @@ int main(int argc, char **argv)
 	if (!isnan(o_cp)) o.compact_precision = o_cp;
 	if (!isnan(o_dp)) o.decline_precision = o_dp;
 	o.never_compact = o_nocmp;
+	if (pos_s) {
+		unsigned int a;
+
+		for (a = 1; a < fragml_hook_n_actions((unsigned int)hook); a++)
+			if (!strcmp(pos_s, fragml_action_name((unsigned int)hook, a)))
+				break;
+		if (a >= fragml_hook_n_actions((unsigned int)hook)) {
+			fprintf(stderr, "%s: --positive '%s': not an action of hook %s other than its first\n",
+				prog, pos_s, hook_s);
+			return 2;
+		}
+		o.positive_action = a;
+	}
 	if (o_thr) o.threshold_rule = o_thr;
 	o.balance = !o_nobal;
 	o.allow_over_budget = o_over;

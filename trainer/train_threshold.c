@@ -196,6 +196,9 @@ int train_thresholds(struct fragml_model *m, const struct fragml_dataset *ds, co
 		m->thresholds[0] = clamp32(t1);
 		if (m->thresholds[1] && m->thresholds[1] < m->thresholds[0])
 			m->thresholds[1] = m->thresholds[0];
+		/* a binary model answering another action: every threshold at t1 */
+		for (unsigned int a = 1; o->kind == FRAGML_TRAIN_BINARY && a + 1 < m->n_actions; a++)
+			m->thresholds[a] = m->thresholds[0];
 		free(c);
 		free(ev);
 		free(tmp);

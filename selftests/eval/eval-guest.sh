@@ -137,8 +137,9 @@ while read -r key rest; do
 		"$bin/fragml-load" -q "$m" || fail "fragml-load $m"
 		models="$models${models:+;}$(basename "$m" .bin):$(sha256sum "$m" | cut -c1-12)" ;;
 	collect)
-		# no policy of its own: fragml-collect traces the whole guest around
-		# the scenario (make collect-apps); ARGS are fragml-collect options
+		# fragml-collect traces the whole guest around the scenario (make
+		# collect-apps; with --gate the fallback gate's decisions, under the
+		# policy's fallback model); ARGS are fragml-collect options
 		collect_args=${rest:--T 2} ;;
 	pressure)
 		# a machine that has run a while: PCT % of free memory taken by 4 KB
@@ -283,8 +284,12 @@ if [ -n "$cpid" ]; then
 	# the labels of pages younger than T are censored at the stop: wait T
 	sleep 2
 	kill -TERM "$cpid" && wait "$cpid" || fail "fragml-collect: $(tail -1 "$out/collect.log")"
-	[ -s "$out/collect/lifetime.csv" ] || fail "fragml-collect wrote no lifetime.csv"
-	put collect_rows "$(for h in lifetime thp_fault compaction; do echo "$h:$(($(wc -l <"$out/collect/$h.csv") - 1))"; done | tr '\n' ';')"
+	if [ -s "$out/collect/gate_summary.json" ]; then	# collect --gate: the fallback gate's data
+		put collect_rows "$(for h in fallback fallback_now; do echo "$h:$(($(wc -l <"$out/collect/$h.csv") - 1))"; done | tr '\n' ';')"
+	else
+		[ -s "$out/collect/lifetime.csv" ] || fail "fragml-collect wrote no lifetime.csv"
+		put collect_rows "$(for h in lifetime thp_fault compaction; do echo "$h:$(($(wc -l <"$out/collect/$h.csv") - 1))"; done | tr '\n' ';')"
+	fi
 	log "fragml-collect: $(tail -1 "$out/collect.log")"
 fi
 put cell_ok 1

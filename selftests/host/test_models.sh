@@ -5,7 +5,8 @@
 # retrained by trainer/make-models.sh from the committed data
 # (trainer/data/apps-*.csv.gz) into a scratch folder must equal
 # model/defaults/<hook>.{bin,json,md} byte for byte, and so must the fallback
-# gate's (trainer/make-fallback-model.sh, trainer/data/fallback*.csv.gz).
+# gate's two (fallback, fallback-cost: trainer/make-fallback-model.sh,
+# trainer/data/fallback*.csv.gz).
 # Run after a build (`make check` builds first); needs build/bin/fragml-train.
 #
 #   test_models.sh [HOOK]       default: thp_fault (the smallest data)
@@ -54,7 +55,8 @@ else
 	echo "ok 1 $hook model # SKIP no trainer/data/apps-$hook.csv.gz (make collect-apps)"
 fi
 if FRAGML_BIN=$bin "$top/trainer/make-fallback-model.sh" "$top/trainer/data" "$tmp/f" "$tmp/fw" >"$tmp/flog" 2>&1; then
-	same 2 "fallback model rebuilt from trainer/data/fallback*.csv.gz" "$tmp/f" fallback.bin fallback.json fallback.md
+	same 2 "fallback models rebuilt from trainer/data/fallback*.csv.gz" "$tmp/f" fallback.bin fallback.json fallback.md \
+		fallback-cost.bin fallback-cost.json fallback-cost.md
 else
 	fail=$((fail + 1))
 	echo "not ok 2 fallback model: trainer/make-fallback-model.sh failed"

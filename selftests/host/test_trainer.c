@@ -249,6 +249,70 @@ TEST(rule_recovered_exactly)
 	fragml_dataset_free(&back);
 }
 
+/*
+ * --positive: a binary model that answers the hook's first action or a later
+ * one (the fallback gate's now/compact): the rule's positives get compact
+ * (2), never defer (1), in userspace and after a write and a parse; an
+ * action the hook lacks, or a positive action on another kind, is refused.
+ */
+TEST(positive_action_compact)
+{
+	struct fragml_dataset ds;
+	struct fragml_train_opts o;
+	struct fragml_train_result *res = malloc(sizeof(*res));
+	struct fragml_split_opts so = { .test_workloads = "wd", .val_frac = 0.15, .test_frac = 0.2 };
+	struct fragml_model *back = malloc(sizeof(*back));
+	struct fragml_err err = { 0 };
+	static const char *const wl[] = { "wa", "wb", "wc", "wd" };
+	size_t wrong = 0, n_compact = 0;
+	uint8_t *part;
+
+	ASSERT_NE(NULL, res);
+	ASSERT_NE(NULL, back);
+	seed_state = 9;
+	fragml_dataset_init(&ds);
+	for (unsigned int i = 0; i < 4000; i++) {
+		int32_t x[FRAGML_MAX_FEATURES];
+
+		for (int k = 0; k < FRAGML_MAX_FEATURES; k++)
+			x[k] = FRAGML_MISSING;
+		x[FRAGML_F_ORDER] = (int32_t)(rnd() % 32);
+		x[FRAGML_F_GFP_BITS] = (int32_t)(rnd() % 6);
+		ASSERT_EQ(0, fragml_dataset_add_row(&ds, 1000ull * (i / 4), wl[i % 4], FRAGML_HOOK_FALLBACK,
+						    FRAGML_CLASS_UNKNOWN, "src", x, rule(x), &err));
+	}
+	part = malloc(ds.n_rows);
+	ASSERT_EQ(0, fragml_dataset_split(&ds, &so, part, &err));
+	opts_for(&o, FRAGML_HOOK_FALLBACK);
+	o.positive_action = FRAGML_FALLBACK_COMPACT;
+	ASSERT_EQ(0, fragml_train(&ds, part, &o, res, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	EXPECT_EQ(3, res->model.n_actions);
+	EXPECT_EQ(FRAGML_OUT_ORDINAL, res->model.output);
+	EXPECT_EQ(res->model.thresholds[0], res->model.thresholds[1]);
+	ASSERT_EQ(0, fragml_model_write_file(&res->model, tmp_path("compact.bin"), &err));
+	ASSERT_EQ(0, fragml_model_read_file(back, tmp_path("compact.bin"), &err)) TH_LOG("%s", err.msg);
+	for (size_t r = 0; r < ds.n_rows; r++) {
+		const int32_t *x = ds.x + r * FRAGML_MAX_FEATURES;
+		unsigned int a = fragml_model_eval(back, x, NULL);
+
+		wrong += a != (ds.label[r] ? FRAGML_FALLBACK_COMPACT : FRAGML_FALLBACK_NOW);
+		n_compact += a == FRAGML_FALLBACK_COMPACT;
+	}
+	EXPECT_EQ(0, wrong);
+	EXPECT_GT(n_compact, 0);
+	/* refused: an action fallback lacks, and a positive action on another kind */
+	o.positive_action = 3;
+	EXPECT_EQ(-EINVAL, fragml_train(&ds, part, &o, res, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "--positive")) TH_LOG("%s", err.msg);
+	o.positive_action = FRAGML_FALLBACK_COMPACT;
+	o.kind = FRAGML_TRAIN_ARGMAX;
+	EXPECT_EQ(-EINVAL, fragml_train(&ds, part, &o, res, &err));
+	free(part);
+	free(res);
+	free(back);
+	fragml_dataset_free(&ds);
+}
+
 TEST(rule_evaluates_identically_in_kernel)
 {
 	struct fragml_dataset ds;

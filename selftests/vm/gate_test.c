@@ -464,6 +464,46 @@ static long decisions(int fd, unsigned int hook, unsigned int row, unsigned int 
 }
 
 /*
+ * "compact" is the cheap deferral (kernel-patches/0004): the allocation gets
+ * one pageblock-order compaction and never enters direct reclaim for it;
+ * each deferral ends once (a page without fallback, or the fallback), and
+ * fragml counts the answers as their own action.  A kernel that took
+ * "compact" for "now" defers nothing; one that ran the reclaiming deferral
+ * counts pages reclaimed.
+ */
+TEST_F_TIMEOUT(gate, compact_deferral_never_reclaims, 900)
+{
+	struct counts c;
+	long open, n = 0;
+	int fd;
+
+	ASSERT_EQ(0, publish_const("fallback", "compact"));
+	ASSERT_EQ(0, measured_run(&self->ev, &self->w, &c, "forced compact"));
+	if (!c.g[G_DEFER] && !c.g[G_REFUSED] && !c.g[G_FALLBACK])
+		SKIP(return, "the workload never reached the fallback point (%ld mixing fallbacks)",
+		     c.ev[ALLOC_EV_FALLBACK_MIXING]);
+	fd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_counters");
+	ASSERT_GE(fd, 0);
+	for (unsigned int r = 0; r < FRAGML_COUNTER_ROWS; r++) {
+		long k = decisions(fd, FRAGML_HOOK_FALLBACK, r, FRAGML_FALLBACK_COMPACT);
+
+		ASSERT_GE(k, 0);
+		n += k;
+	}
+	close(fd);
+	printf("# fragml counted %ld compact decisions\n", n);
+	EXPECT_GT(c.g[G_DEFER], 0);
+	EXPECT_EQ(0, c.g[G_FALLBACK]);
+	EXPECT_EQ(0, c.g[G_RECLAIMED]) TH_LOG("a compaction-only deferral reclaimed %ld pages",
+					      c.g[G_RECLAIMED]);
+	open = c.g[G_DEFER] - c.g[G_SATISFIED] - c.g[G_FELLBACK];
+	EXPECT_GE(open, 0);
+	EXPECT_LE(open, 2) TH_LOG("%ld deferrals never ended", open);
+	/* every answer the kernel counted is one fragml counted as compact */
+	EXPECT_GE(n, c.g[G_DEFER] + c.g[G_REFUSED]);
+}
+
+/*
  * Swapping the gate's model under load tears no decision: models alternate
  * between "always fallback" and "always defer"; each version's decisions
  * all carry its own action, and the kernel counted every decision the
