@@ -153,8 +153,7 @@ int fragml_collect_open(struct fragml_collector **cp, const struct fragml_collec
 		progress(c, "mounted debugfs on /sys/kernel/debug (it was not mounted)");
 	if (mounted & FRAGML_MNT_TRACEFS)
 		progress(c, "mounted tracefs on /sys/kernel/tracing (it was not mounted)");
-	if (u64map_init(&c->allocs_by_page, 1 << 18) || u64map_init(&c->regions_by_key, 1 << 16) ||
-	    u64map_init(&c->stacks_by_key, 1 << 12) || u64map_init(&c->live_regions_by_tgid, 1 << 12)) {
+	if (collect_tables_init(c, true)) {
 		ret = fragml_err_set(err, -ENOMEM, "collector: out of memory");
 		goto fail;
 	}
@@ -410,6 +409,21 @@ void fragml_collect_close(struct fragml_collector *c)
 	for (int h = 0; h < FRAGML_NR_HOOKS; h++)
 		if (c->csv[h].f)
 			fragml_csv_close(&c->csv[h], NULL);
+	collect_tables_free(c);
+	free(c);
+}
+
+int collect_tables_init(struct fragml_collector *c, bool full)
+{
+	/* a run's sizes; records fed by hand start tiny, so that the tables grow */
+	return u64map_init(&c->allocs_by_page, full ? 1 << 18 : 1 << 10) ||
+	       u64map_init(&c->regions_by_key, full ? 1 << 16 : 1 << 10) ||
+	       u64map_init(&c->stacks_by_key, full ? 1 << 12 : 1 << 10) ||
+	       u64map_init(&c->live_regions_by_tgid, full ? 1 << 12 : 4);
+}
+
+void collect_tables_free(struct fragml_collector *c)
+{
 	u64map_free(&c->allocs_by_page);
 	u64map_free(&c->regions_by_key);
 	u64map_free(&c->stacks_by_key);
@@ -419,6 +433,5 @@ void fragml_collect_close(struct fragml_collector *c)
 	free(c->free_slots);
 	free(c->regions);
 	free(c->needs);
-	free(c);
 }
 

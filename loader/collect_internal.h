@@ -85,6 +85,10 @@ int collect_on_event(void *ctx, void *data, size_t len);
 void collect_finish_allocs(struct fragml_collector *c, uint64_t end);
 void collect_finish_regions(struct fragml_collector *c, uint64_t end);
 int collect_write_summary(struct fragml_collector *c, struct fragml_err *err);
+/* The reader's lookup tables, sized for a run (full) or tiny (records fed by
+ * hand, tests); _free releases them and the record arrays, not c itself. */
+int collect_tables_init(struct fragml_collector *c, bool full);
+void collect_tables_free(struct fragml_collector *c);
 /* Kernel memory of the collector's maps and programs, as the kernel accounts it. */
 uint64_t collect_kernel_bytes(struct fragml_collector *c);
 

@@ -1326,21 +1326,12 @@ static int fed_init(struct fragml_collector *c, struct fragml_err *err)
 {
 	fragml_collect_opts_default(&c->o);
 	c->err = err;
-	return u64map_init(&c->allocs_by_page, 1 << 10) || u64map_init(&c->regions_by_key, 1 << 10) ||
-	       u64map_init(&c->stacks_by_key, 1 << 10) ||
-	       u64map_init(&c->live_regions_by_tgid, 4);	/* grows, leaves tombstones */
+	return collect_tables_init(c, false);
 }
 
 static void fed_free(struct fragml_collector *c)
 {
-	u64map_free(&c->allocs_by_page);
-	u64map_free(&c->regions_by_key);
-	u64map_free(&c->stacks_by_key);
-	u64map_free(&c->live_regions_by_tgid);
-	free(c->allocs);
-	free(c->free_slots);
-	free(c->needs);
-	free(c->regions);
+	collect_tables_free(c);
 	free(c);
 }
 
