@@ -11,7 +11,8 @@
 # NAME.csv.gz (deferred decisions, labelled: the training data),
 # NAME_now.csv.gz (decisions to fall back at once, outcome only) and
 # NAME-collection.md (rows, label balance and gate counters per run);
-# NAME = GATE_NAME, default fallback.
+# NAME = GATE_NAME, default fallback; GATE_SOURCE names where the runs came
+# from in the .md (default: this script's guest).
 # gzip -n: the same CSVs give the same bytes.
 set -euo pipefail
 bz=${1:?usage: collect-gate.sh BZIMAGE OUT [DATA_DIR]} out=${2:?usage: collect-gate.sh BZIMAGE OUT [DATA_DIR]}
@@ -42,7 +43,7 @@ merge fallback_now.csv | gzip -n -9 > "$data/${name}_now.csv.gz"
 {
 	echo "# Fallback-gate collection"
 	echo
-	echo "Made by \`trainer/collect-gate.sh\` (guest: \`trainer/collect-gate-guest.sh\`; machine ${FRAGML_VM_MACHINE:-pc}, exploring now against ${GATE_EXPLORE_ACTION:-defer}), kernel $(basename "$(dirname "$(dirname "$(dirname "$(dirname "$bz")")")")"), $(date -u +%F)."
+	echo "Made by ${GATE_SOURCE:-\`trainer/collect-gate.sh\` (guest: \`trainer/collect-gate-guest.sh\`)}; machine ${FRAGML_VM_MACHINE:-pc}, exploring now against ${GATE_EXPLORE_ACTION:-defer}, kernel $(basename "$(dirname "$(dirname "$(dirname "$(dirname "$bz")")")")"), $(date -u +%F)."
 	echo
 	echo "| run | deferred rows | label 1 (no mixing fallback) | now rows | now without mixing | decisions | open | lost | gate defer | satisfied | fellback | reclaimed | compacted |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"

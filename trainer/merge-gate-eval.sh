@@ -27,8 +27,7 @@ for c in "$ev"/cells/*/; do
 	n=$((n + 1))
 done
 [ "$n" -gt 0 ] || { echo "merge-gate-eval: no cell of policy $policy in $ev collected gate data (collect --gate)" >&2; exit 1; }
-GATE_MERGE_ONLY=1 GATE_NAME=$name "$top/trainer/collect-gate.sh" "$bz" "$tmp" "$data"
-# the data came from the evaluation runner, not collect-gate-guest.sh: say so
 matrix=$(cat "$ev/matrix.name" 2>/dev/null || echo "an evaluation matrix")
-kernel=$(basename "$(dirname "$(dirname "$(dirname "$(dirname "$bz")")")")")
-sed -i "s|^Made by .*|Made by \`trainer/merge-gate-eval.sh\` from the cells of \`selftests/eval/$matrix\` (\`make eval\`, policy key \`collect --gate ...\`: selftests/eval/eval-guest.sh), machine ${FRAGML_VM_MACHINE:-pc}, exploring now against ${GATE_EXPLORE_ACTION:-defer}, kernel $kernel, $(date -u +%F).|" "$data/$name-collection.md"
+GATE_MERGE_ONLY=1 GATE_NAME=$name \
+	GATE_SOURCE="\`trainer/merge-gate-eval.sh\` from the cells of \`selftests/eval/$matrix\` (\`make eval\`, policy $policy, key \`collect --gate ...\`: selftests/eval/eval-guest.sh)" \
+	"$top/trainer/collect-gate.sh" "$bz" "$tmp" "$data"
