@@ -92,7 +92,7 @@ void u64map_del(struct u64map *m, uint64_t k)
  * alone fill half, else at the same size.  A map that keeps few keys through
  * many puts and deletes (the collector's allocations by page: thousands live,
  * millions over a run) would otherwise double for its tombstones without end,
- * each rehash a longer pause of the ring reader (250 ms at 4 Mi slots). */
+ * each rehash a longer pause of the ring reader. */
 static int u64map_grow(struct u64map *m)
 {
 	struct u64map n;

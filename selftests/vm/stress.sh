@@ -9,7 +9,8 @@
 #    run) while fragml-work drives page allocations, THP faults, pipes and
 #    page-cache churn; the collector's BPF maps, their memlock (fdinfo) and
 #    its RSS are read from the kernel every 10 s; lost records must be 0.
-# STRESS_PART=vm or host runs one part only.
+# STRESS_PART=vm or host runs one part only; STRESS_RINGBUF=KIB gives the host
+# part's collector that ring size (--ringbuf; default: fragml-collect's own).
 # FRAGML_STRESS_BUDGET=SECONDS stops the swaps early (a loaded host) and says so.
 # Exit status: non-zero when either part failed.
 set -uo pipefail
@@ -42,7 +43,8 @@ mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 work="$bin/fragml-work"
-"$bin/fragml-collect" -q -d "$secs" -w stress -o "$out/collect" 2>"$out/collect.log" &
+"$bin/fragml-collect" -q -d "$secs" -w stress ${STRESS_RINGBUF:+--ringbuf "$STRESS_RINGBUF"} \
+	-o "$out/collect" 2>"$out/collect.log" &
 cpid=$!
 sleep 3	# attached
 # the workload: three loops until the collector stops
