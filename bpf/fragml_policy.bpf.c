@@ -296,6 +296,13 @@ static __always_inline int fallback_decide(struct mm_policy_fallback_ctx *ctx)
 	v->f[FRAGML_F_ANON_PPK] = fragml_ppk(ctx->anon_pages, ctx->managed_pages);
 	v->f[FRAGML_F_FREE_WMARK_PPK] = fragml_ppk(ctx->free_pages, ctx->high_wmark);
 	v->f[FRAGML_F_NOFRAG_ZONE] = ctx->nofragment_zone;
+	/* the lifetime model's view of the requesting process (observe mode) */
+	if (ctx->pid && !ctx->kthread) {
+		const struct fragml_task_state *t = task_state_of(bpf_get_current_pid_tgid() >> 32);
+
+		if (t)
+			v->f[FRAGML_F_TASK_PRED_LONG_PPK] = fragml_task_pred_long_ppk(t);
+	}
 	model = fragml_decide(FRAGML_HOOK_FALLBACK, v, &res);
 	fragml_canary_eval(FRAGML_HOOK_FALLBACK, v, model < 0 ? MM_POLICY_FALLBACK_NOW : model);
 	action = model == MM_POLICY_FALLBACK_DEFER || model == MM_POLICY_FALLBACK_COMPACT ?
@@ -336,8 +343,10 @@ static __always_inline int placement_decide(struct mm_policy_placement_ctx *ctx)
 	if (ctx->in_task) {
 		const struct fragml_task_state *t = task_state_of(ctx->tgid);
 
-		if (t)
+		if (t) {
 			v->f[FRAGML_F_TASK_LONG_PPK] = fragml_task_long_ppk(t);
+			v->f[FRAGML_F_TASK_PRED_LONG_PPK] = fragml_task_pred_long_ppk(t);
+		}
 	}
 	action = fragml_decide(FRAGML_HOOK_PLACEMENT, v, &res);
 	fragml_canary_eval(FRAGML_HOOK_PLACEMENT, v, action < 0 ? MM_POLICY_PLACE_DEFAULT : action);

@@ -23,6 +23,9 @@ struct fragml_task_state {
 	__u32 touched;		/* 4 KB user faults in them (at most 512 each) */
 	__u32 long_cnt;		/* tracked allocations that outlived T */
 	__u32 short_cnt;	/* tracked allocations freed before T */
+	__u32 pred_long;	/* sampled non-movable allocations the published
+				 * lifetime model called long-lived (decayed) */
+	__u32 pred_n;		/* ... of those it decided (halved past 256) */
 };
 
 /* Allocated per process on its first tracked allocation, freed when its last
@@ -80,6 +83,31 @@ static __always_inline __s32 fragml_task_long_ppk(const struct fragml_task_state
 	__u32 n = t->long_cnt + t->short_cnt;
 
 	return n ? (__s32)((__u64)t->long_cnt * 1024 / n) : FRAGML_MISSING;
+}
+
+/* Fewer decisions than this: the prediction share is missing. */
+#define FRAGML_PRED_MIN		8
+#define FRAGML_PRED_DECAY	256
+
+/* One lifetime decision of the observe programs for a sampled non-movable
+ * allocation of the process: the counts behind task_pred_long_ppk. */
+static __always_inline void fragml_task_note_pred(struct fragml_task_state *t, int long_lived)
+{
+	t->pred_long += long_lived;
+	t->pred_n++;
+	if (t->pred_n > FRAGML_PRED_DECAY) {
+		t->pred_long >>= 1;
+		t->pred_n >>= 1;
+	}
+}
+
+/* Share of the process's recent sampled non-movable allocations that the
+ * published lifetime model predicted long-lived, per 1024. */
+static __always_inline __s32 fragml_task_pred_long_ppk(const struct fragml_task_state *t)
+{
+	__u32 n = t->pred_n;
+
+	return n >= FRAGML_PRED_MIN ? (__s32)((__u64)t->pred_long * 1024 / n) : FRAGML_MISSING;
 }
 
 #endif /* FRAGML_TASK_STATE_BPF_H */

@@ -595,10 +595,16 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 	{
 		struct fragml_result res;
 
-		if (fragml_decide(FRAGML_HOOK_LIFETIME, v, &res) >= 0 && src) {
+		if (fragml_decide(FRAGML_HOOK_LIFETIME, v, &res) >= 0) {
 			/* scaled like pages: estimates of all allocations' decisions */
-			src->decided += scale;
-			src->predicted_long += res.action == FRAGML_LIFETIME_LONG ? scale : 0;
+			if (src) {
+				src->decided += scale;
+				src->predicted_long += res.action == FRAGML_LIFETIME_LONG ? scale : 0;
+			}
+			/* the process's predicted share: task_pred_long_ppk at
+			 * the placement and fallback hooks of the policy */
+			if (t && mt != MIGRATE_MOVABLE)
+				fragml_task_note_pred(t, res.action == FRAGML_LIFETIME_LONG);
 		}
 	}
 #endif
