@@ -10,7 +10,9 @@
  * (fragml_abi.h, loader/compile.c): the vector in the per-CPU fragml_cio_rt,
  * a tail call through fragml_cprog_rt from a global function (the tail call
  * returns to its caller), the map evaluator when the slot is empty.  A
- * syscall program cannot tail-call (it is sleepable): hence raw_tp.
+ * syscall program cannot tail-call (it is sleepable): hence raw_tp, whose
+ * loop is an open-coded iterator (a tail call in a bpf_loop() callback is
+ * refused by newer kernels).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -102,6 +104,7 @@ static __always_inline int batch_check(__u32 hook, __u32 first, __u32 count, __u
 	return 0;
 }
 
+/* Scalars only: the raw_tp batch hands it to a global function. */
 struct batch_state {
 	__u32 hook;
 	__u32 first;
@@ -110,13 +113,11 @@ struct batch_state {
 	__u32 flags;
 	__u32 evaluated;
 	__u32 compiled;
-	void *ctx;
-	struct fragml_cio *cio;
 };
 
-static __always_inline long eval_one_in(void *data, const bool rt)
+static __always_inline long eval_one_in(struct batch_state *st, void *ctx, struct fragml_cio *cio,
+					const bool rt)
 {
-	struct batch_state *st = data;
 	__u32 key = st->pos;
 	struct fragml_result r, *out;
 	const struct fragml_blob *m;
@@ -127,16 +128,16 @@ static __always_inline long eval_one_in(void *data, const bool rt)
 	v = bpf_map_lookup_elem(&fragml_test_vecs, &key);
 	if (!v)
 		return 1;
-	if (rt && (st->flags & FRAGML_TEST_F_COMPILED) && st->cio) {
+	if (rt && (st->flags & FRAGML_TEST_F_COMPILED) && cio) {
 		/* what a hook does: the vector is in the per-CPU input (copied here) */
-		__builtin_memcpy(&st->cio->v, v, sizeof(*v));
+		__builtin_memcpy(&cio->v, v, sizeof(*v));
 		if (st->flags & FRAGML_TEST_F_EMPTY) {
 			r.version = 0, r.action = 0, r.score = 0;
-		} else if (fragml_ccall_rt(st->ctx, st->hook) >= 0) {
-			r = st->cio->r;
+		} else if (fragml_ccall_rt(ctx, st->hook) >= 0) {
+			r = cio->r;
 			st->compiled++;
 		} else {
-			fragml_decide(st->hook, &st->cio->v, &r);
+			fragml_decide(st->hook, &cio->v, &r);
 		}
 	} else if (st->flags & FRAGML_TEST_F_EMPTY) {
 		barrier_var(v);
@@ -161,13 +162,21 @@ static __always_inline long eval_one_in(void *data, const bool rt)
 
 static long eval_one(__u64 i, void *data)
 {
-	return eval_one_in(data, false);
+	return eval_one_in(data, NULL, NULL, false);
 }
 
-/* the raw_tp caller's: a syscall program (sleepable) may not use a program array */
-static long eval_one_rt(__u64 i, void *data)
+/*
+ * One vector of the raw_tp batch.  Not a bpf_loop() callback: kernels since
+ * 6.18 refuse a tail call reachable from a callback ("cannot tail call
+ * within callback"), so the raw_tp program loops with an open-coded iterator
+ * and calls this; global, so that the verifier checks it once instead of
+ * once per iterator state.
+ */
+__noinline int fragml_rt_step(void *ctx __arg_ctx, struct batch_state *st, struct fragml_cio *cio)
 {
-	return eval_one_in(data, true);
+	if (!st)
+		return 1;
+	return eval_one_in(st, ctx, cio, true);
 }
 
 SEC("syscall")
@@ -199,22 +208,26 @@ int fragml_test_batch_rt(__u64 *args)
 		.hook = args[FRAGML_RT_HOOK],
 		.first = args[FRAGML_RT_FIRST],
 		.flags = args[FRAGML_RT_FLAGS] | FRAGML_TEST_F_COUNT,
-		.ctx = args,
 	};
 	__u32 count = args[FRAGML_RT_COUNT], repeat = args[FRAGML_RT_REPEAT], zero = 0;
 	struct fragml_test_stat *out = bpf_map_lookup_elem(&fragml_test_stat, &zero);
+	struct fragml_cio *cio;
 	__u64 t0, n;
+	int i;
 
 	if (!out)
 		return 0;
 	st.end = st.first + count;
 	st.pos = st.first;
-	st.cio = bpf_map_lookup_elem(&fragml_cio_rt, &zero);
+	cio = bpf_map_lookup_elem(&fragml_cio_rt, &zero);
 	out->ret = batch_check(st.hook, st.first, count, repeat, &n);
 	if (out->ret)
 		return 0;
 	t0 = bpf_ktime_get_ns();
-	bpf_loop(n, eval_one_rt, &st, 0);
+	bpf_for(i, 0, n) {
+		if (fragml_rt_step(args, &st, cio))
+			break;
+	}
 	out->elapsed_ns = bpf_ktime_get_ns() - t0;
 	out->evaluated = st.evaluated;
 	out->compiled = st.compiled;
