@@ -689,6 +689,39 @@ TEST_F_TIMEOUT(gate, placement_claim_vs_steal, 900)
 }
 
 /*
+ * The identification model's prediction reaches the placement decision
+ * (task_pred_long_ppk: the observe programs count the published lifetime
+ * model's answers per process, the policy reads the share at placement).
+ * The same placement rule -- take one page for a process predicted mostly
+ * short-lived, claim otherwise -- steals for the workload under a lifetime
+ * model that calls everything short, and never steals under one that calls
+ * everything long.  A missing share claims, so a steal can come only from
+ * the prediction.
+ */
+TEST_F_TIMEOUT(gate, placement_follows_lifetime_prediction, 900)
+{
+	static const char rule[] =
+		"migratetype<1?(task_pred_long_ppk<512?steal:claim):"
+		"(migratetype<2?default:(task_pred_long_ppk<512?steal:claim))";
+	long pshort[NR_P], plong[NR_P];
+	struct counts ds, dl;
+
+	if (vmstat("placement_claim") < 0)
+		SKIP(return, "kernel has no placement hook (kernel-patches/0005)");
+	ASSERT_EQ(0, publish_const("lifetime", "short"));
+	ASSERT_EQ(0, publish_rule("placement", rule));
+	ASSERT_TRUE(policy_is(FRAGML_POLICY_PLACE));
+	ASSERT_EQ(0, place_run(self, &ds, pshort, "predicted short"));
+	ASSERT_EQ(0, publish_const("lifetime", "long"));
+	ASSERT_EQ(0, place_run(self, &dl, plong, "predicted long"));
+	if (!pshort[P_STEAL] && !pshort[P_CLAIM] && !plong[P_CLAIM])
+		SKIP(return, "placement was never asked (%ld fallbacks)", ds.ev[ALLOC_EV_FALLBACK]);
+	EXPECT_GT(pshort[P_STEAL], 0) TH_LOG("no steal under a lifetime model predicting short: the prediction did not reach placement");
+	EXPECT_EQ(0, plong[P_STEAL]) TH_LOG("%ld steals under a lifetime model predicting long", plong[P_STEAL]);
+	EXPECT_GT(plong[P_CLAIM], 0);
+}
+
+/*
  * Swapping the placement model under load tears no decision: versions
  * alternate between "always claim" and "always steal"; each version's
  * decisions all carry its own action, and the kernel counted each of the
