@@ -65,7 +65,7 @@ eval-host: bench-infer bench-collect
 eval-quick: vmtest-deps eval-deps rules
 	@$(EVAL_RUN) $(TOP)/selftests/eval/quick.matrix $(EVAL_OUT)/quick $(KBZIMAGE)
 
-## eval: the evaluation matrix (EVAL_MATRIX, default selftests/eval/full.matrix: 54 cells, about 77 min) -> build/eval/report.md
+## eval: the evaluation matrix (EVAL_MATRIX, default selftests/eval/full.matrix: 57 cells, about 80 min) -> build/eval/report.md
 eval: vmtest-deps eval-deps rules
 	@$(EVAL_RUN) $(abspath $(EVAL_MATRIX)) $(EVAL_OUT) $(KBZIMAGE)
 
