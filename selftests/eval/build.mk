@@ -53,12 +53,18 @@ eval-deps: $(EVALWORK) $(EVALBLOCKS) $(EVAL_CFLAGS) $(EVAL_PGDATA)/PG_VERSION
 
 CHECK_DEPS	+= $(EVALWORK)
 
-.PHONY: eval eval-quick eval-report eval-publish eval-host
+.PHONY: eval eval-quick eval-report eval-publish eval-host eval-host-load
+# the load average before the benches run (eval-host's first prerequisite)
+eval-host-load:
+	@mkdir -p $(EVAL_OUT)/host
+	@cut -d' ' -f1-3 /proc/loadavg >$(EVAL_OUT)/host/load.txt
 ## eval-host: the report's host figures (ns per inference, bytes per model, observe-mode overhead) into build/eval/host
-eval-host: bench-infer bench-collect
+eval-host: eval-host-load bench-infer bench-collect
 	@mkdir -p $(EVAL_OUT)/host
 	@cp $(BUILD)/bench-infer.md $(BUILD)/bench-collect.md $(EVAL_OUT)/host/
 	@uname -r >$(EVAL_OUT)/host/kernel.txt
+	@{ sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | sort | uniq -c | sed 's/^ *\([0-9]*\) /\1 x /'; \
+	  echo "meltdown: $$(cat /sys/devices/system/cpu/vulnerabilities/meltdown 2>/dev/null || echo ?)"; } | paste -sd';' >$(EVAL_OUT)/host/cpu.txt
 	@date -u +%Y-%m-%dT%H:%MZ >$(EVAL_OUT)/host/date.txt
 
 ## eval-quick: smoke run of the evaluation (4 cells of 30 s, about 6 min on an idle machine) into build/eval/quick; fails when a cell yields no metrics

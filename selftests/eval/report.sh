@@ -501,7 +501,7 @@ mixed_src="the pageblock scan (\`fragml report --pageblocks\`)"
 	echo "## Cost on the host: ns per inference, bytes per model, observe-mode overhead"
 	echo
 	if [ -r "$hdir/bench-infer.md" ]; then
-		echo "Measured on the host (Linux $(cat "$hdir/kernel.txt" 2>/dev/null || echo "?"), BPF JIT), not in the guest: the guest runs under emulation. \`make eval-host\` ($(cat "$hdir/date.txt" 2>/dev/null)): \`make bench-infer\` (11 interleaved rounds, medians) and \`make bench-collect\` (15 runs, min and median), with other engineers' builds and QEMU guests on the same 2 cores: the userspace columns move by up to 2× between runs, the in-kernel column by ≈ 5 % (docs/performance.md)."
+		echo "Measured on the host (Linux $(cat "$hdir/kernel.txt" 2>/dev/null || echo "?"), BPF JIT), not in the guest: the guest runs under emulation. \`make eval-host\` ($(cat "$hdir/date.txt" 2>/dev/null)): \`make bench-infer\` (11 interleaved rounds, medians) and \`make bench-collect\` (15 runs, min and median); the host's CPU: $(cat "$hdir/cpu.txt" 2>/dev/null || echo "?"); load average when the benches began: $(cat "$hdir/load.txt" 2>/dev/null || echo "?") (on a shared, loaded host the userspace columns move by up to 2× between runs, the in-kernel column by ≈ 5 %: docs/performance.md)."
 		echo
 		echo "### ns per decision and bytes per model (\`make bench-infer\`)"
 		echo
