@@ -216,7 +216,7 @@ int main(void)
 			if (s == 0 && set == 0) {
 				fprintf(stderr, "loop cost (bpf_loop step + vector fetch), subtracted: %.1f ns\n",
 					median(ed, rounds));
-				fprintf(stderr, "compiled harness cost (bpf_loop step + fetch + copy into the per-CPU input), subtracted: %.1f ns\n",
+				fprintf(stderr, "compiled harness cost (iterator step + call + fetch + copy into the per-CPU input), subtracted: %.1f ns\n",
 					median(ced, rounds));
 			}
 		}
