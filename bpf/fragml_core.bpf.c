@@ -115,8 +115,8 @@ struct batch_state {
 	__u32 compiled;
 };
 
-static __always_inline long eval_one_in(struct batch_state *st, void *ctx, struct fragml_cio *cio,
-					const bool rt)
+/* cio: the raw_tp caller's per-CPU input (it may take the compiled path); NULL otherwise */
+static __always_inline long eval_one_in(struct batch_state *st, void *ctx, struct fragml_cio *cio)
 {
 	__u32 key = st->pos;
 	struct fragml_result r, *out;
@@ -128,7 +128,7 @@ static __always_inline long eval_one_in(struct batch_state *st, void *ctx, struc
 	v = bpf_map_lookup_elem(&fragml_test_vecs, &key);
 	if (!v)
 		return 1;
-	if (rt && (st->flags & FRAGML_TEST_F_COMPILED) && cio) {
+	if (cio && (st->flags & FRAGML_TEST_F_COMPILED)) {
 		/* what a hook does: the vector is in the per-CPU input (copied here) */
 		__builtin_memcpy(&cio->v, v, sizeof(*v));
 		if (st->flags & FRAGML_TEST_F_EMPTY) {
@@ -162,7 +162,7 @@ static __always_inline long eval_one_in(struct batch_state *st, void *ctx, struc
 
 static long eval_one(__u64 i, void *data)
 {
-	return eval_one_in(data, NULL, NULL, false);
+	return eval_one_in(data, NULL, NULL);
 }
 
 /*
@@ -176,7 +176,7 @@ __noinline int fragml_rt_step(void *ctx __arg_ctx, struct batch_state *st, struc
 {
 	if (!st)
 		return 1;
-	return eval_one_in(st, ctx, cio, true);
+	return eval_one_in(st, ctx, cio);
 }
 
 SEC("syscall")
