@@ -185,6 +185,22 @@ static __always_inline __u32 fragml_eval_blob(const struct fragml_blob *m,
 }
 
 /*
+ * fragml_eval_blob() as a global function: the verifier checks it once per
+ * program, apart from its callers, instead of once per call site and per
+ * state the caller reaches it in (the tree walks' bounded loops multiplied by
+ * the feature builders' branches made the lifetime hooks the most expensive
+ * programs to verify).  Its pointer arguments may be NULL as far as the
+ * verifier knows.
+ */
+__noinline int fragml_eval_blob_g(const struct fragml_blob *m, const struct fragml_vec *v,
+				  struct fragml_result *res)
+{
+	if (!m || !v || !res)
+		return 0;
+	return fragml_eval_blob(m, v, res);
+}
+
+/*
  * Evaluate the model in force at `hook` without counting the decision (the
  * feed: the observe programs count the same allocations).  Returns the model,
  * or NULL (res zeroed: version 0, action 0, score 0) when none is loaded.
@@ -201,7 +217,10 @@ static __always_inline const struct fragml_blob *fragml_evaluate(__u32 hook,
 		res->score = 0;
 		return NULL;
 	}
-	fragml_eval_blob(m, v, res);
+	res->version = 0;
+	res->action = 0;
+	res->score = 0;
+	fragml_eval_blob_g(m, v, res);
 	return m;
 }
 
