@@ -40,7 +40,8 @@ struct fragml_source {
 	uint32_t cls;			/* enum fragml_alloc_class */
 	char comm[16];
 	char name[48];			/* "comm:tgid", "kthread:comm" or "slab:<cache>" */
-	uint64_t cgroup;
+	uint64_t cgroup;		/* cgroup v2 id of the allocating task (0: none) */
+	char cgroup_path[96];		/* its path below the cgroup2 mount ("/a/b"), "" if not found */
 	uint64_t pages, extfrag, extfrag_claim, decided, predicted_long, thp_faults;
 	int64_t blocks_polluted, huge_blocked;
 	double pages_per_s;		/* between two reads (0 on the first) */

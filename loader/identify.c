@@ -3,7 +3,9 @@
  * Identification stage: call-site table for allocation classes, and the
  * ranked per-source view read from the identification maps.
  */
+#define _GNU_SOURCE	/* nftw() */
 #include <errno.h>
+#include <ftw.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,6 +14,8 @@
 #include <time.h>
 
 #include <linux/types.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -324,6 +328,59 @@ int fragml_ident_read_fds(struct fragml_ident *id, int src_fd, int slab_fd, int 
 	return 0;
 }
 
+/*
+ * Cgroup paths.  The id the observe programs record (bpf_get_current_cgroup_id())
+ * is the kernfs node id of the task's cgroup v2 directory, which is that
+ * directory's inode number: one walk of the cgroup2 mount names them all.
+ * nftw() takes no argument for its callback, hence the file-scope state; the
+ * readers (fragml report, fragml top) are single-threaded.
+ */
+#define FRAGML_CGROUP2_MAGIC 0x63677270	/* CGROUP2_SUPER_MAGIC */
+
+static struct {
+	struct fragml_ident *id;
+	size_t rootlen;
+	unsigned int left;
+} cgw;
+
+static int cg_visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (type != FTW_D)
+		return 0;
+	for (unsigned int i = 0; i < cgw.id->n; i++) {
+		struct fragml_source *s = &cgw.id->src[i];
+
+		if (s->cgroup != (uint64_t)st->st_ino || s->cgroup_path[0])
+			continue;
+		snprintf(s->cgroup_path, sizeof(s->cgroup_path), "%s",
+			 path[cgw.rootlen] ? path + cgw.rootlen : "/");
+		cgw.left--;
+	}
+	return cgw.left ? 0 : 1;	/* non-zero stops the walk */
+}
+
+/* Fill cgroup_path where a cgroup2 mount holds the id ($FRAGML_CGROUP_ROOT,
+ * else /sys/fs/cgroup or, on a hybrid hierarchy, /sys/fs/cgroup/unified). */
+static void resolve_cgroups(struct fragml_ident *id)
+{
+	const char *roots[] = { getenv("FRAGML_CGROUP_ROOT"), "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	struct statfs sf;
+
+	cgw.id = id;
+	cgw.left = 0;
+	for (unsigned int i = 0; i < id->n; i++)
+		cgw.left += id->src[i].cgroup != 0;
+	for (unsigned int r = 0; r < sizeof(roots) / sizeof(roots[0]) && cgw.left; r++) {
+		if (!roots[r] || statfs(roots[r], &sf) || sf.f_type != FRAGML_CGROUP2_MAGIC)
+			continue;
+		cgw.rootlen = strlen(roots[r]);
+		nftw(roots[r], cg_visit, 16, FTW_PHYS | FTW_MOUNT);
+		break;
+	}
+	cgw.id = NULL;
+}
+
 int fragml_ident_read(struct fragml_ident *id, const char *dir, const struct fragml_ident *prev,
 		      struct fragml_err *err)
 {
@@ -353,6 +410,8 @@ int fragml_ident_read(struct fragml_ident *id, const char *dir, const struct fra
 	snprintf(p, sizeof(p), "%s/fragml_stats", dir);
 	stats_fd = bpf_obj_get(p);
 	ret = fragml_ident_read_fds(id, src_fd, slab_fd, stats_fd, prev, err);
+	if (!ret)
+		resolve_cgroups(id);
 	close(src_fd);
 	if (slab_fd >= 0)
 		close(slab_fd);
@@ -379,8 +438,8 @@ void fragml_ident_table(const struct fragml_ident *id, FILE *out, unsigned int l
 {
 	unsigned int n = limit && limit < id->n ? limit : id->n;
 
-	fprintf(out, "%-28s %-9s %10s %9s %9s %9s %9s %9s\n", "SOURCE", "CLASS", "EVENTS/S",
-		"PAGES", "EXTFRAG", "PRED_LONG", "POLLUTED", "HUGE_BLK");
+	fprintf(out, "%-28s %-9s %10s %9s %9s %9s %9s %9s  %s\n", "SOURCE", "CLASS", "EVENTS/S",
+		"PAGES", "EXTFRAG", "PRED_LONG", "POLLUTED", "HUGE_BLK", "CGROUP");
 	for (unsigned int i = 0; i < n; i++) {
 		const struct fragml_source *s = &id->src[i];
 		char pages[24];
@@ -389,10 +448,11 @@ void fragml_ident_table(const struct fragml_ident *id, FILE *out, unsigned int l
 			snprintf(pages, sizeof(pages), "%llu o", (unsigned long long)s->slab_objs);
 		else
 			snprintf(pages, sizeof(pages), "%llu", (unsigned long long)s->pages);
-		fprintf(out, "%-28.28s %-9s %10.1f %9s %9llu %9llu %9lld %9lld\n", s->name,
+		fprintf(out, "%-28.28s %-9s %10.1f %9s %9llu %9llu %9lld %9lld  %s\n", s->name,
 			cls_name(s->cls), s->pages_per_s + s->extfrag_per_s, pages,
 			(unsigned long long)s->extfrag, (unsigned long long)s->predicted_long,
-			(long long)s->blocks_polluted, (long long)s->huge_blocked);
+			(long long)s->blocks_polluted, (long long)s->huge_blocked,
+			s->cgroup_path[0] ? s->cgroup_path : "-");
 	}
 	fprintf(out, "lost events %llu, tracking table full %llu, extfrag %llu, compactions %llu\n",
 		(unsigned long long)id->stats[FRAGML_STAT_LOST],
@@ -424,6 +484,8 @@ int fragml_ident_json(const struct fragml_ident *id, FILE *out, unsigned int lim
 		json_object_object_add(o, "tgid", json_object_new_int64(s->tgid));
 		json_object_object_add(o, "comm", json_object_new_string(comm));
 		json_object_object_add(o, "cgroup", json_object_new_int64((int64_t)s->cgroup));
+		json_object_object_add(o, "cgroup_path", s->cgroup_path[0] ?
+				       json_object_new_string(s->cgroup_path) : NULL);
 		json_object_object_add(o, "events_per_s", json_object_new_double(s->pages_per_s + s->extfrag_per_s));
 		json_object_object_add(o, "pages", json_object_new_int64((int64_t)s->pages));
 		json_object_object_add(o, "slab_objects", json_object_new_int64((int64_t)s->slab_objs));
@@ -438,7 +500,7 @@ int fragml_ident_json(const struct fragml_ident *id, FILE *out, unsigned int lim
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "sources", arr);
-	fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
+	fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);
 	return ferror(out) ? -EIO : 0;
 }
@@ -480,8 +542,9 @@ int fragml_ident_prometheus(const struct fragml_ident *id, FILE *out, unsigned i
 				continue;
 			fprintf(out, "%s{source=\"", m[j].name);
 			prom_label(out, s->name);
-			fprintf(out, "\",class=\"%s\",tgid=\"%u\"} %lld\n", cls_name(s->cls), s->tgid,
-				v[m[j].field]);
+			fprintf(out, "\",class=\"%s\",tgid=\"%u\",cgroup=\"", cls_name(s->cls), s->tgid);
+			prom_label(out, s->cgroup_path);
+			fprintf(out, "\"} %lld\n", v[m[j].field]);
 		}
 	}
 	fprintf(out, "# HELP fragml_lost_events_total Ring-buffer records dropped\n"

@@ -26,6 +26,7 @@
 
 #include "fragml_load.h"
 #include "fragml_collect_events.h"
+#include "fragml_identify.h"
 #include "testlib.h"
 
 #define BATCH 4096
@@ -973,6 +974,94 @@ TEST(site_table_published)
 		fragml_detach(&d, NULL);
 		tl_release_bpffs(bpffs);
 	}
+}
+
+/*
+ * fragml report names the cgroup of an application source: a child moved into
+ * a fresh cgroup v2 directory (by the parent, before it allocates) churns pipe
+ * pages; its rows in the identification view carry that directory's path, in
+ * the table and in the JSON.
+ */
+TEST(report_names_cgroup)
+{
+	struct fragml_open_opts oo = { .install = true, .no_policy = true, .identify = true };
+	const char *root = !access("/sys/fs/cgroup/cgroup.controllers", R_OK) ? "/sys/fs/cgroup" :
+			   !access("/sys/fs/cgroup/unified/cgroup.procs", R_OK) ? "/sys/fs/cgroup/unified" : NULL;
+	char bpffs[64] = "", cg[160], procs[192], want[64], *buf = NULL;
+	struct fragml_err err = { 0 };
+	struct fragml_handle *h = NULL;
+	struct fragml_ident id = { 0 };
+	unsigned int rows = 0, named = 0;
+	int go[2], st, fd;
+	size_t len = 0;
+	pid_t child;
+	FILE *f;
+
+	if (geteuid() != 0 || access(FRAGML_DEFAULT_BTF, R_OK))
+		SKIP(return, "needs root and kernel BTF");
+	if (!root)
+		SKIP(return, "no cgroup v2 hierarchy mounted (/sys/fs/cgroup or /sys/fs/cgroup/unified)");
+	snprintf(want, sizeof(want), "/fragml-test-report-%d", getpid());
+	snprintf(cg, sizeof(cg), "%s%s", root, want);
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
+	ASSERT_EQ(0, mkdir(cg, 0755)) TH_LOG("%s: %s", cg, strerror(errno));
+	ASSERT_EQ(0, tl_private_bpffs(bpffs, sizeof(bpffs)));
+	oo.bpffs = bpffs;
+	ASSERT_EQ(0, fragml_open(&h, &oo, NULL, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, pipe(go));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		char c;
+
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		pipe_churn(40);
+		_exit(0);
+	}
+	close(go[0]);
+	fd = open(procs, O_WRONLY);
+	EXPECT_LE(0, fd);
+	if (fd >= 0) {
+		EXPECT_LT(0, dprintf(fd, "%d", child));
+		close(fd);
+	}
+	EXPECT_EQ(1, write(go[1], "g", 1));
+	close(go[1]);
+	ASSERT_EQ(child, waitpid(child, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+	ASSERT_EQ(0, fragml_ident_read(&id, fragml_pin_dir(h), NULL, &err)) TH_LOG("%s", err.msg);
+	for (unsigned int i = 0; i < id.n; i++) {
+		/* slab:<cache> rows count objects per cache, not per cgroup */
+		if (id.src[i].tgid != (uint32_t)child || !strncmp(id.src[i].name, "slab:", 5))
+			continue;
+		rows++;
+		named += !strcmp(id.src[i].cgroup_path, want);
+		EXPECT_STREQ(want, id.src[i].cgroup_path) TH_LOG("%s", id.src[i].name);
+	}
+	TH_LOG("%u rows of the child, %u naming %s", rows, named, want);
+	EXPECT_LT(0u, rows);
+	f = open_memstream(&buf, &len);
+	ASSERT_NE(NULL, f);
+	fragml_ident_table(&id, f, 0);
+	fragml_ident_json(&id, f, 0);
+	fclose(f);
+	EXPECT_NE(NULL, strstr(buf, "  CGROUP"));
+	EXPECT_TRUE(strstr(buf, want) != NULL) TH_LOG("table without %s", want);
+	snprintf(procs, sizeof(procs), "\"cgroup_path\":\"%s\"", want);
+	EXPECT_TRUE(strstr(buf, procs) != NULL) TH_LOG("JSON without %s", procs);
+	free(buf);
+	fragml_ident_free(&id);
+	fragml_close(h);
+	{
+		struct fragml_open_opts d = { .bpffs = bpffs };
+
+		fragml_detach(&d, NULL);
+		tl_release_bpffs(bpffs);
+	}
+	rmdir(cg);
 }
 
 TEST(environment_errors)
