@@ -211,15 +211,13 @@ static __always_inline const struct fragml_blob *fragml_evaluate(__u32 hook,
 {
 	const struct fragml_blob *m = fragml_model_get(hook);
 
-	if (!m || !m->version) {
-		res->version = 0;
-		res->action = 0;
-		res->score = 0;
-		return NULL;
-	}
+	/* zeroed first: the no-model answer, and initialised memory for the
+	 * global function, which the verifier checks apart from this caller */
 	res->version = 0;
 	res->action = 0;
 	res->score = 0;
+	if (!m || !m->version)
+		return NULL;
 	fragml_eval_blob_g(m, v, res);
 	return m;
 }
