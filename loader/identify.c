@@ -234,6 +234,59 @@ static struct fragml_source *find_prev(const struct fragml_ident *p, const struc
 	return NULL;
 }
 
+/*
+ * Cgroup paths.  The id the observe programs record (bpf_get_current_cgroup_id())
+ * is the kernfs node id of the task's cgroup v2 directory, which is that
+ * directory's inode number: one walk of the cgroup2 mount names them all.
+ * nftw() takes no argument for its callback, hence the file-scope state; the
+ * readers (fragml report, fragml top) are single-threaded.
+ */
+#define FRAGML_CGROUP2_MAGIC 0x63677270	/* CGROUP2_SUPER_MAGIC */
+
+static struct {
+	struct fragml_ident *id;
+	size_t rootlen;
+	unsigned int left;
+} cgw;
+
+static int cg_visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (type != FTW_D)
+		return 0;
+	for (unsigned int i = 0; i < cgw.id->n; i++) {
+		struct fragml_source *s = &cgw.id->src[i];
+
+		if (s->cgroup != (uint64_t)st->st_ino || s->cgroup_path[0])
+			continue;
+		snprintf(s->cgroup_path, sizeof(s->cgroup_path), "%s",
+			 path[cgw.rootlen] ? path + cgw.rootlen : "/");
+		cgw.left--;
+	}
+	return cgw.left ? 0 : 1;	/* non-zero stops the walk */
+}
+
+/* Fill the cgroup_path left empty where a cgroup2 mount holds the id ($FRAGML_CGROUP_ROOT,
+ * else /sys/fs/cgroup or, on a hybrid hierarchy, /sys/fs/cgroup/unified). */
+static void resolve_cgroups(struct fragml_ident *id)
+{
+	const char *roots[] = { getenv("FRAGML_CGROUP_ROOT"), "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	struct statfs sf;
+
+	cgw.id = id;
+	cgw.left = 0;
+	for (unsigned int i = 0; i < id->n; i++)
+		cgw.left += id->src[i].cgroup && !id->src[i].cgroup_path[0];
+	for (unsigned int r = 0; r < sizeof(roots) / sizeof(roots[0]) && cgw.left; r++) {
+		if (!roots[r] || statfs(roots[r], &sf) || sf.f_type != FRAGML_CGROUP2_MAGIC)
+			continue;
+		cgw.rootlen = strlen(roots[r]);
+		nftw(roots[r], cg_visit, 16, FTW_PHYS | FTW_MOUNT);
+		break;
+	}
+	cgw.id = NULL;
+}
+
 int fragml_ident_read_fds(struct fragml_ident *id, int src_fd, int slab_fd, int stats_fd,
 			  const struct fragml_ident *prev, struct fragml_err *err)
 {
@@ -323,62 +376,12 @@ int fragml_ident_read_fds(struct fragml_ident *id, int src_fd, int slab_fd, int 
 			s->pages_per_s = (s->pages + s->slab_objs - p->pages - p->slab_objs) / dt;
 			s->extfrag_per_s = (s->extfrag - p->extfrag) / dt;
 		}
+		if (p && p->cgroup == s->cgroup)	/* named at the previous read */
+			memcpy(s->cgroup_path, p->cgroup_path, sizeof(s->cgroup_path));
 	}
+	resolve_cgroups(id);
 	qsort(id->src, id->n, sizeof(*id->src), src_rank);
 	return 0;
-}
-
-/*
- * Cgroup paths.  The id the observe programs record (bpf_get_current_cgroup_id())
- * is the kernfs node id of the task's cgroup v2 directory, which is that
- * directory's inode number: one walk of the cgroup2 mount names them all.
- * nftw() takes no argument for its callback, hence the file-scope state; the
- * readers (fragml report, fragml top) are single-threaded.
- */
-#define FRAGML_CGROUP2_MAGIC 0x63677270	/* CGROUP2_SUPER_MAGIC */
-
-static struct {
-	struct fragml_ident *id;
-	size_t rootlen;
-	unsigned int left;
-} cgw;
-
-static int cg_visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)ftw;
-	if (type != FTW_D)
-		return 0;
-	for (unsigned int i = 0; i < cgw.id->n; i++) {
-		struct fragml_source *s = &cgw.id->src[i];
-
-		if (s->cgroup != (uint64_t)st->st_ino || s->cgroup_path[0])
-			continue;
-		snprintf(s->cgroup_path, sizeof(s->cgroup_path), "%s",
-			 path[cgw.rootlen] ? path + cgw.rootlen : "/");
-		cgw.left--;
-	}
-	return cgw.left ? 0 : 1;	/* non-zero stops the walk */
-}
-
-/* Fill cgroup_path where a cgroup2 mount holds the id ($FRAGML_CGROUP_ROOT,
- * else /sys/fs/cgroup or, on a hybrid hierarchy, /sys/fs/cgroup/unified). */
-static void resolve_cgroups(struct fragml_ident *id)
-{
-	const char *roots[] = { getenv("FRAGML_CGROUP_ROOT"), "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
-	struct statfs sf;
-
-	cgw.id = id;
-	cgw.left = 0;
-	for (unsigned int i = 0; i < id->n; i++)
-		cgw.left += id->src[i].cgroup != 0;
-	for (unsigned int r = 0; r < sizeof(roots) / sizeof(roots[0]) && cgw.left; r++) {
-		if (!roots[r] || statfs(roots[r], &sf) || sf.f_type != FRAGML_CGROUP2_MAGIC)
-			continue;
-		cgw.rootlen = strlen(roots[r]);
-		nftw(roots[r], cg_visit, 16, FTW_PHYS | FTW_MOUNT);
-		break;
-	}
-	cgw.id = NULL;
 }
 
 int fragml_ident_read(struct fragml_ident *id, const char *dir, const struct fragml_ident *prev,
@@ -410,8 +413,6 @@ int fragml_ident_read(struct fragml_ident *id, const char *dir, const struct fra
 	snprintf(p, sizeof(p), "%s/fragml_stats", dir);
 	stats_fd = bpf_obj_get(p);
 	ret = fragml_ident_read_fds(id, src_fd, slab_fd, stats_fd, prev, err);
-	if (!ret)
-		resolve_cgroups(id);
 	close(src_fd);
 	if (slab_fd >= 0)
 		close(slab_fd);

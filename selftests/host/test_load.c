@@ -987,7 +987,7 @@ TEST(report_names_cgroup)
 	struct fragml_open_opts oo = { .install = true, .no_policy = true, .identify = true };
 	const char *root = !access("/sys/fs/cgroup/cgroup.controllers", R_OK) ? "/sys/fs/cgroup" :
 			   !access("/sys/fs/cgroup/unified/cgroup.procs", R_OK) ? "/sys/fs/cgroup/unified" : NULL;
-	char bpffs[64] = "", cg[160], procs[192], want[64], *buf = NULL;
+	char bpffs[64] = "", cg[160], procs[192], want[64], key[96], *buf = NULL;
 	struct fragml_err err = { 0 };
 	struct fragml_handle *h = NULL;
 	struct fragml_ident id = { 0 };
@@ -1050,8 +1050,8 @@ TEST(report_names_cgroup)
 	fclose(f);
 	EXPECT_NE(NULL, strstr(buf, "  CGROUP"));
 	EXPECT_TRUE(strstr(buf, want) != NULL) TH_LOG("table without %s", want);
-	snprintf(procs, sizeof(procs), "\"cgroup_path\":\"%s\"", want);
-	EXPECT_TRUE(strstr(buf, procs) != NULL) TH_LOG("JSON without %s", procs);
+	snprintf(key, sizeof(key), "\"cgroup_path\":\"%s\"", want);
+	EXPECT_TRUE(strstr(buf, key) != NULL) TH_LOG("JSON without %s", key);
 	free(buf);
 	fragml_ident_free(&id);
 	fragml_close(h);
