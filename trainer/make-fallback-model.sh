@@ -143,18 +143,22 @@ cost_model() {
 	local name=$1 title=$2 feats=$3 d
 	shift 3
 	local sets=("$@")
+	# each collection padded to the registry (.raw.csv) and labelled with the budget (.csv)
 	for d in "${sets[@]}"; do
 		"$(dirname "$0")/pad-features.sh" "$data/$d.csv.gz" "$work/$d.raw.csv"
+		awk -F, -v B="$budget" 'BEGIN { OFS = "," }
+			NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "label") l = i; if ($i == "swap_share") w = i }
+				  if (!l || !w) { print "cost data: no label or swap_share column" > "/dev/stderr"; exit 1 }
+				  print; next }
+			{ $l = ($l == 1 && $w != "" && $w <= B) ? 1 : 0; print }' \
+			"$work/$d.raw.csv" > "$work/$d.csv"
 	done
-	# one table: the first file's header, every file's rows
-	{ head -1 "$work/${sets[0]}.raw.csv"; for d in "${sets[@]}"; do tail -n +2 "$work/$d.raw.csv"; done; } \
-		> "$work/$name-data.raw.csv"
-	awk -F, -v B="$budget" 'BEGIN { OFS = "," }
-		NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "label") l = i; if ($i == "swap_share") w = i }
-			  if (!l || !w) { print "cost data: no label or swap_share column" > "/dev/stderr"; exit 1 }
-			  print; next }
-		{ $l = ($l == 1 && $w != "" && $w <= B) ? 1 : 0; print }' \
-		"$work/$name-data.raw.csv" > "$work/$name-data.csv"
+	# one table of each kind: the first file's header, every file's rows
+	local ext
+	for ext in raw.csv csv; do
+		{ head -1 "$work/${sets[0]}.$ext"; for d in "${sets[@]}"; do tail -n +2 "$work/$d.$ext"; done; } \
+			> "$work/$name-data.$ext"
+	done
 	local nargs=(--hook fallback --kind binary --trees 8 --max-depth 2 --min-child-weight 5 --seed "$seed"
 		     --test-workloads holes-pipes --features "$feats" --threshold prob:0.5 --loo)
 	(cd "$models" && "$FRAGML_BIN/fragml-train" "${nargs[@]}" --data "$work/$name-data.csv" \
@@ -190,7 +194,7 @@ cost_model() {
 		echo "| file | rows | label 1 (after the budget) | sha256 |"
 		echo "|---|---|---|---|"
 		for d in "${sets[@]}"; do
-			echo "| $d.csv.gz | $(rows "$work/$d.raw.csv") | $(awk -F, -v B="$budget" 'NR==1{for(i=1;i<=NF;i++){if($i=="label")l=i;if($i=="swap_share")w=i};next}{p+=($l==1&&$w!=""&&$w<=B)}END{print p+0}' "$work/$d.raw.csv") | \`$(sha256sum "$data/$d.csv.gz" | cut -c1-16)…\` |"
+			echo "| $d.csv.gz | $(rows "$work/$d.csv") | $(pos "$work/$d.csv") | \`$(sha256sum "$data/$d.csv.gz" | cut -c1-16)…\` |"
 		done
 		echo
 		for d in "${sets[@]}"; do
