@@ -52,6 +52,17 @@ $(OBJ)/selftests/bench/bench_infer.o: $(GEN)/bench_ifelse.h
 bench-infer: $(BENCH_INFER)
 	@$(BENCH_INFER) | tee $(BUILD)/bench-infer.md
 
+BENCH_VERIFIER := $(BUILD)/selftests/bench/bench_verifier
+BENCH_TARGETS += bench-verifier
+$(BENCH_VERIFIER): $(OBJ)/selftests/bench/bench_verifier.o
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDLIBS_BPF)
+
+## bench-verifier: instructions the verifier processes and its time, per program of the objects the host loads
+.PHONY: bench-verifier
+bench-verifier: $(BENCH_VERIFIER) $(addprefix $(BUILD)/bpf/,fragml_core.bpf.o fragml_observe.bpf.o fragml_collect.bpf.o)
+	@$(BENCH_VERIFIER) $(filter %.bpf.o,$^) | tee $(BUILD)/bench-verifier.md
+
 BENCH_DATASET := $(BUILD)/selftests/bench/bench_dataset
 BENCH_TARGETS += bench-dataset
 
