@@ -72,7 +72,7 @@ int BPF_PROG(fragml_collect_fault, unsigned long address, struct pt_regs *regs,
 
 		if (!v)
 			return 0;
-		fragml_thp_features(v, now, bpf_get_current_task_btf(), t, address, 0);
+		fragml_thp_features(v, now, t, address, 0);
 		r = fragml_reserve(sizeof(*r));
 		if (!r)
 			return 0;

@@ -173,11 +173,17 @@ static __always_inline __u64 fragml_site_mix(__u64 h, __u64 w)
 	return h ^ (h >> 29);
 }
 
-/* Site id of the allocation being traced (0: none found).  `fallback`: at
- * mm_page_alloc_extfrag rather than mm_page_alloc. */
-static __always_inline __u64 fragml_site_id(void *ctx, struct task_struct *task, int kthread,
-					     int fallback)
+/*
+ * Site id of the allocation being traced (0: none found).  `fallback`: at
+ * mm_page_alloc_extfrag rather than mm_page_alloc.  A global function, like
+ * fragml_alloc_class() and fragml_thp_features(): the verifier checks it once
+ * per program instead of once per state its caller reaches the call in (the
+ * lifetime hooks' branches multiplied their unrolled loops: see "Load time"
+ * in docs/performance.md).
+ */
+__noinline __u64 fragml_site_id(void *ctx __arg_ctx, int kthread, int fallback)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 entry = (__u64)&__alloc_frozen_pages_noprof, text = (__u64)&_text;
 	__u64 hi = fragml_site_entry_ret, h = 0x6a09e667f3bcc909ULL;
 	struct fragml_site_buf *st;
@@ -507,9 +513,10 @@ static __always_inline __u32 fragml_alloc_class_walk(void *ctx)
  * user fault, else page cache.  Unmovable/reclaimable: the innermost kernel
  * stack frame inside a registered call site (fragml_alloc_class_walk), cached
  * per thread by (gfp, order, migratetype) and revalidated on 1 hit in 16.
+ * A global function (see fragml_site_id()).
  */
-static __always_inline __u32 fragml_alloc_class(void *ctx, int migratetype, __u64 fault_addr,
-						 __u32 gfp, __u32 order)
+__noinline __u32 fragml_alloc_class(void *ctx __arg_ctx, int migratetype, __u64 fault_addr,
+				    __u32 gfp, __u32 order)
 {
 	struct fragml_cls_cache *cc;
 	__u32 key, cls;
@@ -745,12 +752,13 @@ static long fragml_vma_cb(struct task_struct *task, struct vm_area_struct *vma, 
  * allocation) or at the huge page it allocated (observe, `allocated` set:
  * the node's counts are taken back to before it, where the policy decided).
  * The allocation's gfp is not known at the fault: gfp_bits is an
- * enforce-mode feature of this hook. */
-static __always_inline void fragml_thp_features(struct fragml_vec *v, __u64 now,
-						struct task_struct *task,
-						struct fragml_task_state *t, __u64 addr,
-						int allocated)
+ * enforce-mode feature of this hook.  A global function (see
+ * fragml_site_id()): `v` and `t` may be NULL as far as the verifier knows.
+ */
+__noinline int fragml_thp_features(struct fragml_vec *v, __u64 now,
+				   struct fragml_task_state *t, __u64 addr, int allocated)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct fragml_vma_info vi = {};
 	struct fragml_thp_in in = {};
 	__u64 region = addr & ~(FRAGML_HPAGE_SIZE - 1);
@@ -781,7 +789,9 @@ static __always_inline void fragml_thp_features(struct fragml_vec *v, __u64 now,
 		}
 		in.have_node = 1;
 	}
-	fragml_vec_thp(v, now, &in, t, fragml_glob_get(now));
+	if (v)
+		fragml_vec_thp(v, now, &in, t, fragml_glob_get(now));
+	return 0;
 }
 
 /* Compaction hook: at mm_compaction_begin of one zone. */

@@ -391,7 +391,7 @@ static __always_inline int fragml_on_thp_alloc(void *ctx, struct task_struct *ta
 		if (v) {
 			struct fragml_result res;
 
-			fragml_thp_features(v, now, task, had_state ? t : NULL, fault_addr, 1);
+			fragml_thp_features(v, now, had_state ? t : NULL, fault_addr, 1);
 			fragml_vaudit_note(FRAGML_HOOK_THP_FAULT, FRAGML_VAUDIT_OBSERVE, tgid,
 					   fault_addr >> (12 + FRAGML_HPAGE_ORDER), v);
 			fragml_decide_observed(FRAGML_HOOK_THP_FAULT, v, &res);
@@ -553,7 +553,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 	if (mt == MIGRATE_MOVABLE)
 		fault_addr = fragml_fault_addr();	/* a movable fallback: anon or page cache */
 	else if (fragml_sites_wanted())
-		site = fragml_site_id(ctx, task, kthread, extfrag);
+		site = fragml_site_id(ctx, kthread, extfrag);
 	/* one lookup of the site's entry: for the feature and the count */
 	sl = site ? bpf_map_lookup_elem(&fragml_site_life, &site) : NULL;
 	if (!kthread) {
