@@ -76,7 +76,7 @@ const volatile __u32 track_sample_shift = FRAGML_TRACK_SAMPLE_SHIFT;
 const volatile __u32 live_sample_shift = FRAGML_LIVE_SAMPLE_SHIFT;
 const volatile __u32 slab_sample_shift = FRAGML_SLAB_SAMPLE_SHIFT;
 #endif
-const volatile __u64 lifetime_T_ns = 10ULL * FRAGML_NSEC_PER_SEC;
+const volatile __u64 lifetime_T_ns = FRAGML_OBSERVE_LIFETIME_T_NS;
 const volatile __u32 want_stacks = 0;
 /* What the loader asked for (docs/operator.md, "Kernel memory").  A path that
  * is off is dead code for the verifier, and its maps are not created:
@@ -109,6 +109,7 @@ struct {
 	__uint(max_entries, 262144);
 	__type(key, __u64);			/* the page's key (above) */
 	__type(value, struct fragml_live);
+	FRAGML_IDENT_PIN	/* fragml report judges the pages still alive */
 } fragml_live SEC(".maps");
 
 /*
@@ -492,6 +493,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 	struct fragml_vec *v;
 	__u64 fault_addr = 0, site = 0;
 	struct fragml_site_life *sl;
+	__u32 pred = 0;
 
 #ifdef FRAGML_FEED
 	if (mt == MIGRATE_MOVABLE)
@@ -605,12 +607,15 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 			 * the placement and fallback hooks of the policy */
 			if (t && mt != MIGRATE_MOVABLE)
 				fragml_task_note_pred(t, res.action == FRAGML_LIFETIME_LONG);
+			/* judged at the page's free (fragml_on_free) */
+			pred = res.action == FRAGML_LIFETIME_LONG ? FRAGML_PRED_LONG : FRAGML_PRED_SHORT;
 		}
 	}
 #endif
 	if (follow && want_live) {
 		struct fragml_live lv = {
 			.ts = now, .src = sk, .order = order, .alloc_mt = mt, .site = site,
+			.pred = pred,
 		};
 
 		if (extfrag && want_ident) {
@@ -707,6 +712,7 @@ static __always_inline int fragml_on_free(__u64 pg)
 	struct fragml_live *lv;
 	struct fragml_task_state *t;
 	__u64 now;
+	int lived_long;
 
 	if (!want_live)
 		return 0;
@@ -716,16 +722,24 @@ static __always_inline int fragml_on_free(__u64 pg)
 	if (!lv)
 		return 0;
 	now = bpf_ktime_get_ns();
+	lived_long = now - lv->ts >= lifetime_T_ns;
 	/* the online correction of the site lifetime table */
-	fragml_site_note_fate(lv->site, now - lv->ts >= lifetime_T_ns);
+	fragml_site_note_fate(lv->site, lived_long);
 	if (lv->src.tgid) {
 		t = bpf_map_lookup_elem(&fragml_task_state, &lv->src.tgid);
 		if (t) {
-			if (now - lv->ts >= lifetime_T_ns)
+			if (lived_long)
 				t->long_cnt++;
 			else
 				t->short_cnt++;
 		}
+	}
+	if (want_ident && lv->pred) {
+		/* the model's precision per source (fragml report) */
+		struct fragml_src_val *s = bpf_map_lookup_elem(&fragml_src, &lv->src);
+
+		if (s)
+			s->fate[FRAGML_FATE(lv->pred == FRAGML_PRED_LONG, lived_long) & 3]++;
 	}
 	if (want_ident && lv->in_mixed_block) {
 		__u64 blk = fragml_block_of(pg);

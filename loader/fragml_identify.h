@@ -48,7 +48,20 @@ struct fragml_source {
 	double extfrag_per_s;
 	uint64_t slab_objs;		/* slab rows only */
 	uint64_t slab_pages;
+	/*
+	 * The lifetime model judged on the source's followed pages whose fate
+	 * is known: freed (counted by the kernel at the free) or still alive
+	 * after T (counted by fragml_ident_read() in the live-page map).  Index
+	 * FRAGML_FATE(predicted long, lived >= T).  All 0 without a lifetime
+	 * model or without tracking.
+	 */
+	uint64_t fate[4];
 };
+
+/* Precision and recall of "long-lived" for one source; < 0 where undefined
+ * (nothing predicted long, or nothing lived long). */
+double fragml_source_precision(const struct fragml_source *s);
+double fragml_source_recall(const struct fragml_source *s);
 
 struct fragml_ident {
 	unsigned int n;
@@ -57,14 +70,19 @@ struct fragml_ident {
 	uint64_t ts_ns;
 };
 
-/* Read and rank the sources from the maps pinned in `dir` (NULL: /sys/fs/bpf/fragml).
- * `prev` (may be NULL) gives rates.  Free with fragml_ident_free(). */
+/* Read and rank the sources from the maps pinned in `dir` (NULL: /sys/fs/bpf/fragml),
+ * with the fates of the pages still alive (fragml_live, pinned with --identify)
+ * added to fate[].  `prev` (may be NULL) gives rates.  Free with fragml_ident_free(). */
 int fragml_ident_read(struct fragml_ident *id, const char *dir, const struct fragml_ident *prev,
 		      struct fragml_err *err);
 /* Same from map fds (the collector's own maps). */
 int fragml_ident_read_fds(struct fragml_ident *id, int src_fd, int slab_fd, int stats_fd,
 			  const struct fragml_ident *prev, struct fragml_err *err);
 void fragml_ident_free(struct fragml_ident *id);
+/* Add the followed pages alive for at least `T_ns` (live-page map `live_fd`)
+ * to their source's fate[] (by their prediction).  Returns how many were added. */
+long fragml_ident_judge_alive(struct fragml_ident *id, int live_fd, uint64_t T_ns,
+			      struct fragml_err *err);
 
 /* Renderers; `limit` rows (0 = all). */
 void fragml_ident_table(const struct fragml_ident *id, FILE *out, unsigned int limit);

@@ -336,6 +336,7 @@ int fragml_ident_read_fds(struct fragml_ident *id, int src_fd, int slab_fd, int 
 		s->thp_faults = v.thp_faults;
 		s->blocks_polluted = v.blocks_polluted > 0 ? v.blocks_polluted : 0;
 		s->huge_blocked = v.huge_blocked > 0 ? v.huge_blocked : 0;
+		memcpy(s->fate, v.fate, sizeof(s->fate));
 	}
 	if (slab_fd >= 0) {
 		for (kp = NULL; !bpf_map_get_next_key(slab_fd, kp, &snk); kp = &sk) {
@@ -388,7 +389,7 @@ int fragml_ident_read(struct fragml_ident *id, const char *dir, const struct fra
 		      struct fragml_err *err)
 {
 	char p[PATH_MAX];
-	int src_fd, slab_fd, stats_fd, ret;
+	int src_fd, slab_fd, stats_fd, live_fd, ret;
 
 	if (!dir)
 		dir = FRAGML_PIN_DIR;
@@ -413,12 +414,126 @@ int fragml_ident_read(struct fragml_ident *id, const char *dir, const struct fra
 	snprintf(p, sizeof(p), "%s/fragml_stats", dir);
 	stats_fd = bpf_obj_get(p);
 	ret = fragml_ident_read_fds(id, src_fd, slab_fd, stats_fd, prev, err);
+	snprintf(p, sizeof(p), "%s/fragml_live", dir);
+	live_fd = ret ? -1 : bpf_obj_get(p);	/* absent without tracking */
+	if (live_fd >= 0) {
+		if (fragml_ident_judge_alive(id, live_fd, FRAGML_OBSERVE_LIFETIME_T_NS, err) < 0) {
+			fragml_ident_free(id);
+			ret = err ? err->code : -EIO;
+		}
+		close(live_fd);
+	}
 	close(src_fd);
 	if (slab_fd >= 0)
 		close(slab_fd);
 	if (stats_fd >= 0)
 		close(stats_fd);
 	return ret;
+}
+
+/* The sources read from fragml_src (not the slab rows), by (tgid, class). */
+static int by_key(const void *a, const void *b, void *arg)
+{
+	const struct fragml_source *src = arg, *x = &src[*(const unsigned int *)a],
+				   *y = &src[*(const unsigned int *)b];
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	return x->cls < y->cls ? -1 : x->cls > y->cls;
+}
+
+static int is_src_row(const struct fragml_source *s)
+{
+	return strncmp(s->name, "slab:", 5) != 0;
+}
+
+static struct fragml_source *find_src(struct fragml_ident *id, const unsigned int *ix,
+				      unsigned int n, const struct fragml_src_key *k)
+{
+	unsigned int lo = 0, hi = n;
+
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+		const struct fragml_source *s = &id->src[ix[mid]];
+
+		if (s->tgid == k->tgid && s->cls == k->cls)
+			return &id->src[ix[mid]];
+		if (s->tgid < k->tgid || (s->tgid == k->tgid && s->cls < k->cls))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+long fragml_ident_judge_alive(struct fragml_ident *id, int live_fd, uint64_t T_ns,
+			      struct fragml_err *err)
+{
+	enum { BATCH = 1024 };
+	uint64_t now = loader_mono_ns(), *keys = NULL, token = 0;
+	struct fragml_live *vals = NULL;
+	unsigned int *ix = NULL, n = 0;
+	long added = 0;
+	bool first = true;
+
+	ix = calloc(id->n ? id->n : 1, sizeof(*ix));
+	keys = calloc(BATCH, sizeof(*keys));
+	vals = calloc(BATCH, sizeof(*vals));
+	if (!ix || !keys || !vals) {
+		added = fragml_err_set(err, -ENOMEM, "fragml_live: out of memory");
+		goto out;
+	}
+	for (unsigned int i = 0; i < id->n; i++)
+		if (is_src_row(&id->src[i]))
+			ix[n++] = i;
+	qsort_r(ix, n, sizeof(*ix), by_key, id->src);
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+		__u32 count = BATCH;
+		int r = bpf_map_lookup_batch(live_fd, first ? NULL : &token, &token, keys, vals,
+					     &count, &bo);
+		int done = r < 0 && errno == ENOENT;
+
+		if (r < 0 && !done) {
+			added = fragml_err_set(err, -errno, "fragml_live: batch lookup failed: %s",
+					       strerror(errno));
+			goto out;
+		}
+		first = false;
+		for (__u32 i = 0; i < count; i++) {
+			const struct fragml_live *lv = &vals[i];
+			struct fragml_source *s;
+
+			if (!lv->pred || now < lv->ts || now - lv->ts < T_ns)
+				continue;	/* undecided, or its fate not known yet */
+			s = find_src(id, ix, n, &lv->src);
+			if (!s)
+				continue;
+			s->fate[FRAGML_FATE(lv->pred == FRAGML_PRED_LONG, 1)]++;
+			added++;
+		}
+		if (done)
+			break;
+	}
+out:
+	free(ix);
+	free(keys);
+	free(vals);
+	return added;
+}
+
+double fragml_source_precision(const struct fragml_source *s)
+{
+	uint64_t tp = s->fate[FRAGML_FATE(1, 1)], fp = s->fate[FRAGML_FATE(1, 0)];
+
+	return tp + fp ? (double)tp / (double)(tp + fp) : -1;
+}
+
+double fragml_source_recall(const struct fragml_source *s)
+{
+	uint64_t tp = s->fate[FRAGML_FATE(1, 1)], fn = s->fate[FRAGML_FATE(0, 1)];
+
+	return tp + fn ? (double)tp / (double)(tp + fn) : -1;
 }
 
 void fragml_ident_free(struct fragml_ident *id)
@@ -438,23 +553,31 @@ static const char *cls_name(unsigned int c)
 void fragml_ident_table(const struct fragml_ident *id, FILE *out, unsigned int limit)
 {
 	unsigned int n = limit && limit < id->n ? limit : id->n;
+	long long polluted = 0;
 
-	fprintf(out, "%-28s %-9s %10s %9s %9s %9s %9s %9s  %s\n", "SOURCE", "CLASS", "EVENTS/S",
-		"PAGES", "EXTFRAG", "PRED_LONG", "POLLUTED", "HUGE_BLK", "CGROUP");
+	fprintf(out, "%-28s %-9s %10s %9s %9s %9s %5s %9s %9s  %s\n", "SOURCE", "CLASS", "EVENTS/S",
+		"PAGES", "EXTFRAG", "PRED_LONG", "PREC", "POLLUTED", "HUGE_BLK", "CGROUP");
 	for (unsigned int i = 0; i < n; i++) {
 		const struct fragml_source *s = &id->src[i];
-		char pages[24];
+		double pr = fragml_source_precision(s);
+		char pages[24], prec[16] = "-";
 
 		if (s->cls == FRAGML_CLASS_SLAB && !strncmp(s->name, "slab:", 5))
 			snprintf(pages, sizeof(pages), "%llu o", (unsigned long long)s->slab_objs);
 		else
 			snprintf(pages, sizeof(pages), "%llu", (unsigned long long)s->pages);
-		fprintf(out, "%-28.28s %-9s %10.1f %9s %9llu %9llu %9lld %9lld  %s\n", s->name,
+		if (pr >= 0)
+			snprintf(prec, sizeof(prec), "%.2f", pr);
+		fprintf(out, "%-28.28s %-9s %10.1f %9s %9llu %9llu %5s %9lld %9lld  %s\n", s->name,
 			cls_name(s->cls), s->pages_per_s + s->extfrag_per_s, pages,
-			(unsigned long long)s->extfrag, (unsigned long long)s->predicted_long,
+			(unsigned long long)s->extfrag, (unsigned long long)s->predicted_long, prec,
 			(long long)s->blocks_polluted, (long long)s->huge_blocked,
 			s->cgroup_path[0] ? s->cgroup_path : "-");
 	}
+	for (unsigned int i = 0; i < id->n; i++)
+		polluted += id->src[i].blocks_polluted;
+	fprintf(out, "pageblocks polluted now %lld (POLLUTED of every source; --json: each one's polluted_share)\n",
+		(long long)polluted);
 	fprintf(out, "lost events %llu, tracking table full %llu, extfrag %llu, compactions %llu\n",
 		(unsigned long long)id->stats[FRAGML_STAT_LOST],
 		(unsigned long long)id->stats[FRAGML_STAT_TRACK_FULL],
@@ -466,12 +589,16 @@ int fragml_ident_json(const struct fragml_ident *id, FILE *out, unsigned int lim
 {
 	unsigned int n = limit && limit < id->n ? limit : id->n;
 	json_object *root = json_object_new_object(), *arr = json_object_new_array();
+	int64_t polluted = 0;
 
 	json_object_object_add(root, "ts_ns", json_object_new_int64((int64_t)id->ts_ns));
 	json_object_object_add(root, "lost_events", json_object_new_int64((int64_t)id->stats[FRAGML_STAT_LOST]));
 	json_object_object_add(root, "track_full", json_object_new_int64((int64_t)id->stats[FRAGML_STAT_TRACK_FULL]));
 	json_object_object_add(root, "extfrag", json_object_new_int64((int64_t)id->stats[FRAGML_STAT_EXTFRAG]));
 	json_object_object_add(root, "compactions", json_object_new_int64((int64_t)id->stats[FRAGML_STAT_COMPACT]));
+	for (unsigned int i = 0; i < id->n; i++)
+		polluted += id->src[i].blocks_polluted;
+	json_object_object_add(root, "blocks_polluted", json_object_new_int64(polluted));
 	for (unsigned int i = 0; i < n; i++) {
 		const struct fragml_source *s = &id->src[i];
 		json_object *o = json_object_new_object();
@@ -496,8 +623,27 @@ int fragml_ident_json(const struct fragml_ident *id, FILE *out, unsigned int lim
 		json_object_object_add(o, "decided", json_object_new_int64((int64_t)s->decided));
 		json_object_object_add(o, "predicted_long", json_object_new_int64((int64_t)s->predicted_long));
 		json_object_object_add(o, "blocks_polluted", json_object_new_int64(s->blocks_polluted));
+		/* the source's share of the pageblocks polluted now (null: none is) */
+		json_object_object_add(o, "polluted_share", polluted ?
+				       json_object_new_double((double)s->blocks_polluted / (double)polluted) : NULL);
 		json_object_object_add(o, "huge_blocked", json_object_new_int64(s->huge_blocked));
 		json_object_object_add(o, "thp_faults", json_object_new_int64((int64_t)s->thp_faults));
+		{
+			json_object *f = json_object_new_object();
+			double pr = fragml_source_precision(s), rc = fragml_source_recall(s);
+
+			json_object_object_add(f, "predicted_long_lived_long",
+					       json_object_new_int64((int64_t)s->fate[FRAGML_FATE(1, 1)]));
+			json_object_object_add(f, "predicted_long_lived_short",
+					       json_object_new_int64((int64_t)s->fate[FRAGML_FATE(1, 0)]));
+			json_object_object_add(f, "predicted_short_lived_long",
+					       json_object_new_int64((int64_t)s->fate[FRAGML_FATE(0, 1)]));
+			json_object_object_add(f, "predicted_short_lived_short",
+					       json_object_new_int64((int64_t)s->fate[FRAGML_FATE(0, 0)]));
+			json_object_object_add(o, "judged", f);
+			json_object_object_add(o, "precision", pr >= 0 ? json_object_new_double(pr) : NULL);
+			json_object_object_add(o, "recall", rc >= 0 ? json_object_new_double(rc) : NULL);
+		}
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "sources", arr);
@@ -547,6 +693,20 @@ int fragml_ident_prometheus(const struct fragml_ident *id, FILE *out, unsigned i
 			prom_label(out, s->cgroup_path);
 			fprintf(out, "\"} %lld\n", v[m[j].field]);
 		}
+	}
+	fprintf(out, "# HELP fragml_source_lifetime_precision Share of the source's followed pages predicted long-lived that lived at least T\n"
+		"# TYPE fragml_source_lifetime_precision gauge\n");
+	for (unsigned int i = 0; i < n; i++) {
+		const struct fragml_source *s = &id->src[i];
+		double pr = fragml_source_precision(s);
+
+		if (pr < 0)
+			continue;
+		fprintf(out, "fragml_source_lifetime_precision{source=\"");
+		prom_label(out, s->name);
+		fprintf(out, "\",class=\"%s\",tgid=\"%u\",cgroup=\"", cls_name(s->cls), s->tgid);
+		prom_label(out, s->cgroup_path);
+		fprintf(out, "\"} %.4f\n", pr);
 	}
 	fprintf(out, "# HELP fragml_lost_events_total Ring-buffer records dropped\n"
 		"# TYPE fragml_lost_events_total counter\nfragml_lost_events_total %llu\n",

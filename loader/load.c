@@ -193,6 +193,8 @@ static void size_observe(struct fragml_observe *obs, const struct fragml_open_op
 	bpf_map__set_max_entries(obs->maps.fragml_src, ts.sources);
 	bpf_map__set_max_entries(obs->maps.fragml_src_slab, ts.slab_sources);
 	bpf_map__set_autocreate(obs->maps.fragml_live, live);
+	if (!o->identify)
+		bpf_map__set_pin_path(obs->maps.fragml_live, NULL);	/* pinned for fragml report */
 	bpf_map__set_autocreate(obs->maps.fragml_track_filter, live);
 	bpf_program__set_autoload(obs->progs.fragml_observe_free, live);
 	bpf_map__set_autocreate(obs->maps.fragml_src, o->identify);

@@ -126,7 +126,13 @@ struct fragml_src_val {
 	__s64 huge_blocked;	/* ... of them pinned by unmovable/reclaimable pages */
 	__u64 thp_faults;	/* order-9 allocations in user faults */
 	__u64 last_ts;
+	/* followed pages freed, by the lifetime model's prediction at their
+	 * allocation and their lifetime (>= T: long): index FRAGML_FATE() */
+	__u64 fate[4];
 };
+
+/* fate[] index: predicted long (0/1), lived at least T (0/1) */
+#define FRAGML_FATE(pred_long, lived_long)	((pred_long) * 2 + (lived_long))
 
 struct fragml_slab_key {
 	__u32 tgid;
@@ -144,6 +150,12 @@ struct fragml_slab_val {
 	char comm[16];
 };
 
+/* T of the observe programs' "long-lived" (the collector's --lifetime-T sets its own) */
+#define FRAGML_OBSERVE_LIFETIME_T_NS	(10ULL * 1000000000ULL)
+
+#define FRAGML_PRED_SHORT	1
+#define FRAGML_PRED_LONG	2
+
 /* Value of fragml_live (key: struct page *): one tracked page still allocated;
  * read by the pageblock scan (loader/pageblock.c). */
 struct fragml_live {
@@ -152,7 +164,8 @@ struct fragml_live {
 	__u32 order;
 	__s32 alloc_mt;
 	__u32 in_mixed_block;	/* counted in a fragml_blocks entry */
-	__u32 pad;
+	__u32 pred;		/* the lifetime model's answer at allocation:
+				 * 0 none, FRAGML_PRED_SHORT, FRAGML_PRED_LONG */
 	__u64 site;		/* allocation site id: its fate goes to fragml_site_life */
 };
 

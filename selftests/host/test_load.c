@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1062,6 +1063,98 @@ out:
 		tl_release_bpffs(bpffs);
 	}
 	rmdir(cg);
+}
+
+/*
+ * fragml report gives the lifetime model's precision per source.  With a model
+ * that answers "long-lived" for every allocation, a child's pipe pages freed
+ * at once are wrong predictions (counted by the kernel at the free) and the
+ * pages it holds past T (10 s) are right ones (counted by the reader in the
+ * pinned live-page map): its row's precision lies strictly between 0 and 1,
+ * and nothing predicted short lived long (recall 1).
+ */
+TEST(report_precision_per_source)
+{
+	char bpffs[64] = "", model[96], cmd[1024], *buf = NULL;
+	struct fragml_handle *h = NULL;
+	struct fragml_err err = { 0 };
+	struct fragml_ident id = { 0 };
+	uint64_t fate[4] = { 0 };
+	int ready[2], go[2], st;
+	size_t len = 0;
+	pid_t child;
+	char c;
+	FILE *f;
+
+	if (!open_observe(_metadata, bpffs, sizeof(bpffs), &h))
+		SKIP(return, "needs root and kernel BTF");
+	ASSERT_NE(NULL, h);
+	snprintf(model, sizeof(model), "/tmp/fragml-test-long-%d.bin", getpid());
+	snprintf(cmd, sizeof(cmd), "%s/fragml-mkmodel --hook lifetime --const long -o %s >/dev/null && "
+		 "FRAGML_BPFFS=%s %s/fragml-load -q --no-policy --no-guard --identify %s",
+		 bindir, model, bpffs, bindir, model);
+	ASSERT_EQ(0, system(cmd));
+	unlink(model);
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		struct rlimit rl = { 8192, 8192 };
+		char page[4096] = { 1 };
+		int held = 0;
+
+		setrlimit(RLIMIT_NOFILE, &rl);
+		pipe_churn(200);	/* short-lived: freed within 20 ms */
+		for (; held < 3000; held++) {
+			int pp[2];
+
+			if (pipe(pp) || write(pp[1], page, sizeof(page)) < 0)
+				break;
+		}
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(1);
+		_exit(held < 1000);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	sleep(FRAGML_OBSERVE_LIFETIME_T_NS / 1000000000ULL + 1);
+	ASSERT_EQ(0, fragml_ident_read(&id, fragml_pin_dir(h), NULL, &err)) TH_LOG("%s", err.msg);
+	EXPECT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(child, waitpid(child, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	for (unsigned int i = 0; i < id.n; i++) {
+		if (id.src[i].tgid != (uint32_t)child || !strncmp(id.src[i].name, "slab:", 5))
+			continue;
+		for (int j = 0; j < 4; j++)
+			fate[j] += id.src[i].fate[j];
+	}
+	TH_LOG("child's followed pages: long/long %llu, long/short %llu, short/long %llu, short/short %llu",
+	       (unsigned long long)fate[FRAGML_FATE(1, 1)], (unsigned long long)fate[FRAGML_FATE(1, 0)],
+	       (unsigned long long)fate[FRAGML_FATE(0, 1)], (unsigned long long)fate[FRAGML_FATE(0, 0)]);
+	EXPECT_LT(0u, fate[FRAGML_FATE(1, 1)]);	/* held past T */
+	EXPECT_LT(0u, fate[FRAGML_FATE(1, 0)]);	/* churned */
+	EXPECT_EQ(0u, fate[FRAGML_FATE(0, 1)] + fate[FRAGML_FATE(0, 0)]);	/* never predicted short */
+	f = open_memstream(&buf, &len);
+	ASSERT_NE(NULL, f);
+	fragml_ident_table(&id, f, 0);
+	fragml_ident_json(&id, f, 0);
+	fragml_ident_prometheus(&id, f, 0);
+	fclose(f);
+	EXPECT_NE(NULL, strstr(buf, " PREC "));
+	EXPECT_NE(NULL, strstr(buf, "\"precision\":"));
+	EXPECT_NE(NULL, strstr(buf, "\"predicted_long_lived_long\":"));
+	EXPECT_NE(NULL, strstr(buf, "fragml_source_lifetime_precision{"));
+	EXPECT_NE(NULL, strstr(buf, "pageblocks polluted now "));
+	EXPECT_NE(NULL, strstr(buf, "\"polluted_share\":"));
+	free(buf);
+	fragml_ident_free(&id);
+	fragml_close(h);
+	{
+		struct fragml_open_opts d = { .bpffs = bpffs };
+
+		fragml_detach(&d, NULL);
+		tl_release_bpffs(bpffs);
+	}
 }
 
 TEST(environment_errors)
