@@ -729,6 +729,16 @@ static __always_inline void fragml_lifetime_features(struct fragml_vec *v, __u64
 	}
 }
 
+/* The THP-fault builder's inputs: per CPU, not on the stack, which the
+ * allocation programs' frame and the builder's share (512 bytes in all on
+ * 6.12, where a tracing program has no private stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fragml_thp_in);
+} fragml_thp_scratch SEC(".maps");
+
 struct fragml_vma_info {
 	__u64 start, end, flags;
 	int found;
@@ -760,37 +770,42 @@ __noinline int fragml_thp_features(struct fragml_vec *v, __u64 now,
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct fragml_vma_info vi = {};
-	struct fragml_thp_in in = {};
+	struct fragml_thp_in *in;
+	__u32 zero = 0;
 	__u64 region = addr & ~(FRAGML_HPAGE_SIZE - 1);
 	struct mm_struct *mm;
 
+	in = bpf_map_lookup_elem(&fragml_thp_scratch, &zero);
+	if (!in)
+		return 0;
+	__builtin_memset(in, 0, sizeof(*in));
 	bpf_find_vma(task, addr, fragml_vma_cb, &vi, 0);
 	if (vi.found) {
-		in.vma_found = 1;
-		in.vma_start = vi.start;
-		in.vma_end = vi.end;
-		in.huge_advised = !!(vi.flags & FRAGML_VM_HUGEPAGE);
-		in.region_in_vma = region >= vi.start && region + FRAGML_HPAGE_SIZE <= vi.end;
+		in->vma_found = 1;
+		in->vma_start = vi.start;
+		in->vma_end = vi.end;
+		in->huge_advised = !!(vi.flags & FRAGML_VM_HUGEPAGE);
+		in->region_in_vma = region >= vi.start && region + FRAGML_HPAGE_SIZE <= vi.end;
 	}
 	mm = BPF_CORE_READ(task, mm);
 	if (mm) {
 		/* MM_ANONPAGES = 1; a percpu_counter since 6.2: the global part is enough */
 		__s64 rss = BPF_CORE_READ(mm, rss_stat[1].count);
 
-		in.anon_rss = rss > 0 ? rss : 0;
-		in.have_rss = 1;
+		in->anon_rss = rss > 0 ? rss : 0;
+		in->have_rss = 1;
 	}
-	if (!fragml_node_counts(fragml_main_node(now), &in.node_free_pages, &in.node_free_huge)) {
+	if (!fragml_node_counts(fragml_main_node(now), &in->node_free_pages, &in->node_free_huge)) {
 		/* taking a 2 MB page from an order >= 9 block removes one 2 MB
 		 * unit whatever the block's order */
 		if (allocated) {
-			in.node_free_pages += FRAGML_HPAGE_PAGES;
-			in.node_free_huge += 1;
+			in->node_free_pages += FRAGML_HPAGE_PAGES;
+			in->node_free_huge += 1;
 		}
-		in.have_node = 1;
+		in->have_node = 1;
 	}
 	if (v)
-		fragml_vec_thp(v, now, &in, t, fragml_glob_get(now));
+		fragml_vec_thp(v, now, in, t, fragml_glob_get(now));
 	return 0;
 }
 
