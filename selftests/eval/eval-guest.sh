@@ -115,7 +115,7 @@ run_until() {
 pfile=$edir/policies/$policy.policy
 [ -r "$pfile" ] || fail "no policy file $pfile"
 "$bin/fragml" detach >/dev/null 2>&1
-models="" nmodel=0 collect_args="" cpid=""
+models="" nmodel=0 collect_args="" cpid="" load_args=""
 while read -r key rest; do
 	case $key in
 	'' | '#'*) continue ;;
@@ -125,6 +125,10 @@ while read -r key rest; do
 	sysctl)
 		k=${rest%%=*} v=${rest#*=}
 		echo "$v" >"/proc/sys/${k//.//}" || fail "sysctl $rest" ;;
+	identify)
+		# the loads below keep the identification maps (fragml-load
+		# --identify): the cell saves `fragml report --json` at its end
+		load_args="--identify" ;;
 	mkmodel | load)
 		if [ "$key" = mkmodel ]; then
 			nmodel=$((nmodel + 1)) m=/tmp/policy-$nmodel.bin
@@ -134,7 +138,7 @@ while read -r key rest; do
 			m=$rest
 			[ "${m#/}" = "$m" ] && m=$top/$m
 		fi
-		"$bin/fragml-load" -q "$m" || fail "fragml-load $m"
+		"$bin/fragml-load" -q $load_args "$m" || fail "fragml-load $m"
 		models="$models${models:+;}$(basename "$m" .bin):$(sha256sum "$m" | cut -c1-12)" ;;
 	collect)
 		# fragml-collect traces the whole guest around the scenario (make
@@ -169,7 +173,7 @@ while read -r key rest; do
 		if [ "${rstall:-0}" -gt 0 ] && [ "${rsucc:-0}" = 0 ]; then
 			nmodel=$((nmodel + 1)) m=/tmp/policy-$nmodel.bin
 			"$bin/fragml-mkmodel" --hook compaction --rule 'is_kcompactd<1?skip:run' -o "$m" >/dev/null || fail "fragml-mkmodel oracle compaction"
-			"$bin/fragml-load" -q "$m" || fail "fragml-load $m"
+			"$bin/fragml-load" -q $load_args "$m" || fail "fragml-load $m"
 			models="$models${models:+;}oracle-compaction:$(sha256sum "$m" | cut -c1-12)"
 		fi ;;
 	*) fail "$pfile: unknown key '$key'" ;;
@@ -278,6 +282,8 @@ else
 fi
 cp /sys/kernel/debug/extfrag/unusable_index "$out/unusable_index.txt" 2>/dev/null
 "$bin/fragml" status >"$out/fragml-status.txt" 2>&1
+# who polluted, and the lifetime model's precision per source (policy key identify)
+[ -n "$load_args" ] && "$bin/fragml" report --json >"$out/report.json" 2>>"$out/fragml-status.txt"
 for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 type scenario_stop >/dev/null 2>&1 && scenario_stop
 if [ -n "$cpid" ]; then

@@ -676,6 +676,18 @@ static const struct fragml_kmem_obj *kmem_find(const struct fragml_kmem *km, con
  */
 /* Root and BTF, then a private bpffs and a handle with the observe programs
  * attached there; false: skip (no root or BTF). */
+/* Close the handle, detach everything from the private bpffs and release it. */
+static void close_private(struct fragml_handle *h, char *bpffs)
+{
+	fragml_close(h);
+	if (bpffs[0]) {
+		struct fragml_open_opts d = { .bpffs = bpffs };
+
+		fragml_detach(&d, NULL);
+		tl_release_bpffs(bpffs);
+	}
+}
+
 static bool open_observe(struct __test_metadata *_metadata, char *bpffs, size_t n,
 			 struct fragml_handle **h)
 {
@@ -858,13 +870,7 @@ TEST(kernel_memory)
 	       (unsigned long long)(km.map_bytes + km.prog_bytes), km.n_maps, km.n_progs);
 out:
 	fragml_kmem_free(&km);
-	fragml_close(h);
-	if (bpffs[0]) {
-		struct fragml_open_opts d = { .bpffs = bpffs };
-
-		fragml_detach(&d, NULL);
-		tl_release_bpffs(bpffs);
-	}
+	close_private(h, bpffs);
 	free(m);
 }
 
@@ -971,13 +977,7 @@ TEST(site_table_published)
 	close(fd);
 	unlink(good);
 	unlink(bad);
-	fragml_close(h);
-	{
-		struct fragml_open_opts d = { .bpffs = bpffs };
-
-		fragml_detach(&d, NULL);
-		tl_release_bpffs(bpffs);
-	}
+	close_private(h, bpffs);
 }
 
 /*
@@ -1055,13 +1055,7 @@ out:
 	if (cgfd >= 0)
 		close(cgfd);
 	fragml_ident_free(&id);
-	fragml_close(h);
-	{
-		struct fragml_open_opts d = { .bpffs = bpffs };
-
-		fragml_detach(&d, NULL);
-		tl_release_bpffs(bpffs);
-	}
+	close_private(h, bpffs);
 	rmdir(cg);
 }
 
@@ -1148,13 +1142,7 @@ TEST(report_precision_per_source)
 	EXPECT_NE(NULL, strstr(buf, "\"polluted_share\":"));
 	free(buf);
 	fragml_ident_free(&id);
-	fragml_close(h);
-	{
-		struct fragml_open_opts d = { .bpffs = bpffs };
-
-		fragml_detach(&d, NULL);
-		tl_release_bpffs(bpffs);
-	}
+	close_private(h, bpffs);
 }
 
 TEST(environment_errors)

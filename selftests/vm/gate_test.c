@@ -573,51 +573,66 @@ static int swap_during_burst(FIXTURE_DATA(gate) *self, const char *hook, const c
 	return ret;
 }
 
-TEST_F_TIMEOUT(gate, model_swap_under_load, 900)
+/*
+ * Up to three bursts (each on fresh counter rows) until versions of both
+ * kinds have decided: how often a burst reaches the gate varies between runs
+ * with the migratetypes earlier tests left behind (a burst of 138 fallbacks
+ * asked it 21 times, all under one version).
+ */
+TEST_F_TIMEOUT(gate, model_swap_under_load, 1200)
 {
 	const int swaps = 12;	/* 14 versions: 14 distinct counter rows */
-	long seen[2] = { 0 }, total = 0, torn = 0;
-	struct counts a, b, d;
-	int fd;
+	long seen[2] = { 0 }, torn = 0;
+	bool exact = true;
+	int burst;
 
-	counts_take(&self->ev, &a);
-	ASSERT_EQ(0, swap_during_burst(self, "fallback", "defer", "fallback", swaps));
-	fd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_counters");
-	ASSERT_GE(fd, 0);
-	counts_take(&self->ev, &b);
-	workload_stop(&self->w);
-	counts_delta(&d, &a, &b);
-	counts_print("swapping models", &d);
+	for (burst = 1; burst <= 3 && (!seen[0] || !seen[1]); burst++) {
+		struct counts a, b, d;
+		long total = 0;
+		int fd;
 
-	for (unsigned int r = 0; r < FRAGML_COUNTER_ROWS; r++) {
-		long f = decisions(fd, FRAGML_HOOK_FALLBACK, r, FRAGML_FALLBACK_NOW);
-		long df = decisions(fd, FRAGML_HOOK_FALLBACK, r, FRAGML_FALLBACK_DEFER);
+		if (burst > 1)
+			reset_fragml();	/* the versions, and so the rows, start again */
+		counts_take(&self->ev, &a);
+		ASSERT_EQ(0, swap_during_burst(self, "fallback", "defer", "fallback", swaps));
+		fd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_counters");
+		ASSERT_GE(fd, 0);
+		counts_take(&self->ev, &b);
+		workload_stop(&self->w);
+		counts_delta(&d, &a, &b);
+		counts_print("swapping models", &d);
 
-		ASSERT_GE(f, 0);
-		ASSERT_GE(df, 0);
-		if (f || df)
-			printf("# counter row %2u: fallback %ld defer %ld\n", r, f, df);
-		/* A constant model's version decides only its own action. */
-		{
-			unsigned int row = r;
+		for (unsigned int r = 0; r < FRAGML_COUNTER_ROWS; r++) {
+			long f = decisions(fd, FRAGML_HOOK_FALLBACK, r, FRAGML_FALLBACK_NOW);
+			long df = decisions(fd, FRAGML_HOOK_FALLBACK, r, FRAGML_FALLBACK_DEFER);
 
-			EXPECT_TRUE(f == 0 || df == 0) TH_LOG("row %u has both actions: torn", row);
+			ASSERT_GE(f, 0);
+			ASSERT_GE(df, 0);
+			if (f || df)
+				printf("# counter row %2u: fallback %ld defer %ld\n", r, f, df);
+			/* A constant model's version decides only its own action. */
+			{
+				unsigned int row = r;
+
+				EXPECT_TRUE(f == 0 || df == 0) TH_LOG("row %u has both actions: torn", row);
+			}
+			seen[df > 0] += f + df;
+			total += f + df;
+			torn += f && df;
 		}
-		seen[df > 0] += f + df;
-		total += f + df;
-		torn += f && df;
+		close(fd);
+		/* The kernel counted each of the policy's decisions exactly once. */
+		EXPECT_EQ(total, d.g[G_FALLBACK] + d.g[G_DEFER] + d.g[G_REFUSED]);
+		exact = exact && total == d.g[G_FALLBACK] + d.g[G_DEFER] + d.g[G_REFUSED];
 	}
-	close(fd);
-	/* The kernel counted each of the policy's decisions exactly once. */
-	EXPECT_EQ(total, d.g[G_FALLBACK] + d.g[G_DEFER] + d.g[G_REFUSED]);
+	printf("# %d burst(s)\n", burst - 1);
 	/*
 	 * Both kinds of version must have decided for the swaps to be tested;
-	 * when the burst reached the gate under one kind only (the workload's
+	 * when three bursts reached the gate under one kind only (the workload's
 	 * doing, not fragml's), say so rather than pass or fail on it.
 	 */
-	if ((!seen[0] || !seen[1]) && !torn &&
-	    total == d.g[G_FALLBACK] + d.g[G_DEFER] + d.g[G_REFUSED])
-		SKIP(return, "only one kind of model decided (%ld fallback, %ld defer decisions)",
+	if ((!seen[0] || !seen[1]) && !torn && exact)
+		SKIP(return, "only one kind of model decided in 3 bursts (%ld fallback, %ld defer decisions)",
 		     seen[0], seen[1]);
 	EXPECT_GT(seen[0], 0);
 	EXPECT_GT(seen[1], 0);
