@@ -11,6 +11,7 @@
 #ifndef FRAGML_IDENTIFY_H
 #define FRAGML_IDENTIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -58,6 +59,9 @@ struct fragml_source {
 	uint64_t fate[4];
 };
 
+/* A row of slab-cache objects ("slab:<cache>", from fragml_src_slab) rather
+ * than pages of a (task, class) source from fragml_src. */
+bool fragml_source_is_slab_cache(const struct fragml_source *s);
 /* Precision and recall of "long-lived" for one source; < 0 where undefined
  * (nothing predicted long, or nothing lived long). */
 double fragml_source_precision(const struct fragml_source *s);

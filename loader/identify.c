@@ -417,9 +417,11 @@ int fragml_ident_read(struct fragml_ident *id, const char *dir, const struct fra
 	snprintf(p, sizeof(p), "%s/fragml_live", dir);
 	live_fd = ret ? -1 : bpf_obj_get(p);	/* absent without tracking */
 	if (live_fd >= 0) {
-		if (fragml_ident_judge_alive(id, live_fd, FRAGML_OBSERVE_LIFETIME_T_NS, err) < 0) {
+		long judged = fragml_ident_judge_alive(id, live_fd, FRAGML_OBSERVE_LIFETIME_T_NS, err);
+
+		if (judged < 0) {
 			fragml_ident_free(id);
-			ret = err ? err->code : -EIO;
+			ret = (int)judged;
 		}
 		close(live_fd);
 	}
@@ -442,9 +444,19 @@ static int by_key(const void *a, const void *b, void *arg)
 	return x->cls < y->cls ? -1 : x->cls > y->cls;
 }
 
-static int is_src_row(const struct fragml_source *s)
+bool fragml_source_is_slab_cache(const struct fragml_source *s)
 {
-	return strncmp(s->name, "slab:", 5) != 0;
+	return s->cls == FRAGML_CLASS_SLAB && !strncmp(s->name, "slab:", 5);
+}
+
+/* Pageblocks polluted now, by every source. */
+static int64_t polluted_total(const struct fragml_ident *id)
+{
+	int64_t n = 0;
+
+	for (unsigned int i = 0; i < id->n; i++)
+		n += id->src[i].blocks_polluted;
+	return n;
 }
 
 static struct fragml_source *find_src(struct fragml_ident *id, const unsigned int *ix,
@@ -484,7 +496,7 @@ long fragml_ident_judge_alive(struct fragml_ident *id, int live_fd, uint64_t T_n
 		goto out;
 	}
 	for (unsigned int i = 0; i < id->n; i++)
-		if (is_src_row(&id->src[i]))
+		if (!fragml_source_is_slab_cache(&id->src[i]))
 			ix[n++] = i;
 	qsort_r(ix, n, sizeof(*ix), by_key, id->src);
 	for (;;) {
@@ -553,7 +565,6 @@ static const char *cls_name(unsigned int c)
 void fragml_ident_table(const struct fragml_ident *id, FILE *out, unsigned int limit)
 {
 	unsigned int n = limit && limit < id->n ? limit : id->n;
-	long long polluted = 0;
 
 	fprintf(out, "%-28s %-9s %10s %9s %9s %9s %5s %9s %9s  %s\n", "SOURCE", "CLASS", "EVENTS/S",
 		"PAGES", "EXTFRAG", "PRED_LONG", "PREC", "POLLUTED", "HUGE_BLK", "CGROUP");
@@ -562,7 +573,7 @@ void fragml_ident_table(const struct fragml_ident *id, FILE *out, unsigned int l
 		double pr = fragml_source_precision(s);
 		char pages[24], prec[16] = "-";
 
-		if (s->cls == FRAGML_CLASS_SLAB && !strncmp(s->name, "slab:", 5))
+		if (fragml_source_is_slab_cache(s))
 			snprintf(pages, sizeof(pages), "%llu o", (unsigned long long)s->slab_objs);
 		else
 			snprintf(pages, sizeof(pages), "%llu", (unsigned long long)s->pages);
@@ -574,10 +585,8 @@ void fragml_ident_table(const struct fragml_ident *id, FILE *out, unsigned int l
 			(long long)s->blocks_polluted, (long long)s->huge_blocked,
 			s->cgroup_path[0] ? s->cgroup_path : "-");
 	}
-	for (unsigned int i = 0; i < id->n; i++)
-		polluted += id->src[i].blocks_polluted;
 	fprintf(out, "pageblocks polluted now %lld (POLLUTED of every source; --json: each one's polluted_share)\n",
-		(long long)polluted);
+		(long long)polluted_total(id));
 	fprintf(out, "lost events %llu, tracking table full %llu, extfrag %llu, compactions %llu\n",
 		(unsigned long long)id->stats[FRAGML_STAT_LOST],
 		(unsigned long long)id->stats[FRAGML_STAT_TRACK_FULL],
@@ -589,15 +598,13 @@ int fragml_ident_json(const struct fragml_ident *id, FILE *out, unsigned int lim
 {
 	unsigned int n = limit && limit < id->n ? limit : id->n;
 	json_object *root = json_object_new_object(), *arr = json_object_new_array();
-	int64_t polluted = 0;
+	int64_t polluted = polluted_total(id);
 
 	json_object_object_add(root, "ts_ns", json_object_new_int64((int64_t)id->ts_ns));
 	json_object_object_add(root, "lost_events", json_object_new_int64((int64_t)id->stats[FRAGML_STAT_LOST]));
 	json_object_object_add(root, "track_full", json_object_new_int64((int64_t)id->stats[FRAGML_STAT_TRACK_FULL]));
 	json_object_object_add(root, "extfrag", json_object_new_int64((int64_t)id->stats[FRAGML_STAT_EXTFRAG]));
 	json_object_object_add(root, "compactions", json_object_new_int64((int64_t)id->stats[FRAGML_STAT_COMPACT]));
-	for (unsigned int i = 0; i < id->n; i++)
-		polluted += id->src[i].blocks_polluted;
 	json_object_object_add(root, "blocks_polluted", json_object_new_int64(polluted));
 	for (unsigned int i = 0; i < n; i++) {
 		const struct fragml_source *s = &id->src[i];

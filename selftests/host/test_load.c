@@ -674,8 +674,6 @@ static const struct fragml_kmem_obj *kmem_find(const struct fragml_kmem *km, con
  * hash; --identify adds the source maps and replaces the programs; every
  * model version is counted with at least its value size; status agrees.
  */
-/* Root and BTF, then a private bpffs and a handle with the observe programs
- * attached there; false: skip (no root or BTF). */
 /* Close the handle, detach everything from the private bpffs and release it. */
 static void close_private(struct fragml_handle *h, char *bpffs)
 {
@@ -688,6 +686,8 @@ static void close_private(struct fragml_handle *h, char *bpffs)
 	}
 }
 
+/* Root and BTF, then a private bpffs and a handle with the observe programs
+ * attached there; false: skip (no root or BTF). */
 static bool open_observe(struct __test_metadata *_metadata, char *bpffs, size_t n,
 			 struct fragml_handle **h)
 {
@@ -1033,7 +1033,7 @@ TEST(report_names_cgroup)
 	ASSERT_EQ(0, fragml_ident_read(&id, fragml_pin_dir(h), NULL, &err)) TH_LOG("%s", err.msg);
 	for (unsigned int i = 0; i < id.n; i++) {
 		/* slab:<cache> rows count objects per cache, not per cgroup */
-		if (id.src[i].tgid != (uint32_t)child || !strncmp(id.src[i].name, "slab:", 5))
+		if (id.src[i].tgid != (uint32_t)child || fragml_source_is_slab_cache(&id.src[i]))
 			continue;
 		rows++;
 		named += !strcmp(id.src[i].cgroup_path, want);
@@ -1117,7 +1117,7 @@ TEST(report_precision_per_source)
 	ASSERT_EQ(child, waitpid(child, &st, 0));
 	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	for (unsigned int i = 0; i < id.n; i++) {
-		if (id.src[i].tgid != (uint32_t)child || !strncmp(id.src[i].name, "slab:", 5))
+		if (id.src[i].tgid != (uint32_t)child || fragml_source_is_slab_cache(&id.src[i]))
 			continue;
 		for (int j = 0; j < 4; j++)
 			fate[j] += id.src[i].fate[j];

@@ -124,11 +124,15 @@ static int run_mm_test(const char *policy, const char *test, const char *args, i
 
 	snprintf(log, sizeof(log), "%s/mm-%s-%s.log", logdir, policy, test);
 	snprintf(cmd, sizeof(cmd), "exec %s/%s %s", dir, test, args);
-	if (access(dir, X_OK) || pipe(p))
+	if (access(dir, X_OK))
 		return -1;
 	out = fopen(log, "w");
 	if (!out)
 		return -1;
+	if (pipe(p)) {
+		fclose(out);
+		return -1;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	pid = fork();
 	if (pid == 0) {
