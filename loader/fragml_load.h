@@ -55,6 +55,11 @@ struct fragml_open_opts {
 				 * docs/guard.md) where the kernel allows it */
 	bool no_compiled;	/* publish without a compiled program per version:
 				 * the map evaluator decides (fragml_publish) */
+	bool test_run;		/* also load the test-run programs that
+				 * fragml_kernel_eval/bench need (parity tests,
+				 * benchmarks), and give each published version
+				 * its compiled form for them; without it no tool
+				 * pays their verification (docs/performance.md) */
 };
 
 /* What fragml_open() did, for the command to report. */
@@ -157,6 +162,7 @@ int fragml_attached_programs(struct fragml_handle *h, char names[][64], int max,
  * Evaluate the live model of `hook` in the kernel on n vectors (n <= 4096):
  * the same evaluator, maps and slot lookup the hooks use.  `count` also counts
  * the decisions like a real hook.  out[i] receives version, action, score.
+ * -ENOTSUP on a handle opened without fragml_open_opts.test_run.
  */
 int fragml_kernel_eval(struct fragml_handle *h, unsigned int hook, const struct fragml_vec *vecs,
 		       unsigned int n, struct fragml_result *out, bool count,

@@ -41,6 +41,7 @@ struct fragml_handle {
 	int lock_fd;
 	int models_fd, counters_fd, info_fd, shadow_fd;
 	bool no_compiled;		/* opts.no_compiled */
+	bool test_run;			/* opts.test_run: the test-run programs are loaded */
 	unsigned int evaluator;		/* FRAGML_EVAL_* for fragml_kernel_eval/bench */
 	struct fragml_compiled_info cinfo;	/* the last compile */
 	uint32_t last_compiled;		/* decisions of the last batch the compiled form made */
@@ -300,6 +301,7 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 		return fragml_err_set(err, -ENOMEM, "out of memory");
 	h->lock_fd = h->models_fd = h->counters_fd = h->info_fd = h->shadow_fd = -1;
 	h->no_compiled = opts->no_compiled;
+	h->test_run = opts->test_run;
 	snprintf(h->bpffs, sizeof(h->bpffs), "%s", opts->bpffs ? opts->bpffs : FRAGML_DEFAULT_BPFFS);
 	if (fragml_pin_dir_of(h->bpffs, h->dir, sizeof(h->dir))) {
 		ret = fragml_err_set(err, -ENAMETOOLONG, "%s: path too long", h->bpffs);
@@ -336,6 +338,9 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 		ret = fragml_err_set(err, -errno, "core programs: open failed: %s", strerror(errno));
 		goto fail;
 	}
+	/* The core's programs are test-run harnesses: only their users verify them. */
+	bpf_program__set_autoload(h->core->progs.fragml_eval_batch, h->test_run);
+	bpf_program__set_autoload(h->core->progs.fragml_test_batch_rt, h->test_run);
 	ret = fragml_core__load(h->core);
 	if (ret) {
 		if (ret == -EPERM && fragml_guard_pinned(h->dir))
@@ -599,6 +604,8 @@ static int compiled_build(struct fragml_handle *h, const struct fragml_model *m,
 			 fragml_hook_name(m->hook), version);
 		return -1;
 	}
+	if (!h->test_run)	/* no test-run program to call it: observe_compiled() notes */
+		return -1;
 	fd = fragml_compile_load(m, version, &t, &h->cinfo.insns, &e);
 	h->cinfo.load_ns = loader_mono_ns() - t0;
 	if (fd < 0) {
@@ -730,7 +737,14 @@ static void observe_compiled(struct fragml_handle *h, unsigned int hook, const s
 			continue;
 		t.cio_fd = sfd;
 		if (m && !h->no_compiled) {
-			fd = fragml_compile_load(m, version, &t, NULL, &e);
+			uint64_t t0 = loader_mono_ns();
+
+			/* without the test-run caller this is the compile to report */
+			fd = fragml_compile_load(m, version, &t, h->test_run ? NULL : &h->cinfo.insns, &e);
+			if (fd >= 0 && !h->test_run) {
+				h->cinfo.compiled = true;
+				h->cinfo.load_ns = loader_mono_ns() - t0;
+			}
 			if (fd < 0 && !h->cinfo.note[0]) {
 				h->cinfo.compiled = false;
 				snprintf(h->cinfo.note, sizeof(h->cinfo.note),
@@ -1280,6 +1294,9 @@ static int run_batch(struct fragml_handle *h, struct fragml_test_ctx *ctx, struc
 	int ret;
 
 	h->last_compiled = 0;
+	if (!h->test_run)
+		return fragml_err_set(err, -ENOTSUP,
+				      "kernel evaluation: this handle was opened without the test-run programs (fragml_open_opts.test_run)");
 	if (h->evaluator != FRAGML_EVAL_MAP)
 		return run_batch_rt(h, ctx, err);
 	ret = bpf_prog_test_run_opts(bpf_program__fd(h->core->progs.fragml_eval_batch), &topts);

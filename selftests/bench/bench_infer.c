@@ -108,7 +108,8 @@ static double empty_dispatch(void)
 
 int main(void)
 {
-	struct fragml_open_opts oo = { .install = true, .no_policy = true, .no_observe = true };
+	struct fragml_open_opts oo = { .install = true, .no_policy = true, .no_observe = true,
+				       .test_run = true };
 	struct fragml_model *m = malloc(sizeof(*m));
 	struct fragml_vec *rnd = calloc(NVEC, sizeof(*rnd)), *same = calloc(NVEC, sizeof(*same));
 	const char *env = getenv("BENCH_ROUNDS");

@@ -107,7 +107,8 @@ FIXTURE_VARIANT_ADD(live, compiled) {
 
 FIXTURE_SETUP(live)
 {
-	struct fragml_open_opts oo = { .install = true, .no_policy = true, .no_observe = true };
+	struct fragml_open_opts oo = { .install = true, .no_policy = true, .no_observe = true,
+				       .test_run = true };
 	struct fragml_err err = { 0 };
 
 	if (geteuid() != 0)
@@ -813,6 +814,41 @@ out:
 		tl_release_bpffs(bpffs);
 	}
 	free(vals);
+	free(m);
+}
+
+/*
+ * The core's test-run programs (the kernel-evaluation harnesses) are
+ * verified only for a handle that asked for them: an ordinary open (what
+ * fragml-load, fragml status and report do) publishes and decides without
+ * them, and kernel evaluation on it is refused with a reason.
+ */
+TEST(test_run_programs_on_request)
+{
+	struct fragml_open_opts oo = { 0 };
+	struct fragml_model *m = malloc(sizeof(*m));
+	struct fragml_vec v = { 0 };
+	struct fragml_result r;
+	struct fragml_err err = { 0 };
+	struct fragml_handle *h = NULL;
+	uint32_t version = 0;
+	char bpffs[64] = "";
+
+	ASSERT_NE(NULL, m);
+	if (!open_observe(_metadata, bpffs, sizeof(bpffs), &h))
+		SKIP(goto out, "needs root and kernel BTF");
+	ASSERT_NE(NULL, h);
+	tl_random_model(m, FRAGML_HOOK_THP_FAULT, 2, 3, 0, 3);
+	ASSERT_EQ(0, fragml_publish(h, m, &version, &err)) TH_LOG("%s", err.msg);
+	EXPECT_EQ(-ENOTSUP, fragml_kernel_eval(h, FRAGML_HOOK_THP_FAULT, &v, 1, &r, false, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "test_run")) TH_LOG("%s", err.msg);
+out:
+	fragml_close(h);
+	if (bpffs[0]) {
+		oo.bpffs = bpffs;
+		fragml_detach(&oo, NULL);
+		tl_release_bpffs(bpffs);
+	}
 	free(m);
 }
 

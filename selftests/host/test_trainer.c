@@ -318,7 +318,7 @@ TEST(rule_evaluates_identically_in_kernel)
 	struct fragml_dataset ds;
 	struct fragml_train_opts o;
 	struct fragml_train_result *res = malloc(sizeof(*res));
-	struct fragml_open_opts oo = { .install = true, .no_policy = true };
+	struct fragml_open_opts oo = { .install = true, .no_policy = true, .test_run = true };
 	struct fragml_handle *h = NULL;
 	struct fragml_open_info info = { 0 };
 	struct fragml_err err = { 0 };
