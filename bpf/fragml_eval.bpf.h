@@ -131,18 +131,44 @@ static __always_inline void fragml_add_tree(const struct fragml_blob *m, unsigne
 	scores[(t >> FRAGML_KT_CLS_SHIFT) & (FRAGML_MAX_ACTIONS - 1)] += fragml_tree_value(m, t, v, branchless);
 }
 
+/* The scores of one evaluation, as one object a global function may write. */
+struct fragml_scores {
+	__s64 s[FRAGML_MAX_ACTIONS];
+};
+
+/*
+ * Trees i and, when i + 1 < n, i + 1 of a larger ensemble, walked branch-free
+ * and added to `sc`: the iterator's step, as a global function.  On 6.12 the
+ * verifier re-checked the inlined walks of the iterator's body (two bounded
+ * 12-level loops) on each pass until its states converged, 60 000-130 000
+ * instructions of every program that evaluates a model; a global function's
+ * body is checked once per program.  Two trees per call keep their walks
+ * independent, so the CPU still overlaps them (docs/performance.md, "Load
+ * time").
+ */
+__noinline int fragml_add_trees_bf(const struct fragml_blob *m, __u32 i, __u32 n,
+				   const struct fragml_vec *v, struct fragml_scores *sc)
+{
+	if (!m || !v || !sc)
+		return 0;
+	fragml_add_tree(m, i, v, sc->s, true);
+	if (i + 1 < n)
+		fragml_add_tree(m, i + 1, v, sc->s, true);
+	return 0;
+}
+
 /*
  * Evaluate `m` on `v`; fills res (version, action, score); returns the action.
  * Up to FRAGML_SMALL_TREES trees the walks are straight-line code (the
  * verifier checks each copy); larger ensembles go through an open-coded
- * iterator (bpf_for: its body is verified once) two trees per step, whose two
- * independent walks the CPU overlaps.
+ * iterator (bpf_for) two trees per step, through fragml_add_trees_bf().
  */
 static __always_inline __u32 fragml_eval_blob(const struct fragml_blob *m,
 					      const struct fragml_vec *v,
 					      struct fragml_result *res)
 {
-	__s64 scores[FRAGML_MAX_ACTIONS] = {};
+	struct fragml_scores sc = {};
+	__s64 *scores = sc.s;
 	__u32 n_trees = m->n_trees, action = 0;
 	__s64 best;
 	int p, i;
@@ -159,12 +185,8 @@ static __always_inline __u32 fragml_eval_blob(const struct fragml_blob *m,
 	} else {
 		if (n_trees > FRAGML_MAX_TREES)
 			n_trees = FRAGML_MAX_TREES;
-		bpf_for(p, 0, n_trees / 2) {
-			fragml_add_tree(m, 2 * p, v, scores, true);
-			fragml_add_tree(m, 2 * p + 1, v, scores, true);
-		}
-		if (n_trees & 1)
-			fragml_add_tree(m, n_trees - 1, v, scores, true);
+		bpf_for(p, 0, (n_trees + 1) / 2)
+			fragml_add_trees_bf(m, 2 * p, n_trees, v, &sc);
 	}
 	best = scores[0];
 	if (m->output == FRAGML_OUT_ORDINAL) {
