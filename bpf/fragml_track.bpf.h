@@ -607,8 +607,12 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 			 * the placement and fallback hooks of the policy */
 			if (t && mt != MIGRATE_MOVABLE)
 				fragml_task_note_pred(t, res.action == FRAGML_LIFETIME_LONG);
-			/* judged at the page's free (fragml_on_free) */
-			pred = res.action == FRAGML_LIFETIME_LONG ? FRAGML_PRED_LONG : FRAGML_PRED_SHORT;
+			/* judged at the page's free (fragml_on_free); movable
+			 * pages are not what the label means (a page that keeps
+			 * a block from being free or movable): not judged */
+			if (mt != MIGRATE_MOVABLE)
+				pred = res.action == FRAGML_LIFETIME_LONG ? FRAGML_PRED_LONG :
+									    FRAGML_PRED_SHORT;
 		}
 	}
 #endif
