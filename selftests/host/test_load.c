@@ -825,7 +825,6 @@ out:
  */
 TEST(test_run_programs_on_request)
 {
-	struct fragml_open_opts oo = { 0 };
 	struct fragml_model *m = malloc(sizeof(*m));
 	struct fragml_vec v = { 0 };
 	struct fragml_result r;
@@ -843,12 +842,7 @@ TEST(test_run_programs_on_request)
 	EXPECT_EQ(-ENOTSUP, fragml_kernel_eval(h, FRAGML_HOOK_THP_FAULT, &v, 1, &r, false, &err));
 	EXPECT_NE(NULL, strstr(err.msg, "test_run")) TH_LOG("%s", err.msg);
 out:
-	fragml_close(h);
-	if (bpffs[0]) {
-		oo.bpffs = bpffs;
-		fragml_detach(&oo, NULL);
-		tl_release_bpffs(bpffs);
-	}
+	close_private(h, bpffs);
 	free(m);
 }
 
