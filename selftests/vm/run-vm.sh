@@ -35,36 +35,59 @@ fi
 [ -r "$bz" ] || { echo "run-vm: $bz missing: run 'make kernel'" >&2; exit 1; }
 
 mkdir -p "$out"
-rm -f "$out/status" "$out/output.txt" "$out/console.log" "$out/guest.txt" "$out/swap.img"
+rm -f "$out/swap.img" "$out/console-int3.log"
 disk=()
-if [ "$swap" != 0 ]; then
-	# sparse: costs host disk only for what the guest swaps out
-	truncate -s "$swap" "$out/swap.img" ||
-		{ echo "run-vm: cannot create $out/swap.img ($swap)" >&2; exit 1; }
-	disk=(-drive "file=$out/swap.img,if=virtio,format=raw,cache=unsafe")
-fi
+# sparse, created empty at each boot (boot()): costs host disk only for what
+# the guest swaps out
+[ "$swap" = 0 ] || disk=(-drive "file=$out/swap.img,if=virtio,format=raw,cache=unsafe")
 
 cmdline="console=ttyS0 printk.time=1 panic=-1 oops=panic root=/dev/root rootfstype=9p"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
 cmdline+=" init=$here/guest-init.sh FRAGML_JOB=$job FRAGML_VMDIR=$here"
 cmdline+=" FRAGML_VM_CPUS=2 FRAGML_VM_SWAP=$swap FRAGML_VM_MACHINE=$machine $*"
 
-echo "# vm: booting $(basename "$bz") (TCG, -machine $machine, -cpu max, -smp 2, -m $mem, swap $swap), job $job" >&2
-start=$(date +%s.%N)
-timeout --foreground "$timeout_s" qemu-system-x86_64 \
-	-machine "$machine" -cpu max -smp 2 -m "$mem" -accel tcg \
-	-nographic -no-reboot -nodefaults -serial stdio -display none \
-	-kernel "$bz" -append "$cmdline" \
-	-fsdev local,id=rootfs,path=/,security_model=none,readonly=on,multidevs=remap \
-	-device virtio-9p-pci,fsdev=rootfs,mount_tag=/dev/root \
-	-fsdev local,id=outfs,path="$out",security_model=none,multidevs=remap \
-	-device virtio-9p-pci,fsdev=outfs,mount_tag=fragml_out \
-	"${disk[@]}" \
-	>"$out/console.log" 2>&1 </dev/null
-qrc=$?
-elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+# One boot of the guest; sets qrc and elapsed.
+boot() {
+	local start
+
+	rm -f "$out/status" "$out/output.txt" "$out/console.log" "$out/guest.txt"
+	if [ "$swap" != 0 ]; then
+		rm -f "$out/swap.img"
+		truncate -s "$swap" "$out/swap.img" ||
+			{ echo "run-vm: cannot create $out/swap.img ($swap)" >&2; exit 1; }
+	fi
+	echo "# vm: booting $(basename "$bz") (TCG, -machine $machine, -cpu max, -smp 2, -m $mem, swap $swap), job $job" >&2
+	start=$(date +%s.%N)
+	timeout --foreground "$timeout_s" qemu-system-x86_64 \
+		-machine "$machine" -cpu max -smp 2 -m "$mem" -accel tcg \
+		-nographic -no-reboot -nodefaults -serial stdio -display none \
+		-kernel "$bz" -append "$cmdline" \
+		-fsdev local,id=rootfs,path=/,security_model=none,readonly=on,multidevs=remap \
+		-device virtio-9p-pci,fsdev=rootfs,mount_tag=/dev/root \
+		-fsdev local,id=outfs,path="$out",security_model=none,multidevs=remap \
+		-device virtio-9p-pci,fsdev=outfs,mount_tag=fragml_out \
+		"${disk[@]}" \
+		>"$out/console.log" 2>&1 </dev/null
+	qrc=$?
+	elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+	echo "# vm: qemu exited ($qrc) after ${elapsed%.*} s; console log: $out/console.log" >&2
+}
+
+# A guest kernel that oopses on an int3 hit a breakpoint left by live code
+# patching (text_poke_bp(): static calls and keys change at every tracepoint
+# attach and detach) after the patch had completed.  Seen once in ~40 runs of
+# the VM suite, at a tracepoint call site in __alloc_pages_noprof() while a
+# policy was detached; our reading is a cross-vCPU code-modification race of
+# TCG emulation (the kernel's breakpoint protocol rules it out on hardware).
+# Such a run is not the job's verdict: it runs once more, saying so, with the
+# crashed console kept.  Any other crash ends the run.
+boot
+if [ ! -f "$out/status" ] && grep -q 'Oops: int3' "$out/console.log"; then
+	mv "$out/console.log" "$out/console-int3.log"
+	echo "# vm: the guest kernel oopsed on a stray int3 (live code patching under TCG, $(grep -m1 -o 'RIP: 0010:[^ ]*' "$out/console-int3.log")); running job $job once more; that console: $out/console-int3.log" >&2
+	boot
+fi
 rm -f "$out/swap.img"
-echo "# vm: qemu exited ($qrc) after ${elapsed%.*} s; console log: $out/console.log" >&2
 
 [ -f "$out/guest.txt" ] && cat "$out/guest.txt" >&2
 if [ -f "$out/output.txt" ]; then
