@@ -46,9 +46,10 @@ cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
 cmdline+=" init=$here/guest-init.sh FRAGML_JOB=$job FRAGML_VMDIR=$here"
 cmdline+=" FRAGML_VM_CPUS=2 FRAGML_VM_SWAP=$swap FRAGML_VM_MACHINE=$machine $*"
 
-# One boot of the guest with QEMU accelerator $1; sets qrc and elapsed.
+# One boot of the guest with QEMU accelerator $1, killed after $2 s; sets qrc
+# and elapsed.
 boot() {
-	local start accel=$1
+	local start accel=$1 limit=$2
 
 	rm -f "$out/status" "$out/output.txt" "$out/console.log" "$out/guest.txt"
 	if [ "$swap" != 0 ]; then
@@ -58,7 +59,7 @@ boot() {
 	fi
 	echo "# vm: booting $(basename "$bz") (${accel^^}, -machine $machine, -cpu max, -smp 2, -m $mem, swap $swap), job $job" >&2
 	start=$(date +%s.%N)
-	timeout --foreground "$timeout_s" qemu-system-x86_64 \
+	timeout --foreground "$limit" qemu-system-x86_64 \
 		-machine "$machine" -cpu max -smp 2 -m "$mem" -accel "$accel" \
 		-nographic -no-reboot -nodefaults -serial stdio -display none \
 		-kernel "$bz" -append "$cmdline" \
@@ -83,12 +84,13 @@ boot() {
 # hardware).
 # Such a run is not the job's verdict: it runs once more, saying so, with the
 # crashed console kept, on single-threaded TCG (both vCPUs on one host thread:
-# no concurrent code modification, and slower).  Any other crash ends the run.
-boot tcg
+# no concurrent code modification, and slower: twice the time limit).  Any other crash ends the run.
+boot tcg "$timeout_s"
 if [ ! -f "$out/status" ] && grep -q 'Oops: int3' "$out/console.log"; then
 	mv "$out/console.log" "$out/console-int3.log"
 	echo "# vm: the guest kernel oopsed on a stray int3 (live code patching under multi-threaded TCG, $(grep -m1 -o 'RIP: 0010:[^ ]*' "$out/console-int3.log")); running job $job once more on single-threaded TCG; that console: $out/console-int3.log" >&2
-	boot tcg,thread=single
+	boot tcg,thread=single $((timeout_s * 2))
+	timeout_s=$((timeout_s * 2))
 fi
 rm -f "$out/swap.img"
 
