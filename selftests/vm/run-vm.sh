@@ -85,8 +85,15 @@ boot() {
 # Such a run is not the job's verdict: it runs once more, saying so, with the
 # crashed console kept, on single-threaded TCG (both vCPUs on one host thread:
 # no concurrent code modification, and slower: twice the time limit).  Any other crash ends the run.
-boot tcg "$timeout_s"
-if [ ! -f "$out/status" ] && grep -q 'Oops: int3' "$out/console.log"; then
+# The selftests run on single-threaded TCG from the start: the whole suite took
+# 809 s there against 839 s multi-threaded on this 2-core host.  The demo and
+# the evaluation keep multi-threaded TCG, which their published figures used.
+if [ "$job" = tests ]; then
+	boot tcg,thread=single "$timeout_s"
+else
+	boot tcg "$timeout_s"
+fi
+if [ ! -f "$out/status" ] && [ "$job" != tests ] && grep -q 'Oops: int3' "$out/console.log"; then
 	mv "$out/console.log" "$out/console-int3.log"
 	echo "# vm: the guest kernel oopsed on a stray int3 (live code patching under multi-threaded TCG, $(grep -m1 -o 'RIP: 0010:[^ ]*' "$out/console-int3.log")); running job $job once more on single-threaded TCG; that console: $out/console-int3.log" >&2
 	boot tcg,thread=single $((timeout_s * 2))
