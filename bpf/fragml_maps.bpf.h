@@ -60,11 +60,15 @@ struct {
  * variably).  A struct fragml_cio: a compiled model version reads the vector
  * there and writes its result after it (fragml_decide_via()).
  */
+#ifndef FRAGML_SCRATCH_PIN
+#define FRAGML_SCRATCH_PIN
+#endif
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct fragml_cio);
+	FRAGML_SCRATCH_PIN	/* the policy pins it: its compiled programs read it */
 } fragml_scratch SEC(".maps");
 
 static __always_inline struct fragml_vec *fragml_scratch_vec(void)

@@ -22,6 +22,9 @@
  *   kdefault        always "kernel default" (tests, A/B baselines)
  *   always_compact  always "huge page with direct compaction" (tests)
  */
+/* pinned: the compiled model versions in fragml_cprog_* read their input there */
+#define FRAGML_SCRATCH_PIN __uint(pinning, LIBBPF_PIN_BY_NAME);
+
 #ifdef FRAGML_VMLINUX_PATCHED
 #include "vmlinux-patched.h"
 #else
@@ -118,7 +121,34 @@ static __always_inline void fragml_canary_eval(__u32 hook, const struct fragml_v
 }
 /* ---- end of canary and scope ---- */
 
-static __always_inline int thp_fault_decide(struct mm_policy_thp_ctx *ctx)
+/*
+ * Compiled model versions (loader/compile.c, docs/performance.md): a tail
+ * call needs a program of the caller's type and attach prototype, so each
+ * callback has its own program array (the variants' programs for one
+ * callback share it), slot = hook.  The loader fills it at every publish,
+ * rollback and unpublish with a struct_ops program generated for that
+ * callback, which reads the vector in the pinned per-CPU fragml_scratch and
+ * writes its result after it.  Pinned, so that both survive the loader and a
+ * variant swap (a new object reuses them).  An empty slot: the map evaluator.
+ */
+#define FRAGML_CPROG_ARRAY(name)				\
+	struct {						\
+		__uint(type, BPF_MAP_TYPE_PROG_ARRAY);		\
+		__uint(max_entries, FRAGML_NR_HOOKS);		\
+		__type(key, __u32);				\
+		__type(value, __u32);				\
+		__uint(pinning, LIBBPF_PIN_BY_NAME);		\
+	} name SEC(".maps")
+FRAGML_CPROG_ARRAY(fragml_cprog_thp);
+FRAGML_CPROG_ARRAY(fragml_cprog_cmp);
+FRAGML_CPROG_ARRAY(fragml_cprog_fb);
+FRAGML_CPROG_ARRAY(fragml_cprog_pl);
+FRAGML_TAIL_DECIDE(fragml_tc_thp, fragml_cprog_thp, FRAGML_HOOK_THP_FAULT)
+FRAGML_TAIL_DECIDE(fragml_tc_cmp, fragml_cprog_cmp, FRAGML_HOOK_COMPACTION)
+FRAGML_TAIL_DECIDE(fragml_tc_fb, fragml_cprog_fb, FRAGML_HOOK_FALLBACK)
+FRAGML_TAIL_DECIDE(fragml_tc_pl, fragml_cprog_pl, FRAGML_HOOK_PLACEMENT)
+
+static __always_inline int thp_fault_decide(void *bctx, struct mm_policy_thp_ctx *ctx)
 {
 	struct fragml_vec *v = fragml_scratch_vec();
 	struct fragml_result res;
@@ -139,14 +169,14 @@ static __always_inline int thp_fault_decide(struct mm_policy_thp_ctx *ctx)
 	fragml_vec_thp(v, bpf_ktime_get_ns(), &in, task_state_of(tgid), fragml_glob_peek());
 	fragml_vaudit_note(FRAGML_HOOK_THP_FAULT, FRAGML_VAUDIT_POLICY, tgid,
 			   ctx->address >> (12 + FRAGML_HPAGE_ORDER), v);
-	action = fragml_decide(FRAGML_HOOK_THP_FAULT, v, &res);
+	action = fragml_decide_via(fragml_tc_thp(bctx), FRAGML_HOOK_THP_FAULT, v, &res);
 	fragml_canary_eval(FRAGML_HOOK_THP_FAULT, v, action < 0 ? MM_POLICY_THP_DEFAULT : action);
 	if (action < 0 || action > MM_POLICY_THP_DEFAULT)
 		return MM_POLICY_THP_DEFAULT;
 	return action;
 }
 
-static __always_inline int compact_decide(struct mm_policy_compact_ctx *ctx)
+static __always_inline int compact_decide(void *bctx, struct mm_policy_compact_ctx *ctx)
 {
 	struct fragml_vec *v = fragml_scratch_vec();
 	struct fragml_result res;
@@ -166,7 +196,7 @@ static __always_inline int compact_decide(struct mm_policy_compact_ctx *ctx)
 	fragml_vec_compaction(v, bpf_ktime_get_ns(), &in, fragml_glob_peek());
 	if (!ctx->proactive)
 		fragml_vaudit_compaction(FRAGML_VAUDIT_POLICY, ctx->zone_idx, ctx->order, v);
-	action = fragml_decide(FRAGML_HOOK_COMPACTION, v, &res);
+	action = fragml_decide_via(fragml_tc_cmp(bctx), FRAGML_HOOK_COMPACTION, v, &res);
 	fragml_canary_eval(FRAGML_HOOK_COMPACTION, v, action < 0 ? MM_POLICY_COMPACT_RUN : action);
 	if (action != MM_POLICY_COMPACT_SKIP)
 		return MM_POLICY_COMPACT_RUN;
@@ -273,7 +303,7 @@ static __always_inline int gate_explore_log(struct mm_policy_fallback_ctx *ctx,
 	return action;
 }
 
-static __always_inline int fallback_decide(struct mm_policy_fallback_ctx *ctx)
+static __always_inline int fallback_decide(void *bctx, struct mm_policy_fallback_ctx *ctx)
 {
 	struct fragml_vec *v = fragml_scratch_vec();
 	struct fragml_gate_cfg *cfg;
@@ -303,7 +333,7 @@ static __always_inline int fallback_decide(struct mm_policy_fallback_ctx *ctx)
 		if (t)
 			v->f[FRAGML_F_TASK_PRED_LONG_PPK] = fragml_task_pred_long_ppk(t);
 	}
-	model = fragml_decide(FRAGML_HOOK_FALLBACK, v, &res);
+	model = fragml_decide_via(fragml_tc_fb(bctx), FRAGML_HOOK_FALLBACK, v, &res);
 	fragml_canary_eval(FRAGML_HOOK_FALLBACK, v, model < 0 ? MM_POLICY_FALLBACK_NOW : model);
 	action = model == MM_POLICY_FALLBACK_DEFER || model == MM_POLICY_FALLBACK_COMPACT ?
 		 model : MM_POLICY_FALLBACK_NOW;
@@ -319,7 +349,7 @@ static __always_inline int fallback_decide(struct mm_policy_fallback_ctx *ctx)
  * (at most one per free-list order): one model evaluation and one lookup of
  * the requesting process's observed lifetime share.
  */
-static __always_inline int placement_decide(struct mm_policy_placement_ctx *ctx)
+static __always_inline int placement_decide(void *bctx, struct mm_policy_placement_ctx *ctx)
 {
 	struct fragml_vec *v = fragml_scratch_vec();
 	struct fragml_result res;
@@ -348,7 +378,7 @@ static __always_inline int placement_decide(struct mm_policy_placement_ctx *ctx)
 			v->f[FRAGML_F_TASK_PRED_LONG_PPK] = fragml_task_pred_long_ppk(t);
 		}
 	}
-	action = fragml_decide(FRAGML_HOOK_PLACEMENT, v, &res);
+	action = fragml_decide_via(fragml_tc_pl(bctx), FRAGML_HOOK_PLACEMENT, v, &res);
 	fragml_canary_eval(FRAGML_HOOK_PLACEMENT, v, action < 0 ? MM_POLICY_PLACE_DEFAULT : action);
 	if (action < MM_POLICY_PLACE_DEFAULT || action > MM_POLICY_PLACE_STEAL)
 		return MM_POLICY_PLACE_DEFAULT;
@@ -363,7 +393,7 @@ static __always_inline int placement_decide(struct mm_policy_placement_ctx *ctx)
 	SEC("struct_ops/" #cb)						\
 	int BPF_PROG(variant##_##cb, struct ctx_type *c)		\
 	{								\
-		return decide(c);					\
+		return decide(ctx, c);					\
 	}
 #define FRAGML_THP(v)	FRAGML_CALLBACK(v, thp_fault, mm_policy_thp_ctx, thp_fault_decide)
 #define FRAGML_CMP(v)	FRAGML_CALLBACK(v, compact, mm_policy_compact_ctx, compact_decide)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "compile.h"
@@ -45,6 +46,7 @@ struct fragml_handle {
 	unsigned int evaluator;		/* FRAGML_EVAL_* for fragml_kernel_eval/bench */
 	struct fragml_compiled_info cinfo;	/* the last compile */
 	uint32_t last_compiled;		/* decisions of the last batch the compiled form made */
+	struct btf *vmlinux_btf;	/* for the policy's callbacks (policy_member()), lazily */
 };
 
 const char *fragml_pin_dir(const struct fragml_handle *h)
@@ -53,6 +55,7 @@ const char *fragml_pin_dir(const struct fragml_handle *h)
 }
 
 static uint32_t slot_version(struct fragml_handle *h, unsigned int hook);
+static void policy_compiled_sync(struct fragml_handle *h);
 
 /*
  * The policy variant the published models need: the allocator asks a
@@ -387,9 +390,13 @@ int fragml_open(struct fragml_handle **hp, const struct fragml_open_opts *opts,
 		}
 		if (!opts->no_policy && !opts->bpffs && fragml_policy_supported(NULL) == 1) {
 			/* Published fallback/placement models pick the variant. */
+			bool fresh = access(FRAGML_POLICY_PIN, F_OK) != 0;
+
 			ret = fragml_policy_attach_variant(models_variant(h), err);
 			if (ret)
 				goto fail;
+			if (fresh)
+				policy_compiled_sync(h);
 			fi.mode = FRAGML_MODE_ENFORCE;
 			ret = write_info(h, &fi, err);
 			if (ret)
@@ -413,6 +420,7 @@ void fragml_close(struct fragml_handle *h)
 	if (!h)
 		return;
 	fragml_core__destroy(h->core);
+	btf__free(h->vmlinux_btf);
 	if (h->lock_fd >= 0)
 		close(h->lock_fd);
 	free(h);
@@ -761,8 +769,145 @@ static void observe_compiled(struct fragml_handle *h, unsigned int hook, const s
 	}
 }
 
+/*
+ * The struct_ops policy's callbacks (bpf/fragml_policy.bpf.c): per hook, the
+ * pinned program array of the callback that decides it.  The compiled program
+ * is loaded as a struct_ops program for that callback (a tail call needs the
+ * caller's attach prototype) and reads the policy's pinned per-CPU
+ * fragml_scratch.  Shared by every variant of the policy, and pinned, so it
+ * is filled whether or not a policy is attached right now.
+ */
+static const struct {
+	const char *member;
+	unsigned int hook;
+	const char *array;
+} policy_callers[] = {
+	{ "thp_fault", FRAGML_HOOK_THP_FAULT, "fragml_cprog_thp" },
+	{ "compact", FRAGML_HOOK_COMPACTION, "fragml_cprog_cmp" },
+	{ "fallback", FRAGML_HOOK_FALLBACK, "fragml_cprog_fb" },
+	{ "placement", FRAGML_HOOK_PLACEMENT, "fragml_cprog_pl" },
+};
+#define N_POLICY_CALLERS (sizeof(policy_callers) / sizeof(policy_callers[0]))
+
+/* struct mm_policy_ops's BTF id in vmlinux and the index of `member` in it. */
+static int policy_member(struct fragml_handle *h, const char *member, __u32 *type_id, __u32 *idx)
+{
+	const struct btf_member *mb;
+	const struct btf_type *t;
+	int id;
+
+	if (!h->vmlinux_btf) {
+		h->vmlinux_btf = btf__load_vmlinux_btf();
+		if (!h->vmlinux_btf)
+			return -errno;
+	}
+	id = btf__find_by_name_kind(h->vmlinux_btf, FRAGML_POLICY_KTYPE, BTF_KIND_STRUCT);
+	if (id <= 0)
+		return -ENOENT;
+	t = btf__type_by_id(h->vmlinux_btf, id);
+	mb = btf_members(t);
+	for (__u32 i = 0; i < btf_vlen(t); i++, mb++)
+		if (!strcmp(btf__name_by_offset(h->vmlinux_btf, mb->name_off), member)) {
+			*type_id = id;
+			*idx = i;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+/* The pinned map `name` of the pin directory, or -1. */
+static int pinned_map(struct fragml_handle *h, const char *name)
+{
+	char p[PATH_MAX];
+
+	if (snprintf(p, sizeof(p), "%s/%s", h->dir, name) >= (int)sizeof(p))
+		return -1;
+	return bpf_obj_get(p);
+}
+
+/*
+ * The compiled form of `m` (version) for the policy's callback of `hook`;
+ * m = NULL empties the slot.  Nothing to do before a policy was ever attached
+ * (no pinned array).  Reported like the observe callers: a successful compile
+ * is the one fragml-load reports without the test-run caller, a refusal
+ * empties the slot and is noted.
+ */
+static void policy_compiled(struct fragml_handle *h, unsigned int hook, const struct fragml_model *m,
+			    uint32_t version)
+{
+	for (unsigned int i = 0; i < N_POLICY_CALLERS; i++) {
+		struct fragml_cgen_target t = {
+			.counters_fd = h->counters_fd,
+			.type = BPF_PROG_TYPE_STRUCT_OPS,
+		};
+		struct fragml_err e = { 0 };
+		__u32 key = hook, member = 0;
+		int afd, fd = -1, ret;
+
+		if (policy_callers[i].hook != hook)
+			continue;
+		afd = pinned_map(h, policy_callers[i].array);
+		if (afd < 0)
+			continue;
+		t.cio_fd = pinned_map(h, "fragml_scratch");
+		if (m && !h->no_compiled) {
+			uint64_t t0 = loader_mono_ns();
+
+			ret = t.cio_fd < 0 ? -ENOENT : policy_member(h, policy_callers[i].member,
+								       &t.attach_btf_id, &member);
+			if (ret) {
+				fragml_err_set(&e, ret, "compiled %s v%u: %s/fragml_scratch or %s.%s not found (%s)",
+					       fragml_hook_name(hook), version, h->dir, FRAGML_POLICY_KTYPE,
+					       policy_callers[i].member, strerror(-ret));
+			} else {
+				t.attach = (enum bpf_attach_type)member;
+				fd = fragml_compile_load(m, version, &t, h->test_run ? NULL : &h->cinfo.insns, &e);
+			}
+			if (fd >= 0 && !h->test_run) {
+				h->cinfo.compiled = true;
+				h->cinfo.load_ns = loader_mono_ns() - t0;
+			}
+			if (fd < 0 && !h->cinfo.note[0]) {
+				h->cinfo.compiled = false;
+				snprintf(h->cinfo.note, sizeof(h->cinfo.note),
+					 "%s (for the policy's %s); %s v%u decides with the map evaluator there",
+					 e.msg, policy_callers[i].member, fragml_hook_name(hook), version);
+			}
+		}
+		if (fd < 0 || bpf_map_update_elem(afd, &key, &fd, BPF_ANY))
+			bpf_map_delete_elem(afd, &key);
+		if (fd >= 0)
+			close(fd);
+		close(afd);
+		if (t.cio_fd >= 0)
+			close(t.cio_fd);
+	}
+}
+
 static int read_slot(struct fragml_handle *h, unsigned int hook, struct fragml_blob *b,
 		     int *map_fd, struct fragml_err *err);
+
+/*
+ * After the policy is attached: the compiled form of every live model for its
+ * callbacks (the arrays are new the first time; after that they were kept up
+ * to date with every publish).
+ */
+static void policy_compiled_sync(struct fragml_handle *h)
+{
+	struct fragml_blob *b = malloc(sizeof(*b));
+	struct fragml_model *m = malloc(sizeof(*m));
+
+	for (unsigned int i = 0; b && m && i < N_POLICY_CALLERS; i++) {
+		unsigned int hook = policy_callers[i].hook;
+		uint32_t version = slot_version(h, hook);
+
+		if (version && read_slot(h, hook, b, NULL, NULL) == 0 && b->version == version &&
+		    fragml_blob_to_model(b, m, NULL) == 0)
+			policy_compiled(h, hook, m, version);
+	}
+	free(b);
+	free(m);
+}
 
 /* After a rollback: the compiled form of what the slot holds now. */
 static void compiled_rebuild(struct fragml_handle *h, unsigned int hook, uint32_t version)
@@ -778,6 +923,7 @@ static void compiled_rebuild(struct fragml_handle *h, unsigned int hook, uint32_
 		fd = compiled_build(h, m, version);
 	compiled_install(h, hook, fd);
 	observe_compiled(h, hook, ok ? m : NULL, version);
+	policy_compiled(h, hook, ok ? m : NULL, version);
 	if (fd >= 0)
 		close(fd);
 	free(b);
@@ -905,6 +1051,7 @@ int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32
 	/* ... and one of the compiled slot (emptied when there is no compiled form) */
 	compiled_install(h, m->hook, cfd);
 	observe_compiled(h, m->hook, m, *version);
+	policy_compiled(h, m->hook, m, *version);
 	unlink(prev);
 	if (rename(cur, prev) && errno != ENOENT)
 		unlink(cur);
@@ -996,6 +1143,7 @@ int fragml_unpublish(struct fragml_handle *h, unsigned int hook, struct fragml_e
 		return ret;
 	compiled_install(h, hook, -1);
 	observe_compiled(h, hook, NULL, 0);
+	policy_compiled(h, hook, NULL, 0);
 	if (bpf_map_delete_elem(h->models_fd, &key) && errno != ENOENT)
 		ret = fragml_err_set(err, -errno, "slot %s: clear failed: %s", fragml_hook_name(hook),
 				     strerror(errno));

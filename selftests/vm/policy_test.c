@@ -30,6 +30,7 @@
 #include <bpf/libbpf.h>
 
 #include "kselftest_harness.h"
+#include "fragml_model.h"
 #include "fragml_policy.h"
 #include "vmlib.h"
 
@@ -719,6 +720,63 @@ TEST_F_TIMEOUT(policy, compaction_vectors_agree, 420)
 	close(fd);
 	ASSERT_GE(s.pairs, 4u) TH_LOG("too few direct compactions of the faulter seen by both sides");
 	EXPECT_GE(s.equal * 10, s.pairs * 9) TH_LOG("%u of %u pairs identical", s.equal, s.pairs);
+}
+
+/*
+ * The policy decides through the compiled form of the published model: the
+ * loader put a struct_ops program generated from it in the thp_fault
+ * callback's program array, the callback tail-calls it, and it leaves its
+ * result after the vector in the policy's per-CPU scratch.  At real faults,
+ * the last decision on each CPU that decided carries the model's version and
+ * the action and score the userspace reference evaluator computes from the
+ * same vector (the shipped thp_fault model: 16 trees).
+ */
+TEST_F_TIMEOUT(policy, compiled_decides, 180)
+{
+	const char *bin = env_or("FRAGML_BIN", "/usr/local/bin");
+	int ncpu = libbpf_num_possible_cpus(), sfd, afd, decided = 0;
+	struct fragml_model *m = calloc(1, sizeof(*m));
+	struct fragml_cio *c = calloc(ncpu > 0 ? ncpu : 1, sizeof(*c));
+	struct fragml_err err = {};
+	__u32 zero = 0, key = FRAGML_HOOK_THP_FAULT, id = 0;
+	char path[512];
+	struct region r;
+
+	ASSERT_TRUE(m && c && ncpu > 0);
+	_Static_assert(sizeof(struct fragml_cio) % 8 == 0, "per-CPU values are 8-byte aligned");
+	snprintf(path, sizeof(path), "%s/../../model/defaults/thp_fault.bin", bin);
+	ASSERT_EQ(0, fragml_model_read_file(m, path, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	reset_fragml();
+	ASSERT_EQ(0, sh("%s/fragml-load -q --no-guard %s", bin, path));
+	afd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_cprog_thp");
+	ASSERT_LE(0, afd) TH_LOG("no compiled-program array for the policy's thp_fault callback");
+	EXPECT_EQ(0, bpf_map_lookup_elem(afd, &key, &id)) TH_LOG("the thp_fault slot is empty");
+	EXPECT_NE(0u, id);
+	close(afd);
+	sfd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_scratch");
+	ASSERT_LE(0, sfd) TH_LOG("the policy's scratch is not pinned");
+	/* no result on any CPU before the faults */
+	ASSERT_EQ(0, bpf_map_update_elem(sfd, &zero, c, BPF_ANY));
+	ASSERT_EQ(0, fault_region(&r, 64));
+	ASSERT_EQ(0, bpf_map_lookup_elem(sfd, &zero, c));
+	for (int i = 0; i < ncpu; i++) {
+		struct fragml_eval_out out;
+
+		if (!c[i].r.version)
+			continue;
+		decided++;
+		fragml_model_eval(m, c[i].v.f, &out);
+		printf("# cpu %d: compiled v%u action %u score %lld, reference action %u score %lld\n",
+		       i, c[i].r.version, c[i].r.action, (long long)c[i].r.score, out.action,
+		       (long long)out.score);
+		EXPECT_EQ(out.action, c[i].r.action);
+		EXPECT_EQ(out.score, c[i].r.score);
+	}
+	EXPECT_GE(decided, 1) TH_LOG("no CPU's last decision came from the compiled program");
+	unmap_region(&r);
+	close(sfd);
+	free(c);
+	free(m);
 }
 
 TEST_HARNESS_MAIN
