@@ -31,7 +31,8 @@
  * the caller's type and attach prototype, so a deciding program has its own
  * program array, one slot per hook, which the loader fills with a program
  * compiled for that tracepoint (found through the pinned link).  Only the
- * compaction hook so far: the allocation programs' frames are 256 bytes or
+ * compaction hook in observe mode (the policy has its own arrays,
+ * bpf/fragml_policy.bpf.c): the allocation programs' frames are 256 bytes or
  * more, and the verifier allows a tail call from a subprogram only below
  * that (docs/performance.md).
  */
