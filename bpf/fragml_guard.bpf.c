@@ -60,6 +60,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* ~70 objects: buckets and those, not 4096 elements */
 	__type(key, struct fragml_guard_obj);
 	__type(value, __u8);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -14,6 +14,7 @@
 #ifndef FRAGML_POLICY_H
 #define FRAGML_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "fragml_error.h"
@@ -55,6 +56,16 @@ int fragml_policy_update(const char *variant, struct fragml_err *err);
 
 /* Name of the attached variant into buf; 0, or -ENOENT if none is attached. */
 int fragml_policy_current(char *buf, size_t len, struct fragml_err *err);
+
+/*
+ * The fallback gate's decision log (fragml_gate_log, fragml_gate_pending) at
+ * full size (full: what fragml-collect --gate needs) or at its idle size (one
+ * page, a few entries: nothing logs without a collector).  Resizing replaces
+ * the two maps and swaps the attached policy for the same variant using the
+ * new ones (fragml_policy_update()); 0 when they have that size already,
+ * -ENOENT (err untouched) when no policy is attached.
+ */
+int fragml_policy_gate_log(bool full, struct fragml_err *err);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,7 @@
 
 #include "fragml_collect.h"
 #include "fragml_load.h"
+#include "fragml_policy.h"
 #include "fragml_gatelog.skel.h"
 #include "fragml_gate_events.h"
 #include "mono_ns.h"
@@ -72,6 +73,7 @@ struct fragml_gate_collector {
 	int cfg_fd, log_fd;
 	struct fragml_gate_cfg cfg0;	/* as found: restored at the end */
 	bool cfg_set;
+	bool logged;		/* this collector turned the log on (it shrinks it at close) */
 	uint64_t seq0;			/* decisions with seq > seq0 are this run's */
 	struct gate_rec *recs;
 	size_t n_recs, cap_recs;
@@ -180,6 +182,9 @@ void fragml_gate_collect_close(struct fragml_gate_collector *c)
 		close(c->cfg_fd);
 	if (c->log_fd >= 0)
 		close(c->log_fd);
+	/* back to the idle size, unless another collector's log was on (EBUSY) */
+	if (c->logged)
+		fragml_policy_gate_log(false, NULL);
 	free(c->recs);
 	free(c->cost);
 	free(c->cover);
@@ -214,6 +219,10 @@ int fragml_gate_collect_open(struct fragml_gate_collector **cp,
 		return fragml_err_set(err, -ENOMEM, "out of memory");
 	c->o = *o;
 	c->cfg_fd = c->log_fd = -1;
+	/* the log at full size while we collect (the policy keeps it small otherwise) */
+	ret = fragml_policy_gate_log(true, err);
+	if (ret && ret != -ENOENT)
+		goto fail;
 	c->cfg_fd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_gate_cfg");
 	c->log_fd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_gate_log");
 	if (c->cfg_fd < 0 || c->log_fd < 0) {
@@ -491,7 +500,7 @@ int fragml_gate_collect_run(struct fragml_gate_collector *c, struct fragml_gate_
 			c->o.log_all ? FRAGML_GATE_LOG_ALL : FRAGML_GATE_LOG_HONOURED, err);
 	if (ret)
 		return ret;
-	c->cfg_set = true;
+	c->cfg_set = c->logged = true;
 	cost_sample(c);
 	while (!c->stop && (c->o.duration_s <= 0 || loader_mono_s() - t0 < c->o.duration_s)) {
 		ret = ring_buffer__poll(c->rb, GATE_COST_SAMPLE_NS / 1000000);

@@ -16,6 +16,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "fragml_gate_events.h"
 #include "fragml_policy.h"
 #include "libbpf_log.h"
 #include "fragml_policy.skel.h"
@@ -62,8 +63,50 @@ static void share_state(struct bpf_map *map, const char *name)
 	bpf_map__set_max_entries(map, 1);
 }
 
-/* Open the policy object with only `variant` created; the shared maps by pin. */
-static int open_variant(const char *variant, struct fragml_policy **skelp,
+/* max_entries of the pinned map `name`, 0 when it is not pinned. */
+static __u32 pinned_max_entries(const char *name)
+{
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi);
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", FRAGML_PIN_DIR, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_map_get_info_by_fd(fd, &mi, &len))
+		mi.max_entries = 0;
+	close(fd);
+	return mi.max_entries;
+}
+
+/*
+ * The gate's decision log and open-decision map: the pinned ones as they are
+ * (full < 0; a pin is reused only at its own size), or new ones at the full
+ * or idle size, their old pins removed so that libbpf creates and pins them
+ * (the running policy keeps the old ones until the link update).
+ */
+static void gate_log_sizes(struct fragml_policy *skel, int full)
+{
+	__u32 log = pinned_max_entries("fragml_gate_log");
+	__u32 pend = pinned_max_entries("fragml_gate_pending");
+	__u32 want_log = full > 0 ? FRAGML_GATE_LOG_BYTES : FRAGML_GATE_LOG_IDLE_BYTES;
+	__u32 want_pend = full > 0 ? FRAGML_GATE_PENDING_MAX : FRAGML_GATE_PENDING_IDLE;
+
+	if (!log || !pend || (full >= 0 && (log != want_log || pend != want_pend))) {
+		unlink(FRAGML_PIN_DIR "/fragml_gate_log");
+		unlink(FRAGML_PIN_DIR "/fragml_gate_pending");
+		log = want_log;
+		pend = want_pend;
+	}
+	bpf_map__set_max_entries(skel->maps.fragml_gate_log, log);
+	bpf_map__set_max_entries(skel->maps.fragml_gate_pending, pend);
+}
+
+/* Open the policy object with only `variant` created; the shared maps by pin;
+ * the gate's log as gate_log_sizes(full) leaves it. */
+static int open_variant(const char *variant, int full, struct fragml_policy **skelp,
 			struct bpf_map **mapp, struct fragml_err *err)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = FRAGML_PIN_DIR);
@@ -96,6 +139,7 @@ static int open_variant(const char *variant, struct fragml_policy **skelp,
 			bpf_map__set_autocreate(map, !strcmp(bpf_map__name(map), variant));
 	share_state(skel->maps.fragml_task_state, "fragml_task_state");
 	share_state(skel->maps.fragml_glob, "fragml_glob");
+	gate_log_sizes(skel, full);
 	loader_libbpf_reset();
 	ret = fragml_policy__load(skel);
 	if (ret) {
@@ -121,7 +165,7 @@ int fragml_policy_attach_variant(const char *variant, struct fragml_err *err)
 		ret = 0;	/* attached already: attach is idempotent */
 		goto out;
 	}
-	ret = open_variant(variant, &skel, &map, err);
+	ret = open_variant(variant, -1, &skel, &map, err);
 	if (ret)
 		goto out;
 	link = bpf_map__attach_struct_ops(map);
@@ -190,7 +234,7 @@ static int prepare_struct_ops_value(struct bpf_map *map)
 	return errno == EEXIST ? 0 : -errno;
 }
 
-int fragml_policy_update(const char *variant, struct fragml_err *err)
+static int policy_update(const char *variant, int full, struct fragml_err *err)
 {
 	libbpf_print_fn_t old = libbpf_set_print(loader_libbpf_print);
 	struct fragml_policy *skel = NULL;
@@ -203,7 +247,7 @@ int fragml_policy_update(const char *variant, struct fragml_err *err)
 				     FRAGML_POLICY_PIN, strerror(errno));
 		goto out;
 	}
-	ret = open_variant(variant, &skel, &map, err);
+	ret = open_variant(variant, full, &skel, &map, err);
 	if (ret)
 		goto out;
 	ret = prepare_struct_ops_value(map);
@@ -226,6 +270,25 @@ out:
 	fragml_policy__destroy(skel);
 	libbpf_set_print(old);
 	return ret;
+}
+
+int fragml_policy_update(const char *variant, struct fragml_err *err)
+{
+	return policy_update(variant, -1, err);
+}
+
+int fragml_policy_gate_log(bool full, struct fragml_err *err)
+{
+	char cur[32];
+
+	if (fragml_policy_current(cur, sizeof(cur), NULL))
+		return -ENOENT;
+	if (pinned_max_entries("fragml_gate_log") ==
+	    (full ? FRAGML_GATE_LOG_BYTES : FRAGML_GATE_LOG_IDLE_BYTES) &&
+	    pinned_max_entries("fragml_gate_pending") ==
+	    (full ? FRAGML_GATE_PENDING_MAX : FRAGML_GATE_PENDING_IDLE))
+		return 0;
+	return policy_update(cur, full, err);
 }
 
 int fragml_policy_current(char *buf, size_t len, struct fragml_err *err)

@@ -21,6 +21,9 @@
 #define FRAGML_GATE_NFEAT	16	/* feature slots in a decision record */
 #define FRAGML_GATE_LOG_BYTES	(256 * 1024)	/* decision ring buffer */
 #define FRAGML_GATE_PENDING_MAX	1024	/* tasks with an open decision (LRU) */
+/* their sizes while no collector logs (loader/policy.c) */
+#define FRAGML_GATE_LOG_IDLE_BYTES	4096
+#define FRAGML_GATE_PENDING_IDLE	64
 #define FRAGML_GATE_PPM		1000000u	/* explore_ppm scale */
 
 /* The outcome tracer's counters (fragml_gate_stats, an array indexed by these) */
