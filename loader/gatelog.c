@@ -25,6 +25,7 @@
 #include "fragml_load.h"
 #include "fragml_policy.h"
 #include "fragml_gatelog.skel.h"
+#include "guard.h"
 #include "fragml_gate_events.h"
 #include "mono_ns.h"
 
@@ -151,6 +152,27 @@ static int on_outcome(void *ctx, void *data, size_t len)
 	return store(ctx, ((const struct fragml_gate_outcome *)data)->seq, data, len, true);
 }
 
+/*
+ * The gate's log at `full` size (fragml_policy_gate_log()) and, since that
+ * replaced its maps, the guard's set refreshed so the new ones are protected
+ * as the old were.  -ENOENT: no policy attached.
+ */
+static int gate_log_resize(bool full, struct fragml_err *err)
+{
+	struct fragml_open_opts oo = { 0 };
+	struct fragml_open_info oi;
+	struct fragml_handle *h;
+	int ret = fragml_policy_gate_log(full, err);
+
+	if (ret)
+		return ret;
+	if (fragml_guard_pinned(FRAGML_PIN_DIR) && fragml_open(&h, &oo, &oi, NULL) == 0) {
+		fragml_guard_refresh(h);
+		fragml_close(h);
+	}
+	return 0;
+}
+
 static int cfg_write(struct fragml_gate_collector *c, uint32_t explore, uint32_t action,
 		     uint32_t log, struct fragml_err *err)
 {
@@ -184,7 +206,7 @@ void fragml_gate_collect_close(struct fragml_gate_collector *c)
 		close(c->log_fd);
 	/* back to the idle size, unless another collector's log was on (EBUSY) */
 	if (c->logged)
-		fragml_policy_gate_log(false, NULL);
+		gate_log_resize(false, NULL);
 	free(c->recs);
 	free(c->cost);
 	free(c->cover);
@@ -220,7 +242,7 @@ int fragml_gate_collect_open(struct fragml_gate_collector **cp,
 	c->o = *o;
 	c->cfg_fd = c->log_fd = -1;
 	/* the log at full size while we collect (the policy keeps it small otherwise) */
-	ret = fragml_policy_gate_log(true, err);
+	ret = gate_log_resize(true, err);
 	if (ret && ret != -ENOENT)
 		goto fail;
 	c->cfg_fd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_gate_cfg");
