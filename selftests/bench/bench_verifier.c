@@ -21,6 +21,7 @@
 static void row(const char *obj, const char *prog, const char *log)
 {
 	unsigned long long insns = 0, usec = 0, states = 0, peak = 0;
+	char stack[64] = "";
 	const char *p;
 
 	if ((p = strstr(log, "verification time ")))
@@ -28,7 +29,11 @@ static void row(const char *obj, const char *prog, const char *log)
 	if ((p = strstr(log, "processed ")))
 		sscanf(p, "processed %llu insns (limit %*u) max_states_per_insn %*u total_states %llu peak_states %llu",
 		       &insns, &states, &peak);
-	printf("| %s | %s | %llu | %llu | %llu | %.1f |\n", obj, prog, insns, states, peak, usec / 1000.0);
+	/* "stack depth 120+32+0": bytes per frame, the program's first */
+	if ((p = strstr(log, "stack depth ")))
+		sscanf(p, "stack depth %63[0-9+]", stack);
+	printf("| %s | %s | %llu | %llu | %llu | %.1f | %s |\n", obj, prog, insns, states, peak, usec / 1000.0,
+	       stack);
 }
 
 static int bench(const char *path, const char *pin)
@@ -64,7 +69,7 @@ static int bench(const char *path, const char *pin)
 		free((void *)log);
 	}
 	if (ret)
-		printf("| %s | (not loadable on this kernel: %s) | | | | |\n", base, strerror(-ret));
+		printf("| %s | (not loadable on this kernel: %s) | | | | | |\n", base, strerror(-ret));
 	bpf_object__for_each_map(m, obj)
 		if (bpf_map__is_pinned(m))
 			bpf_map__unpin(m, NULL);
@@ -87,8 +92,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	libbpf_set_print(NULL);
-	printf("| object | program | insns processed (limit 1 000 000) | states | peak states | verification ms |\n");
-	printf("|---|---|---|---|---|---|\n");
+	printf("| object | program | insns processed (limit 1 000 000) | states | peak states | verification ms | stack bytes per frame |\n");
+	printf("|---|---|---|---|---|---|---|\n");
 	for (int i = 1; i < argc; i++)
 		if (bench(argv[i], pin) < 0)
 			rc = 1;
