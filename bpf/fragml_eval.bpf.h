@@ -276,22 +276,25 @@ static __always_inline int fragml_decide_observed(__u32 hook, const struct fragm
  * A decision through a compiled model version: `compiled` is what the hook's
  * tail-call function returned (the action, the result in the scratch after
  * `v`), or < 0 when no compiled program is in the slot: then the map
- * evaluator decides, and the scratch's result is marked as none (version 0),
- * so that a result there always belongs to the vector before it.  `v` must be
- * fragml_scratch_vec()'s.
+ * evaluator decides; when it does decide, the scratch's result is marked as
+ * none (version 0), so that a decision's result there is the compiled
+ * program's or none (a hook that found no model leaves it: a vector built
+ * later may sit before an older result).  `v` must be fragml_scratch_vec()'s.
  */
 static __always_inline int fragml_decide_via(long compiled, __u32 hook, struct fragml_vec *v,
 					     struct fragml_result *res)
 {
 	struct fragml_cio *c = (struct fragml_cio *)v;
+	int action;
 
 	if (compiled >= 0) {
 		*res = c->r;
 		return (int)compiled;
 	}
-	/* the scratch's result is a compiled program's on this vector, or none */
-	c->r.version = 0;
-	return fragml_decide(hook, v, res);
+	action = fragml_decide(hook, v, res);
+	if (action >= 0)
+		c->r.version = 0;	/* decided here: no compiled result for this vector */
+	return action;
 }
 
 /* A global function that tail-calls slot `hook` of program array `array`:

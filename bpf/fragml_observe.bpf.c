@@ -30,11 +30,10 @@
  * Compiled model versions (loader/compile.c): a tail call needs a program of
  * the caller's type and attach prototype, so a deciding program has its own
  * program array, one slot per hook, which the loader fills with a program
- * compiled for that tracepoint (found through the pinned link).  Only the
- * compaction hook in observe mode (the policy has its own arrays,
- * bpf/fragml_policy.bpf.c): the allocation programs' frames are 256 bytes or
- * more, and the verifier allows a tail call from a subprogram only below
- * that (docs/performance.md).
+ * compiled for that tracepoint (found through the pinned link).  The
+ * verifier allows a tail call from a subprogram only while the frames before
+ * it stay below 256 bytes: the tracking core builds its larger records in a
+ * per-CPU map (fragml_track_scratch), not on the stack (docs/performance.md).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
@@ -44,6 +43,29 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);	/* a program array empties when its last user fd goes */
 } fragml_cprog_cb SEC(".maps");
 FRAGML_TAIL_DECIDE(fragml_tc_compact, fragml_cprog_cb, FRAGML_HOOK_COMPACTION)
+
+/* The allocation programs' arrays: lifetime and thp_fault at mm_page_alloc,
+ * lifetime at mm_page_alloc_extfrag (each tracepoint its own prototype). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, FRAGML_NR_HOOKS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fragml_cprog_al SEC(".maps");
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, FRAGML_NR_HOOKS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fragml_cprog_ef SEC(".maps");
+FRAGML_TAIL_DECIDE(fragml_tc_life_al, fragml_cprog_al, FRAGML_HOOK_LIFETIME)
+FRAGML_TAIL_DECIDE(fragml_tc_thp_al, fragml_cprog_al, FRAGML_HOOK_THP_FAULT)
+FRAGML_TAIL_DECIDE(fragml_tc_life_ef, fragml_cprog_ef, FRAGML_HOOK_LIFETIME)
+/* extfrag is a constant in each program: only its own array is referenced */
+#define FRAGML_TC_LIFETIME(ctx, extfrag) ((extfrag) ? fragml_tc_life_ef(ctx) : fragml_tc_life_al(ctx))
+#define FRAGML_TC_THP(ctx) fragml_tc_thp_al(ctx)
 
 #define FRAGML_OBSERVE 1
 #define FRAGML_PIN_SITES 1

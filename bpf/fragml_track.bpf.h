@@ -182,6 +182,30 @@ struct {
 	__type(value, struct fragml_pending_slab);
 } fragml_pending_slab SEC(".maps");
 
+/* Records built here rather than on the stack (fragml_on_alloc(),
+ * fragml_src_get()): a new source's first value, a page about to be followed
+ * and the block it pollutes.  The allocation programs' frame must stay below
+ * what a tail call to a compiled model version allows (256 bytes with the
+ * caller's). */
+struct fragml_track_scratch {
+	struct fragml_src_val src;
+	struct fragml_live lv;
+	struct fragml_block_val nb;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fragml_track_scratch);
+} fragml_track_scratch SEC(".maps");
+
+static __always_inline struct fragml_track_scratch *fragml_track_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&fragml_track_scratch, &zero);
+}
+
 /* The pending slab page is kept for identification, and for the feed's records. */
 #ifdef FRAGML_FEED
 #define FRAGML_WANT_PENDING	1
@@ -331,11 +355,15 @@ static __always_inline struct fragml_src_val *fragml_src_get(struct fragml_src_k
 		return NULL;
 	s = bpf_map_lookup_elem(&fragml_src, k);
 	if (!s) {
-		struct fragml_src_val init = {};
+		struct fragml_track_scratch *ts = fragml_track_scratch_get();
+		struct fragml_src_val *init = ts ? &ts->src : NULL;
 
-		bpf_get_current_comm(init.comm, sizeof(init.comm));
-		init.cgroup = bpf_get_current_cgroup_id();
-		bpf_map_update_elem(&fragml_src, k, &init, BPF_NOEXIST);
+		if (!init)
+			return NULL;
+		__builtin_memset(init, 0, sizeof(*init));
+		bpf_get_current_comm(init->comm, sizeof(init->comm));
+		init->cgroup = bpf_get_current_cgroup_id();
+		bpf_map_update_elem(&fragml_src, k, init, BPF_NOEXIST);
 		s = bpf_map_lookup_elem(&fragml_src, k);
 		if (!s)
 			return NULL;
@@ -395,7 +423,15 @@ static __always_inline int fragml_on_thp_alloc(void *ctx, struct task_struct *ta
 			fragml_thp_features(v, now, had_state ? t : NULL, fault_addr, 1);
 			fragml_vaudit_note(FRAGML_HOOK_THP_FAULT, FRAGML_VAUDIT_OBSERVE, tgid,
 					   fault_addr >> (12 + FRAGML_HPAGE_ORDER), v);
+#ifdef FRAGML_TC_THP
+			/* the compiled form counts as the hook's decision: not for a shadow */
+			if (fragml_shadowed(FRAGML_HOOK_THP_FAULT))
+				fragml_decide_observed(FRAGML_HOOK_THP_FAULT, v, &res);
+			else
+				fragml_decide_via(FRAGML_TC_THP(ctx), FRAGML_HOOK_THP_FAULT, v, &res);
+#else
 			fragml_decide_observed(FRAGML_HOOK_THP_FAULT, v, &res);
+#endif
 		}
 	}
 #endif
@@ -597,7 +633,11 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 	{
 		struct fragml_result res;
 
+#ifdef FRAGML_TC_LIFETIME
+		if (fragml_decide_via(FRAGML_TC_LIFETIME(ctx, extfrag), FRAGML_HOOK_LIFETIME, v, &res) >= 0) {
+#else
 		if (fragml_decide(FRAGML_HOOK_LIFETIME, v, &res) >= 0) {
+#endif
 			/* scaled like pages: estimates of all allocations' decisions */
 			if (src) {
 				src->decided += scale;
@@ -616,23 +656,33 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 		}
 	}
 #endif
-	if (follow && want_live) {
-		struct fragml_live lv = {
-			.ts = now, .src = sk, .order = order, .alloc_mt = mt, .site = site,
-			.pred = pred,
-		};
+	struct fragml_track_scratch *fs = follow && want_live ? fragml_track_scratch_get() : NULL;
+
+	if (fs) {
+		struct fragml_live *lv = &fs->lv;
+
+		__builtin_memset(lv, 0, sizeof(*lv));
+		lv->ts = now;
+		lv->src = sk;
+		lv->order = order;
+		lv->alloc_mt = mt;
+		lv->site = site;
+		lv->pred = pred;
 
 		if (extfrag && want_ident) {
 			__u64 blk = fragml_block_of(pg);
 			struct fragml_block_val *b = bpf_map_lookup_elem(&fragml_blocks, &blk);
 
 			if (!b) {
-				struct fragml_block_val nb = {
-					.src = sk, .alloc_mt = mt, .fallback_mt = fallback_mt,
-					.claimed = change_owner > 0, .ts = now,
-				};
+				struct fragml_block_val *nb = &fs->nb;
 
-				if (!bpf_map_update_elem(&fragml_blocks, &blk, &nb, BPF_NOEXIST) && src) {
+				__builtin_memset(nb, 0, sizeof(*nb));
+				nb->src = sk;
+				nb->alloc_mt = mt;
+				nb->fallback_mt = fallback_mt;
+				nb->claimed = change_owner > 0;
+				nb->ts = now;
+				if (!bpf_map_update_elem(&fragml_blocks, &blk, nb, BPF_NOEXIST) && src) {
 					src->blocks_polluted++;
 					if (mt != MIGRATE_MOVABLE)
 						src->huge_blocked++;
@@ -641,17 +691,17 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 			}
 			if (b && b->src.tgid == sk.tgid && b->src.cls == sk.cls) {
 				__sync_fetch_and_add(&b->live, 1);
-				lv.in_mixed_block = 1;
+				lv->in_mixed_block = 1;
 			}
 		}
-		if (!bpf_map_update_elem(&fragml_live, &pg, &lv, BPF_NOEXIST)) {
+		if (!bpf_map_update_elem(&fragml_live, &pg, lv, BPF_NOEXIST)) {
 			__u32 *slot = fragml_filter_slot(pg);
 
 			if (slot)
 				__sync_fetch_and_add(slot, 1);
 			fragml_stat(FRAGML_STAT_TRACKED);
 			fragml_site_note_alloc(site, sl);
-		} else if (!bpf_map_update_elem(&fragml_live, &pg, &lv, BPF_EXIST)) {
+		} else if (!bpf_map_update_elem(&fragml_live, &pg, lv, BPF_EXIST)) {
 			fragml_stat(FRAGML_STAT_TRACKED);	/* its free was missed: replaced */
 			fragml_site_note_alloc(site, sl);
 		} else {

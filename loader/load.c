@@ -654,6 +654,9 @@ static const struct {
 	const char *array;
 } observe_callers[] = {
 	{ "fragml_observe_compact_begin", FRAGML_HOOK_COMPACTION, "fragml_cprog_cb" },
+	{ "fragml_observe_alloc", FRAGML_HOOK_LIFETIME, "fragml_cprog_al" },
+	{ "fragml_observe_alloc", FRAGML_HOOK_THP_FAULT, "fragml_cprog_al" },
+	{ "fragml_observe_extfrag", FRAGML_HOOK_LIFETIME, "fragml_cprog_ef" },
 };
 #define N_OBSERVE_CALLERS (sizeof(observe_callers) / sizeof(observe_callers[0]))
 

@@ -703,6 +703,118 @@ static bool open_observe(struct __test_metadata *_metadata, char *bpffs, size_t 
 	return true;
 }
 
+/* The per-CPU fragml_scratch of the observe program behind links/<link>, or -1. */
+static int observe_scratch(const char *bpffs, const char *link)
+{
+	struct bpf_link_info li = { 0 };
+	struct bpf_prog_info pi = { 0 };
+	__u32 len, ids[64];
+	int lfd, pfd, fd, sfd = -1;
+	char p[160];
+
+	snprintf(p, sizeof(p), "%s/fragml/links/%s", bpffs, link);
+	lfd = bpf_obj_get(p);
+	if (lfd < 0)
+		return -1;
+	len = sizeof(li);
+	pfd = bpf_link_get_info_by_fd(lfd, &li, &len) ? -1 : bpf_prog_get_fd_by_id(li.prog_id);
+	close(lfd);
+	if (pfd < 0)
+		return -1;
+	len = sizeof(pi);
+	pi.nr_map_ids = 64;
+	pi.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_prog_get_info_by_fd(pfd, &pi, &len))
+		pi.nr_map_ids = 0;
+	close(pfd);
+	for (__u32 i = 0; i < pi.nr_map_ids && i < 64 && sfd < 0; i++) {
+		struct bpf_map_info mi = { 0 };
+
+		fd = bpf_map_get_fd_by_id(ids[i]);
+		len = sizeof(mi);
+		if (fd >= 0 && !bpf_map_get_info_by_fd(fd, &mi, &len) && !strcmp(mi.name, "fragml_scratch"))
+			sfd = fd;
+		else if (fd >= 0)
+			close(fd);
+	}
+	return sfd;
+}
+
+/* Decisions counted for `hook` at `version`, all CPUs. */
+static uint64_t decisions_counted(const char *bpffs, unsigned int hook, uint32_t version)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd;
+	uint64_t *cnt = calloc(ncpu > 0 ? (size_t)ncpu : 1, sizeof(*cnt)), counted = 0;
+	char p[160];
+
+	snprintf(p, sizeof(p), "%s/fragml/fragml_counters", bpffs);
+	fd = bpf_obj_get(p);
+	for (unsigned int a = 0; cnt && fd >= 0 && a < FRAGML_MAX_ACTIONS; a++) {
+		__u32 key = FRAGML_COUNTER_INDEX(hook, version % FRAGML_COUNTER_ROWS, a);
+
+		if (!bpf_map_lookup_elem(fd, &key, cnt))
+			for (int c = 0; c < ncpu; c++)
+				counted += cnt[c];
+	}
+	if (fd >= 0)
+		close(fd);
+	free(cnt);
+	return counted;
+}
+
+/* Slot `hook` of the pinned program array `array` holds a program. */
+static bool cprog_slot_filled(const char *bpffs, const char *array, unsigned int hook)
+{
+	__u32 slot = hook, id = 0;
+	char p[160];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/fragml/%s", bpffs, array);
+	fd = bpf_obj_get(p);
+	if (fd < 0)
+		return false;
+	if (bpf_map_lookup_elem(fd, &slot, &id))
+		id = 0;
+	close(fd);
+	return id != 0;
+}
+
+/*
+ * The per-CPU scratch `sfd` after a hook ran: on each CPU where it holds a
+ * result of `version` (a compiled program's: the map evaluator marks its own
+ * decisions as none) on a vector of the hook (`mark`, a feature only that
+ * hook computes, is not missing), read the same twice (no decision in
+ * between), the result must be the reference's on that vector.  Returns the
+ * CPUs compared.
+ */
+static int compiled_results_match(struct __test_metadata *_metadata, int sfd,
+				  const struct fragml_model *m, uint32_t version, int mark)
+{
+	int ncpu = libbpf_num_possible_cpus(), hits = 0;
+	struct fragml_cio *a = calloc((size_t)ncpu, sizeof(*a)), *b = calloc((size_t)ncpu, sizeof(*b));
+	__u32 zero = 0;
+
+	if (!a || !b || bpf_map_lookup_elem(sfd, &zero, a) || bpf_map_lookup_elem(sfd, &zero, b)) {
+		free(a);
+		free(b);
+		return -1;
+	}
+	for (int c = 0; c < ncpu; c++) {
+		struct fragml_eval_out ref;
+
+		if (a[c].r.version != version || memcmp(&a[c], &b[c], sizeof(a[c])) ||
+		    (mark >= 0 && a[c].v.f[mark] == FRAGML_MISSING))
+			continue;
+		hits++;
+		fragml_model_eval(m, a[c].v.f, &ref);
+		EXPECT_EQ(ref.action, a[c].r.action);
+		EXPECT_EQ(ref.score, a[c].r.score);
+	}
+	free(a);
+	free(b);
+	return hits;
+}
+
 /*
  * The observe compaction hook (tp_btf/mm_compaction_begin) decides through
  * the compiled version: after a compaction the hook's per-CPU scratch holds
@@ -718,13 +830,9 @@ TEST(observe_hook_compiled)
 	struct fragml_model *m = malloc(sizeof(*m));
 	struct fragml_err err = { 0 };
 	struct fragml_handle *h = NULL;
-	struct fragml_cio *vals = NULL;
-	struct bpf_link_info li = { 0 };
-	struct bpf_prog_info pi = { 0 };
-	__u32 len, ids[64], zero = 0, slot = FRAGML_HOOK_COMPACTION, pid = 0;
-	int ncpu = libbpf_num_possible_cpus(), lfd, pfd, sfd = -1, afd, hits = 0, fd;
+	int sfd = -1, hits, fd;
 	uint32_t version = 0;
-	char bpffs[64] = "", p[160];
+	char bpffs[64] = "";
 
 	ASSERT_NE(NULL, m);
 	if (!open_observe(_metadata, bpffs, sizeof(bpffs), &h))
@@ -735,70 +843,20 @@ TEST(observe_hook_compiled)
 	if (!fragml_compiled_last(h)->compiled)
 		SKIP(goto out, "%s", fragml_compiled_last(h)->note);
 	/* the compiled program is in the observe program's slot */
-	snprintf(p, sizeof(p), "%s/fragml/fragml_cprog_cb", bpffs);
-	afd = bpf_obj_get(p);
-	ASSERT_LE(0, afd);
-	ASSERT_EQ(0, bpf_map_lookup_elem(afd, &slot, &pid));
-	EXPECT_NE(0, pid);
-	close(afd);
+	EXPECT_TRUE(cprog_slot_filled(bpffs, "fragml_cprog_cb", FRAGML_HOOK_COMPACTION));
 	/* the hook's scratch, through its link */
-	snprintf(p, sizeof(p), "%s/fragml/links/fragml_observe_compact_begin", bpffs);
-	lfd = bpf_obj_get(p);
-	ASSERT_LE(0, lfd);
-	len = sizeof(li);
-	ASSERT_EQ(0, bpf_link_get_info_by_fd(lfd, &li, &len));
-	close(lfd);
-	pfd = bpf_prog_get_fd_by_id(li.prog_id);
-	ASSERT_LE(0, pfd);
-	len = sizeof(pi);
-	pi.nr_map_ids = 64;
-	pi.map_ids = (__u64)(unsigned long)ids;
-	ASSERT_EQ(0, bpf_prog_get_info_by_fd(pfd, &pi, &len));
-	close(pfd);
-	for (__u32 i = 0; i < pi.nr_map_ids && sfd < 0; i++) {
-		struct bpf_map_info mi = { 0 };
-
-		fd = bpf_map_get_fd_by_id(ids[i]);
-		len = sizeof(mi);
-		if (fd >= 0 && !bpf_map_get_info_by_fd(fd, &mi, &len) && !strcmp(mi.name, "fragml_scratch"))
-			sfd = fd;
-		else if (fd >= 0)
-			close(fd);
-	}
+	sfd = observe_scratch(bpffs, "fragml_observe_compact_begin");
 	ASSERT_LE(0, sfd);
 	fd = open("/proc/sys/vm/compact_memory", O_WRONLY);
 	if (fd < 0 || write(fd, "1", 1) != 1)
 		SKIP(goto out, "cannot ask for compaction (/proc/sys/vm/compact_memory)");
 	close(fd);
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	ASSERT_NE(NULL, vals);
-	ASSERT_EQ(0, bpf_map_lookup_elem(sfd, &zero, vals));
-	for (int c = 0; c < ncpu; c++) {
-		struct fragml_eval_out ref;
-
-		if (vals[c].r.version != version)
-			continue;
-		hits++;
-		fragml_model_eval(m, vals[c].v.f, &ref);
-		EXPECT_EQ(ref.action, vals[c].r.action);
-		EXPECT_EQ(ref.score, vals[c].r.score);
-	}
+	hits = compiled_results_match(_metadata, sfd, m, version, -1);
+	ASSERT_LE(0, hits);
 	if (!hits) {
 		/* decisions counted for the version, none by the compiled program: a failure */
-		uint64_t *cnt = calloc((size_t)ncpu, sizeof(*cnt)), counted = 0;
+		uint64_t counted = decisions_counted(bpffs, FRAGML_HOOK_COMPACTION, version);
 
-		snprintf(p, sizeof(p), "%s/fragml/fragml_counters", bpffs);
-		fd = bpf_obj_get(p);
-		ASSERT_TRUE(cnt && fd >= 0);
-		for (unsigned int a = 0; a < FRAGML_MAX_ACTIONS; a++) {
-			__u32 key = FRAGML_COUNTER_INDEX(FRAGML_HOOK_COMPACTION, version % FRAGML_COUNTER_ROWS, a);
-
-			if (!bpf_map_lookup_elem(fd, &key, cnt))
-				for (int c = 0; c < ncpu; c++)
-					counted += cnt[c];
-		}
-		close(fd);
-		free(cnt);
 		ASSERT_EQ(0, counted) TH_LOG("the hook decided %llu times, never through the compiled program",
 					     (unsigned long long)counted);
 		SKIP(goto out, "no compaction ran (mm_compaction_begin did not fire)");
@@ -813,7 +871,80 @@ out:
 		fragml_detach(&oo, NULL);
 		tl_release_bpffs(bpffs);
 	}
-	free(vals);
+	free(m);
+}
+
+/*
+ * The observe allocation hook (tp_btf/mm_page_alloc) decides the lifetime
+ * hook through the compiled version too.  Pipe buffers are unmovable page
+ * allocations, sampled 1 in 16 and decided; after them a CPU's scratch holds
+ * the last sampled vector and the compiled program's result, which must be
+ * the reference's (8 trees of depth 4 over the lifetime features).  A vector
+ * built later by another hook with no model of its own (a THP fault, a
+ * compaction) does not touch the result; it has no alloc_class.
+ */
+TEST(observe_alloc_compiled)
+{
+	struct fragml_open_opts oo = { .install = true, .no_policy = true };
+	struct fragml_model *m = malloc(sizeof(*m));
+	struct fragml_err err = { 0 };
+	struct fragml_handle *h = NULL;
+	int sfd = -1, hits = 0;
+	uint32_t version = 0;
+	char bpffs[64] = "", buf[4096];
+
+	ASSERT_NE(NULL, m);
+	if (!open_observe(_metadata, bpffs, sizeof(bpffs), &h))
+		SKIP(goto out, "needs root and kernel BTF");
+	ASSERT_NE(NULL, h);
+	tl_random_model(m, FRAGML_HOOK_LIFETIME, 8, 4, 0, 5);
+	ASSERT_EQ(0, fragml_publish(h, m, &version, &err)) TH_LOG("%s", err.msg);
+	if (!fragml_compiled_last(h)->compiled)
+		SKIP(goto out, "%s", fragml_compiled_last(h)->note);
+	EXPECT_TRUE(cprog_slot_filled(bpffs, "fragml_cprog_al", FRAGML_HOOK_LIFETIME))
+		TH_LOG("no compiled program in the allocation program's lifetime slot");
+	EXPECT_TRUE(cprog_slot_filled(bpffs, "fragml_cprog_ef", FRAGML_HOOK_LIFETIME))
+		TH_LOG("no compiled program in the fallback program's lifetime slot");
+	sfd = observe_scratch(bpffs, "fragml_observe_alloc");
+	ASSERT_LE(0, sfd);
+	memset(buf, 1, sizeof(buf));
+	/*
+	 * Rounds of 64 pipes filled with 16 pages each, then closed: 1 024 new
+	 * unmovable pages a round (a pipe that is written and read reuses its
+	 * page); each round leaves the last sampled decision of the CPUs it ran on.
+	 */
+	for (int round = 0; round < 20 && hits < 1; round++) {
+		int fds[64][2];
+
+		for (int i = 0; i < 64; i++) {
+			ASSERT_EQ(0, pipe(fds[i]));
+			for (int k = 0; k < 16; k++)
+				ASSERT_EQ((ssize_t)sizeof(buf), write(fds[i][1], buf, sizeof(buf)));
+		}
+		hits = compiled_results_match(_metadata, sfd, m, version, FRAGML_F_ALLOC_CLASS);
+		for (int i = 0; i < 64; i++) {
+			close(fds[i][0]);
+			close(fds[i][1]);
+		}
+		ASSERT_LE(0, hits);
+	}
+	if (!hits) {
+		uint64_t counted = decisions_counted(bpffs, FRAGML_HOOK_LIFETIME, version);
+
+		ASSERT_EQ(0, counted) TH_LOG("the hook decided %llu times, never through the compiled program",
+					     (unsigned long long)counted);
+		SKIP(goto out, "no sampled unmovable allocation was decided");
+	}
+	TH_LOG("compiled v%u decided the observe allocation hook on %d CPU(s), as the reference", version, hits);
+out:
+	if (sfd >= 0)
+		close(sfd);
+	fragml_close(h);
+	if (bpffs[0]) {
+		oo.bpffs = bpffs;
+		fragml_detach(&oo, NULL);
+		tl_release_bpffs(bpffs);
+	}
 	free(m);
 }
 
