@@ -37,13 +37,7 @@ struct {
 } fragml_test_out SEC(".maps");
 
 /* Compiled model versions for raw_tp callers, one per hook (the loader swaps them). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, FRAGML_NR_HOOKS);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} fragml_cprog_rt SEC(".maps");
+FRAGML_CPROG_ARRAY(fragml_cprog_rt);
 
 /* Their input (vector) and output (result), per CPU. */
 struct {

@@ -297,6 +297,18 @@ static __always_inline int fragml_decide_via(long compiled, __u32 hook, struct f
 	return action;
 }
 
+/* A pinned program array of compiled model versions, slot = hook: one per
+ * caller (a tail call needs the caller's type and attach prototype); pinned
+ * because a program array empties when its last user-space reference goes. */
+#define FRAGML_CPROG_ARRAY(name)				\
+	struct {						\
+		__uint(type, BPF_MAP_TYPE_PROG_ARRAY);		\
+		__uint(max_entries, FRAGML_NR_HOOKS);		\
+		__type(key, __u32);				\
+		__type(value, __u32);				\
+		__uint(pinning, LIBBPF_PIN_BY_NAME);		\
+	} name SEC(".maps")
+
 /* A global function that tail-calls slot `hook` of program array `array`:
  * the compiled program's action, or -1 (empty slot).  Global, so that
  * neither clang nor the verifier takes the fall-through -1 for the only

@@ -35,31 +35,13 @@
  * it stay below 256 bytes: the tracking core builds its larger records in a
  * per-CPU map (fragml_track_scratch), not on the stack (docs/performance.md).
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, FRAGML_NR_HOOKS);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);	/* a program array empties when its last user fd goes */
-} fragml_cprog_cb SEC(".maps");
+FRAGML_CPROG_ARRAY(fragml_cprog_cb);
 FRAGML_TAIL_DECIDE(fragml_tc_compact, fragml_cprog_cb, FRAGML_HOOK_COMPACTION)
 
 /* The allocation programs' arrays: lifetime and thp_fault at mm_page_alloc,
  * lifetime at mm_page_alloc_extfrag (each tracepoint its own prototype). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, FRAGML_NR_HOOKS);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} fragml_cprog_al SEC(".maps");
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, FRAGML_NR_HOOKS);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} fragml_cprog_ef SEC(".maps");
+FRAGML_CPROG_ARRAY(fragml_cprog_al);
+FRAGML_CPROG_ARRAY(fragml_cprog_ef);
 FRAGML_TAIL_DECIDE(fragml_tc_life_al, fragml_cprog_al, FRAGML_HOOK_LIFETIME)
 FRAGML_TAIL_DECIDE(fragml_tc_thp_al, fragml_cprog_al, FRAGML_HOOK_THP_FAULT)
 FRAGML_TAIL_DECIDE(fragml_tc_life_ef, fragml_cprog_ef, FRAGML_HOOK_LIFETIME)

@@ -131,14 +131,6 @@ static __always_inline void fragml_canary_eval(__u32 hook, const struct fragml_v
  * writes its result after it.  Pinned, so that both survive the loader and a
  * variant swap (a new object reuses them).  An empty slot: the map evaluator.
  */
-#define FRAGML_CPROG_ARRAY(name)				\
-	struct {						\
-		__uint(type, BPF_MAP_TYPE_PROG_ARRAY);		\
-		__uint(max_entries, FRAGML_NR_HOOKS);		\
-		__type(key, __u32);				\
-		__type(value, __u32);				\
-		__uint(pinning, LIBBPF_PIN_BY_NAME);		\
-	} name SEC(".maps")
 FRAGML_CPROG_ARRAY(fragml_cprog_thp);
 FRAGML_CPROG_ARRAY(fragml_cprog_cmp);
 FRAGML_CPROG_ARRAY(fragml_cprog_fb);

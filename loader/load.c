@@ -723,6 +723,43 @@ static int observe_caller(struct fragml_handle *h, const char *name, const char 
 }
 
 /*
+ * Compile `m` (version) for a caller whose program array is `afd` and put it
+ * in slot `hook`; m = NULL, the compiled form off or a refusal empty the slot
+ * (an older version's code never stays in force).  A successful compile is
+ * the one fragml-load reports when no test-run caller is loaded; the first
+ * refusal is noted, naming the caller (`where`).  `e` may carry an earlier
+ * failure (the caller's target not found): then nothing is compiled.
+ */
+static void caller_install(struct fragml_handle *h, const struct fragml_model *m, uint32_t version,
+			   const struct fragml_cgen_target *t, int afd, unsigned int hook,
+			   const char *where, struct fragml_err *e)
+{
+	__u32 key = hook;
+	int fd = -1;
+
+	if (m && !h->no_compiled) {
+		uint64_t t0 = loader_mono_ns();
+
+		if (!e->code)
+			fd = fragml_compile_load(m, version, t, h->test_run ? NULL : &h->cinfo.insns, e);
+		if (fd >= 0 && !h->test_run) {
+			h->cinfo.compiled = true;
+			h->cinfo.load_ns = loader_mono_ns() - t0;
+		}
+		if (fd < 0 && !h->cinfo.note[0]) {
+			h->cinfo.compiled = false;
+			snprintf(h->cinfo.note, sizeof(h->cinfo.note),
+				 "%s (for %s); %s v%u decides with the map evaluator there", e->msg, where,
+				 fragml_hook_name(hook), version);
+		}
+	}
+	if (fd < 0 || bpf_map_update_elem(afd, &key, &fd, BPF_ANY))
+		bpf_map_delete_elem(afd, &key);
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
  * The compiled form of `m` (version) for every attached observe program that
  * decides for its hook; m = NULL empties their slots.  After the model slot's
  * switch: until then those programs' previous compiled version (one whole
@@ -739,34 +776,14 @@ static void observe_compiled(struct fragml_handle *h, unsigned int hook, const s
 			.attach = BPF_TRACE_RAW_TP,
 		};
 		struct fragml_err e = { 0 };
-		__u32 key = hook;
-		int afd, sfd, fd = -1;
+		int afd, sfd;
 
 		if (observe_callers[i].hook != hook ||
 		    observe_caller(h, observe_callers[i].link, observe_callers[i].array,
 				   &t.attach_btf_id, &afd, &sfd))
 			continue;
 		t.cio_fd = sfd;
-		if (m && !h->no_compiled) {
-			uint64_t t0 = loader_mono_ns();
-
-			/* without the test-run caller this is the compile to report */
-			fd = fragml_compile_load(m, version, &t, h->test_run ? NULL : &h->cinfo.insns, &e);
-			if (fd >= 0 && !h->test_run) {
-				h->cinfo.compiled = true;
-				h->cinfo.load_ns = loader_mono_ns() - t0;
-			}
-			if (fd < 0 && !h->cinfo.note[0]) {
-				h->cinfo.compiled = false;
-				snprintf(h->cinfo.note, sizeof(h->cinfo.note),
-					 "%s (for %s); %s v%u decides with the map evaluator there", e.msg,
-					 observe_callers[i].link, fragml_hook_name(hook), version);
-			}
-		}
-		if (fd < 0 || bpf_map_update_elem(afd, &key, &fd, BPF_ANY))
-			bpf_map_delete_elem(afd, &key);
-		if (fd >= 0)
-			close(fd);
+		caller_install(h, m, version, &t, afd, hook, observe_callers[i].link, &e);
 		close(afd);
 		close(sfd);
 	}
@@ -875,8 +892,9 @@ static void policy_compiled(struct fragml_handle *h, unsigned int hook, const st
 			.type = BPF_PROG_TYPE_STRUCT_OPS,
 		};
 		struct fragml_err e = { 0 };
-		__u32 key = hook, member = 0;
-		int afd, fd = -1, ret;
+		__u32 member = 0;
+		char where[64];
+		int afd, ret;
 
 		if (policy_callers[i].hook != hook)
 			continue;
@@ -885,32 +903,15 @@ static void policy_compiled(struct fragml_handle *h, unsigned int hook, const st
 			continue;
 		t.cio_fd = pinned_map(h, "fragml_scratch");
 		if (m && !h->no_compiled) {
-			uint64_t t0 = loader_mono_ns();
-
 			ret = t.cio_fd < 0 ? -ENOENT : policy_target(h, i, afd, &t.attach_btf_id, &member);
-			if (ret) {
+			if (ret)
 				fragml_err_set(&e, ret, "compiled %s v%u: %s/fragml_scratch or %s.%s not found (%s)",
 					       fragml_hook_name(hook), version, h->dir, FRAGML_POLICY_KTYPE,
 					       policy_callers[i].member, strerror(-ret));
-			} else {
-				t.attach = (enum bpf_attach_type)member;
-				fd = fragml_compile_load(m, version, &t, h->test_run ? NULL : &h->cinfo.insns, &e);
-			}
-			if (fd >= 0 && !h->test_run) {
-				h->cinfo.compiled = true;
-				h->cinfo.load_ns = loader_mono_ns() - t0;
-			}
-			if (fd < 0 && !h->cinfo.note[0]) {
-				h->cinfo.compiled = false;
-				snprintf(h->cinfo.note, sizeof(h->cinfo.note),
-					 "%s (for the policy's %s); %s v%u decides with the map evaluator there",
-					 e.msg, policy_callers[i].member, fragml_hook_name(hook), version);
-			}
+			t.attach = (enum bpf_attach_type)member;
 		}
-		if (fd < 0 || bpf_map_update_elem(afd, &key, &fd, BPF_ANY))
-			bpf_map_delete_elem(afd, &key);
-		if (fd >= 0)
-			close(fd);
+		snprintf(where, sizeof(where), "the policy's %s", policy_callers[i].member);
+		caller_install(h, m, version, &t, afd, hook, where, &e);
 		close(afd);
 		if (t.cio_fd >= 0)
 			close(t.cio_fd);
