@@ -259,13 +259,11 @@ static __always_inline int fragml_decide(__u32 hook, const struct fragml_vec *v,
 	return (int)res->action;
 }
 
-/* An observe program's decision at `hook`: counted as the hook's decision,
- * or as a shadow one where the enforcing policy decides the hook. */
-static __always_inline int fragml_decide_observed(__u32 hook, const struct fragml_vec *v,
-						  struct fragml_result *res)
+/* The map evaluator's decision at a hook the enforcing policy decides:
+ * counted as a shadow decision, apart from the hook's. */
+static __always_inline int fragml_decide_shadow(__u32 hook, const struct fragml_vec *v,
+						struct fragml_result *res)
 {
-	if (!fragml_shadowed(hook))
-		return fragml_decide(hook, v, res);
 	if (!fragml_evaluate(hook, v, res))
 		return -1;
 	fragml_count_shadow(hook, res->action);
@@ -296,6 +294,15 @@ static __always_inline int fragml_decide_via(long compiled, __u32 hook, struct f
 		c->r.version = 0;	/* decided here: no compiled result for this vector */
 	return action;
 }
+
+/*
+ * An observe program's decision at `hook`: the hook's decision, through its
+ * compiled version (`tc`: the call of the hook's tail-call function, made
+ * only then), or a shadow one where the enforcing policy decides the hook.
+ */
+#define fragml_decide_observed(tc, hook, v, res)				\
+	(fragml_shadowed(hook) ? fragml_decide_shadow(hook, v, res)		\
+			       : fragml_decide_via((tc), hook, v, res))
 
 /* A pinned program array of compiled model versions, slot = hook: one per
  * caller (a tail call needs the caller's type and attach prototype); pinned

@@ -45,9 +45,6 @@ FRAGML_CPROG_ARRAY(fragml_cprog_ef);
 FRAGML_TAIL_DECIDE(fragml_tc_life_al, fragml_cprog_al, FRAGML_HOOK_LIFETIME)
 FRAGML_TAIL_DECIDE(fragml_tc_thp_al, fragml_cprog_al, FRAGML_HOOK_THP_FAULT)
 FRAGML_TAIL_DECIDE(fragml_tc_life_ef, fragml_cprog_ef, FRAGML_HOOK_LIFETIME)
-/* extfrag is a constant in each program: only its own array is referenced */
-#define FRAGML_TC_LIFETIME(ctx, extfrag) ((extfrag) ? fragml_tc_life_ef(ctx) : fragml_tc_life_al(ctx))
-#define FRAGML_TC_THP(ctx) fragml_tc_thp_al(ctx)
 
 #define FRAGML_OBSERVE 1
 #define FRAGML_PIN_SITES 1

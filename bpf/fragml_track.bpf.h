@@ -423,15 +423,7 @@ static __always_inline int fragml_on_thp_alloc(void *ctx, struct task_struct *ta
 			fragml_thp_features(v, now, had_state ? t : NULL, fault_addr, 1);
 			fragml_vaudit_note(FRAGML_HOOK_THP_FAULT, FRAGML_VAUDIT_OBSERVE, tgid,
 					   fault_addr >> (12 + FRAGML_HPAGE_ORDER), v);
-#ifdef FRAGML_TC_THP
-			/* the compiled form counts as the hook's decision: not for a shadow */
-			if (fragml_shadowed(FRAGML_HOOK_THP_FAULT))
-				fragml_decide_observed(FRAGML_HOOK_THP_FAULT, v, &res);
-			else
-				fragml_decide_via(FRAGML_TC_THP(ctx), FRAGML_HOOK_THP_FAULT, v, &res);
-#else
-			fragml_decide_observed(FRAGML_HOOK_THP_FAULT, v, &res);
-#endif
+			fragml_decide_observed(fragml_tc_thp_al(ctx), FRAGML_HOOK_THP_FAULT, v, &res);
 		}
 	}
 #endif
@@ -633,11 +625,10 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 	{
 		struct fragml_result res;
 
-#ifdef FRAGML_TC_LIFETIME
-		if (fragml_decide_via(FRAGML_TC_LIFETIME(ctx, extfrag), FRAGML_HOOK_LIFETIME, v, &res) >= 0) {
-#else
-		if (fragml_decide(FRAGML_HOOK_LIFETIME, v, &res) >= 0) {
-#endif
+		/* extfrag is a constant in each program: it references one array */
+		long tc = extfrag ? fragml_tc_life_ef(ctx) : fragml_tc_life_al(ctx);
+
+		if (fragml_decide_via(tc, FRAGML_HOOK_LIFETIME, v, &res) >= 0) {
 			/* scaled like pages: estimates of all allocations' decisions */
 			if (src) {
 				src->decided += scale;
@@ -983,11 +974,7 @@ static __always_inline int fragml_on_compaction_begin(void *ctx, struct compact_
 						 fragml_zone_idx(BPF_CORE_READ(cc, zone)),
 						 BPF_CORE_READ(cc, order), v);
 
-		/* the compiled form counts as the hook's decision: not for a shadow */
-		if (fragml_shadowed(FRAGML_HOOK_COMPACTION))
-			fragml_decide_observed(FRAGML_HOOK_COMPACTION, v, &res);
-		else
-			fragml_decide_via(fragml_tc_compact(ctx), FRAGML_HOOK_COMPACTION, v, &res);
+		fragml_decide_observed(fragml_tc_compact(ctx), FRAGML_HOOK_COMPACTION, v, &res);
 	}
 #endif
 #ifdef FRAGML_COLLECT
