@@ -799,18 +799,18 @@ static void observe_compiled(struct fragml_handle *h, unsigned int hook, const s
  */
 static const struct {
 	const char *member;
-	__u32 idx;		/* its index in struct mm_policy_ops (kernel-patches/) */
 	unsigned int hook;
 	const char *array;
 } policy_callers[] = {
-	{ "thp_fault", 0, FRAGML_HOOK_THP_FAULT, "fragml_cprog_thp" },
-	{ "compact", 1, FRAGML_HOOK_COMPACTION, "fragml_cprog_cmp" },
-	{ "fallback", 2, FRAGML_HOOK_FALLBACK, "fragml_cprog_fb" },
-	{ "placement", 3, FRAGML_HOOK_PLACEMENT, "fragml_cprog_pl" },
+	{ "thp_fault", FRAGML_HOOK_THP_FAULT, "fragml_cprog_thp" },
+	{ "compact", FRAGML_HOOK_COMPACTION, "fragml_cprog_cmp" },
+	{ "fallback", FRAGML_HOOK_FALLBACK, "fragml_cprog_fb" },
+	{ "placement", FRAGML_HOOK_PLACEMENT, "fragml_cprog_pl" },
 };
 #define N_POLICY_CALLERS (sizeof(policy_callers) / sizeof(policy_callers[0]))
 
-/* struct mm_policy_ops's BTF id in vmlinux and the index of `member` in it. */
+/* struct mm_policy_ops's BTF id in vmlinux and the index of `member` in it
+ * (vmlinux BTF parsed once per handle). */
 static int policy_member(struct fragml_handle *h, const char *member, __u32 *type_id, __u32 *idx)
 {
 	const struct btf_member *mb;
@@ -834,36 +834,6 @@ static int policy_member(struct fragml_handle *h, const char *member, __u32 *typ
 			return 0;
 		}
 	return -ENOENT;
-}
-
-/*
- * Where the compiled program of policy caller `i` attaches: struct
- * mm_policy_ops's BTF id and the callback's member index.  The id is read
- * from the program already in the slot (the previous version's) when there
- * is one, with the member index of the kernel patches: parsing vmlinux BTF
- * costs more than the rest of a publish under emulation.  Were that index
- * wrong, the kernel would refuse the new program in the slot (another
- * prototype), the slot would be emptied, and the next publish would find
- * both in BTF.
- */
-static int policy_target(struct fragml_handle *h, unsigned int i, int afd, __u32 *type_id, __u32 *idx)
-{
-	__u32 key = policy_callers[i].hook, id = 0;
-	struct bpf_prog_info pi;
-	__u32 len = sizeof(pi);
-	int pfd;
-
-	if (!bpf_map_lookup_elem(afd, &key, &id) && id && (pfd = bpf_prog_get_fd_by_id(id)) >= 0) {
-		memset(&pi, 0, sizeof(pi));
-		if (!bpf_prog_get_info_by_fd(pfd, &pi, &len) && pi.attach_btf_id) {
-			close(pfd);
-			*type_id = pi.attach_btf_id;
-			*idx = policy_callers[i].idx;
-			return 0;
-		}
-		close(pfd);
-	}
-	return policy_member(h, policy_callers[i].member, type_id, idx);
 }
 
 /* The pinned map `name` of the pin directory, or -1. */
@@ -903,7 +873,8 @@ static void policy_compiled(struct fragml_handle *h, unsigned int hook, const st
 			continue;
 		t.cio_fd = pinned_map(h, "fragml_scratch");
 		if (m && !h->no_compiled) {
-			ret = t.cio_fd < 0 ? -ENOENT : policy_target(h, i, afd, &t.attach_btf_id, &member);
+			ret = t.cio_fd < 0 ? -ENOENT : policy_member(h, policy_callers[i].member,
+								       &t.attach_btf_id, &member);
 			if (ret)
 				fragml_err_set(&e, ret, "compiled %s v%u: %s/fragml_scratch or %s.%s not found (%s)",
 					       fragml_hook_name(hook), version, h->dir, FRAGML_POLICY_KTYPE,
@@ -928,18 +899,12 @@ static int read_slot(struct fragml_handle *h, unsigned int hook, struct fragml_b
  */
 static void policy_compiled_sync(struct fragml_handle *h)
 {
-	struct fragml_blob *b = malloc(sizeof(*b));
 	struct fragml_model *m = malloc(sizeof(*m));
+	uint32_t version;
 
-	for (unsigned int i = 0; b && m && i < N_POLICY_CALLERS; i++) {
-		unsigned int hook = policy_callers[i].hook;
-		uint32_t version = slot_version(h, hook);
-
-		if (version && read_slot(h, hook, b, NULL, NULL) == 0 && b->version == version &&
-		    fragml_blob_to_model(b, m, NULL) == 0)
-			policy_compiled(h, hook, m, version);
-	}
-	free(b);
+	for (unsigned int i = 0; m && i < N_POLICY_CALLERS; i++)
+		if (!fragml_live_model(h, policy_callers[i].hook, m, &version, NULL))
+			policy_compiled(h, policy_callers[i].hook, m, version);
 	free(m);
 }
 
