@@ -762,6 +762,17 @@ static uint64_t decisions_counted(const char *bpffs, unsigned int hook, uint32_t
 	return counted;
 }
 
+/* No compiled result was seen: then the hook must not have decided for the
+ * version either (it did, and never through the compiled program: a failure). */
+static void no_decision_counted(struct __test_metadata *_metadata, const char *bpffs,
+				unsigned int hook, uint32_t version)
+{
+	uint64_t counted = decisions_counted(bpffs, hook, version);
+
+	ASSERT_EQ(0, counted) TH_LOG("the hook decided %llu times, never through the compiled program",
+				     (unsigned long long)counted);
+}
+
 /* Slot `hook` of the pinned program array `array` holds a program. */
 static bool cprog_slot_filled(const char *bpffs, const char *array, unsigned int hook)
 {
@@ -854,11 +865,7 @@ TEST(observe_hook_compiled)
 	hits = compiled_results_match(_metadata, sfd, m, version, -1);
 	ASSERT_LE(0, hits);
 	if (!hits) {
-		/* decisions counted for the version, none by the compiled program: a failure */
-		uint64_t counted = decisions_counted(bpffs, FRAGML_HOOK_COMPACTION, version);
-
-		ASSERT_EQ(0, counted) TH_LOG("the hook decided %llu times, never through the compiled program",
-					     (unsigned long long)counted);
+		no_decision_counted(_metadata, bpffs, FRAGML_HOOK_COMPACTION, version);
 		SKIP(goto out, "no compaction ran (mm_compaction_begin did not fire)");
 	}
 	TH_LOG("compiled v%u decided the observe compaction hook on %d CPU(s), as the reference", version, hits);
@@ -929,10 +936,7 @@ TEST(observe_alloc_compiled)
 		ASSERT_LE(0, hits);
 	}
 	if (!hits) {
-		uint64_t counted = decisions_counted(bpffs, FRAGML_HOOK_LIFETIME, version);
-
-		ASSERT_EQ(0, counted) TH_LOG("the hook decided %llu times, never through the compiled program",
-					     (unsigned long long)counted);
+		no_decision_counted(_metadata, bpffs, FRAGML_HOOK_LIFETIME, version);
 		SKIP(goto out, "no sampled unmovable allocation was decided");
 	}
 	TH_LOG("compiled v%u decided the observe allocation hook on %d CPU(s), as the reference", version, hits);
