@@ -109,9 +109,12 @@ struct {
 #define FRAGML_SITE_FRAMES_FB	20	/* at a fallback: rmqueue's frames come first */
 #define FRAGML_SITE_HASH_FRAMES	8
 
-extern const void _text __ksym __weak;
-extern const void __alloc_pages_noprof __ksym __weak;
-extern const void __alloc_frozen_pages_noprof __ksym __weak;
+/* _text and the allocator's entry function, set by the loader before the
+ * load from its one pass over /proc/kallsyms (fragml_kaddrs(): a __ksym
+ * extern would make libbpf parse the whole file again for every object);
+ * 0 = not known, no site. */
+const volatile __u64 fragml_ksym_text = 0;
+const volatile __u64 fragml_ksym_alloc_entry = 0;
 
 /* Return address of the mm_page_alloc tracepoint's call in the allocator's
  * entry, learnt at the first sampled allocation: a fallback's stack holds an
@@ -184,15 +187,13 @@ static __always_inline __u64 fragml_site_mix(__u64 h, __u64 w)
 __noinline __u64 fragml_site_id(void *ctx __arg_ctx, int kthread, int fallback)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 entry = (__u64)&__alloc_frozen_pages_noprof, text = (__u64)&_text;
+	__u64 entry = fragml_ksym_alloc_entry, text = fragml_ksym_text;
 	__u64 hi = fragml_site_entry_ret, h = 0x6a09e667f3bcc909ULL;
 	struct fragml_site_buf *st;
 	__u32 zero = 0;
 	long n;
 	int at = -1;
 
-	if (!entry)
-		entry = (__u64)&__alloc_pages_noprof;
 	if (!entry || (fallback && !hi))
 		return 0;
 	if (!fallback)

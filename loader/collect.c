@@ -203,6 +203,15 @@ int fragml_collect_open(struct fragml_collector **cp, const struct fragml_collec
 	bpf_map__set_max_entries(c->skel->maps.fragml_events, rb * 1024);
 	c->st.ring_bytes = (uint64_t)rb * 1024;
 	c->skel->rodata->ringbuf_wakeup_bytes = (uint64_t)rb * 1024 / COLLECT_WAKEUP_DIV;
+	{
+		struct fragml_kaddrs ka;
+
+		ret = fragml_kaddrs(&ka, err);
+		if (ret)
+			goto fail;
+		c->skel->rodata->fragml_ksym_text = ka.text;
+		c->skel->rodata->fragml_ksym_alloc_entry = ka.alloc_entry;
+	}
 	ret = fragml_collect__load(c->skel);
 	if (ret) {
 		ret = fragml_err_set(err, ret,

@@ -251,8 +251,13 @@ static int listen_socket(struct fragml_feed_server *s, unsigned int mode, struct
 static void size_feed(struct fragml_feed_bpf *skel, const struct fragml_feed_server_opts *o)
 {
 	struct fragml_track_sizes ts;
+	struct fragml_kaddrs ka;
 
 	fragml_track_sizes(fragml_ram_pages(), 0, &ts);
+	if (!fragml_kaddrs(&ka, NULL)) {	/* without it: no site identity */
+		skel->rodata->fragml_ksym_text = ka.text;
+		skel->rodata->fragml_ksym_alloc_entry = ka.alloc_entry;
+	}
 	skel->rodata->track_sample_shift = o->sample_shift;
 	skel->rodata->exclude_tgid = (uint32_t)getpid();
 	skel->rodata->want_ident = 0;

@@ -29,6 +29,18 @@ extern "C" {
  */
 int fragml_sites_fill(int map_fd, struct fragml_err *err);
 
+/*
+ * The kernel addresses the tracking core's site identity needs, to set in a
+ * program object's .rodata (fragml_ksym_text, fragml_ksym_alloc_entry)
+ * before its load.  Both come from the same single pass over /proc/kallsyms
+ * as the call sites (one per process).  0 where the kernel has no such symbol.
+ */
+struct fragml_kaddrs {
+	uint64_t text;		/* _text */
+	uint64_t alloc_entry;	/* __alloc_frozen_pages_noprof, or __alloc_pages_noprof before 6.15 */
+};
+int fragml_kaddrs(struct fragml_kaddrs *out, struct fragml_err *err);
+
 /* Kernel text symbols (/proc/kallsyms 't'/'T'), sorted, for symbolising stacks. */
 struct fragml_ksyms;
 struct fragml_ksyms *fragml_ksyms_load(struct fragml_err *err);

@@ -173,37 +173,139 @@ int fragml_ksym_format(const struct fragml_ksyms *ks, uint64_t addr, char *buf, 
 			(unsigned long long)(addr - ks->s[i].addr));
 }
 
+/*
+ * One pass over /proc/kallsyms per process, for what the programs need
+ * before and after their load: _text and the allocator's entry (the site
+ * identity) and the call-site table.  Only text symbols' addresses are kept
+ * (each site ends at the next one), and lines are split by hand: under
+ * emulation a sscanf() and a strdup() per symbol cost seconds a load.
+ */
+static struct fragml_kscan {
+	int done, ret;
+	char msg[160];
+	struct fragml_kaddrs a;
+	struct fragml_site_table tb;
+} kscan;
+
+static int u64_cmp(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int kscan_run(struct fragml_kscan *k)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	__u64 *addr = NULL, frozen = 0, old = 0;
+	size_t n = 0, cap = 0;
+	char line[512];
+
+	if (!f) {
+		snprintf(k->msg, sizeof(k->msg), "/proc/kallsyms: %s", strerror(errno));
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p, *name;
+		__u64 a = strtoull(line, &p, 16);
+		size_t len;
+
+		if (!a || p[0] != ' ' || (p[1] != 't' && p[1] != 'T') || p[2] != ' ')
+			continue;
+		name = p + 3;
+		len = strcspn(name, " \t\n");
+		name[len] = 0;
+		if (n == cap) {
+			__u64 *na = realloc(addr, (cap = cap ? cap * 2 : 1 << 15) * sizeof(*na));
+
+			if (!na) {
+				free(addr);
+				fclose(f);
+				snprintf(k->msg, sizeof(k->msg), "/proc/kallsyms: out of memory");
+				return -ENOMEM;
+			}
+			addr = na;
+		}
+		addr[n++] = a;
+		if (!k->a.text && !strcmp(name, "_text"))
+			k->a.text = a;
+		else if (!frozen && !strcmp(name, "__alloc_frozen_pages_noprof"))
+			frozen = a;
+		else if (!old && !strcmp(name, "__alloc_pages_noprof"))
+			old = a;
+		for (size_t i = 0; i < N_SITE_SYMS && k->tb.n < FRAGML_MAX_SITES; i++)
+			if (!strcmp(name, site_syms[i].sym)) {
+				k->tb.s[k->tb.n].start = a;
+				k->tb.s[k->tb.n++].cls = site_syms[i].cls;
+				break;
+			}
+	}
+	fclose(f);
+	if (!n) {
+		free(addr);
+		snprintf(k->msg, sizeof(k->msg),
+			 "/proc/kallsyms: no addresses visible (kptr_restrict?): run as root");
+		return -EPERM;
+	}
+	k->a.alloc_entry = frozen ? frozen : old;	/* 6.15 renamed the entry */
+	qsort(addr, n, sizeof(*addr), u64_cmp);
+	/* a site runs from its start to the next text symbol at a higher address */
+	for (__u32 i = 0; i < k->tb.n; i++) {
+		size_t lo = 0, hi = n;
+
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (addr[mid] <= k->tb.s[i].start)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < n) {
+			k->tb.s[i].end = addr[lo];
+		} else {	/* the last symbol: no end, dropped */
+			k->tb.s[i] = k->tb.s[--k->tb.n];
+			i--;
+		}
+	}
+	free(addr);
+	qsort(k->tb.s, k->tb.n, sizeof(k->tb.s[0]), site_cmp);
+	return 0;
+}
+
+static struct fragml_kscan *kscan_get(struct fragml_err *err)
+{
+	if (!kscan.done) {
+		kscan.ret = kscan_run(&kscan);
+		kscan.done = 1;
+	}
+	if (kscan.ret) {
+		fragml_err_set(err, kscan.ret, "%s", kscan.msg);
+		return NULL;
+	}
+	return &kscan;
+}
+
+int fragml_kaddrs(struct fragml_kaddrs *out, struct fragml_err *err)
+{
+	struct fragml_kscan *k = kscan_get(err);
+
+	if (!k)
+		return kscan.ret;
+	*out = k->a;
+	return 0;
+}
+
 int fragml_sites_fill(int map_fd, struct fragml_err *err)
 {
-	struct fragml_ksyms *ks = fragml_ksyms_load(err);
-	struct fragml_site_table tb = {};
+	struct fragml_kscan *k = kscan_get(err);
 	__u32 zero = 0;
 
-	if (!ks)
-		return err && err->code ? err->code : -ENOENT;
-	for (size_t i = 0; i + 1 < ks->n && tb.n < FRAGML_MAX_SITES; i++) {
-		int idx = -1;
-		size_t j = i + 1;
-
-		for (size_t k = 0; k < N_SITE_SYMS; k++)
-			if (!strcmp(ks->s[i].name, site_syms[k].sym))
-				idx = (int)k;
-		if (idx < 0)
-			continue;
-		while (j < ks->n && ks->s[j].addr == ks->s[i].addr)
-			j++;
-		if (j >= ks->n)
-			break;
-		tb.s[tb.n].start = ks->s[i].addr;
-		tb.s[tb.n].end = ks->s[j].addr;	/* function start to the next symbol */
-		tb.s[tb.n].cls = site_syms[idx].cls;
-		tb.n++;
-	}
-	fragml_ksyms_free(ks);
-	qsort(tb.s, tb.n, sizeof(tb.s[0]), site_cmp);
-	if (bpf_map_update_elem(map_fd, &zero, &tb, BPF_ANY))
+	if (!k)
+		return kscan.ret;
+	if (bpf_map_update_elem(map_fd, &zero, &k->tb, BPF_ANY))
 		return fragml_err_set(err, -errno, "fragml_sites map: update failed: %s", strerror(errno));
-	return (int)tb.n;
+	return (int)k->tb.n;
 }
 
 /* ---- reading and ranking ---- */

@@ -216,6 +216,7 @@ static int attach_observe(struct fragml_handle *h, const struct fragml_open_opts
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = h->dir);
 	struct bpf_link *lk[32] = { 0 };
+	struct fragml_kaddrs ka;
 	const char *lname[32];
 	struct fragml_observe *obs;
 	struct bpf_program *prog;
@@ -232,6 +233,11 @@ static int attach_observe(struct fragml_handle *h, const struct fragml_open_opts
 	if (!obs)
 		return fragml_err_set(err, -errno, "observe programs: open failed: %s", strerror(errno));
 	size_observe(obs, o);
+	ret = fragml_kaddrs(&ka, err);	/* also reads the call sites filled below */
+	if (ret)
+		goto out;
+	obs->rodata->fragml_ksym_text = ka.text;
+	obs->rodata->fragml_ksym_alloc_entry = ka.alloc_entry;
 	ret = fragml_observe__load(obs);
 	if (ret) {
 		fragml_err_set(err, ret,
