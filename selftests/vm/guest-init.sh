@@ -89,10 +89,19 @@ cd /tmp
 case $FRAGML_JOB in
 tests)	# every VM test binary; the status is the first failure's.  guard_test
 	# last: the others drive the policy from their own (untrusted) process.
+	# timing.txt: seconds per test, slowest first (where the check's time goes)
 	rc=0
 	for t in policy_test gate_test watchdog_test canary_test guard_test; do
-		"$FRAGML_TESTDIR/$t" >>/tmp/out/output.txt 2>&1 || { [ $rc = 0 ] && rc=$?; }
+		{ "$FRAGML_TESTDIR/$t" 2>&1; echo $? >/tmp/rc; } | while IFS= read -r l; do
+			printf '%s\n' "$l" >>/tmp/out/output.txt
+			case $l in "#  RUN "*) n=${l#\#  RUN }; n=${n%% ...}; s=$(date +%s.%N) ;;
+			ok\ *|not\ ok\ *) [ -n "$s" ] && echo "$(date +%s.%N) $s $n" >>/tmp/timing; s= ;;
+			esac
+		done
+		r=$(cat /tmp/rc)
+		[ "$r" != 0 ] && [ $rc = 0 ] && rc=$r
 	done
+	awk '{ printf "%7.1f s  %s\n", $1 - $2, $3 }' /tmp/timing 2>/dev/null | sort -rn >/tmp/out/timing.txt
 	(exit $rc) ;;
 demo)	"$FRAGML_VMDIR/demo-guest.sh" >/tmp/out/output.txt 2>&1 ;;
 script)	"$FRAGML_SCRIPT" >/tmp/out/output.txt 2>&1 ;;	# ad-hoc: run-vm.sh BZ OUT script FRAGML_SCRIPT=/path
