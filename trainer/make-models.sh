@@ -411,6 +411,15 @@ EON
 			echo
 			"$here/label-bound.sh" "$csv" "${!fvar}"
 			echo
+			if [ $hook = lifetime ]; then
+				echo "Per allocation class (the system sources; bound within each class). The last column"
+				echo "is what the recall target costs: the precision of the first cut that reaches recall"
+				echo "0.90; where it is near the class's share of label 1, only \"long\" for every page of"
+				echo "the class reaches that recall."
+				echo
+				"$here/label-bound.sh" "$csv" "${!fvar}" class
+				echo
+			fi
 		fi
 		if [ $real = 1 ] && [ $hook = lifetime ]; then
 			echo "## The pollutes label (same features and shape, label = pollutes)"
