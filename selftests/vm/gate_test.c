@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -30,6 +31,7 @@
 
 #include "kselftest_harness.h"
 #include "fragml_abi.h"
+#include "fragml_load.h"
 #include "fragml_policy.h"
 #include "alloc_events.h"
 #include "vmlib.h"
@@ -544,28 +546,94 @@ TEST_F_TIMEOUT(gate, compact_deferral_never_reclaims, 900)
  * decision and decisions keep coming through the burst rather than one per
  * ~1500 pages.  The workload stays alive (its pages allocated).
  */
+/* Decisions the kernel counted for the gate's hook so far (vmstat). */
+#define SWAP_EVERY	4
+static long hook_decided(const char *hook)
+{
+	static const char *const fb[] = { "fallback_gate_fallback", "fallback_gate_defer", NULL };
+	static const char *const pl[] = { "placement_default", "placement_claim", "placement_skip",
+					  "placement_steal", NULL };
+	long n = 0;
+
+	for (const char *const *k = strcmp(hook, "placement") ? fb : pl; *k; k++)
+		n += vmstat(*k);
+	return n;
+}
+
 static int swap_during_burst(FIXTURE_DATA(gate) *self, const char *hook, const char *a,
 			     const char *b, int swaps)
 {
-	const char *bin = env_or("FRAGML_BIN", "build/bin");
+	struct fragml_open_opts oo = { .install = true };
+	struct fragml_model *m[2] = { calloc(1, sizeof(**m)), calloc(1, sizeof(**m)) };
+	struct fragml_handle *h = NULL;
+	struct fragml_open_info oi;
 	struct fragml_err err = {};
-	int progress, ret = 0;
+	char path[2][64];
+	int progress = -1, ret = 0;
+	uint32_t v;
 
-	if (publish_const(hook, a) || publish_const(hook, b))
-		return -1;
+	snprintf(path[0], sizeof(path[0]), "/tmp/%s-%s.bin", hook, a);
+	snprintf(path[1], sizeof(path[1]), "/tmp/%s-%s.bin", hook, b);
+	if (publish_const(hook, a) || publish_const(hook, b) || !m[0] || !m[1] ||
+	    fragml_model_read_file(m[0], path[0], &err) || fragml_model_read_file(m[1], path[1], &err) ||
+	    fragml_open(&h, &oo, &oi, &err)) {
+		printf("# swap setup: %s\n", fragml_err_msg(&err));
+		ret = -1;
+		goto out;
+	}
 	sh("cat /proc/sys/vm/percpu_pagelist_high_fraction > /tmp/pcp-fraction; echo 100000 > /proc/sys/vm/percpu_pagelist_high_fraction");
 	self->w.pace_us = 50 * 1000;
 	progress = workload_spawn(&self->w);
-	if (progress < 0 || workload_wait(progress, 'a'))
+	if (progress < 0)
 		ret = -1;
-	for (int i = 1; !ret && i <= swaps; i++)
-		if (sh("%s/fragml-load -q --no-guard /tmp/%s-%s.bin", bin, hook, i % 2 ? a : b))
-			ret = -1;
-	if (!ret && workload_wait(progress, 'r'))
-		ret = -1;
+	/*
+	 * A new version each time the kernel has counted SWAP_EVERY more
+	 * decisions of the hook, published from this process (a fragml-load
+	 * per swap takes seconds in the guest), from the workload's start
+	 * (its anonymous scatter is asked about too: page tables) to its
+	 * end: when the hook is asked varies from boot to boot (all of a
+	 * burst's decisions came before the first swap in one run, after the
+	 * last in another), so the swaps follow the decisions.
+	 */
+	if (!ret) {
+		struct pollfd pfd = { .fd = progress, .events = POLLIN };
+		long last = hook_decided(hook);
+		time_t end = time(NULL) + 300;	/* as workload_wait() */
+		bool done = false;
+		int i = 1, r;
+		char c;
+
+		while (!ret && !done) {
+			if (time(NULL) > end) {
+				printf("# the workload did not finish in 300 s\n");
+				ret = -1;
+				break;
+			}
+			r = poll(&pfd, 1, 50);
+			if (r > 0) {	/* 'a': memory scattered, the burst goes on; 'r': done */
+				if (read(progress, &c, 1) != 1 || (c != 'a' && c != 'r'))
+					ret = -1;
+				done = c == 'r';
+				continue;
+			}
+			if (r < 0 || i > swaps || hook_decided(hook) - last < SWAP_EVERY)
+				continue;
+			if (fragml_publish(h, m[i % 2 ? 0 : 1], &v, &err)) {
+				printf("# swap %d: %s\n", i, fragml_err_msg(&err));
+				ret = -1;
+			}
+			last = hook_decided(hook);
+			i++;
+		}
+		printf("# %d swap(s) during the workload\n", i - 1);
+	}
+	sh("cat /tmp/pcp-fraction > /proc/sys/vm/percpu_pagelist_high_fraction");
+out:
 	if (progress >= 0)
 		close(progress);
-	sh("cat /tmp/pcp-fraction > /proc/sys/vm/percpu_pagelist_high_fraction");
+	fragml_close(h);
+	free(m[0]);
+	free(m[1]);
 	if (fragml_policy_detach(&err)) {
 		printf("# detach: %s\n", fragml_err_msg(&err));
 		ret = -1;
