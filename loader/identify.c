@@ -202,8 +202,10 @@ static int kscan_run(struct fragml_kscan *k)
 	char line[512];
 
 	if (!f) {
-		snprintf(k->msg, sizeof(k->msg), "/proc/kallsyms: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+
+		snprintf(k->msg, sizeof(k->msg), "/proc/kallsyms: %s", strerror(e));
+		return -e;
 	}
 	while (fgets(line, sizeof(line), f)) {
 		char *p, *name;
