@@ -251,7 +251,10 @@ static int kscan_run(struct fragml_kscan *k)
 	}
 	k->a.alloc_entry = frozen ? frozen : old;	/* 6.15 renamed the entry */
 	qsort(addr, n, sizeof(*addr), u64_cmp);
-	/* a site runs from its start to the next text symbol at a higher address */
+	/* a site runs from its start to the next text symbol at a higher
+	 * address; one at the last address has no end and is dropped */
+	__u32 kept = 0;
+
 	for (__u32 i = 0; i < k->tb.n; i++) {
 		size_t lo = 0, hi = n;
 
@@ -264,12 +267,11 @@ static int kscan_run(struct fragml_kscan *k)
 				hi = mid;
 		}
 		if (lo < n) {
-			k->tb.s[i].end = addr[lo];
-		} else {	/* the last symbol: no end, dropped */
-			k->tb.s[i] = k->tb.s[--k->tb.n];
-			i--;
+			k->tb.s[kept] = k->tb.s[i];
+			k->tb.s[kept++].end = addr[lo];
 		}
 	}
+	k->tb.n = kept;
 	free(addr);
 	qsort(k->tb.s, k->tb.n, sizeof(k->tb.s[0]), site_cmp);
 	return 0;

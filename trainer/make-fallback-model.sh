@@ -137,12 +137,14 @@ EON
 # cheaply.  Threshold prob:0.5: defer where cheap-and-useful is the more
 # likely outcome (the F1 rule defers everywhere on these base rates).
 #
-#   cost_model NAME TITLE FEATURES DATA...   (DATA: names in $data, without .csv.gz)
+#   cost_model NAME TITLE FEATURES HELD_OUT DATA...   (DATA: names in $data, without .csv.gz)
+#   HELD_OUT: the scenario held out (cross_workload), or - for none (split by time alone)
 budget=${GATE_SWAP_BUDGET:-256}
-cm_split=(--test-workloads holes-pipes)	# the held-out scenario (cross_workload)
 cost_model() {
-	local name=$1 title=$2 feats=$3 d
-	shift 3
+	local name=$1 title=$2 feats=$3 held=$4 d
+	shift 4
+	local split=(--test-workloads "$held")
+	[ "$held" = - ] && split=(--split time)
 	local sets=("$@")
 	# each collection padded to the registry (.raw.csv) and labelled with the budget (.csv)
 	for d in "${sets[@]}"; do
@@ -161,7 +163,7 @@ cost_model() {
 			> "$work/$name-data.$ext"
 	done
 	local nargs=(--hook fallback --kind binary --trees 8 --max-depth 2 --min-child-weight 5 --seed "$seed"
-		     "${cm_split[@]}" --features "$feats" --threshold prob:0.5 --loo)
+		     "${split[@]}" --features "$feats" --threshold prob:0.5 --loo)
 	(cd "$models" && "$FRAGML_BIN/fragml-train" "${nargs[@]}" --data "$work/$name-data.csv" \
 		-o "$name.bin" -r "$name.json.tmp" 2>/dev/null) > "$work/$name.table"
 	sed -e "s|\"$models/||" -e "s|$work/||g" -e '/^  "train_seconds":/d' "$models/$name.json.tmp" > "$models/$name.json"
@@ -225,7 +227,7 @@ cost_model() {
 # between now and defer).
 [ -r "$data/fallback-normal.csv.gz" ] || exit 0
 cost_feats=${GATE_COST_FEATURES:-order,migratetype,gfp_bits,is_kthread,unusable_ppk,zone_free_log2,file_ppk,anon_ppk,free_wmark_ppk,nofrag_zone}
-cost_model fallback-cost "priced" "$cost_feats" fallback-normal
+cost_model fallback-cost "priced" "$cost_feats" holes-pipes fallback-normal
 
 # fallback-pred: the same data plus a collection on-policy (gate-collect-pred.matrix:
 # fallback-cost.bin deciding, half of the decisions explored) with the shipped
@@ -233,13 +235,12 @@ cost_model fallback-cost "priced" "$cost_feats" fallback-normal
 # requesting process (task_pred_long_ppk) is in the context.
 [ -r "$data/fallback-pred.csv.gz" ] || exit 0
 cost_model fallback-pred "priced, with the identification model's prediction" \
-	"$cost_feats,task_pred_long_ppk" fallback-normal fallback-pred
+	"$cost_feats,task_pred_long_ppk" holes-pipes fallback-normal fallback-pred
 
 # fallback-both: the same data and features, trained on both scenarios (no
 # scenario held out: the split is by time within each collection run, and
 # --loo still scores each scenario with a model trained without it).  What
 # the evaluation's seeds 1-3 of both scenarios judge is then a gate that has
 # seen both (docs/report-gate.md, "Trained on both scenarios").
-cm_split=(--split time)
 cost_model fallback-both "priced, with the identification model's prediction, trained on both scenarios" \
-	"$cost_feats,task_pred_long_ppk" fallback-normal fallback-pred
+	"$cost_feats,task_pred_long_ppk" - fallback-normal fallback-pred
