@@ -712,8 +712,12 @@ static __always_inline void fragml_lifetime_features(struct fragml_vec *v, __u64
 						     struct fragml_task_state *t, int order,
 						     __u32 gfp, int mt, int fallback_mt,
 						     int change_owner, __u32 cls, int is_kthread,
-						     const struct fragml_site_life *site)
+						     const struct fragml_site_life *site,
+						     struct task_struct *task)
 {
+	struct mm_struct *mm;
+	__u64 start;
+
 	v->f[FRAGML_F_ORDER] = order;
 	v->f[FRAGML_F_MIGRATETYPE] = mt;
 	v->f[FRAGML_F_FALLBACK_MT] = fallback_mt;	/* MISSING unless a fallback */
@@ -723,6 +727,18 @@ static __always_inline void fragml_lifetime_features(struct fragml_vec *v, __u64
 	v->f[FRAGML_F_EXTFRAG_RATE] = fragml_extfrag_rate(now);
 	v->f[FRAGML_F_CHANGE_OWNER] = change_owner;	/* MISSING unless a fallback */
 	v->f[FRAGML_F_SITE_LONG_PPK] = fragml_site_long_ppk(site);
+	/* the owner's age and size: a page-table or socket page lives about as
+	 * long as the process (the mapping, the connection) it serves; direct
+	 * loads through current (start_time: CLOCK_MONOTONIC ns, as `now`) */
+	start = is_kthread ? task->start_time : task->group_leader->start_time;
+	v->f[FRAGML_F_TASK_AGE_LOG2] = fragml_log2(now > start ? (now - start) / 1000000 : 0);
+	mm = is_kthread ? NULL : task->mm;
+	if (mm) {
+		/* MM_ANONPAGES = 1; a percpu_counter since 6.2: the global part */
+		__s64 rss = mm->rss_stat[1].count;
+
+		v->f[FRAGML_F_MM_RSS_LOG2] = fragml_log2(rss > 0 ? rss : 0);
+	}
 	if (t) {
 		v->f[FRAGML_F_TASK_ALLOC_RATE] = fragml_rate_at(t->pages_prev, t->pages_cur,
 								t->win_start, now);

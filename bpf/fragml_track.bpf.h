@@ -620,7 +620,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 	if (!v)
 		return 0;
 	fragml_lifetime_features(v, now, t, order, gfp, mt, extfrag ? fallback_mt : FRAGML_MISSING,
-				 extfrag ? change_owner : FRAGML_MISSING, sk.cls, kthread, sl);
+				 extfrag ? change_owner : FRAGML_MISSING, sk.cls, kthread, sl, task);
 #ifdef FRAGML_OBSERVE
 	{
 		struct fragml_result res;
