@@ -48,6 +48,13 @@ static const char *const gname[NR_G] = {
 	"fallback_gate_slowpath",
 };
 
+/* The kernel's placement counters (kernel-patches/0005). */
+enum { P_DEFAULT, P_CLAIM, P_CLAIM_OVERRIDE, P_SKIP, P_STEAL, P_NARROWED, NR_P };
+static const char *const pname[NR_P] = {
+	"placement_default", "placement_claim", "placement_claim_override",
+	"placement_skip", "placement_steal", "placement_narrowed",
+};
+
 struct counts {
 	long g[NR_G];
 	long ev[ALLOC_EV_NR];
@@ -550,14 +557,10 @@ TEST_F_TIMEOUT(gate, compact_deferral_never_reclaims, 900)
 #define SWAP_EVERY	4
 static long hook_decided(const char *hook)
 {
-	static const char *const fb[] = { "fallback_gate_fallback", "fallback_gate_defer", NULL };
-	static const char *const pl[] = { "placement_default", "placement_claim", "placement_skip",
-					  "placement_steal", NULL };
-	long n = 0;
-
-	for (const char *const *k = strcmp(hook, "placement") ? fb : pl; *k; k++)
-		n += vmstat(*k);
-	return n;
+	if (strcmp(hook, "placement"))
+		return vmstat(gname[G_FALLBACK]) + vmstat(gname[G_DEFER]);
+	return vmstat(pname[P_DEFAULT]) + vmstat(pname[P_CLAIM]) + vmstat(pname[P_SKIP]) +
+	       vmstat(pname[P_STEAL]);
 }
 
 static int swap_during_burst(FIXTURE_DATA(gate) *self, const char *hook, const char *a,
@@ -707,13 +710,6 @@ TEST_F_TIMEOUT(gate, model_swap_under_load, 1200)
 }
 
 /* ---- placement (kernel-patches/0005) ---- */
-
-/* The kernel's placement counters. */
-enum { P_DEFAULT, P_CLAIM, P_CLAIM_OVERRIDE, P_SKIP, P_STEAL, P_NARROWED, NR_P };
-static const char *const pname[NR_P] = {
-	"placement_default", "placement_claim", "placement_claim_override",
-	"placement_skip", "placement_steal", "placement_narrowed",
-};
 
 static void place_take(long *p)
 {
