@@ -157,8 +157,9 @@ EON
   `always` most eligible regions got a huge page at once, and with only the regions that
   fell back to 4 KB (mostly sparse) a model learnt to decline every region not advised
   (753 of 753 such regions), where the kernel default gives them huge pages. This model
-  declines 289 of the 2044 eligible regions not advised (765 of them label 1) and none of
-  the 5347 advised ones (it answers no_compact there: `--never-compact`).
+  declines 324 of the 2104 eligible regions not advised (781 of them label 1) and none of
+  the 5768 advised ones (it answers no_compact there: `--never-compact`); `fragml-train
+  --eval thp_fault.bin` on the rows of each kind, its confusion matrix.
 * Features: only the region's own (trainer/models.conf; the reasons are those of the host
   model, kept below in trainer/make-models.sh).
 EON

@@ -554,11 +554,11 @@ TEST_F_TIMEOUT(gate, compact_deferral_never_reclaims, 900)
  * ~1500 pages.  The workload stays alive (its pages allocated).
  */
 /* Decisions the kernel counted for the gate's hook so far (vmstat). */
-#define SWAP_EVERY	4
+#define SWAP_EVERY	2
 static long hook_decided(const char *hook)
 {
 	if (strcmp(hook, "placement"))
-		return vmstat(gname[G_FALLBACK]) + vmstat(gname[G_DEFER]);
+		return vmstat(gname[G_FALLBACK]) + vmstat(gname[G_DEFER]) + vmstat(gname[G_REFUSED]);
 	return vmstat(pname[P_DEFAULT]) + vmstat(pname[P_CLAIM]) + vmstat(pname[P_SKIP]) +
 	       vmstat(pname[P_STEAL]);
 }
@@ -612,7 +612,7 @@ static int swap_during_burst(FIXTURE_DATA(gate) *self, const char *hook, const c
 				ret = -1;
 				break;
 			}
-			r = poll(&pfd, 1, 50);
+			r = poll(&pfd, 1, 10);	/* decisions come in clusters: look often */
 			if (r > 0) {	/* 'a': memory scattered, the burst goes on; 'r': done */
 				if (read(progress, &c, 1) != 1 || (c != 'a' && c != 'r'))
 					ret = -1;
