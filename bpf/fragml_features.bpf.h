@@ -704,6 +704,21 @@ static __always_inline __s32 fragml_frag_index(const struct fragml_zone_info *zi
 	return 1000 - (__s32)((1000 + zi->free_pages * 1000 / requested) / zi->blocks_total);
 }
 
+/* mm_rss_log2's input at every hook the observe side computes it: the
+ * resident anonymous pages of the task's process, -1 without an mm (a
+ * kernel thread).  MM_ANONPAGES = 1; a percpu_counter since 6.2: its
+ * global part is enough.  Direct loads through a trusted task pointer. */
+static __always_inline __s64 fragml_task_anon_rss(struct task_struct *task)
+{
+	struct mm_struct *mm = task->mm;
+	__s64 rss;
+
+	if (!mm)
+		return -1;
+	rss = mm->rss_stat[1].count;
+	return rss > 0 ? rss : 0;
+}
+
 /* ---- per-hook feature vectors ---- */
 
 /* Lifetime hook: an allocation that may pin a pageblock, for the ones
@@ -715,7 +730,7 @@ static __always_inline void fragml_lifetime_features(struct fragml_vec *v, __u64
 						     const struct fragml_site_life *site,
 						     struct task_struct *task)
 {
-	struct mm_struct *mm;
+	__s64 rss = is_kthread ? -1 : fragml_task_anon_rss(task);
 	__u64 start;
 
 	v->f[FRAGML_F_ORDER] = order;
@@ -732,13 +747,8 @@ static __always_inline void fragml_lifetime_features(struct fragml_vec *v, __u64
 	 * loads through current (start_time: CLOCK_MONOTONIC ns, as `now`) */
 	start = is_kthread ? task->start_time : task->group_leader->start_time;
 	v->f[FRAGML_F_TASK_AGE_LOG2] = fragml_log2(now > start ? (now - start) / 1000000 : 0);
-	mm = is_kthread ? NULL : task->mm;
-	if (mm) {
-		/* MM_ANONPAGES = 1; a percpu_counter since 6.2: the global part */
-		__s64 rss = mm->rss_stat[1].count;
-
-		v->f[FRAGML_F_MM_RSS_LOG2] = fragml_log2(rss > 0 ? rss : 0);
-	}
+	if (rss >= 0)
+		v->f[FRAGML_F_MM_RSS_LOG2] = fragml_log2(rss);
 	if (t) {
 		v->f[FRAGML_F_TASK_ALLOC_RATE] = fragml_rate_at(t->pages_prev, t->pages_cur,
 								t->win_start, now);
@@ -790,7 +800,7 @@ __noinline int fragml_thp_features(struct fragml_vec *v, __u64 now,
 	struct fragml_thp_in *in;
 	__u32 zero = 0;
 	__u64 region = addr & ~(FRAGML_HPAGE_SIZE - 1);
-	struct mm_struct *mm;
+	__s64 rss;
 
 	in = bpf_map_lookup_elem(&fragml_thp_scratch, &zero);
 	if (!in)
@@ -804,12 +814,9 @@ __noinline int fragml_thp_features(struct fragml_vec *v, __u64 now,
 		in->huge_advised = !!(vi.flags & FRAGML_VM_HUGEPAGE);
 		in->region_in_vma = region >= vi.start && region + FRAGML_HPAGE_SIZE <= vi.end;
 	}
-	mm = BPF_CORE_READ(task, mm);
-	if (mm) {
-		/* MM_ANONPAGES = 1; a percpu_counter since 6.2: the global part is enough */
-		__s64 rss = BPF_CORE_READ(mm, rss_stat[1].count);
-
-		in->anon_rss = rss > 0 ? rss : 0;
+	rss = fragml_task_anon_rss(task);
+	if (rss >= 0) {
+		in->anon_rss = rss;
 		in->have_rss = 1;
 	}
 	if (!fragml_node_counts(fragml_main_node(now), &in->node_free_pages, &in->node_free_huge)) {
