@@ -8,7 +8,10 @@
  *             private pins so a live install is untouched; no model loaded,
  *             so this is the identification cost without the tree walk; once
  *             with source identification (fragml-load --identify: the slab
- *             program and the source maps) and once without (its default)
+ *             program and the source maps) and once without (its default);
+ *             and without it but with the site walk on, which the loader
+ *             turns on for a lifetime model splitting on site_long_ppk (the
+ *             shipped one)
  *   collect   fragml-collect's full trace (every unmovable allocation tracked,
  *             every fault recorded) with its ring buffer drained by a thread
  * Output: a markdown table on stdout (docs/performance.md, "Collection overhead").
@@ -106,6 +109,7 @@ static int cmp_d(const void *a, const void *b)
 struct mode {
 	const char *name;
 	int noident;	/* observe as `fragml-load` leaves it without --identify */
+	int sites;	/* the site walk on, as for a lifetime model that splits on site_long_ppk */
 	struct fragml_observe *obs;
 	struct fragml_collector *col;
 	pthread_t thr;
@@ -164,6 +168,13 @@ static int attach(struct mode *m, const char *outdir)
 			return -1;
 		map = m->obs->maps.fragml_sites;
 		fragml_sites_fill(bpf_map__fd(map), NULL);
+		if (m->sites) {
+			__u32 zero = 0, on = 1;
+
+			/* what loader/load.c sets when the published model reads sites */
+			if (bpf_map_update_elem(bpf_map__fd(m->obs->maps.fragml_site_want), &zero, &on, 0))
+				return -1;
+		}
 		return 0;
 	} else {
 		struct fragml_collect_opts o;
@@ -183,7 +194,7 @@ static int attach(struct mode *m, const char *outdir)
  * each round (its median is robust against a round disturbed by other load) and
  * ns and runs summed over the rounds, printed after the table. */
 #define MAX_PROGS 16
-#define NMODES 3
+#define NMODES 4
 static struct {
 	char name[64];
 	unsigned long long ns, cnt;
@@ -255,6 +266,7 @@ int main(int argc, char **argv)
 	struct mode modes[NMODES] = {
 		{ .name = "observe" },
 		{ .name = "observe, no --identify", .noident = 1 },
+		{ .name = "observe, no --identify, site walk", .noident = 1, .sites = 1 },
 		{ .name = "collect" },
 	};
 	static const char *const bname[2] = { "alloc-heavy (pipe + socket buffers)",
