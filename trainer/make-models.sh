@@ -84,12 +84,28 @@ loo_table() {
 # every application (the synthetic pipes left out), from a report's
 # leave_one_workload_out.  loo_pooled REPORT.json -> "F1 f (precision p, recall r; tp/fp/fn)"
 loo_pooled() {
-	awk '/"leave_one_workload_out"/ { on = 1; next }
-	     on && /"(tp|fp|fn)":/ { gsub(/[", ]/, ""); split($0, kv, ":"); v[kv[1]] = kv[2] + 0 }
-	     on && /"workload":/ { w = $0; gsub(/.*"workload": *"|".*/, "", w)
-				  if (w != "pipes") { tp += v["tp"]; fp += v["fp"]; fn += v["fn"] } }
-	     END { p = tp + fp ? tp / (tp + fp) : 0; r = tp + fn ? tp / (tp + fn) : 0
-		   printf "F1 %.3f (precision %.3f, recall %.3f; %d true, %d false positives, %d missed)", p + r ? 2 * p * r / (p + r) : 0, p, r, tp, fp, fn }' "$1"
+	jq -r '[.leave_one_workload_out[] | select(.workload != "pipes")] |
+	       {tp: (map(.tp) | add), fp: (map(.fp) | add), fn: (map(.fn) | add)} |
+	       (if .tp + .fp > 0 then .tp / (.tp + .fp) else 0 end) as $p |
+	       (if .tp + .fn > 0 then .tp / (.tp + .fn) else 0 end) as $r |
+	       def f3: . * 1000 | round / 1000 | tostring;
+	       "F1 \(if $p + $r > 0 then 2 * $p * $r / ($p + $r) else 0 end | f3) (precision \($p | f3), recall \($r | f3); \(.tp) true, \(.fp) false positives, \(.fn) missed)"' "$1"
+}
+# What the shipped thp_fault model declines, per kind of region (advised or
+# not): fragml-train --eval on the rows of each kind, its confusion matrix
+# (columns: decline, no_compact, compact).  thp_declines CSV MODEL.bin
+thp_declines() {
+	local csv=$1 bin=$2 a tmp out=()
+	tmp=$(mktemp -d)
+	for a in 0 1; do
+		awk -F, -v a=$a 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "vma_huge_advised") c = i; print; next } $c == a' \
+			"$csv" >"$tmp/$a.csv"
+		"$FRAGML_BIN"/fragml-train -q --hook thp_fault --data "$tmp/$a.csv" --eval "$bin" -r "$tmp/$a.json" >/dev/null 2>&1 ||
+			{ rm -rf "$tmp"; echo "(not evaluated)"; return; }
+		out+=("$(jq -r '.metrics | "\(.confusion | map(.[0]) | add) of the \(.rows) (\(.confusion[1] | add) of them label 1)"' "$tmp/$a.json")")
+	done
+	rm -rf "$tmp"
+	printf 'declines %s eligible regions not advised\n  and %s advised ones' "${out[0]}" "${out[1]}"
 }
 # A model of the lifetime model's shape on the pollutes label (trainer/pollutes.awk):
 # MODELS_DATA/pollutes.{csv,bin,json,table}.  pollutes_model CSV FRAGML-TRAIN-ARGS...
@@ -128,13 +144,11 @@ apps_notes() {
   from a movable pageblock without claiming it, still allocated at T. The shipped model
   predicts the lifetime label; the pollutes figures below come from a model of the same shape
   and features trained on the pollutes label (build/models-data/pollutes.bin, not shipped).
-* How much an application pollutes varies by boot: in this collection `build` (one boot of
-  two: 4 059 fallbacks, 20 polluted blocks), `pagecache` (one of two: 11 blocks) and `sockets`
-  (the ZONE_NORMAL guest: 12 blocks) polluted pageblocks; `files`, `postgres` and `redis` left 4
-  to 8 polluting pages each (the "pollutes" column above). Their held-out pollutes figures
-  are therefore on a handful of positives and say little; `build`, `pagecache` and `sockets`
-  (3 330, 1 129 and 158 positives) carry the pooled figure; `pipes` (synthetic) is the test
-  trained on applications only.
+* How much an application pollutes varies by boot (trainer/data/apps-collection.md, per cell:
+  fallbacks and polluted blocks); the "pollutes" column above counts each application's
+  polluting pages. The held-out pollutes figure of an application with a handful of them says
+  little; the pooled figure rests on those with many; `pipes` (synthetic) is the test trained
+  on applications only.
 * `site_long_ppk` is the value the collector computed: the site lifetime table learned online,
   from empty, in each cell (a fresh boot), as `fragml-load` without `--site-table` has it. A
   table seeded from training data would give a held-out application's known sites a value
@@ -142,8 +156,8 @@ apps_notes() {
 * The pollutes label is half structure, half lifetime: `fallback_mt`, `change_owner` and
   `migratetype` are features (known at the fallback), so the model only has to learn which
   fallback pages live past T. The in-sample bound is vacuous where feature vectors are nearly
-  unique (pipes: 24 926 vectors for 40 765 rows, through `extfrag_rate`, `task_long_ppk`,
-  `site_long_ppk` and the owner's age and size).
+  unique (pipes: compare "distinct vectors" with "rows" below; through `extfrag_rate`,
+  `task_long_ppk`, `site_long_ppk` and the owner's age and size).
 EON
 	;;
 	thp_fault) cat <<'EON'
@@ -156,10 +170,11 @@ EON
   the huge page lived >= 1 s. These rows are kept (unlike the host collection's): under THP
   `always` most eligible regions got a huge page at once, and with only the regions that
   fell back to 4 KB (mostly sparse) a model learnt to decline every region not advised
-  (753 of 753 such regions), where the kernel default gives them huge pages. This model
-  declines 324 of the 2104 eligible regions not advised (781 of them label 1) and none of
-  the 5768 advised ones (it answers no_compact there: `--never-compact`); `fragml-train
-  --eval thp_fault.bin` on the rows of each kind, its confusion matrix.
+  (753 of 753 such regions), where the kernel default gives them huge pages.
+EON
+		echo "  This model $(thp_declines "$csv" "$MODELS_DIR/thp_fault.bin") (\`fragml-train --eval\`"
+		echo "  on the rows of each kind; where advised it answers no_compact: \`--never-compact\`)."
+		cat <<'EON'
 * Features: only the region's own (trainer/models.conf; the reasons are those of the host
   model, kept below in trainer/make-models.sh).
 EON
@@ -167,7 +182,7 @@ EON
 	compaction) cat <<'EON'
 * Row: one compaction run (direct or kcompactd) in the guest during a cell; label = the
   requested order became available (docs/dataset.md). Real data now (the guest under the
-  pressure ballast and the THP faulter compacts: 1293 runs in 21 cells); the host collection
+  pressure ballast and the THP faulter compacts: "Rows" below); the host collection
   had too few rows, so the model before this one was synthetic.
 * Features: those both the observe programs and the enforcing policy compute
   (trainer/models.conf).
