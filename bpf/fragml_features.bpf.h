@@ -101,6 +101,10 @@ struct {
  * kernel by whole 2 MB units: the offsets are stable across boots of one
  * build; a module frame contributes its offset in its page), folded with the
  * process image (the thread group leader's comm; nothing for kernel threads).
+ * The same hash without the process image is the site's kernel path (the fork
+ * path's page tables, a pipe write's buffer, whatever the process): its
+ * record, in the same table under its own key, reaches a process the table
+ * has not seen yet (path_long_ppk).
  * A slab page's cache is not known at its allocation: its frames reach the
  * slab's caller, which names the cache in almost every case.  Computed only
  * on the sampled path (one bpf_get_stack() there), never on the others.
@@ -124,6 +128,7 @@ __u64 fragml_site_entry_ret;
 
 struct fragml_site_buf {
 	__u64 ip[32];
+	__u64 path;	/* fragml_site_id()'s second answer: the kernel path's key */
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -201,6 +206,7 @@ __noinline __u64 fragml_site_id(void *ctx __arg_ctx, int kthread, int fallback)
 	st = bpf_map_lookup_elem(&fragml_site_scratch, &zero);
 	if (!st)
 		return 0;
+	st->path = 0;
 	n = bpf_get_stack(ctx, st->ip, (fallback ? FRAGML_SITE_FRAMES_FB : FRAGML_SITE_FRAMES) * 8, 0);
 	if (n <= 0)
 		return 0;
@@ -228,6 +234,8 @@ __noinline __u64 fragml_site_id(void *ctx __arg_ctx, int kthread, int fallback)
 		off = ip - text;
 		h = fragml_site_mix(h, text && off < (1ULL << 30) ? off : 0xffffULL << 48 | (ip & 0xfff));
 	}
+	/* the path's key: salted, never equal to a kernel thread's site */
+	st->path = fragml_site_mix(h, FRAGML_PATH_SALT) | 1;
 	if (!kthread) {
 		struct task_struct *gl = task->group_leader;
 		__u64 c[2] = {};
@@ -236,6 +244,15 @@ __noinline __u64 fragml_site_id(void *ctx __arg_ctx, int kthread, int fallback)
 		h = fragml_site_mix(fragml_site_mix(h, c[0]), c[1]);
 	}
 	return h ? h : 1;
+}
+
+/* The kernel path of the site fragml_site_id() just returned on this CPU. */
+static __always_inline __u64 fragml_site_path(__u64 site)
+{
+	__u32 zero = 0;
+	struct fragml_site_buf *st = site ? bpf_map_lookup_elem(&fragml_site_scratch, &zero) : NULL;
+
+	return st ? st->path : 0;
 }
 
 /* site_long_ppk from the site's table entry (NULL: site unseen or none). */
@@ -251,14 +268,18 @@ static __always_inline __s32 fragml_site_long_ppk(const struct fragml_site_life 
 	return (__s32)((__u64)s->long_cnt * 1024 / n);
 }
 
-/* A tracked (followed) allocation from `site`; `s` its entry as looked up
- * for the feature (NULL: create it now). */
-static __always_inline void fragml_site_note_alloc(__u64 site, struct fragml_site_life *s)
+/* A tracked (followed) allocation from `site` (a site's or a path's key);
+ * `s` its entry as looked up for the feature (NULL: create it now, a site's
+ * entry pointing to its `path`, a path's to none). */
+static __always_inline void fragml_site_note_alloc(__u64 site, struct fragml_site_life *s,
+						   __u64 path)
 {
 	if (!site)
 		return;
 	if (!s) {
-		struct fragml_site_life init = {};
+		struct fragml_site_life init = {
+			.path = path, .flags = path ? 0 : FRAGML_SITE_F_PATH,
+		};
 
 		bpf_map_update_elem(&fragml_site_life, &site, &init, BPF_NOEXIST);
 		s = bpf_map_lookup_elem(&fragml_site_life, &site);
@@ -272,12 +293,8 @@ static __always_inline void fragml_site_note_alloc(__u64 site, struct fragml_sit
  * Plain increments (a lost one under a race is a sample, not a leak); past
  * FRAGML_SITE_DECAY fates the counts halve, so recent fates outweigh a
  * trained prior that the machine no longer follows. */
-static __always_inline void fragml_site_note_fate(__u64 site, int outlived)
+static __always_inline void fragml_site_count_fate(struct fragml_site_life *s, int outlived)
 {
-	struct fragml_site_life *s = site ? bpf_map_lookup_elem(&fragml_site_life, &site) : NULL;
-
-	if (!s)
-		return;
 	if (outlived)
 		s->long_cnt++;
 	else
@@ -286,6 +303,21 @@ static __always_inline void fragml_site_note_fate(__u64 site, int outlived)
 		s->long_cnt >>= 1;
 		s->short_cnt >>= 1;
 	}
+}
+
+/* ... and the same fate for the site's kernel path (its entry's `path`). */
+static __always_inline void fragml_site_note_fate(__u64 site, int outlived)
+{
+	struct fragml_site_life *s = site ? bpf_map_lookup_elem(&fragml_site_life, &site) : NULL;
+	__u64 path;
+
+	if (!s)
+		return;
+	fragml_site_count_fate(s, outlived);
+	path = s->path;
+	s = path ? bpf_map_lookup_elem(&fragml_site_life, &path) : NULL;
+	if (s)
+		fragml_site_count_fate(s, outlived);
 }
 
 static __always_inline struct fragml_glob *fragml_glob_get(__u64 now)
@@ -728,6 +760,7 @@ static __always_inline void fragml_lifetime_features(struct fragml_vec *v, __u64
 						     __u32 gfp, int mt, int fallback_mt,
 						     int change_owner, __u32 cls, int is_kthread,
 						     const struct fragml_site_life *site,
+						     const struct fragml_site_life *path,
 						     struct task_struct *task)
 {
 	__s64 rss = is_kthread ? -1 : fragml_task_anon_rss(task);
@@ -742,6 +775,7 @@ static __always_inline void fragml_lifetime_features(struct fragml_vec *v, __u64
 	v->f[FRAGML_F_EXTFRAG_RATE] = fragml_extfrag_rate(now);
 	v->f[FRAGML_F_CHANGE_OWNER] = change_owner;	/* MISSING unless a fallback */
 	v->f[FRAGML_F_SITE_LONG_PPK] = fragml_site_long_ppk(site);
+	v->f[FRAGML_F_PATH_LONG_PPK] = fragml_site_long_ppk(path);
 	/* the owner's age and size: a page-table or socket page lives about as
 	 * long as the process (the mapping, the connection) it serves; direct
 	 * loads through current (start_time: CLOCK_MONOTONIC ns, as `now`) */

@@ -519,8 +519,8 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 	struct fragml_src_key sk;
 	struct fragml_src_val *src;
 	struct fragml_vec *v;
-	__u64 fault_addr = 0, site = 0;
-	struct fragml_site_life *sl;
+	__u64 fault_addr = 0, site = 0, path;
+	struct fragml_site_life *sl, *pl;
 	__u32 pred = 0;
 
 #ifdef FRAGML_FEED
@@ -584,8 +584,11 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 		fault_addr = fragml_fault_addr();	/* a movable fallback: anon or page cache */
 	else if (fragml_sites_wanted())
 		site = fragml_site_id(ctx, kthread, extfrag);
-	/* one lookup of the site's entry: for the feature and the count */
+	/* one lookup of the site's entry and of its path's: for the features
+	 * and the counts */
 	sl = site ? bpf_map_lookup_elem(&fragml_site_life, &site) : NULL;
+	path = fragml_site_path(site);
+	pl = path ? bpf_map_lookup_elem(&fragml_site_life, &path) : NULL;
 	if (!kthread) {
 		t = fragml_task_get(tgid, now);
 		fragml_note_alloc(t, scale << (order & 15), 0);
@@ -620,7 +623,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 	if (!v)
 		return 0;
 	fragml_lifetime_features(v, now, t, order, gfp, mt, extfrag ? fallback_mt : FRAGML_MISSING,
-				 extfrag ? change_owner : FRAGML_MISSING, sk.cls, kthread, sl, task);
+				 extfrag ? change_owner : FRAGML_MISSING, sk.cls, kthread, sl, pl, task);
 #ifdef FRAGML_OBSERVE
 	{
 		struct fragml_result res;
@@ -691,10 +694,12 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 			if (slot)
 				__sync_fetch_and_add(slot, 1);
 			fragml_stat(FRAGML_STAT_TRACKED);
-			fragml_site_note_alloc(site, sl);
+			fragml_site_note_alloc(site, sl, path);
+			fragml_site_note_alloc(path, pl, 0);
 		} else if (!bpf_map_update_elem(&fragml_live, &pg, lv, BPF_EXIST)) {
 			fragml_stat(FRAGML_STAT_TRACKED);	/* its free was missed: replaced */
-			fragml_site_note_alloc(site, sl);
+			fragml_site_note_alloc(site, sl, path);
+			fragml_site_note_alloc(path, pl, 0);
 		} else {
 			fragml_stat(FRAGML_STAT_TRACK_FULL);
 		}

@@ -434,20 +434,22 @@ int fragml_cli_status(FILE *out, struct fragml_handle *h, bool json, struct frag
 	if (ret)
 		goto out;
 	{
-		/* the site lifetime table (site_long_ppk): absent before the observe programs */
-		uint32_t n, trained, maxe;
+		/* the site lifetime table (site_long_ppk, path_long_ppk): absent
+		 * before the observe programs */
+		uint32_t n, trained, paths, maxe;
 
-		if (!fragml_site_table_stat(h, &n, &trained, &maxe)) {
+		if (!fragml_site_table_stat(h, &n, &trained, &paths, &maxe)) {
 			if (root) {
 				struct json_object *o = json_object_new_object();
 
 				json_object_object_add(o, "sites", json_object_new_int64(n));
 				json_object_object_add(o, "seeded", json_object_new_int64(trained));
+				json_object_object_add(o, "paths", json_object_new_int64(paths));
 				json_object_object_add(o, "max_entries", json_object_new_int64(maxe));
 				json_object_object_add(root, "site_lifetime_table", o);
 			} else {
-				fprintf(out, "site lifetime table: %u sites (%u seeded by fragml-load --site-table), room for %u\n",
-					n, trained, maxe);
+				fprintf(out, "site lifetime table: %u sites (%u seeded by fragml-load --site-table), %u kernel paths, room for %u\n",
+					n, trained, paths, maxe);
 			}
 		}
 	}

@@ -126,9 +126,10 @@ int fragml_unpublish(struct fragml_handle *h, unsigned int hook, struct fragml_e
  * layout.  Returns the number of entries written. */
 int fragml_site_table_publish(struct fragml_handle *h, const struct fragml_site_counts *t,
 			      struct fragml_err *err);
-/* Sites in the pinned table and how many of them were seeded (-1: no table). */
+/* Sites in the pinned table, how many of them were seeded, and the kernel
+ * paths' entries beside them (-1: no table). */
 int fragml_site_table_stat(struct fragml_handle *h, uint32_t *n, uint32_t *trained,
-			   uint32_t *max_entries);
+			   uint32_t *paths, uint32_t *max_entries);
 
 struct fragml_hook_status {
 	bool loaded;

@@ -1044,7 +1044,8 @@ int fragml_publish(struct fragml_handle *h, const struct fragml_model *m, uint32
 		goto out;
 	}
 	/* sites before the model that reads them (a site table keeps them on) */
-	if (m->hook == FRAGML_HOOK_LIFETIME && model_uses_feature(m, FRAGML_F_SITE_LONG_PPK))
+	if (m->hook == FRAGML_HOOK_LIFETIME && (model_uses_feature(m, FRAGML_F_SITE_LONG_PPK) ||
+						model_uses_feature(m, FRAGML_F_PATH_LONG_PPK)))
 		site_want_set(h, true);
 	/* The switch: one update of the slot; programs pick it up at their next decision. */
 	if (bpf_map_update_elem(h->models_fd, &key, &fd, BPF_ANY)) {
@@ -1104,7 +1105,8 @@ int fragml_rollback(struct fragml_handle *h, unsigned int hook, uint32_t *versio
 		goto out;
 	}
 	old = slot_version(h, hook);
-	/* the previous model may split on site_long_ppk: sites on (they stay on) */
+	/* the previous model may split on site_long_ppk or path_long_ppk: sites on
+	 * (they stay on) */
 	if (hook == FRAGML_HOOK_LIFETIME)
 		site_want_set(h, true);
 	if (bpf_map_update_elem(h->models_fd, &key, &fd, BPF_ANY)) {
@@ -1609,14 +1611,14 @@ int fragml_site_table_publish(struct fragml_handle *h, const struct fragml_site_
 }
 
 int fragml_site_table_stat(struct fragml_handle *h, uint32_t *n, uint32_t *trained,
-			   uint32_t *max_entries)
+			   uint32_t *paths, uint32_t *max_entries)
 {
 	struct bpf_map_info info;
 	struct fragml_site_life v;
 	__u64 k, nk, *kp = NULL;
 	int fd = site_life_fd(h, &info, NULL);
 
-	*n = *trained = 0;
+	*n = *trained = *paths = 0;
 	if (fd < 0)
 		return -1;
 	*max_entries = info.max_entries;
@@ -1624,6 +1626,10 @@ int fragml_site_table_stat(struct fragml_handle *h, uint32_t *n, uint32_t *train
 		k = nk;
 		if (bpf_map_lookup_elem(fd, &k, &v))
 			continue;
+		if (v.flags & FRAGML_SITE_F_PATH) {
+			(*paths)++;
+			continue;
+		}
 		(*n)++;
 		*trained += !!(v.flags & FRAGML_SITE_F_TRAINED);
 	}

@@ -181,8 +181,11 @@ struct fragml_site_life {
 	__u32 long_cnt;		/* fates known: lived >= T */
 	__u32 short_cnt;	/* fates known: freed before T */
 	__u32 flags;		/* FRAGML_SITE_F_* */
+	__u64 path;		/* a site's entry: its kernel path's key (0: a path's entry) */
 };
 #define FRAGML_SITE_F_TRAINED	1	/* the entry was seeded from a site table */
+#define FRAGML_SITE_F_PATH	2	/* a kernel path's entry: every process's pages of it */
+#define FRAGML_PATH_SALT	0x7061746800000000ULL	/* a path's key: its hash mixed with this */
 #define FRAGML_SITE_MIN_KNOWN	8	/* known fates before site_long_ppk is given */
 #define FRAGML_SITE_DECAY	4096	/* past this many known fates, the counts halve */
 

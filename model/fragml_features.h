@@ -128,6 +128,7 @@ enum fragml_migratetype {
 	X(11, SITE_LONG_PPK,	"site_long_ppk",	"per 1024",	1024, FRAGML_H_LT, 0, "share of the allocation site's tracked pages that outlived T (site lifetime table: trained, corrected online); missing for a movable page, an unseen site or fewer than 8 known fates; no enforce-mode hook computes it") \
 	X(12, TASK_PRED_LONG_PPK, "task_pred_long_ppk", "per 1024", 1024, 0, FRAGML_H_FB|FRAGML_H_PL, "share of the requesting process's recent sampled unmovable/reclaimable allocations that the published lifetime model predicted long-lived (observe mode's lifetime decisions); missing below 8 decisions or without a lifetime model") \
 	X(13, TASK_AGE_LOG2,	"task_age_log2",	"log2 ms",	1,    FRAGML_H_LT, 0, "time since the allocating process started (a kernel thread: since the thread started), in ms") \
+	X(14, PATH_LONG_PPK,	"path_long_ppk",	"per 1024",	1024, FRAGML_H_LT, 0, "share of the tracked pages of the allocation's kernel path (its site without the process image: every process's) that outlived T (online); missing for a movable page, an unseen path or fewer than 8 known fates; no enforce-mode hook computes it") \
 	X(16, VMA_PAGES_LOG2,	"vma_pages_log2",	"log2 pages",	1,    FRAGML_H_THP, FRAGML_H_THP, "size of the faulting VMA") \
 	X(17, VMA_HUGE_ADVISED,	"vma_huge_advised",	"bool",		1,    FRAGML_H_THP, FRAGML_H_THP, "VMA has MADV_HUGEPAGE") \
 	X(18, REGION_IN_VMA,	"region_in_vma",	"bool",		1,    FRAGML_H_THP, FRAGML_H_THP, "the aligned 2 MB region lies wholly inside the VMA") \

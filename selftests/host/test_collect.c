@@ -20,7 +20,10 @@
  *                        naming the missing pin; an exploration rate above 10^6 ppm is refused
  *   site_stable_online   the pipe pages of one program get one non-empty site in two of
  *                        its processes; site_long_ppk rises online while that site's
- *                        pages outlive T and falls when they stop
+ *                        pages outlive T and falls when they stop; another program on
+ *                        the same kernel path starts with its site unseen but its
+ *                        path's record known (path_long_ppk), and its pages move the
+ *                        path's record, not the first program's site
  *   life_class_consistent life_class agrees with life_ms on every row of a real run, and
  *                        pollutes = 1 only on rows its definition allows
  *   pollutes_label       the labeller, fed collector records: fallbacks from a movable
@@ -1087,12 +1090,12 @@ static const char *cell(const struct rows *r, int row, const char *name)
 	return NULL;
 }
 
-/* Child: `rounds` rounds of 32 pipes holding a page each for `hold_us`. */
-static void site_child(int rounds, int hold_us)
+/* Child `name`: `rounds` rounds of 32 pipes holding a page each for `hold_us`. */
+static void site_child(const char *name, int rounds, int hold_us)
 {
 	char page[4096];
 
-	prctl(PR_SET_NAME, "fragml-sitet");
+	prctl(PR_SET_NAME, name);
 	memset(page, 's', sizeof(page));
 	for (int r = 0; r < rounds; r++) {
 		int p[32][2];
@@ -1112,13 +1115,13 @@ static void site_child(int rounds, int hold_us)
 	_exit(0);
 }
 
-static pid_t site_run(int rounds, int hold_us)
+static pid_t site_run(const char *name, int rounds, int hold_us)
 {
 	pid_t pid = fork();
 	int st;
 
 	if (pid == 0)
-		site_child(rounds, hold_us);
+		site_child(name, rounds, hold_us);
 	if (pid > 0)
 		waitpid(pid, &st, 0);
 	return pid;
@@ -1143,11 +1146,12 @@ TEST(site_stable_online)
 	struct fragml_collector *c = NULL;
 	struct fragml_collect_opts o;
 	struct fragml_err err = {};
-	char dir[PATH_MAX], csv[PATH_MAX + 32], src_a[64], src_b[64], site[32] = "";
+	char dir[PATH_MAX], csv[PATH_MAX + 32], src_a[64], src_b[64], src_c[64], site[32] = "";
 	struct rows r;
 	int n_a = 0, n_a_site = 0, n_b = 0, n_b_site = 0, first_a = -1;
 	int first_b = -1, ppk_first_a = -2, ppk_last_a = -2, ppk_first_b = -2, ppk_last_b = -2;
-	pid_t a, b;
+	int n_c = 0, c_site_first = -2, c_path_first = -2, c_path_last = -2, path_last_a = -2;
+	pid_t a, b, cp;
 
 	if (why)
 		SKIP(return, "%s", why);
@@ -1164,8 +1168,10 @@ TEST(site_stable_online)
 
 		ASSERT_EQ(0, pthread_create(&th, NULL, collect_thread, &x));
 		usleep(300000);
-		a = site_run(5, 1300000);	/* every page outlives T = 1 s */
-		b = site_run(12, 20000);	/* then the same program's pages die young */
+		a = site_run("fragml-sitet", 5, 1300000);	/* every page outlives T = 1 s */
+		/* another program, the same pipe write path: its pages die young */
+		cp = site_run("fragml-sitep", 12, 20000);
+		b = site_run("fragml-sitet", 12, 20000);	/* then the first program's too */
 		usleep(300000);
 		fragml_collect_stop(c);
 		pthread_join(th, NULL);
@@ -1174,6 +1180,7 @@ TEST(site_stable_online)
 	snprintf(csv, sizeof(csv), "%s/lifetime.csv", dir);
 	snprintf(src_a, sizeof(src_a), "fragml-sitet:%d", a);
 	snprintf(src_b, sizeof(src_b), "fragml-sitet:%d", b);
+	snprintf(src_c, sizeof(src_c), "fragml-sitep:%d", cp);
 	ASSERT_EQ(0, rows_read(&r, csv));
 	ASSERT_NE(NULL, cell(&r, 0, "site")) TH_LOG("no site column");
 	/* the dominant site of process a's pipe pages */
@@ -1183,11 +1190,22 @@ TEST(site_stable_online)
 	ASSERT_EQ(16, (int)strlen(site)) TH_LOG("site '%s'", site);
 	for (int i = 0; i < r.n; i++) {
 		const char *s = cell(&r, i, "source"), *ppk = cell(&r, i, "site_long_ppk");
+		const char *pp = cell(&r, i, "path_long_ppk");
 		int is_a = !strcmp(s, src_a), is_b = !strcmp(s, src_b), v = ppk[0] ? atoi(ppk) : -1;
+		int pv = pp[0] ? atoi(pp) : -1;
 
-		if (strcmp(cell(&r, i, "class"), "pipe") || (!is_a && !is_b))
+		if (strcmp(cell(&r, i, "class"), "pipe"))
+			continue;
+		if (!strcmp(s, src_c)) {
+			if (!n_c++)
+				c_site_first = v, c_path_first = pv;
+			c_path_last = pv;
+			continue;
+		}
+		if (!is_a && !is_b)
 			continue;
 		if (is_a) {
+			path_last_a = pv;
 			n_a++;
 			n_a_site += !strcmp(cell(&r, i, "site"), site);
 			if (strcmp(cell(&r, i, "site"), site))
@@ -1207,6 +1225,8 @@ TEST(site_stable_online)
 	}
 	TH_LOG("site %s: process a %d/%d pipe rows, b %d/%d; site_long_ppk a %d -> %d, b %d -> %d",
 	       site, n_a_site, n_a, n_b_site, n_b, ppk_first_a, ppk_last_a, ppk_first_b, ppk_last_b);
+	TH_LOG("another program, %d pipe rows: site_long_ppk %d at first; path_long_ppk %d -> %d (a's last %d)",
+	       n_c, c_site_first, c_path_first, c_path_last, path_last_a);
 	rows_free(&r);
 	rm_tree(dir);
 	ASSERT_GE(n_a, 150);
@@ -1217,7 +1237,15 @@ TEST(site_stable_online)
 	/* online: unseen at first, all-long once a's first round was freed */
 	ASSERT_EQ(-1, ppk_first_a);
 	ASSERT_GE(ppk_last_a, 900);
-	/* and corrected down while b's pages die young */
+	/* the other program: a site of its own, unseen at first; its path's
+	 * record is a's, and its short-lived pages pull the path down */
+	ASSERT_GE(n_c, 300);
+	ASSERT_EQ(-1, c_site_first);
+	ASSERT_GE(path_last_a, 900);
+	ASSERT_GE(c_path_first, 900);
+	ASSERT_LT(c_path_last, c_path_first - 300);
+	/* and b's site (a's) was not moved by them: corrected down while b's
+	 * pages die young */
 	ASSERT_GE(ppk_first_b, 900);
 	ASSERT_LT(ppk_last_b, ppk_first_b - 300);
 }

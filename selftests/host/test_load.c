@@ -1074,7 +1074,7 @@ TEST(site_table_published)
 	char bpffs[64] = "", bindir[512], good[96], bad[96], p[160], cmd[1024], line[512];
 	struct fragml_site_life v;
 	__u64 k, nk, *kp = NULL, site = 0x00000000000000aaull;
-	uint32_t n = 0, trained = 0, maxe = 0;
+	uint32_t n = 0, trained = 0, paths = 0, maxe = 0, sites_with_path = 0;
 	int fd, st, lines = 0;
 	FILE *f;
 
@@ -1096,7 +1096,7 @@ TEST(site_table_published)
 
 	/* no model reads sites and no table: the observe programs walk no stack */
 	pipe_churn(5);
-	ASSERT_EQ(0, fragml_site_table_stat(h, &n, &trained, &maxe));
+	ASSERT_EQ(0, fragml_site_table_stat(h, &n, &trained, &paths, &maxe));
 	EXPECT_EQ(0u, n) TH_LOG("%u sites computed while nothing reads them", n);
 
 	snprintf(cmd, sizeof(cmd), "FRAGML_BPFFS=%s %s/fragml-load -q --no-policy --no-guard --site-table %s",
@@ -1129,16 +1129,35 @@ TEST(site_table_published)
 
 	/* online: the observe programs add sites of their own while pages come and go */
 	pipe_churn(20);
-	ASSERT_EQ(0, fragml_site_table_stat(h, &n, &trained, &maxe));
-	TH_LOG("site lifetime table: %u sites, %u seeded, room for %u", n, trained, maxe);
+	ASSERT_EQ(0, fragml_site_table_stat(h, &n, &trained, &paths, &maxe));
+	TH_LOG("site lifetime table: %u sites, %u seeded, %u paths, room for %u", n, trained, paths, maxe);
 	EXPECT_EQ(2u, trained);
 	EXPECT_LT(2u, n);
 	EXPECT_EQ((uint32_t)FRAGML_SITE_TABLE_MAX, maxe);
+	/* every site the programs added names its kernel path, which has an
+	 * entry of its own counting at least that site's pages */
+	EXPECT_LT(0u, paths);
+	EXPECT_GE(n - trained, paths) TH_LOG("%u paths for %u sites of their own", paths, n - trained);
 	for (; !bpf_map_get_next_key(fd, kp, &nk); kp = &k) {
+		struct fragml_site_life pv;
+
 		k = nk;
-		if (!bpf_map_lookup_elem(fd, &k, &v) && !(v.flags & FRAGML_SITE_F_TRAINED))
-			EXPECT_LE(v.long_cnt + v.short_cnt, v.allocs);
+		if (bpf_map_lookup_elem(fd, &k, &v) || (v.flags & FRAGML_SITE_F_TRAINED))
+			continue;
+		EXPECT_LE(v.long_cnt + v.short_cnt, v.allocs);
+		if (v.flags & FRAGML_SITE_F_PATH) {
+			EXPECT_EQ(0u, v.path);
+			continue;
+		}
+		ASSERT_NE(0u, v.path) TH_LOG("site %016llx has no path", (unsigned long long)k);
+		ASSERT_EQ(0, bpf_map_lookup_elem(fd, &v.path, &pv))
+			TH_LOG("site %016llx: its path %016llx has no entry", (unsigned long long)k,
+			       (unsigned long long)v.path);
+		EXPECT_EQ((uint32_t)FRAGML_SITE_F_PATH, pv.flags);
+		EXPECT_GE(pv.allocs, v.allocs);
+		sites_with_path++;
 	}
+	EXPECT_EQ(n - trained, sites_with_path);
 	close(fd);
 	unlink(good);
 	unlink(bad);
