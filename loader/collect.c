@@ -46,7 +46,7 @@ void fragml_collect_opts_default(struct fragml_collect_opts *o)
 	o->outdir = ".";
 	o->workload = "unnamed";
 	o->sample = 1;
-	o->lifetime_T_s = 10;
+	o->lifetime_T_s = FRAGML_LIFETIME_T_S;
 	o->thp_min_life_s = 1;
 	o->thp_dense_ppk = 768;
 	o->ringbuf_kb = 0;	/* sized to RAM */

@@ -97,7 +97,7 @@ static void usage(FILE *f)
 "  -w, --workload NAME    workload id written in every row (default: the command name)\n"
 "  -d, --duration SEC     stop after SEC seconds (default: when the command exits, or Ctrl-C)\n"
 "  -s, --sample N         track 1 in N unmovable/reclaimable allocations (power of two, default 1)\n"
-"  -T, --lifetime SEC     lifetime label threshold T (default 10)\n"
+"  -T, --lifetime SEC     lifetime label threshold T (default 2, the observe programs' T)\n"
 "      --thp-life SEC     THP label: minimum region life (default 1)\n"
 "      --thp-dense PPK    THP label: touched share per 1024 (default 768)\n"
 "      --ringbuf KIB      ring buffer size (power of two, default RAM / 256 within 1..16 MiB)\n"

@@ -150,8 +150,13 @@ struct fragml_slab_val {
 	char comm[16];
 };
 
-/* T of the observe programs' "long-lived" (the collector's --lifetime-T sets its own) */
-#define FRAGML_OBSERVE_LIFETIME_T_NS	(10ULL * 1000000000ULL)
+/* T of "long-lived": the collector's default (--lifetime sets its own), the
+ * observe programs' and the feed's.  One T for the label the shipped lifetime
+ * model is trained on (make collect-apps collects at 2 s), for the features
+ * counted against T in the kernel (task_long_ppk, site_long_ppk,
+ * path_long_ppk) and for the live judgement of its predictions. */
+#define FRAGML_LIFETIME_T_S		2
+#define FRAGML_OBSERVE_LIFETIME_T_NS	(FRAGML_LIFETIME_T_S * 1000000000ULL)
 
 #define FRAGML_PRED_SHORT	1
 #define FRAGML_PRED_LONG	2

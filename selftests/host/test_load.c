@@ -1247,7 +1247,7 @@ out:
  * fragml report gives the lifetime model's precision per source.  With a model
  * that answers "long-lived" for every allocation, a child's pipe pages freed
  * at once are wrong predictions (counted by the kernel at the free) and the
- * pages it holds past T (10 s) are right ones (counted by the reader in the
+ * pages it holds past T (2 s) are right ones (counted by the reader in the
  * pinned live-page map): its row's precision lies strictly between 0 and 1,
  * and nothing predicted short lived long (recall 1).
  */
