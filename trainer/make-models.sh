@@ -149,15 +149,16 @@ apps_notes() {
   polluting pages. The held-out pollutes figure of an application with a handful of them says
   little; the pooled figure rests on those with many; `pipes` (synthetic) is the test trained
   on applications only.
-* `site_long_ppk` is the value the collector computed: the site lifetime table learned online,
-  from empty, in each cell (a fresh boot), as `fragml-load` without `--site-table` has it. A
+* `site_long_ppk` and `path_long_ppk` are the values the collector computed: the site lifetime
+  table (a site's record, and its kernel path's across processes) learned online at T, from
+  empty, in each cell (a fresh boot), as `fragml-load` without `--site-table` has it. A
   table seeded from training data would give a held-out application's known sites a value
   from their first allocation.
 * The pollutes label is half structure, half lifetime: `fallback_mt`, `change_owner` and
   `migratetype` are features (known at the fallback), so the model only has to learn which
   fallback pages live past T. The in-sample bound is vacuous where feature vectors are nearly
   unique (pipes: compare "distinct vectors" with "rows" below; through `extfrag_rate`,
-  `task_long_ppk`, `site_long_ppk` and the owner's age and size).
+  `task_long_ppk`, the site's and the path's records and the owner's age and size).
 EON
 	;;
 	thp_fault) cat <<'EON'
