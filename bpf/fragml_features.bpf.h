@@ -276,6 +276,8 @@ static __always_inline void fragml_site_note_alloc(__u64 site, struct fragml_sit
 {
 	if (!site)
 		return;
+	if (s && path && !s->path)
+		s->path = path;	/* seeded by fragml-load --site-table: no path yet */
 	if (!s) {
 		struct fragml_site_life init = {
 			.path = path, .flags = path ? 0 : FRAGML_SITE_F_PATH,
