@@ -57,6 +57,12 @@ struct fragml_train_opts {
 	/* Threshold rule for the binary decision (first ORDINAL threshold):
 	 * "f1" (max F1 on validation), "recall:R", "precision:P", "prob:P". */
 	const char *threshold_rule;
+	/* Where the rule picks its threshold: 0 = the validation rows (a later
+	 * time of the training workloads); 1 = "workloads": every training
+	 * workload scored by a model trained without it (same options), the
+	 * scores pooled: a threshold for workloads the model has not seen.
+	 * Needs at least two training workloads; costs one training per workload. */
+	int threshold_xfit;
 	/* ORDINAL3: the compact threshold is the lowest score at which the
 	 * validation precision reaches this (default 0.95). */
 	double compact_precision;

@@ -226,6 +226,10 @@ for hook in lifetime thp_fault compaction; do
 		esac
 		tvar=TEST_$hook; test_wl=${!tvar:-}
 		[ -n "$test_wl" ] && args+=(--test-workloads "$test_wl")
+		# the pollutes model: the lifetime model's shape, its own threshold (below)
+		pargs=("${args[@]}")
+		tfv=THRESHOLD_FROM_$hook
+		[ -n "${!tfv:-}" ] && args+=(--threshold-from "${!tfv}")
 		csv=$cdir/$hook.csv
 		[ -r "$csv" ] || { echo "make-models: $csv: missing (run fragml-collect -o $cdir)" >&2; exit 1; }
 		gen="**REAL** data collected on $(cat "$cdir/kernel" 2>/dev/null || echo "an unrecorded kernel") by
@@ -460,7 +464,7 @@ EON
 		if [ $real = 1 ] && [ $hook = lifetime ]; then
 			echo "## The pollutes label (same features and shape, label = pollutes)"
 			echo
-			if pollutes_model "$csv" "${args[@]}"; then
+			if pollutes_model "$csv" "${pargs[@]}"; then
 				echo "Rows with label pollutes = 1: $(pollutes_count) of $(($(wc -l <"$MODELS_DATA/pollutes.csv") - 1))."
 				echo
 				awk '$1 == "cross_workload" && NF == 7 { printf "* held-out applications (never trained on): F1 %s (target >= 0.90: %s), precision %s, recall %s, ROC-AUC %s\n", $6, ($6 + 0 >= 0.90 ? "met" : "NOT met"), $4, $5, $7 }' "$MODELS_DATA/pollutes.table"
@@ -475,7 +479,7 @@ EON
 				echo
 				echo '```'
 				echo "awk -f trainer/pollutes.awk ... lifetime.csv > pollutes.csv   # label := pollutes"
-				echo "fragml-train --hook lifetime --data pollutes.csv -o pollutes.bin --seed $TRAIN_SEED --loo ${args[*]}"
+				echo "fragml-train --hook lifetime --data pollutes.csv -o pollutes.bin --seed $TRAIN_SEED --loo ${pargs[*]}"
 				cat "$MODELS_DATA/pollutes.table"
 				echo '```'
 			else

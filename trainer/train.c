@@ -228,6 +228,70 @@ out:
 	return ret;
 }
 
+/*
+ * o->threshold_xfit: each training workload's training and validation rows
+ * scored by a model trained, with the same options, without that workload;
+ * *out the pooled scores.  Rows of other parts keep their part, so the inner
+ * models never see the test or cross-workload rows either.
+ */
+static int xfit_scores(const struct fragml_dataset *ds, const uint8_t *part,
+		       const struct fragml_train_opts *o, struct scored **out, size_t *n_out,
+		       struct fragml_err *err)
+{
+	struct fragml_train_opts io = *o;
+	struct fragml_train_result *ir = malloc(sizeof(*ir));
+	struct row_eval *ev = calloc(ds->n_rows + 1, sizeof(*ev));
+	struct scored *xs = calloc(ds->n_rows + 1, sizeof(*xs));
+	uint8_t *p2 = malloc(ds->n_rows + 1);
+	uint8_t *has = calloc(ds->n_workloads + 1, 1);
+	unsigned int n_w = 0;
+	size_t n = 0;
+	int ret = 0;
+
+	if (!ir || !ev || !xs || !p2 || !has) {
+		ret = fragml_err_set(err, -ENOMEM, "train: out of memory");
+		goto out;
+	}
+	for (size_t r = 0; r < ds->n_rows; r++)
+		if (ds->hook[r] == o->hook && part[r] == FRAGML_PART_TRAIN && ds->workload[r] < ds->n_workloads &&
+		    !has[ds->workload[r]]) {
+			has[ds->workload[r]] = 1;
+			n_w++;
+		}
+	if (n_w < 2) {
+		ret = fragml_err_set(err, -EINVAL, "train: --threshold-from workloads needs at least two training workloads (found %u)",
+				     n_w);
+		goto out;
+	}
+	io.threshold_xfit = 0;
+	io.progress = NULL;
+	for (unsigned int w = 0; w < ds->n_workloads; w++) {
+		if (!has[w])
+			continue;
+		for (size_t r = 0; r < ds->n_rows; r++)
+			p2[r] = ds->workload[r] == w && part[r] != FRAGML_PART_TEST ? FRAGML_PART_CROSS : part[r];
+		if ((ret = fragml_train(ds, p2, &io, ir, err)))
+			goto out;
+		train_eval_rows(&ir->model, ds, ev);
+		for (size_t r = 0; r < ds->n_rows; r++)
+			if (ds->hook[r] == o->hook && ds->workload[r] == w &&
+			    (part[r] == FRAGML_PART_TRAIN || part[r] == FRAGML_PART_VAL)) {
+				xs[n].score = ev[r].score;
+				xs[n++].pos = ds->label[r] >= 1;
+			}
+	}
+	*out = xs;
+	*n_out = n;
+	xs = NULL;
+out:
+	free(ir);
+	free(ev);
+	free(xs);
+	free(p2);
+	free(has);
+	return ret;
+}
+
 int fragml_train(const struct fragml_dataset *ds, const uint8_t *part,
 		 const struct fragml_train_opts *o, struct fragml_train_result *res,
 		 struct fragml_err *err)
@@ -241,7 +305,8 @@ int fragml_train(const struct fragml_dataset *ds, const uint8_t *part,
 	DMatrixHandle dtrain = NULL;
 	BoosterHandle b = NULL;
 	struct row_eval *ev = NULL;
-	struct scored *tmp = NULL;
+	struct scored *tmp = NULL, *xs = NULL;
+	size_t xn = 0;
 	double t0 = now_s();
 	int ret;
 
@@ -274,9 +339,11 @@ int fragml_train(const struct fragml_dataset *ds, const uint8_t *part,
 				     o->n_trees, hr.n_class);
 		goto out;
 	}
+	if (o->threshold_xfit && (ret = xfit_scores(ds, part, o, &xs, &xn, err)))
+		goto out;
 	if ((ret = fit_booster(ds, o, &hr, fid, ncol, rounds, &b, &dtrain, err)) ||
 	    (ret = train_compile(b, o, hr.n_class, fid, ncol, &tc, res, err)) ||
-	    (ret = train_thresholds(m, ds, part, hr.rows, hr.n_hook, o, res, err)) ||
+	    (ret = train_thresholds(m, ds, part, hr.rows, hr.n_hook, o, xs, xn, res, err)) ||
 	    (ret = fragml_model_validate(m, "trained model", err)))
 		goto out;
 	for (unsigned int i = 0; i < m->n_nodes; i++)
@@ -304,6 +371,7 @@ out:
 	free(hr.train);
 	free(ev);
 	free(tmp);
+	free(xs);
 	free(tc.fn);
 	return ret;
 }

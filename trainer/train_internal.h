@@ -54,8 +54,11 @@ void train_eval_rows(const struct fragml_model *m, const struct fragml_dataset *
 void train_metrics_of(const struct fragml_model *m, const struct fragml_dataset *ds,
 		      const uint8_t *part, int which, int cls_filter,
 		      const struct row_eval *ev, struct scored *tmp, struct fragml_metrics *out);
+/* xs[0..xn): the rows to choose on, scored (o->threshold_xfit); NULL: the
+ * validation rows scored by m. */
 int train_thresholds(struct fragml_model *m, const struct fragml_dataset *ds, const uint8_t *part,
 		     const size_t *rows, size_t n_rows, const struct fragml_train_opts *o,
+		     const struct scored *xs, size_t xn,
 		     struct fragml_train_result *res, struct fragml_err *err);
 DMatrixHandle train_dmatrix(const struct fragml_dataset *ds, const size_t *rows, size_t n,
 			    const int *fid, unsigned int ncol, int *rc);

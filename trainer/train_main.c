@@ -48,6 +48,10 @@ static void usage(FILE *f)
 		"      --val-frac X         per seen workload, by time (default 0.15)\n"
 		"      --test-frac X        per seen workload, by time (default 0.20)\n"
 		"  -T, --threshold RULE     f1 | recall:R | precision:P | prob:P (default f1)\n"
+		"      --threshold-from SRC where RULE picks the threshold: validation (default: the\n"
+		"                           validation rows, later in time) | workloads (each training\n"
+		"                           workload scored by a model trained without it; one more\n"
+		"                           training per workload): a threshold for unseen workloads\n"
 		"      --compact-precision P  thp_fault: precision needed to allow direct compaction (0.95)\n"
 		"      --never-compact      thp_fault: never choose compact (no direct-compaction stalls)\n"
 		"      --positive ACTION    binary: the action taken where score >= threshold (default the\n"
@@ -331,7 +335,7 @@ static int write_site_table(const struct fragml_dataset *ds, const char *path)
 
 int main(int argc, char **argv)
 {
-	enum { O_ETA = 256, O_MCW, O_NOBAL, O_OVER, O_SPLIT, O_VAL, O_TEST, O_CP, O_DP, O_NOCMP, O_LOO, O_MINPAR, O_EVAL, O_MODE, O_LABEL, O_SITES, O_POS };
+	enum { O_ETA = 256, O_MCW, O_NOBAL, O_OVER, O_SPLIT, O_VAL, O_TEST, O_CP, O_DP, O_NOCMP, O_LOO, O_MINPAR, O_EVAL, O_MODE, O_LABEL, O_SITES, O_POS, O_THRFROM };
 	static const struct option opts[] = {
 		{ "hook", required_argument, NULL, 'H' },
 		{ "data", required_argument, NULL, 'd' },
@@ -361,6 +365,7 @@ int main(int argc, char **argv)
 		{ "eval", required_argument, NULL, O_EVAL },
 		{ "label", required_argument, NULL, O_LABEL },
 		{ "site-table", required_argument, NULL, O_SITES },
+		{ "threshold-from", required_argument, NULL, O_THRFROM },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -379,7 +384,7 @@ int main(int argc, char **argv)
 	int nd = 0, c, hook, do_loo = 0, ret = 1;
 	int o_mode = -1, o_trees = -1, o_depth = -1, o_seed = -1, o_nobal = 0, o_over = 0, o_nocmp = 0;
 	double o_eta = NAN, o_mcw = NAN, o_cp = NAN, o_dp = NAN;
-	const char *o_thr = NULL, *eval_model = NULL, *site_table = NULL;
+	const char *o_thr = NULL, *eval_model = NULL, *site_table = NULL, *thr_from = "validation";
 	char label_col[32] = "";
 	int label_min = 1;
 
@@ -428,6 +433,7 @@ int main(int argc, char **argv)
 		case O_MINPAR: min_parity = num_arg("min-parity", optarg, 0, 1, 0); break;
 		case O_EVAL: eval_model = optarg; break;
 		case O_SITES: site_table = optarg; break;
+		case O_THRFROM: thr_from = optarg; break;
 		case O_LABEL: {
 			const char *colon = strchr(optarg, ':');
 			size_t n = colon ? (size_t)(colon - optarg) : strlen(optarg);
@@ -514,6 +520,12 @@ int main(int argc, char **argv)
 	}
 	if (fragml_threshold_rule_check(o.threshold_rule, &err)) {
 		fprintf(stderr, "%s: --threshold: %s\n", prog, fragml_err_msg(&err));
+		return 2;
+	}
+	if (!strcmp(thr_from, "workloads")) {
+		o.threshold_xfit = 1;
+	} else if (strcmp(thr_from, "validation")) {
+		fprintf(stderr, "%s: --threshold-from '%s': expected validation or workloads\n", prog, thr_from);
 		return 2;
 	}
 

@@ -85,6 +85,8 @@ struct json_object *fragml_train_report_json(const struct fragml_dataset *ds,
 	json_object_object_add(opt, "balance", json_object_new_boolean(o->balance));
 	json_object_object_add(opt, "threshold_rule",
 			       json_object_new_string(o->threshold_rule ? o->threshold_rule : "f1"));
+	if (o->threshold_xfit)
+		json_object_object_add(opt, "threshold_from", json_object_new_string("workloads"));
 	if (o->kind == FRAGML_TRAIN_ORDINAL3)
 		json_object_object_add(opt, "compact_precision", jnum(o->compact_precision));
 	if (o->kind == FRAGML_TRAIN_ORDINAL3 && o->never_compact)

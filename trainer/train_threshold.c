@@ -132,12 +132,14 @@ static int64_t choose_threshold(struct scored *v, size_t n, const char *rule, co
 
 /*
  * Thresholds of an ordinal model, chosen on the validation rows (training rows
- * without a validation part) of rows[0..n_rows) with the integer model: the
+ * without a validation part) of rows[0..n_rows) with the integer model, or on
+ * xs[0..xn) (out-of-workload scores, o->threshold_xfit): the
  * rule's threshold, lowered to where declining is decline_precision-safe, and
  * for ORDINAL3 the compaction threshold of compact_precision.
  */
 int train_thresholds(struct fragml_model *m, const struct fragml_dataset *ds, const uint8_t *part,
 		     const size_t *rows, size_t n_rows, const struct fragml_train_opts *o,
+		     const struct scored *xs, size_t xn,
 		     struct fragml_train_result *res, struct fragml_err *err)
 {
 	if (m->output == FRAGML_OUT_ORDINAL) {
@@ -156,7 +158,11 @@ int train_thresholds(struct fragml_model *m, const struct fragml_dataset *ds, co
 			return fragml_err_set(err, -ENOMEM, "out of memory");
 		}
 		train_eval_rows(m, ds, ev);	/* thresholds do not change scores */
-		for (size_t i = 0; i < n_rows; i++)
+		if (xs) {
+			memcpy(tmp, xs, xn * sizeof(*tmp));
+			n = xn;
+		}
+		for (size_t i = 0; !xs && i < n_rows; i++)
 			if (part[rows[i]] == which) {
 				tmp[n].score = ev[rows[i]].score;
 				tmp[n++].pos = ds->label[rows[i]] >= 1;

@@ -250,6 +250,49 @@ TEST(rule_recovered_exactly)
 }
 
 /*
+ * --threshold-from workloads: the threshold is chosen on each training
+ * workload scored by a model trained without it.  On the rule (learnable from
+ * any three workloads) the model still recovers it on the held-out workload;
+ * with one training workload there is nothing to score out of workload, and
+ * the trainer says so instead of falling back silently.
+ */
+TEST(threshold_from_workloads)
+{
+	struct fragml_dataset ds;
+	struct fragml_train_opts o;
+	struct fragml_train_result *res = malloc(sizeof(*res));
+	struct fragml_split_opts so = { .test_workloads = "wd", .val_frac = 0.15, .test_frac = 0.2 };
+	struct fragml_err err = { 0 };
+	uint8_t *part;
+	size_t wrong = 0;
+
+	ASSERT_NE(NULL, res);
+	make_rule_dataset(&ds, 8000);
+	part = malloc(ds.n_rows);
+	ASSERT_NE(NULL, part);
+	ASSERT_EQ(0, fragml_dataset_split(&ds, &so, part, &err));
+	opts_for(&o, FRAGML_HOOK_LIFETIME);
+	o.threshold_xfit = 1;
+	ASSERT_EQ(0, fragml_train(&ds, part, &o, res, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	for (size_t r = 0; r < ds.n_rows; r++)
+		wrong += fragml_model_eval(&res->model, ds.x + r * FRAGML_MAX_FEATURES, NULL) != ds.label[r];
+	EXPECT_EQ(0, wrong);
+	EXPECT_EQ(1.0, res->m[FRAGML_PART_CROSS].f1);
+	EXPECT_EQ(res->parity_n, res->parity_agree);
+
+	so.test_workloads = "wb,wc,wd";
+	ASSERT_EQ(0, fragml_dataset_split(&ds, &so, part, &err));
+	EXPECT_NE(0, fragml_train(&ds, part, &o, res, &err));
+	EXPECT_NE(NULL, strstr(fragml_err_msg(&err), "at least two training workloads"))
+		TH_LOG("%s", fragml_err_msg(&err));
+	o.threshold_xfit = 0;
+	EXPECT_EQ(0, fragml_train(&ds, part, &o, res, &err)) TH_LOG("%s", fragml_err_msg(&err));
+	free(part);
+	free(res);
+	fragml_dataset_free(&ds);
+}
+
+/*
  * --positive: a binary model that answers the hook's first action or a later
  * one (the fallback gate's now/compact): the rule's positives get compact
  * (2), never defer (1), in userspace and after a write and a parse; an
@@ -825,6 +868,7 @@ TEST(bad_option_values_refused)
 		"--eta abc", "--eta 0", "--eta 1.5", "--trees 3x", "--trees 0", "--max-depth abc",
 		"--seed -1", "--seed 1.5", "--min-child-weight -1", "--val-frac x", "--test-frac 1",
 		"--compact-precision 0", "--decline-precision 0", "--decline-precision 1.5", "--min-parity 2",
+		"--threshold-from time",
 	};
 	struct fragml_dataset ds;
 	struct fragml_train_opts o;
