@@ -157,16 +157,17 @@ int train_thresholds(struct fragml_model *m, const struct fragml_dataset *ds, co
 			free(tmp);
 			return fragml_err_set(err, -ENOMEM, "out of memory");
 		}
-		train_eval_rows(m, ds, ev);	/* thresholds do not change scores */
 		if (xs) {
 			memcpy(tmp, xs, xn * sizeof(*tmp));
 			n = xn;
+		} else {
+			train_eval_rows(m, ds, ev);	/* thresholds do not change scores */
+			for (size_t i = 0; i < n_rows; i++)
+				if (part[rows[i]] == which) {
+					tmp[n].score = ev[rows[i]].score;
+					tmp[n++].pos = ds->label[rows[i]] >= 1;
+				}
 		}
-		for (size_t i = 0; !xs && i < n_rows; i++)
-			if (part[rows[i]] == which) {
-				tmp[n].score = ev[rows[i]].score;
-				tmp[n++].pos = ds->label[rows[i]] >= 1;
-			}
 		nc = candidates(tmp, n, c);
 		t1 = choose_threshold(tmp, n, rule, c, nc);
 		if (o->decline_precision > 0) {
