@@ -654,6 +654,7 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 
 	if (fs) {
 		struct fragml_live *lv = &fs->lv;
+		int tracked;
 
 		__builtin_memset(lv, 0, sizeof(*lv));
 		lv->ts = now;
@@ -688,16 +689,18 @@ static __always_inline int fragml_on_alloc(void *ctx, struct page *page, __u64 p
 				lv->in_mixed_block = 1;
 			}
 		}
+		/* a new page, or one whose free was missed (replaced) */
 		if (!bpf_map_update_elem(&fragml_live, &pg, lv, BPF_NOEXIST)) {
 			__u32 *slot = fragml_filter_slot(pg);
 
 			if (slot)
 				__sync_fetch_and_add(slot, 1);
+			tracked = 1;
+		} else {
+			tracked = !bpf_map_update_elem(&fragml_live, &pg, lv, BPF_EXIST);
+		}
+		if (tracked) {
 			fragml_stat(FRAGML_STAT_TRACKED);
-			fragml_site_note_alloc(site, sl, path);
-			fragml_site_note_alloc(path, pl, 0);
-		} else if (!bpf_map_update_elem(&fragml_live, &pg, lv, BPF_EXIST)) {
-			fragml_stat(FRAGML_STAT_TRACKED);	/* its free was missed: replaced */
 			fragml_site_note_alloc(site, sl, path);
 			fragml_site_note_alloc(path, pl, 0);
 		} else {

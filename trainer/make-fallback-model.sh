@@ -244,3 +244,16 @@ cost_model fallback-pred "priced, with the identification model's prediction" \
 # seen both (docs/report-gate.md, "Trained on both scenarios").
 cost_model fallback-both "priced, with the identification model's prediction, trained on both scenarios" \
 	"$cost_feats,task_pred_long_ppk" - fallback-normal fallback-pred
+
+# fallback-round2: the second on-policy round (gate-collect-both.matrix:
+# fallback-both.bin deciding, half of the decisions explored, seeds 13-14),
+# collected with the lifetime model shipped since the identification work
+# (T = 2 s, kernel-path feature).  Under that model task_pred_long_ppk means
+# something else than in the first round (pipes: mean 857 against 20 per
+# 1024) and separates nothing (ROC-AUC 0.49 for the label on this round), so
+# a gate that splits on it changes its policy whenever the identification
+# model is retrained: this one is trained without it, on all three
+# collections (split by time within each run, as fallback-both).
+[ -r "$data/fallback-round2.csv.gz" ] || exit 0
+cost_model fallback-round2 "priced, three collections, independent of the identification model" \
+	"$cost_feats" - fallback-normal fallback-pred fallback-round2

@@ -9,6 +9,9 @@
  *   extfrag_polluted_blocks N     the block its type, and their pageblocks
  *   extfrag_nonmovable_events N   fallbacks of unmovable/reclaimable requests,
  *   extfrag_nonmovable_blocks N   and their pageblocks
+ *   extfrag_nm_polluting_events N the polluting ones of those (unmovable or
+ *   extfrag_nm_polluted_blocks N  reclaimable pages left in a block of
+ *                                 another type), and their pageblocks
  *   extfrag_blocks_out_of_range N events whose pageblock was not recorded
  * The same definitions as `evalwork extfrag` over the tracefs ring, without
  * its losses when the ring overflows.
@@ -59,12 +62,13 @@ int main(int argc, char **argv)
 		[EXTFRAG_POLLUTING] = "extfrag_polluting_events",
 		[EXTFRAG_NONMOVABLE] = "extfrag_nonmovable_events",
 		[EXTFRAG_OUT_OF_RANGE] = "extfrag_blocks_out_of_range",
+		[EXTFRAG_NM_POLLUTING] = "extfrag_nm_polluting_events",
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct bpf_object *obj;
 	struct bpf_link *links[4];
 	struct bpf_program *p;
-	int cfd, pfd, nfd, fd, nl = 0;
+	int cfd, pfd, nfd, mfd, fd, nl = 0;
 
 	if (argc != 3 || !strcmp(argv[1], "--help")) {
 		fprintf(stderr, "usage: evalblocks EXTFRAG_BLOCKS.bpf.o READYFILE\n");
@@ -86,8 +90,9 @@ int main(int argc, char **argv)
 	cfd = bpf_object__find_map_fd_by_name(obj, "extfrag_counts");
 	pfd = bpf_object__find_map_fd_by_name(obj, "polluted_blocks");
 	nfd = bpf_object__find_map_fd_by_name(obj, "nonmovable_blocks");
-	if (cfd < 0 || pfd < 0 || nfd < 0) {
-		fprintf(stderr, "evalblocks: %s: maps extfrag_counts/polluted_blocks/nonmovable_blocks missing\n",
+	mfd = bpf_object__find_map_fd_by_name(obj, "nm_polluted_blocks");
+	if (cfd < 0 || pfd < 0 || nfd < 0 || mfd < 0) {
+		fprintf(stderr, "evalblocks: %s: maps extfrag_counts/polluted_blocks/nonmovable_blocks/nm_polluted_blocks missing\n",
 			argv[1]);
 		return 1;
 	}
@@ -113,6 +118,8 @@ int main(int argc, char **argv)
 			printf("extfrag_polluted_blocks %ld\n", distinct(pfd));
 		if (k == EXTFRAG_NONMOVABLE)
 			printf("extfrag_nonmovable_blocks %ld\n", distinct(nfd));
+		if (k == EXTFRAG_NM_POLLUTING)
+			printf("extfrag_nm_polluted_blocks %ld\n", distinct(mfd));
 	}
 	bpf_object__close(obj);
 	return 0;

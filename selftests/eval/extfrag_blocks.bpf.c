@@ -4,7 +4,10 @@
  * (evalblocks.c), with the definitions of `evalwork extfrag`: every
  * mm_page_alloc_extfrag event; polluting ones (fallback below pageblock order
  * that left the block its type) and the pageblocks they hit; non-movable ones
- * (an unmovable or reclaimable request, claimed or not) and their pageblocks.
+ * (an unmovable or reclaimable request, claimed or not) and their pageblocks;
+ * the polluting ones of non-movable requests and their pageblocks (the lasting
+ * kind: a movable page in an unmovable block can be migrated out, an
+ * unmovable page in a movable block cannot).
  * In the kernel, so nothing is lost when a ring buffer would overflow.
  */
 #include "vmlinux-patched.h"
@@ -30,6 +33,7 @@ struct blockmap {
 };
 struct blockmap polluted_blocks SEC(".maps");
 struct blockmap nonmovable_blocks SEC(".maps");
+struct blockmap nm_polluted_blocks SEC(".maps");
 
 static __always_inline void bump(__u32 k)
 {
@@ -57,14 +61,20 @@ static __always_inline void mark(void *map, __u64 pfn)
 SEC("tracepoint/kmem/mm_page_alloc_extfrag")
 int count_extfrag(struct trace_event_raw_mm_page_alloc_extfrag *ctx)
 {
+	int polluting = ctx->fallback_order < EXTFRAG_PAGEBLOCK_ORDER && !ctx->change_ownership;
+
 	bump(EXTFRAG_EVENTS);
-	if (ctx->fallback_order < EXTFRAG_PAGEBLOCK_ORDER && !ctx->change_ownership) {
+	if (polluting) {
 		bump(EXTFRAG_POLLUTING);
 		mark(&polluted_blocks, ctx->pfn);
 	}
 	if (ctx->alloc_migratetype != MIGRATE_MOVABLE) {
 		bump(EXTFRAG_NONMOVABLE);
 		mark(&nonmovable_blocks, ctx->pfn);
+		if (polluting) {
+			bump(EXTFRAG_NM_POLLUTING);
+			mark(&nm_polluted_blocks, ctx->pfn);
+		}
 	}
 	return 0;
 }

@@ -11,6 +11,9 @@ enum extfrag_count {
 	EXTFRAG_POLLUTING,	/* fallback_order < pageblock order, block kept its type */
 	EXTFRAG_NONMOVABLE,	/* alloc_migratetype != MIGRATE_MOVABLE */
 	EXTFRAG_OUT_OF_RANGE,	/* pfn beyond EXTFRAG_MAX_BLOCKS: its block not recorded */
+	EXTFRAG_NM_POLLUTING,	/* polluting and non-movable: unmovable/reclaimable pages
+				 * left in a block of another type (compaction cannot
+				 * move them out) */
 	EXTFRAG_NR,
 };
 

@@ -80,7 +80,7 @@ METRICS="thp_success_pct thp_fallback_pct faulter_huge_pct faulter_regions extfr
  unusable9_end_pm vm_compact_stall vm_compact_success vm_compact_fail vm_compact_migrate_scanned
  vm_compact_free_scanned vm_pgmigrate_success pgsteal_total pgscan_total vm_pswpout allocstall_total
  vm_oom_kill app_anon_kb bloat_vs_never_pct psi_memory_some_us host_cell_s
- extfrag_nonmovable_blocks extfrag_polluting_events gate_asked vm_fallback_gate_defer vm_fallback_gate_defer_satisfied vm_fallback_gate_defer_fellback
+ extfrag_nonmovable_blocks extfrag_polluting_events extfrag_nm_polluting_events extfrag_nm_polluted_blocks gate_asked vm_fallback_gate_defer vm_fallback_gate_defer_satisfied vm_fallback_gate_defer_fellback
  vm_placement_default vm_placement_claim vm_placement_claim_override vm_placement_skip vm_placement_steal vm_placement_narrowed"
 # the policy's decisions per hook and action, and any counters of a new hook
 # (placement_*), whatever the kernel reports (those not listed above too)
@@ -365,7 +365,7 @@ mixed_src="the pageblock scan (\`fragml report --pageblocks\`)"
 	echo "  the scenario's fragmenters run alone for 2/5 of the cell ($(rawcol secs) s of guest time in all), then a MADV_HUGEPAGE faulter ($(rawcol fault_mb) MiB working set in 8 MiB chunks, every 4 KiB written, a random chunk replaced once full) runs alongside them until the end."
 	echo "* **Seeds.** $(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seed") c = i; next } !s[$c]++ { printf "%s%s", n++ ? ", " : "", $c }' "$out/cells.csv") (the fragmenters' and the faulter's random choices). Tables show mean (min–max) over seeds."
 	echo "* **Metrics.** vmstat deltas over the cell (THP: \`thp_fault_alloc\`, \`thp_fault_fallback\`, \`thp_fault_declined\` = declined by the policy, apart from allocation failures; compaction, migration, reclaim, swap, OOM);"
-	echo "  migratetype fallbacks = \`kmem:mm_page_alloc_extfrag\` events (tracefs ring-buffer entries + overruns, no per-event cost beyond the trace write), polluted pageblocks = distinct pageblocks of the fallbacks that did not claim the block (counted in the guest kernel by \`evalblocks\` where the cell has \`extfrag_bpf_events\`, else from the events kept in the ring buffer, which loses the oldest when it overflows: \`extfrag_lost\`);"
+	echo "  migratetype fallbacks = \`kmem:mm_page_alloc_extfrag\` events (tracefs ring-buffer entries + overruns, no per-event cost beyond the trace write), polluted pageblocks = distinct pageblocks of the fallbacks that did not claim the block (counted in the guest kernel by \`evalblocks\` where the cell has \`extfrag_bpf_events\`, else from the events kept in the ring buffer, which loses the oldest when it overflows: \`extfrag_lost\`; the polluting fallbacks of unmovable and reclaimable requests, which compaction cannot undo, apart as \`extfrag_nm_*\` in the CSVs);"
 	echo "  free order-9 blocks and the unusable index at order 9 (the kernel's formula over all zones) from /proc/buddyinfo; mixed pageblocks from $mixed_src;"
 	echo "  bloat = anonymous memory + swap in use by the scenario at the end of the fragmentation phase against THP \`never\` on the same scenario and seed. Model hashes (sha256, 12 digits): $(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $c["models"] != "none" && !s[$c["policy"]]++ { printf "%s`%s`: %s", n++ ? "; " : "", $c["policy"], $c["models"] }' "$out/cells.csv")."
 	echo
