@@ -180,7 +180,7 @@ cost_model() {
 		echo
 		echo "**REAL** data from the 1 GB QEMU guest with a ZONE_NORMAL (\`-machine pc,max-ram-below-4g=512M\`),"
 		echo "patched 6.12 kernel, collected through the evaluation runner on the scenarios the gate is"
-		echo "judged on (holes-pipes, pipes), seeds 11–12 (the evaluation uses 1–3); merged by"
+		echo "judged on (holes-pipes, pipes), seeds 11 and up (each collection's runs below; the evaluation uses 1–3); merged by"
 		echo "\`trainer/merge-gate-eval.sh\`. The collections (each one's policy and cells below):"
 		echo "$(printf '`%s.csv.gz` ' "${sets[@]}")."
 		echo

@@ -5,7 +5,8 @@
 # retrained by trainer/make-models.sh from the committed data
 # (trainer/data/apps-*.csv.gz) into a scratch folder must equal
 # model/defaults/<hook>.{bin,json,md} byte for byte, and so must the fallback
-# gate's four (fallback, fallback-cost, fallback-pred, fallback-both: trainer/make-fallback-model.sh,
+# gate's five (fallback, fallback-cost, fallback-pred, fallback-both, fallback-round2:
+# trainer/make-fallback-model.sh,
 # trainer/data/fallback*.csv.gz).
 # Run after a build (`make check` builds first); needs build/bin/fragml-train.
 #
@@ -58,7 +59,8 @@ if FRAGML_BIN=$bin "$top/trainer/make-fallback-model.sh" "$top/trainer/data" "$t
 	same 2 "fallback models rebuilt from trainer/data/fallback*.csv.gz" "$tmp/f" fallback.bin fallback.json fallback.md \
 		fallback-cost.bin fallback-cost.json fallback-cost.md \
 		fallback-pred.bin fallback-pred.json fallback-pred.md \
-		fallback-both.bin fallback-both.json fallback-both.md
+		fallback-both.bin fallback-both.json fallback-both.md \
+		fallback-round2.bin fallback-round2.json fallback-round2.md
 else
 	fail=$((fail + 1))
 	echo "not ok 2 fallback model: trainer/make-fallback-model.sh failed"
