@@ -149,11 +149,12 @@ cost_model() {
 	# each collection padded to the registry (.raw.csv) and labelled with the budget (.csv)
 	for d in "${sets[@]}"; do
 		"$(dirname "$0")/pad-features.sh" "$data/$d.csv.gz" "$work/$d.raw.csv"
-		awk -F, -v B="$budget" 'BEGIN { OFS = "," }
-			NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "label") l = i; if ($i == "swap_share") w = i }
-				  if (!l || !w) { print "cost data: no label or swap_share column" > "/dev/stderr"; exit 1 }
+		awk -F, -v B="$budget" -v K="${label_kind:-any}" 'BEGIN { OFS = "," }
+			NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "label") l = i; if ($i == "swap_share") w = i
+								  if ($i == "migratetype") m = i }
+				  if (!l || !w || !m) { print "cost data: no label, swap_share or migratetype column" > "/dev/stderr"; exit 1 }
 				  print; next }
-			{ $l = ($l == 1 && $w != "" && $w <= B) ? 1 : 0; print }' \
+			{ $l = ($l == 1 && $w != "" && $w <= B && (K != "lasting" || $m != 1)) ? 1 : 0; print }' \
 			"$work/$d.raw.csv" > "$work/$d.csv"
 	done
 	# one table of each kind: the first file's header, every file's rows
@@ -163,7 +164,9 @@ cost_model() {
 			> "$work/$name-data.$ext"
 	done
 	local nargs=(--hook fallback --kind binary --trees 8 --max-depth 2 --min-child-weight 5 --seed "$seed"
-		     "${split[@]}" --features "$feats" --threshold prob:0.5 --loo)
+		     "${split[@]}" --features "$feats" --threshold prob:0.5)
+	# leave-one-scenario-out, unless a scenario holds every positive (nothing to learn without it)
+	[ -n "${no_loo:-}" ] || nargs+=(--loo)
 	(cd "$models" && "$FRAGML_BIN/fragml-train" "${nargs[@]}" --data "$work/$name-data.csv" \
 		-o "$name.bin" -r "$name.json.tmp" 2>/dev/null) > "$work/$name.table"
 	sed -e "s|\"$models/||" -e "s|$work/||g" -e '/^  "train_seconds":/d' "$models/$name.json.tmp" > "$models/$name.json"
@@ -189,6 +192,8 @@ cost_model() {
 		echo "  overlap (docs/dataset.md \"fallback\"). Deferrals avoided the mixing fallback in $(pos "$raw") of $(rows "$raw")"
 		echo "  rows; what separates them is the price: median $(awk -F, 'NR==1{for(i=1;i<=NF;i++)if($i=="swap_share")w=i;next}{print $w}' "$raw" | sort -n | awk '{a[NR]=$1}END{print a[int((NR+1)/2)]}') swapped-out pages per deferral."
 		echo "* Label 1: avoided the mixing fallback **and** cost at most $budget swapped-out pages."
+		[ "${label_kind:-any}" = lasting ] &&
+			echo "  And the request was not movable: a movable page placed in an unmovable block can be migrated out again, an unmovable or reclaimable page in a movable block cannot; only the lasting kind counts as avoided."
 		echo "* Policy: defer where the model's probability of that is at least 0.5, fall back now"
 		echo "  elsewhere. It splits on \`$(tr -d '\n ' < "$models/$name.json" | sed -n 's/.*"features_used":\[\([^]]*\)\].*/\1/p' | tr -d '"')\`."
 		echo "* Few rows ($(rows "$raw") deferrals; the parts are in the metrics below): the threshold is a"
@@ -256,4 +261,14 @@ cost_model fallback-both "priced, with the identification model's prediction, tr
 # collections (split by time within each run, as fallback-both).
 [ -r "$data/fallback-round2.csv.gz" ] || exit 0
 cost_model fallback-round2 "priced, three collections, independent of the identification model" \
+	"$cost_feats" - fallback-normal fallback-pred fallback-round2
+
+# fallback-lasting: the same three collections, features and budget, with a
+# label that counts only the lasting kind of pollution avoided: a deferral of
+# a movable request (a page that compaction can migrate out of the unmovable
+# block again) avoided nothing that lasts.  docs/report-gate.md, "The second
+# on-policy round": on pipes every polluting fallback was movable.
+# All 16 positives are holes-pipes deferrals of non-movable requests: no
+# leave-one-scenario-out (without holes-pipes there is nothing to learn).
+label_kind=lasting no_loo=1 cost_model fallback-lasting "priced, counting only the pollution that lasts" \
 	"$cost_feats" - fallback-normal fallback-pred fallback-round2

@@ -5,9 +5,8 @@
 # retrained by trainer/make-models.sh from the committed data
 # (trainer/data/apps-*.csv.gz) into a scratch folder must equal
 # model/defaults/<hook>.{bin,json,md} byte for byte, and so must the fallback
-# gate's five (fallback, fallback-cost, fallback-pred, fallback-both, fallback-round2:
-# trainer/make-fallback-model.sh,
-# trainer/data/fallback*.csv.gz).
+# gate's six (fallback, fallback-cost, fallback-pred, fallback-both, fallback-round2,
+# fallback-lasting: trainer/make-fallback-model.sh, trainer/data/fallback*.csv.gz).
 # Run after a build (`make check` builds first); needs build/bin/fragml-train.
 #
 #   test_models.sh [HOOK]       default: thp_fault (the smallest data)
@@ -60,7 +59,8 @@ if FRAGML_BIN=$bin "$top/trainer/make-fallback-model.sh" "$top/trainer/data" "$t
 		fallback-cost.bin fallback-cost.json fallback-cost.md \
 		fallback-pred.bin fallback-pred.json fallback-pred.md \
 		fallback-both.bin fallback-both.json fallback-both.md \
-		fallback-round2.bin fallback-round2.json fallback-round2.md
+		fallback-round2.bin fallback-round2.json fallback-round2.md \
+		fallback-lasting.bin fallback-lasting.json fallback-lasting.md
 else
 	fail=$((fail + 1))
 	echo "not ok 2 fallback model: trainer/make-fallback-model.sh failed"
