@@ -125,7 +125,8 @@ struct fragml_train_result {
 };
 
 /* Train on rows with part == TRAIN, choose thresholds on VAL (TRAIN if VAL is
- * empty), evaluate everything.  Only rows of o->hook are used. */
+ * empty), evaluate everything.  Only rows of o->hook are used.  -EDOM: the
+ * training rows are all of one label (a split that leaves nothing to learn). */
 int fragml_train(const struct fragml_dataset *ds, const uint8_t *part,
 		 const struct fragml_train_opts *o, struct fragml_train_result *res,
 		 struct fragml_err *err);

@@ -164,9 +164,7 @@ cost_model() {
 			> "$work/$name-data.$ext"
 	done
 	local nargs=(--hook fallback --kind binary --trees 8 --max-depth 2 --min-child-weight 5 --seed "$seed"
-		     "${split[@]}" --features "$feats" --threshold prob:0.5)
-	# leave-one-scenario-out, unless a scenario holds every positive (nothing to learn without it)
-	[ -n "${no_loo:-}" ] || nargs+=(--loo)
+		     "${split[@]}" --features "$feats" --threshold prob:0.5 --loo)
 	(cd "$models" && "$FRAGML_BIN/fragml-train" "${nargs[@]}" --data "$work/$name-data.csv" \
 		-o "$name.bin" -r "$name.json.tmp" 2>/dev/null) > "$work/$name.table"
 	sed -e "s|\"$models/||" -e "s|$work/||g" -e '/^  "train_seconds":/d' "$models/$name.json.tmp" > "$models/$name.json"
@@ -268,7 +266,7 @@ cost_model fallback-round2 "priced, three collections, independent of the identi
 # a movable request (a page that compaction can migrate out of the unmovable
 # block again) avoided nothing that lasts.  docs/report-gate.md, "The second
 # on-policy round": on pipes every polluting fallback was movable.
-# All 16 positives are holes-pipes deferrals of non-movable requests: no
-# leave-one-scenario-out (without holes-pipes there is nothing to learn).
-label_kind=lasting no_loo=1 cost_model fallback-lasting "priced, counting only the pollution that lasts" \
+# All 16 positives are holes-pipes deferrals of non-movable requests: --loo
+# lists holes-pipes as not scored (without it there is nothing to learn).
+label_kind=lasting cost_model fallback-lasting "priced, counting only the pollution that lasts" \
 	"$cost_feats" - fallback-normal fallback-pred fallback-round2

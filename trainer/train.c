@@ -137,7 +137,7 @@ static int select_rows(const struct fragml_dataset *ds, const uint8_t *part,
 		return fragml_err_set(err, -ENODATA, "train: no training rows for hook %s (check the CSV's hook column and the split)",
 				      fragml_hook_name(o->hook));
 	if (o->kind != FRAGML_TRAIN_ARGMAX && (!hr->npos || hr->npos == hr->n_train))
-		return fragml_err_set(err, -EINVAL, "train: the training rows of hook %s all have label %d: nothing to learn",
+		return fragml_err_set(err, -EDOM, "train: the training rows of hook %s all have label %d: nothing to learn",
 				      fragml_hook_name(o->hook), hr->npos ? 1 : 0);
 	hr->n_class = 2;
 	if (o->kind == FRAGML_TRAIN_ARGMAX) {

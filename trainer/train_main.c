@@ -58,7 +58,9 @@ static void usage(FILE *f)
 		"                           hook's action 1; fallback: compact makes a now/compact gate)\n"
 		"      --decline-precision P  decline (action 0) only where the validation rows declined are\n"
 		"                           at least P label 0, else never decline (default off)\n"
-		"      --loo                also train once per workload with it held out (generalisation)\n"
+		"      --loo                also train once per workload with it held out (generalisation;\n"
+		"                           a workload without which one label is left is listed as\n"
+		"                           not scored)\n"
 		"      --min-parity X       fail if integer/float decision agreement is below X (0.999)\n"
 		"      --eval MODEL.bin     no training: evaluate MODEL.bin on every row of --data (a\n"
 		"                           shipped model on a new collection, another kernel); -o not needed\n"
@@ -378,7 +380,7 @@ int main(int argc, char **argv)
 	struct fragml_dataset ds;
 	struct fragml_err err = { 0 };
 	struct fragml_read_opts ro;
-	struct json_object *rep = NULL, *loo = NULL;
+	struct json_object *rep = NULL, *loo = NULL, *loo_skip = NULL;
 	double min_parity = 0.999;
 	uint8_t *part = NULL;
 	int nd = 0, c, hook, do_loo = 0, ret = 1;
@@ -573,18 +575,31 @@ int main(int argc, char **argv)
 	if (do_loo) {
 		/* Generalisation: one model per workload, tested on that workload only. */
 		loo = json_object_new_array();
+		loo_skip = json_object_new_array();
 		for (unsigned int w = 0; w < ds.n_workloads && ds.n_workloads > 1; w++) {
 			struct fragml_split_opts lso = so;
 			struct fragml_train_opts lo = o;
 			struct json_object *e;
 			char tag[96];
+			int rc;
 
 			lso.test_workloads = ds.workloads[w];
 			snprintf(tag, sizeof(tag), "hold out %s", ds.workloads[w]);
 			lo.progress = progress;
 			lo.progress_ctx = tag;
-			if (fragml_dataset_split(&ds, &lso, part, &err) ||
-			    fragml_train(&ds, part, &lo, res, &err)) {
+			rc = fragml_dataset_split(&ds, &lso, part, &err);
+			if (!rc)
+				rc = fragml_train(&ds, part, &lo, res, &err);
+			if (rc == -EDOM) {
+				/* every positive (or negative) is this workload's: nothing
+				 * to train without it; said, not fatal */
+				e = json_object_new_object();
+				json_object_object_add(e, "workload", json_object_new_string(ds.workloads[w]));
+				json_object_object_add(e, "reason", json_object_new_string(fragml_err_msg(&err)));
+				json_object_array_add(loo_skip, e);
+				continue;
+			}
+			if (rc) {
 				fprintf(stderr, "%s: leave-out %s: %s\n", prog, ds.workloads[w],
 					fragml_err_msg(&err));
 				goto out;
@@ -642,6 +657,13 @@ int main(int argc, char **argv)
 				       json_object_get_string(json_object_object_get(e, "workload")), f1, rec, auc,
 				       prec, (long long)n, (long long)pos);
 			}
+			for (size_t i = 0; i < json_object_array_length(loo_skip); i++) {
+				struct json_object *e = json_object_array_get_idx(loo_skip, i);
+
+				printf("    %-24s not scored: %s\n",
+				       json_object_get_string(json_object_object_get(e, "workload")),
+				       json_object_get_string(json_object_object_get(e, "reason")));
+			}
 		}
 		fprintf(stderr, "%s: wrote %s (crc32 0x%08x)\n", prog, out, res->model.crc32);
 	}
@@ -657,6 +679,8 @@ int main(int argc, char **argv)
 		}
 		if (loo)
 			json_object_object_add(rep, "leave_one_workload_out", json_object_get(loo));
+		if (loo_skip && json_object_array_length(loo_skip))
+			json_object_object_add(rep, "leave_one_workload_out_not_scored", json_object_get(loo_skip));
 		{
 			struct json_object *held = json_object_new_array(), *seen = json_object_new_array();
 
@@ -688,6 +712,8 @@ out:
 		json_object_put(rep);
 	if (loo)
 		json_object_put(loo);
+	if (loo_skip)
+		json_object_put(loo_skip);
 	free(part);
 	free(res);
 	fragml_dataset_free(&ds);

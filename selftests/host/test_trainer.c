@@ -860,6 +860,51 @@ done:
 	fragml_dataset_free(&ds);
 }
 
+/*
+ * --loo with a workload that holds every positive: without it the training
+ * rows are all label 0.  fragml-train names that workload as not scored and
+ * goes on (it used to fail the whole run), and still scores the others.
+ */
+TEST(loo_names_a_workload_it_cannot_score)
+{
+	struct fragml_dataset ds;
+	struct fragml_err err = { 0 };
+	char exe[PATH_MAX], cmd[PATH_MAX * 3 + 256], csv[PATH_MAX + 64];
+
+	seed_state = 7;
+	fragml_dataset_init(&ds);
+	for (unsigned int i = 0; i < 2000; i++) {
+		int32_t x[FRAGML_MAX_FEATURES];
+		int own = i % 2;	/* "mixed" has both labels, "zeros" only 0 */
+
+		for (int k = 0; k < FRAGML_MAX_FEATURES; k++)
+			x[k] = FRAGML_MISSING;
+		x[FRAGML_F_ORDER] = (int32_t)(rnd() % 32);
+		x[FRAGML_F_GFP_BITS] = (int32_t)(rnd() % 6);
+		x[FRAGML_F_ALLOC_CLASS] = (int32_t)(rnd() % FRAGML_NR_CLASSES);
+		ASSERT_EQ(0, fragml_dataset_add_row(&ds, 1000ull * (i / 2), own ? "mixed" : "zeros",
+						    FRAGML_HOOK_LIFETIME, (unsigned int)x[FRAGML_F_ALLOC_CLASS],
+						    "src", x, own ? rule(x) : 0, &err));
+	}
+	ASSERT_EQ(0, fragml_dataset_write_csv(&ds, tmp_path("loo.csv"), &err));
+	fragml_dataset_free(&ds);
+	snprintf(csv, sizeof(csv), "%s", tmp_path("loo.csv"));
+	tl_bindir(exe, sizeof(exe));
+	snprintf(cmd, sizeof(cmd), "%s/fragml-train --help >/dev/null 2>&1", exe);
+	if (system(cmd) != 0)
+		SKIP(return, "fragml-train not built in %s", exe);
+	snprintf(cmd, sizeof(cmd), "%s/fragml-train -q --hook lifetime --data %s --split time --loo "
+		 "-o %s/loo.bin -r %s/loo.json 2>/dev/null", exe, csv, tmpdir, tmpdir);
+	ASSERT_EQ(0, system(cmd)) TH_LOG("%s", cmd);
+	snprintf(cmd, sizeof(cmd), "jq -e '.leave_one_workload_out_not_scored | length == 1 and "
+		 ".[0].workload == \"mixed\" and (.[0].reason | test(\"nothing to learn\"))' %s/loo.json >/dev/null",
+		 tmpdir);
+	EXPECT_EQ(0, system(cmd)) TH_LOG("mixed not listed as not scored");
+	snprintf(cmd, sizeof(cmd), "jq -e '[.leave_one_workload_out[].workload] == [\"zeros\"]' %s/loo.json >/dev/null",
+		 tmpdir);
+	EXPECT_EQ(0, system(cmd)) TH_LOG("zeros not scored");
+}
+
 /* Option values must be numbers in range: `--eta abc` once trained with eta 0
  * (atof) and wrote a constant model with exit status 0. */
 TEST(bad_option_values_refused)
