@@ -253,7 +253,8 @@ cost_model fallback-both "priced, with the identification model's prediction, tr
 # collected with the lifetime model shipped since the identification work
 # (T = 2 s, kernel-path feature).  Under that model task_pred_long_ppk means
 # something else than in the first round (pipes: mean 857 against 20 per
-# 1024) and separates nothing (ROC-AUC 0.49 for the label on this round), so
+# 1024; holes-pipes: ROC-AUC for the label 0.17 against 0.86;
+# trainer/fallback-data-stats.sh), so
 # a gate that splits on it changes its policy whenever the identification
 # model is retrained: this one is trained without it, on all three
 # collections (split by time within each run, as fallback-both).
