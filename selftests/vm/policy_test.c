@@ -442,17 +442,17 @@ TEST_F_TIMEOUT(policy, fragmented_compaction, 420)
  * 1 in 8 kept) runs once with nothing loaded and once with the three shipped
  * models loaded the way a user loads them (enforce mode: fragml-load, no
  * options).  Same outcome required: the same exit status, no OOM kill that
- * the kernel default did not have, and MemAvailable before the run within
- * FOOTPRINT_MARGIN of the kernel-default run.
+ * the kernel default did not have; and loading costs at most FOOTPRINT_MARGIN
+ * of available memory (MemAvailable plus the per-CPU free lists).
  */
 /*
  * fragml must hold at most 4 MiB of kernel memory here, as the kernel reports
- * it (fragml status), and cost at most 32 MiB of MemAvailable across loading.
- * MemAvailable itself moves by 10-20 MiB between two drop_caches a second
- * apart in this guest (per-CPU page lists, slab, swap cache); the 49 MiB
- * fragml held before its maps were sized to the machine fail both.
+ * it (fragml status), and cost at most 16 MiB of available memory across loading.
+ * Loading the three shipped models costs 3.5-6 MiB of free memory in the 1 GB
+ * guest (2.9 MiB of it the BPF JIT's 2 MiB code pack and vmalloc'd maps);
+ * the 49 MiB fragml held before its maps were sized to the machine fail both.
  */
-#define FOOTPRINT_MARGIN_KB	(32 * 1024)
+#define FOOTPRINT_MARGIN_KB	(16 * 1024)
 #define FOOTPRINT_KERNEL_MAX	(4L << 20)
 
 static long meminfo_kb(const char *key)
@@ -491,18 +491,56 @@ static void tight_run(struct tight_run *r)
 	fflush(stdout);
 }
 
-static long avail_after_drop(void)
+/* kB of free pages held on the per-CPU lists (zoneinfo "count:"), all zones */
+static long pcp_free_kb(void)
 {
-	sh("sync; echo 3 > /proc/sys/vm/drop_caches");
-	sleep(1);
-	return meminfo_kb("MemAvailable");
+	char line[256];
+	long pages = 0, n;
+	FILE *f = fopen("/proc/zoneinfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " count: %ld", &n) == 1)
+			pages += n;
+	fclose(f);
+	return pages * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 /*
- * The footprint is MemAvailable just before and just after loading (no
- * workload in between: a pipe workload leaves slab behind that would be
- * counted against whoever ran second); the workload then runs once without
- * and once with fragml and must end the same way.
+ * Memory available to a workload once caches are dropped: MemAvailable plus
+ * the free pages parked on the per-CPU lists, which MemAvailable leaves out
+ * and which alone swing by 10-25 MiB between two samples in this guest; the
+ * best of three samples a second apart.
+ */
+static long avail_settled(void)
+{
+	long best = -1;
+
+	for (int i = 0; i < 3; i++) {
+		long v;
+
+		sh("sync; echo 3 > /proc/sys/vm/drop_caches");
+		sleep(1);
+		v = meminfo_kb("MemAvailable") + pcp_free_kb();
+		if (v > best)
+			best = v;
+	}
+	return best;
+}
+
+static int load_shipped(const char *bin, const char *models)
+{
+	return sh("for m in lifetime thp_fault compaction; do %s/fragml-load -q %s/$m.bin || exit 1; done",
+		  bin, models);
+}
+
+/*
+ * The footprint is the available memory (avail_settled()) just before and
+ * just after loading, measured first, with nothing of this test run yet (a
+ * pipe workload leaves slab behind that would be counted against whoever ran
+ * second).  Then the workload runs once without and once with fragml and
+ * must end the same way.
  */
 TEST_F_TIMEOUT(policy, footprint_memory_tight, 600)
 {
@@ -517,11 +555,9 @@ TEST_F_TIMEOUT(policy, footprint_memory_tight, 600)
 		models = dir;
 	}
 	reset_fragml();
-	tight_run(&base);
-	before = avail_after_drop();
-	ASSERT_EQ(0, sh("for m in lifetime thp_fault compaction; do %s/fragml-load -q %s/$m.bin || exit 1; done",
-			bin, models));
-	after = avail_after_drop();
+	before = avail_settled();
+	ASSERT_EQ(0, load_shipped(bin, models));
+	after = avail_settled();
 	sh("%s/fragml status | grep '^kernel memory' | sed 's/^/# /'", bin);
 	kernel_bytes = -1;
 	if (!sh("%s/fragml status | sed -n 's/^kernel memory[^:]*: \\([0-9]*\\) bytes.*/\\1/p' > /tmp/kmem.txt", bin)) {
@@ -532,7 +568,11 @@ TEST_F_TIMEOUT(policy, footprint_memory_tight, 600)
 		if (f)
 			fclose(f);
 	}
-	printf("# MemAvailable %ld kB before loading, %ld kB after\n", before, after);
+	printf("# MemAvailable + per-CPU free pages: %ld kB before loading, %ld kB after\n",
+	       before, after);
+	reset_fragml();
+	tight_run(&base);
+	ASSERT_EQ(0, load_shipped(bin, models));
 	tight_run(&loaded);
 	reset_fragml();
 	EXPECT_EQ(base.status, loaded.status);
@@ -540,7 +580,7 @@ TEST_F_TIMEOUT(policy, footprint_memory_tight, 600)
 	EXPECT_GT(kernel_bytes, 0) TH_LOG("fragml status reported no kernel memory");
 	EXPECT_LE(kernel_bytes, FOOTPRINT_KERNEL_MAX);
 	EXPECT_GE(after, before - FOOTPRINT_MARGIN_KB)
-		TH_LOG("fragml took %ld kB of MemAvailable (margin %d kB)", before - after,
+		TH_LOG("fragml took %ld kB of available memory (margin %d kB)", before - after,
 		       FOOTPRINT_MARGIN_KB);
 }
 
