@@ -831,48 +831,64 @@ TEST_F_TIMEOUT(gate, placement_follows_lifetime_prediction, 900)
  * Swapping the placement model under load tears no decision: versions
  * alternate between "always claim" and "always steal"; each version's
  * decisions all carry its own action, and the kernel counted each of the
- * policy's decisions exactly once.
+ * policy's decisions exactly once.  Up to three bursts, as
+ * model_swap_under_load, until versions of both kinds have decided: a single
+ * burst reached placement under one version only in two CI runs of three.
  */
-TEST_F_TIMEOUT(gate, placement_swap_under_load, 900)
+TEST_F_TIMEOUT(gate, placement_swap_under_load, 1200)
 {
 	const int swaps = 12;
-	long a[NR_P], b[NR_P], seen[2] = { 0 }, total = 0, kernel = 0;
-	int fd;
+	long seen[2] = { 0 };
+	bool clean = true;
+	int burst;
 
 	if (vmstat("placement_claim") < 0)
 		SKIP(return, "kernel has no placement hook (kernel-patches/0005)");
-	place_take(a);
-	ASSERT_EQ(0, swap_during_burst(self, "placement", "claim", "steal", swaps));
-	fd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_counters");
-	ASSERT_GE(fd, 0);
-	place_take(b);
-	workload_stop(&self->w);
+	for (burst = 1; burst <= 3 && (!seen[0] || !seen[1]); burst++) {
+		long a[NR_P], b[NR_P], total = 0, kernel = 0;
+		int fd;
 
-	for (unsigned int r = 0; r < FRAGML_COUNTER_ROWS; r++) {
-		long c = decisions(fd, FRAGML_HOOK_PLACEMENT, r, FRAGML_PLACE_CLAIM);
-		long st = decisions(fd, FRAGML_HOOK_PLACEMENT, r, FRAGML_PLACE_STEAL);
-		long other = decisions(fd, FRAGML_HOOK_PLACEMENT, r, FRAGML_PLACE_DEFAULT) +
-			     decisions(fd, FRAGML_HOOK_PLACEMENT, r, FRAGML_PLACE_SKIP);
-		unsigned int row = r;
+		if (burst > 1)
+			reset_fragml();	/* the versions, and so the rows, start again */
+		place_take(a);
+		ASSERT_EQ(0, swap_during_burst(self, "placement", "claim", "steal", swaps));
+		fd = bpf_obj_get(FRAGML_PIN_DIR "/fragml_counters");
+		ASSERT_GE(fd, 0);
+		place_take(b);
+		workload_stop(&self->w);
 
-		ASSERT_GE(c, 0);
-		ASSERT_GE(st, 0);
-		if (c || st || other)
-			printf("# counter row %2u: claim %ld steal %ld other %ld\n", r, c, st, other);
-		EXPECT_TRUE(c == 0 || st == 0) TH_LOG("row %u has both actions: torn", row);
-		EXPECT_EQ(0, other) TH_LOG("row %u: an action no version gives", row);
-		seen[st > 0] += c + st;
-		total += c + st + other;
+		for (unsigned int r = 0; r < FRAGML_COUNTER_ROWS; r++) {
+			long c = decisions(fd, FRAGML_HOOK_PLACEMENT, r, FRAGML_PLACE_CLAIM);
+			long st = decisions(fd, FRAGML_HOOK_PLACEMENT, r, FRAGML_PLACE_STEAL);
+			long other = decisions(fd, FRAGML_HOOK_PLACEMENT, r, FRAGML_PLACE_DEFAULT) +
+				     decisions(fd, FRAGML_HOOK_PLACEMENT, r, FRAGML_PLACE_SKIP);
+			unsigned int row = r;
+
+			ASSERT_GE(c, 0);
+			ASSERT_GE(st, 0);
+			if (c || st || other)
+				printf("# burst %d counter row %2u: claim %ld steal %ld other %ld\n",
+				       burst, r, c, st, other);
+			EXPECT_TRUE(c == 0 || st == 0) TH_LOG("row %u has both actions: torn", row);
+			EXPECT_EQ(0, other) TH_LOG("row %u: an action no version gives", row);
+			clean = clean && (c == 0 || st == 0) && other == 0;
+			seen[st > 0] += c + st;
+			total += c + st + other;
+		}
+		close(fd);
+		for (int i = 0; i < NR_P; i++)
+			if (i != P_CLAIM_OVERRIDE && i != P_NARROWED)
+				kernel += b[i] - a[i];
+		/* The kernel counted each of the policy's decisions exactly once. */
+		EXPECT_EQ(total, kernel);
+		clean = clean && total == kernel;
 	}
-	close(fd);
-	for (int i = 0; i < NR_P; i++)
-		if (i != P_CLAIM_OVERRIDE && i != P_NARROWED)
-			kernel += b[i] - a[i];
-	/* The kernel counted each of the policy's decisions exactly once. */
-	EXPECT_EQ(total, kernel);
-	if (!seen[0] || !seen[1])
-		SKIP(return, "only one kind of model decided (%ld claim, %ld steal decisions)",
+	printf("# %d burst(s)\n", burst - 1);
+	if ((!seen[0] || !seen[1]) && clean)
+		SKIP(return, "only one kind of model decided in 3 bursts (%ld claim, %ld steal decisions)",
 		     seen[0], seen[1]);
+	EXPECT_GT(seen[0], 0);
+	EXPECT_GT(seen[1], 0);
 }
 
 TEST_HARNESS_MAIN
