@@ -145,13 +145,15 @@ int train_thresholds(struct fragml_model *m, const struct fragml_dataset *ds, co
 	if (m->output == FRAGML_OUT_ORDINAL) {
 		const char *rule = o->threshold_rule ? o->threshold_rule : "f1";
 		int which = res->part_rows[FRAGML_PART_VAL] ? FRAGML_PART_VAL : FRAGML_PART_TRAIN;
-		struct cand *c = malloc((ds->n_rows + 2) * sizeof(*c));
-		struct row_eval *ev = calloc(ds->n_rows + 1, sizeof(*ev));
-		struct scored *tmp = calloc(ds->n_rows + 1, sizeof(*tmp));
+		size_t cap = xs ? xn : ds->n_rows;	/* scored rows at most */
+		struct cand *c = malloc((cap + 2) * sizeof(*c));
+		/* the model's scores of every row, only when they are not given */
+		struct row_eval *ev = xs ? NULL : calloc(ds->n_rows + 1, sizeof(*ev));
+		struct scored *tmp = calloc(cap + 1, sizeof(*tmp));
 		size_t n = 0, nc;
 		int64_t t1, t2 = INT32_MAX;
 
-		if (!c || !ev || !tmp) {
+		if (!c || (!xs && !ev) || !tmp) {
 			free(c);
 			free(ev);
 			free(tmp);
