@@ -63,12 +63,30 @@ $(VMTEST_DIR)/vmtest-check.sh:
 	@printf '#!/bin/sh\nexec %s %s %s tests %s\n' '$(TOP)/selftests/vm/run-vm.sh' \
 		'$(KBZIMAGE)' '$(VMTEST_OUT)' '$(VMTEST_ENV)' > $@ && chmod +x $@
 
-.PHONY: vmtest vmtest-deps
-vmtest-deps: kernel $(VMTEST_BINS) $(VMTEST_DIR)/vmtest-check.sh
+# The gate's tests again in the other guest shape: a 1 GB guest whose upper
+# 512 MB are ZONE_NORMAL, where the kernel itself sets ALLOC_NOFRAGMENT (the
+# default shape's memory is all ZONE_DMA32, where it never does).
+VMTEST_NORMAL_MACHINE	:= pc,max-ram-below-4g=512M
+VMTEST_NORMAL_ONLY	:= gate.forced_actions_enforced,gate.atomic_allocations_never_deferred,$\
+			   gate.detach_restores_default,gate.asked_under_pressure,$\
+			   gate.compact_deferral_never_reclaims
+.PHONY: $(VMTEST_DIR)/vmtest-normal-check.sh
+$(VMTEST_DIR)/vmtest-normal-check.sh:
+	@mkdir -p $(@D)
+	@printf '#!/bin/sh\nFRAGML_VM_MACHINE=%s exec %s %s %s tests %s FRAGML_VM_ONLY=%s\n' \
+		'$(VMTEST_NORMAL_MACHINE)' '$(TOP)/selftests/vm/run-vm.sh' '$(KBZIMAGE)' \
+		'$(BUILD)/vmtest-normal' '$(VMTEST_ENV)' '$(VMTEST_NORMAL_ONLY)' > $@ && chmod +x $@
+
+.PHONY: vmtest vmtest-deps vmtest-normal
+vmtest-deps: kernel $(VMTEST_BINS) $(VMTEST_DIR)/vmtest-check.sh $(VMTEST_DIR)/vmtest-normal-check.sh
 
 ## vmtest: boot the patched kernel in QEMU and run the enforce-mode selftests (KTAP)
 vmtest: vmtest-deps
 	@$(TOP)/selftests/vm/run-vm.sh $(KBZIMAGE) $(VMTEST_OUT) tests $(VMTEST_ENV)
+
+## vmtest-normal: the fallback gate's VM selftests in a guest with a ZONE_NORMAL (KTAP)
+vmtest-normal: vmtest-deps
+	@$(VMTEST_DIR)/vmtest-normal-check.sh
 
 ## demo-vm: boot the patched kernel, fragment memory, compare a THP faulter under the kernel default and fragml models
 .PHONY: demo-vm
@@ -84,5 +102,5 @@ stress: vmtest-deps $(VMTEST_DIR)/stress_swap $(BIN)/fragml-collect $(BIN)/fragm
 	@BPFTOOL=$(BPFTOOL) $(TOP)/selftests/vm/stress.sh $(KBZIMAGE) $(BUILD)/stress $(VMTEST_ENV)
 
 CHECK_DEPS	+= vmtest-deps
-CHECK_SCRIPTS	+= $(VMTEST_DIR)/vmtest-check.sh
+CHECK_SCRIPTS	+= $(VMTEST_DIR)/vmtest-check.sh $(VMTEST_DIR)/vmtest-normal-check.sh
 
