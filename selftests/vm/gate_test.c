@@ -303,6 +303,7 @@ FIXTURE_TEARDOWN(gate)
 {
 	workload_stop(&self->w);
 	sh("[ -s /tmp/wsf ] && cat /tmp/wsf > /proc/sys/vm/watermark_scale_factor; rm -f /tmp/wsf");
+	sh("[ -s /tmp/pcp-fraction ] && cat /tmp/pcp-fraction > /proc/sys/vm/percpu_pagelist_high_fraction; rm -f /tmp/pcp-fraction");
 	reset_fragml();
 	bpf_object__close(self->ev.obj);
 }
@@ -314,16 +315,34 @@ FIXTURE_TEARDOWN(gate)
  * a forced-defer model's deferrals are honoured for every allocation that can
  * wait, each one ends exactly once (a page without fallback, or a fallback
  * after reclaim and compaction had their turn), and they did reclaim or
- * compaction work.  Whether deferring leaves fewer pageblocks mixed is a
- * matter of workload and seeds: `make eval` measures it (docs/report.md); the
- * runs here print it.
+ * compaction work.
+ *
+ * How many non-movable pages end up in pageblocks of another type is printed,
+ * not asserted.  The runs use small per-CPU page lists
+ * (percpu_pagelist_high_fraction 100000, as swap_during_burst): with the
+ * default ones (high ~4 000 pages per CPU in this guest) each allocation that
+ * does fall back -- one the gate may not defer, or a deferral that ended --
+ * refills its CPU's list with up to thousands of pages stolen from foreign
+ * blocks, and the count follows those few refills (one boot each, the
+ * workload without the test's other runs: no policy 4 179 vs forced defer
+ * 25 156 mixing fallbacks; another boot 1 945 vs 563; with small lists
+ * 3 389 vs 0).  With small lists forced defer left the fewest of the four
+ * runs in four of four boots (0-1 091, against 1 795-9 205 under forced
+ * fallback), but runs in one boot are not independent: the first run after
+ * boot often finds nearly nothing to fall back into (0 and 92 in two of
+ * them), so two no-policy runs differ by up to 7 000 and the "fewer than
+ * the no-policy spread" comparison failed in three of the four boots.  The
+ * evaluation runner (one boot per cell, seeds; docs/report-gate.md) is where
+ * that claim is measured.
  */
 TEST_F_TIMEOUT(gate, forced_actions_enforced, 900)
 {
-	struct counts base, fb, defer;
-	long open;
+	struct counts base, base2, fb, defer;
+	long open, b1, b2, spread;
 
+	sh("cat /proc/sys/vm/percpu_pagelist_high_fraction > /tmp/pcp-fraction; echo 100000 > /proc/sys/vm/percpu_pagelist_high_fraction");
 	ASSERT_EQ(0, measured_run(&self->ev, &self->w, &base, "no policy"));
+	ASSERT_EQ(0, measured_run(&self->ev, &self->w, &base2, "no policy again"));
 	ASSERT_EQ(0, publish_const("fallback", "fallback"));
 	ASSERT_TRUE(policy_is(FRAGML_POLICY_GATE));
 	ASSERT_EQ(0, measured_run(&self->ev, &self->w, &fb, "forced fallback"));
@@ -336,7 +355,7 @@ TEST_F_TIMEOUT(gate, forced_actions_enforced, 900)
 		     base.ev[ALLOC_EV_FALLBACK_MIXING]);
 	/* No policy: the gate is never asked. */
 	for (int i = 0; i < NR_G; i++) {
-		long delta = base.g[i];
+		long delta = base.g[i] + base2.g[i];
 		const char *counter = gname[i];
 
 		EXPECT_EQ(0, delta) TH_LOG("%s moved with no policy attached", counter);
@@ -353,6 +372,13 @@ TEST_F_TIMEOUT(gate, forced_actions_enforced, 900)
 	EXPECT_GE(open, 0);
 	EXPECT_LE(open, 2) TH_LOG("%ld deferrals never ended", open);
 	EXPECT_GT(defer.g[G_RECLAIMED] + defer.g[G_COMPACTED], 0);
+	/* ... and fewer non-movable pages left in foreign blocks than no policy */
+	b1 = base.ev[ALLOC_EV_FALLBACK_MIXING_UNMOVABLE];
+	b2 = base2.ev[ALLOC_EV_FALLBACK_MIXING_UNMOVABLE];
+	spread = b1 > b2 ? b1 - b2 : b2 - b1;
+	printf("# non-movable mixing fallbacks: no policy %ld and %ld (spread %ld), forced fallback %ld, forced defer %ld\n",
+	       b1, b2, spread, fb.ev[ALLOC_EV_FALLBACK_MIXING_UNMOVABLE],
+	       defer.ev[ALLOC_EV_FALLBACK_MIXING_UNMOVABLE]);
 }
 
 /*
