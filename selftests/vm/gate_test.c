@@ -326,12 +326,12 @@ FIXTURE_TEARDOWN(gate)
  * blocks, and the count follows those few refills (one boot each, the
  * workload without the test's other runs: no policy 4 179 vs forced defer
  * 25 156 mixing fallbacks; another boot 1 945 vs 563; with small lists
- * 3 389 vs 0).  With small lists forced defer left the fewest of the four
- * runs in four of four boots (0-1 091, against 1 795-9 205 under forced
- * fallback), but runs in one boot are not independent: the first run after
- * boot often finds nearly nothing to fall back into (0 and 92 in two of
- * them), so two no-policy runs differ by up to 7 000 and the "fewer than
- * the no-policy spread" comparison failed in three of the four boots.  The
+ * 3 389 vs 0).  With small lists forced defer left fewer than forced
+ * fallback in four runs of this test out of four (0-1 091, against
+ * 1 795-9 205), but runs in one boot are not independent: the first run
+ * after boot often finds nearly nothing to fall back into (0 and 92 in two
+ * of them), so two no-policy runs differ by up to 7 000 and the "fewer than
+ * the no-policy spread" comparison failed in three of the four.  The
  * evaluation runner (one boot per cell, seeds; docs/report-gate.md) is where
  * that claim is measured.
  */
