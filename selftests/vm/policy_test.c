@@ -449,8 +449,8 @@ TEST_F_TIMEOUT(policy, fragmented_compaction, 420)
  * fragml must hold at most 4 MiB of kernel memory here, as the kernel reports
  * it (fragml status), and cost at most 16 MiB of available memory across loading.
  * Loading the three shipped models costs 3.5-6 MiB of free memory in the 1 GB
- * guest (2.9 MiB of it the BPF JIT's 2 MiB code pack and vmalloc'd maps);
- * the 49 MiB fragml held before its maps were sized to the machine fail both.
+ * guest (2.9 MiB of it vmalloc: the BPF JIT's 2 MiB code packs, the larger
+ * maps; docs/performance.md); the 49 MiB fragml held before its maps were sized to the machine fail both.
  */
 #define FOOTPRINT_MARGIN_KB	(16 * 1024)
 #define FOOTPRINT_KERNEL_MAX	(4L << 20)
@@ -510,8 +510,8 @@ static long pcp_free_kb(void)
 /*
  * Memory available to a workload once caches are dropped: MemAvailable plus
  * the free pages parked on the per-CPU lists, which MemAvailable leaves out
- * and which alone swing by 10-25 MiB between two samples in this guest; the
- * best of three samples a second apart.
+ * and which held 10-27 MiB in this guest, moving by up to 17 MiB between two
+ * measurements; the best of three samples a second apart.
  */
 static long avail_settled(void)
 {
